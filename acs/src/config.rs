@@ -1,0 +1,137 @@
+//! ACS configuration: every knob has a default that works on a lab machine.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A secret string whose `Debug` and `Display` never show the value, so it cannot leak through
+/// logs or error messages by accident.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The value, for the few places that must use it (hashing, the wire).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether the secret is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// How the ACS authenticates CPEs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CpeAuthMode {
+    /// HTTP Digest (MD5, qop=auth); Basic is accepted only over TLS.
+    Digest,
+    /// No authentication: only for the lab.
+    None,
+}
+
+/// Which storage engine backs the device store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreBackend {
+    /// redb, the embedded default.
+    Redb,
+    /// sled 0.34 (needs the `sled` cargo feature).
+    Sled,
+}
+
+/// PEM files for the optional TLS listener.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// Certificate chain, PEM.
+    pub cert: PathBuf,
+    /// Private key, PEM.
+    pub key: PathBuf,
+}
+
+/// Everything the ACS needs to run.
+#[derive(Debug, Clone)]
+pub struct AcsConfig {
+    /// Where the CWMP listener binds (the caller binds it; this is for logs and defaults).
+    pub cwmp_listen: SocketAddr,
+    /// Directory that holds the store file.
+    pub data_dir: PathBuf,
+    /// Storage engine.
+    pub backend: StoreBackend,
+    /// CPE authentication mode.
+    pub cpe_auth: CpeAuthMode,
+    /// Secret from which per-device CPE passwords are derived when a device has none of its own:
+    /// `hex(HMAC-SHA256(secret, username))[..20]`.
+    pub cpe_secret: Secret,
+    /// Digest realm.
+    pub realm: String,
+    /// Optional TLS (rustls).
+    pub tls: Option<TlsFiles>,
+    /// Parser limits for authenticated sessions.
+    pub limits: cwmp::Limits,
+    /// Largest body accepted before the CPE has authenticated (an Inform is a few KiB).
+    pub max_unauthenticated_body: usize,
+    /// CWMP session timeout when the CPE does not announce its own.
+    pub session_timeout: Duration,
+    /// Time allowed to receive a request's headers.
+    pub header_timeout: Duration,
+    /// A keep-alive connection idle this long is closed.
+    pub idle_timeout: Duration,
+    /// Concurrent CWMP sessions; above it new Informs get 503 with a spread Retry-After.
+    pub max_sessions: usize,
+    /// Range of the Retry-After seconds given with 503, chosen at random to spread a herd.
+    pub retry_after_secs: (u32, u32),
+    /// Connection-request timeout.
+    pub cr_timeout: Duration,
+    /// First retry delay of a faulted task; doubled on every further fault.
+    pub task_retry_base: Duration,
+    /// Faults after which a task stops being retried and is reported faulted for good.
+    pub task_max_attempts: u32,
+    /// Whether the ACS sets connection-request credentials on devices that have none it knows.
+    pub manage_cr_credentials: bool,
+    /// Whether a new or bootstrapping device's whole tree is discovered (GPN + GPV of the root).
+    pub refresh_on_bootstrap: bool,
+}
+
+impl Default for AcsConfig {
+    fn default() -> Self {
+        Self {
+            cwmp_listen: SocketAddr::from(([0, 0, 0, 0], 7547)),
+            data_dir: PathBuf::from("data"),
+            backend: StoreBackend::Redb,
+            cpe_auth: CpeAuthMode::Digest,
+            cpe_secret: Secret::default(),
+            realm: "Fibreplane".to_owned(),
+            tls: None,
+            limits: cwmp::Limits::default(),
+            max_unauthenticated_body: 64 * 1024,
+            session_timeout: Duration::from_secs(30),
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_sessions: 2048,
+            retry_after_secs: (30, 180),
+            cr_timeout: Duration::from_secs(3),
+            task_retry_base: Duration::from_secs(300),
+            task_max_attempts: 5,
+            manage_cr_credentials: true,
+            refresh_on_bootstrap: true,
+        }
+    }
+}

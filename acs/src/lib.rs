@@ -1,0 +1,311 @@
+//! The Fibreplane ACS: a TR-069 auto-configuration server.
+//!
+//! CPEs POST CWMP envelopes to the server ([`server`]); each session is driven by the `cwmp`
+//! crate's ACS state machine and runs the device's queued tasks ([`Acs::enqueue`]). Device
+//! records, trees, tasks and faults live in the `acs-store` crate's [`DeviceStore`], written
+//! through one group-committing writer thread. Connection requests ([`cr`]) wake devices up.
+#![warn(missing_docs)]
+
+pub mod config;
+mod cpe_auth;
+pub mod cr;
+mod inform;
+mod jobs;
+pub mod metrics;
+mod registry;
+pub mod server;
+mod session;
+mod writer;
+
+pub use acs_store::{self as store, DeviceId, DeviceStore, TaskKind, TaskRecord, TaskStatus};
+pub use config::{AcsConfig, CpeAuthMode, Secret, StoreBackend, TlsFiles};
+pub use cpe_auth::derive_password;
+pub use cr::CrError;
+pub use metrics::Metrics;
+
+use acs_store::{FaultRecord, Op, Outcome};
+use jobs::Applied;
+use registry::Registry;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::{broadcast, oneshot};
+use writer::Writer;
+
+/// Errors of the ACS's API.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AcsError {
+    /// The store failed or refused a write.
+    #[error("store: {0}")]
+    Store(String),
+    /// No device with this id.
+    #[error("no such device")]
+    NoSuchDevice,
+    /// No task with this id.
+    #[error("no such task")]
+    NoSuchTask,
+    /// The configuration cannot work.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// A file or socket failed.
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl From<acs_store::StoreError> for AcsError {
+    fn from(e: acs_store::StoreError) -> Self {
+        Self::Store(e.to_string())
+    }
+}
+
+/// Something that happened to a device, published for the NBI, the hub and tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DeviceEvent {
+    /// A session started with these event codes.
+    Informed {
+        /// The device.
+        device: DeviceId,
+        /// Event codes of the Inform (`1 BOOT`, `6 CONNECTION REQUEST`, …).
+        events: Vec<String>,
+    },
+    /// A session ended.
+    SessionEnded {
+        /// The device.
+        device: DeviceId,
+    },
+}
+
+/// How a task ended, as seen by a caller waiting for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskOutcome {
+    /// Done; the record carries the result.
+    Done(TaskRecord),
+    /// The CPE faulted it (it may still be retried later).
+    Faulted(TaskRecord, FaultRecord),
+    /// Still pending when the wait ended.
+    Pending(TaskRecord),
+}
+
+/// The ACS: shared by the server, the NBI and the hub.
+pub struct Acs {
+    pub(crate) config: AcsConfig,
+    pub(crate) store: Arc<dyn DeviceStore>,
+    pub(crate) writer: Writer,
+    pub(crate) auth: cpe_auth::CpeAuth,
+    pub(crate) sessions: Registry,
+    /// Counters for every queue, limit and error class.
+    pub metrics: Metrics,
+    events: broadcast::Sender<DeviceEvent>,
+    waiters: Mutex<HashMap<u64, Vec<oneshot::Sender<()>>>>,
+    epoch: (Instant, SystemTime),
+}
+
+impl Acs {
+    /// Opens the configured store under `config.data_dir` and builds the ACS.
+    pub fn open(config: AcsConfig) -> Result<Arc<Self>, AcsError> {
+        std::fs::create_dir_all(&config.data_dir)?;
+        let store: Arc<dyn DeviceStore> = match config.backend {
+            StoreBackend::Redb => {
+                Arc::new(acs_store::open_redb(&config.data_dir.join("fibreplane.redb"))?)
+            }
+            StoreBackend::Sled => {
+                Arc::from(acs_store::open(acs_store::Backend::Sled, &config.data_dir.join("sled"))?)
+            }
+        };
+        Self::with_store(config, store)
+    }
+
+    /// Builds the ACS over an already opened store.
+    pub fn with_store(config: AcsConfig, store: Arc<dyn DeviceStore>) -> Result<Arc<Self>, AcsError> {
+        if config.cpe_auth == CpeAuthMode::Digest && config.cpe_secret.is_empty() {
+            return Err(AcsError::Config(
+                "digest CPE authentication needs a CPE secret (FIBREPLANE_CPE_SECRET)".into(),
+            ));
+        }
+        let (events, _) = broadcast::channel(4096);
+        Ok(Arc::new(Self {
+            auth: cpe_auth::CpeAuth::new(&config),
+            sessions: Registry::default(),
+            writer: Writer::start(store.clone()),
+            store,
+            config,
+            metrics: Metrics::default(),
+            events,
+            waiters: Mutex::new(HashMap::new()),
+            epoch: (Instant::now(), SystemTime::now()),
+        }))
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &AcsConfig {
+        &self.config
+    }
+
+    /// The device store (for reads; writes go through the ACS).
+    pub fn store(&self) -> &Arc<dyn DeviceStore> {
+        &self.store
+    }
+
+    /// Subscribes to device events.
+    pub fn subscribe(&self) -> broadcast::Receiver<DeviceEvent> {
+        self.events.subscribe()
+    }
+
+    /// Number of live CWMP sessions.
+    pub fn live_sessions(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// Milliseconds since the Unix epoch, from a monotonic base so a wall-clock step cannot make
+    /// time run backwards inside the ACS.
+    pub(crate) fn clock_ms(&self) -> i64 {
+        let wall = self.epoch.1 + self.epoch.0.elapsed();
+        wall.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    }
+
+    pub(crate) fn publish(&self, event: DeviceEvent) {
+        let _ = self.events.send(event);
+    }
+
+    /// Queues a task for a device, durably: when this returns the task survives a crash. It runs
+    /// at the device's next session (use [`Acs::connection_request`] to make that now).
+    pub async fn enqueue(&self, device: &DeviceId, kind: TaskKind) -> Result<TaskRecord, AcsError> {
+        if self.store.get(device)?.is_none() {
+            return Err(AcsError::NoSuchDevice);
+        }
+        let now = self.clock_ms();
+        let mut task = TaskRecord {
+            id: 0,
+            device: device.clone(),
+            kind,
+            created_ms: now,
+            status: TaskStatus::Pending,
+            attempts: 0,
+            not_before_ms: 0,
+            expiry_ms: None,
+        };
+        let out = self.writer.apply(vec![Op::PutTask(task.clone())]).await?;
+        match out.first() {
+            Some(Outcome::Done { task_id: Some(id), .. }) => task.id = *id,
+            _ => return Err(AcsError::Store("task id not assigned".into())),
+        }
+        Ok(task)
+    }
+
+    /// Waits until the task is done or faulted, or `timeout` passes.
+    pub async fn wait_task(&self, id: u64, timeout: Duration) -> Result<TaskOutcome, AcsError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let started_ms = self.clock_ms();
+        loop {
+            let (tx, rx) = oneshot::channel();
+            // Register before reading so a completion between the read and the wait is not lost.
+            self.waiters.lock().unwrap_or_else(|e| e.into_inner()).entry(id).or_default().push(tx);
+            let task = self.store.task(id)?.ok_or(AcsError::NoSuchTask)?;
+            match &task.status {
+                TaskStatus::Done { .. } => return Ok(TaskOutcome::Done(task)),
+                TaskStatus::Faulted { .. } | TaskStatus::Pending => {
+                    let channel = format!("task_{id}");
+                    let fault = self
+                        .store
+                        .faults(Some(&task.device))?
+                        .into_iter()
+                        .find(|f| f.channel == channel);
+                    match fault {
+                        Some(f) if f.timestamp_ms >= started_ms || task.status != TaskStatus::Pending => {
+                            return Ok(TaskOutcome::Faulted(task, f));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            if tokio::time::timeout_at(deadline, rx).await.is_err() {
+                return Ok(TaskOutcome::Pending(task));
+            }
+        }
+    }
+
+    pub(crate) fn notify_task(&self, id: u64) {
+        let waiters = self.waiters.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+        for w in waiters.into_iter().flatten() {
+            let _ = w.send(());
+        }
+    }
+
+    /// The store op that marks a task done.
+    pub(crate) fn finish_task_op(&self, id: u64, applied: &Applied, now_ms: i64) -> Option<Op> {
+        let mut task = self.store.task(id).ok()??;
+        if applied.awaiting_transfer {
+            // The CPE accepted the Download and will report with TransferComplete; until then
+            // the task must not be sent again.
+            task.not_before_ms = i64::MAX;
+        } else {
+            task.status = TaskStatus::Done { finished_ms: now_ms };
+            self.metrics.tasks_done.inc();
+        }
+        Some(Op::PutTask(task))
+    }
+
+    /// The store ops that record a CPE fault on a task and schedule its retry.
+    pub(crate) fn fault_task_ops(&self, device: &DeviceId, id: u64, fault: &cwmp::Fault, now_ms: i64) -> Vec<Op> {
+        self.metrics.task_faults.inc();
+        let Ok(Some(mut task)) = self.store.task(id) else { return Vec::new() };
+        task.attempts += 1;
+        let record = session::fault_record(device, id, fault, task.attempts, now_ms);
+        if task.attempts >= self.config.task_max_attempts {
+            task.status = TaskStatus::Faulted {
+                code: record.code.clone(),
+                message: record.message.clone(),
+                at_ms: now_ms,
+            };
+        } else {
+            let base = self.config.task_retry_base.as_millis() as i64;
+            task.not_before_ms = now_ms + base.saturating_mul(1 << (task.attempts - 1).min(16));
+        }
+        vec![Op::PutTask(task), Op::PutFault(record)]
+    }
+
+    /// Completes the Download task a TransferComplete reports on.
+    pub(crate) async fn transfer_complete(&self, device: &DeviceId, tc: &cwmp::TransferComplete) {
+        let Some(id) = tc.command_key.strip_prefix("task_").and_then(|s| s.parse::<u64>().ok()) else {
+            return;
+        };
+        let now_ms = self.clock_ms();
+        let ops = if tc.fault.code == 0 {
+            let applied = Applied { done: true, ..Applied::default() };
+            let mut ops: Vec<Op> = self.finish_task_op(id, &applied, now_ms).into_iter().collect();
+            ops.push(Op::DeleteFault { device: device.clone(), channel: format!("task_{id}") });
+            ops
+        } else {
+            let fault = cwmp::Fault::new(tc.fault.code, tc.fault.string.clone());
+            let mut ops = self.fault_task_ops(device, id, &fault, now_ms);
+            // A failed transfer is retried like any faulted task, so it must be sendable again.
+            for op in &mut ops {
+                if let Op::PutTask(t) = op {
+                    if t.not_before_ms == i64::MAX {
+                        t.not_before_ms = now_ms;
+                    }
+                }
+            }
+            ops
+        };
+        if let Err(e) = self.writer.apply(ops).await {
+            tracing::error!(%device, error = %e, "could not record TransferComplete");
+        }
+        self.notify_task(id);
+    }
+
+    /// Sends a connection request to the device so it opens a session now.
+    pub async fn connection_request(&self, device: &DeviceId) -> Result<(), CrError> {
+        let meta = self.store.get(device).map_err(|e| CrError::Other(e.to_string()))?.ok_or(CrError::UnknownDevice)?;
+        let m = meta.value;
+        self.metrics.connection_requests.inc();
+        let res = cr::send(&m.connection_request_url, &m.cr_username, &m.cr_password, self.config.cr_timeout).await;
+        if let Err(e) = &res {
+            self.metrics.connection_request_failures.inc();
+            tracing::info!(%device, error = %e, "connection request failed");
+        }
+        res
+    }
+}

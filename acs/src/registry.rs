@@ -1,0 +1,101 @@
+//! Live sessions, found by cookie and by device, so that a CPE can resume its session on a new
+//! TCP connection and so that a device never has two sessions at once.
+
+use crate::session::Session;
+use acs_store::DeviceId;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// A session shared between the connection that runs it and the registry.
+pub(crate) type SharedSession = Arc<tokio::sync::Mutex<Session>>;
+
+struct Entry {
+    session: SharedSession,
+    device: DeviceId,
+}
+
+#[derive(Default)]
+struct Inner {
+    by_cookie: HashMap<String, Entry>,
+    by_device: HashMap<DeviceId, String>,
+}
+
+/// The session table.
+#[derive(Default)]
+pub(crate) struct Registry {
+    inner: Mutex<Inner>,
+}
+
+/// Why a new session could not be registered.
+pub(crate) enum Refused {
+    /// The device already has a live session.
+    Busy,
+    /// The session cap is reached.
+    Full,
+}
+
+impl Registry {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.lock().by_cookie.len()
+    }
+
+    /// Checks that a session for `device` could start now, without registering it.
+    pub(crate) fn admit(&self, device: &DeviceId, cap: usize) -> Result<(), Refused> {
+        let inner = self.lock();
+        if inner.by_device.contains_key(device) {
+            Err(Refused::Busy)
+        } else if inner.by_cookie.len() >= cap {
+            Err(Refused::Full)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Registers a session; fails if the device got one meanwhile.
+    pub(crate) fn insert(&self, cookie: String, device: DeviceId, session: SharedSession) -> Result<(), Refused> {
+        let mut inner = self.lock();
+        if inner.by_device.contains_key(&device) {
+            return Err(Refused::Busy);
+        }
+        inner.by_device.insert(device.clone(), cookie.clone());
+        inner.by_cookie.insert(cookie, Entry { session, device });
+        Ok(())
+    }
+
+    pub(crate) fn get(&self, cookie: &str) -> Option<SharedSession> {
+        self.lock().by_cookie.get(cookie).map(|e| e.session.clone())
+    }
+
+    /// Removes a session (ended, failed or expired).
+    pub(crate) fn remove(&self, cookie: &str) {
+        let mut inner = self.lock();
+        if let Some(e) = inner.by_cookie.remove(cookie) {
+            if inner.by_device.get(&e.device).map(String::as_str) == Some(cookie) {
+                inner.by_device.remove(&e.device);
+            }
+        }
+    }
+
+    /// Removes sessions whose deadline passed; returns their devices. Sessions busy handling a
+    /// request are skipped: their deadline is checked again on the next sweep.
+    pub(crate) fn sweep(&self, now: Instant) -> Vec<DeviceId> {
+        let mut expired = Vec::new();
+        let mut inner = self.lock();
+        inner.by_cookie.retain(|_, e| {
+            let dead = e.session.try_lock().map(|s| s.machine.is_expired(now) || s.machine.is_finished()).unwrap_or(false);
+            if dead {
+                expired.push(e.device.clone());
+            }
+            !dead
+        });
+        for d in &expired {
+            inner.by_device.remove(d);
+        }
+        expired
+    }
+}

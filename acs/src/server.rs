@@ -1,0 +1,488 @@
+//! The CWMP HTTP server: hyper 1 over TCP (optionally TLS), keep-alive, session cookies, Digest
+//! authentication, body limits and decompression, overload shedding and graceful shutdown.
+//!
+//! The server only moves bytes and maps outcomes to HTTP; the session logic lives in
+//! [`crate::session`] and the protocol in the `cwmp` crate.
+
+use crate::cpe_auth::{AuthOutcome, usernames_for};
+use crate::registry::Refused;
+use crate::session::{Reply, Session};
+use crate::{Acs, DeviceEvent, inform, jobs::Job};
+use acs_store::{DeviceId, Outcome};
+use bytes::Bytes;
+use cwmp::{AcsSession, AcsSessionConfig, Body, Envelope};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::future::Future;
+use std::io::Read;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+use tokio_rustls::TlsAcceptor;
+
+/// Most TCP connections served at once; further ones wait in the kernel's backlog.
+const MAX_CONNECTIONS: usize = 20_000;
+/// How long shutdown waits for open connections to finish their current request.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Per-TCP-connection state: requests on one connection are sequential.
+#[derive(Default)]
+struct ConnState {
+    cookie: Option<String>,
+    authenticated: bool,
+    auth_failures: u32,
+}
+
+/// Loads a rustls acceptor from PEM files.
+pub fn load_tls(files: &crate::TlsFiles) -> Result<TlsAcceptor, crate::AcsError> {
+    use tokio_rustls::rustls;
+    let bad = |what: &str| crate::AcsError::Config(format!("TLS {what}"));
+    let certs = rustls_pemfile::certs(&mut std::io::BufReader::new(std::fs::File::open(&files.cert)?))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| bad("certificate is not valid PEM"))?;
+    let key = rustls_pemfile::private_key(&mut std::io::BufReader::new(std::fs::File::open(&files.key)?))
+        .map_err(|_| bad("key is not valid PEM"))?
+        .ok_or_else(|| bad("key file holds no key"))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|_| bad("protocol versions"))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| crate::AcsError::Config(format!("TLS certificate/key: {e}")))?;
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+/// Serves CWMP on a pre-bound listener until `shutdown` resolves, then closes connections
+/// gracefully (each finishes its current request).
+pub async fn serve(
+    acs: Arc<Acs>,
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let reaper = tokio::spawn(reap(acs.clone(), stop_rx.clone()));
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+            () = &mut shutdown => break,
+        };
+        let (stream, _peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(s) => s,
+                Err(e) => {
+                    // Out of file descriptors and similar: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let acs = acs.clone();
+        let stop = stop_rx.clone();
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            match tls {
+                Some(tls) => {
+                    let hs = tokio::time::timeout(acs.config.header_timeout, tls.accept(stream)).await;
+                    if let Ok(Ok(s)) = hs {
+                        serve_conn(acs, s, true, stop).await;
+                    }
+                }
+                None => serve_conn(acs, stream, false, stop).await,
+            }
+        });
+    }
+    let _ = stop_tx.send(true);
+    // Wait for connections to drain, up to the grace period.
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, permits.acquire_many(MAX_CONNECTIONS as u32)).await;
+    reaper.abort();
+}
+
+/// Drops expired sessions once a second.
+async fn reap(acs: Arc<Acs>, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = stop.changed() => return,
+        }
+        for device in acs.sessions.sweep(Instant::now()) {
+            acs.metrics.sessions_expired.inc();
+            tracing::info!(%device, "session expired");
+            acs.publish(DeviceEvent::SessionEnded { device });
+        }
+    }
+}
+
+async fn serve_conn<S>(acs: Arc<Acs>, stream: S, over_tls: bool, mut stop: watch::Receiver<bool>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let state = Arc::new(Mutex::new(ConnState::default()));
+    let activity = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let svc = {
+        let acs = acs.clone();
+        let activity = activity.clone();
+        service_fn(move |req| {
+            let acs = acs.clone();
+            let state = state.clone();
+            let activity = activity.clone();
+            async move {
+                activity.store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+                let resp = handle(&acs, &state, over_tls, req).await;
+                activity.store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+                Ok::<_, std::convert::Infallible>(resp)
+            }
+        })
+    };
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(acs.config.header_timeout)
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(stream), svc);
+    tokio::pin!(conn);
+    let idle = acs.config.idle_timeout.as_millis() as u64;
+    let mut closing = false;
+    loop {
+        tokio::select! {
+            _ = conn.as_mut() => return,
+            () = tokio::time::sleep(Duration::from_secs(1)) => {
+                let last = activity.load(Ordering::Relaxed);
+                if !closing && started.elapsed().as_millis() as u64 - last > idle {
+                    closing = true;
+                    conn.as_mut().graceful_shutdown();
+                }
+            }
+            r = stop.changed(), if !closing => {
+                let _ = r;
+                closing = true;
+                conn.as_mut().graceful_shutdown();
+            }
+        }
+    }
+}
+
+fn text(status: StatusCode, msg: &str) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(msg.to_owned())));
+    *r.status_mut() = status;
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    r
+}
+
+fn envelope(env: &Envelope) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(cwmp::to_bytes(env))));
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml; charset=\"utf-8\""));
+    r.headers_mut().insert("SOAPServer", HeaderValue::from_static("Fibreplane"));
+    r
+}
+
+fn no_content() -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::new()));
+    *r.status_mut() = StatusCode::NO_CONTENT;
+    r
+}
+
+/// Finds `session=<value>` among the Cookie headers; some CPEs separate cookies with `,`.
+fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split([';', ',']))
+        .find_map(|c| c.trim().strip_prefix("session=").map(|v| v.trim_matches('"').to_owned()))
+}
+
+async fn handle(acs: &Acs, state: &Mutex<ConnState>, over_tls: bool, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    if req.method() != Method::POST {
+        let mut r = text(StatusCode::METHOD_NOT_ALLOWED, "405 Method Not Allowed\n");
+        r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return r;
+    }
+    let now = Instant::now();
+    let (parts, body) = req.into_parts();
+    let (conn_cookie, conn_authed) = {
+        let s = state.lock().unwrap_or_else(|e| e.into_inner());
+        (s.cookie.clone(), s.authenticated)
+    };
+    let found = conn_cookie
+        .and_then(|c| acs.sessions.get(&c).map(|s| (c, s)))
+        .or_else(|| session_cookie(&parts.headers).and_then(|c| acs.sessions.get(&c).map(|s| (c, s))));
+    // Until the CPE has authenticated, only a small body is read: an Inform is a few KiB.
+    let trusted = found.is_some() || conn_authed || !acs.auth.required();
+    let limit = if trusted { acs.config.limits.max_body_bytes } else { acs.config.max_unauthenticated_body };
+    let bytes = match read_body(&parts.headers, body, limit, acs.config.session_timeout).await {
+        Ok(b) => b,
+        Err((status, msg)) => {
+            if status == StatusCode::PAYLOAD_TOO_LARGE {
+                acs.metrics.oversized.inc();
+            }
+            if let Some((cookie, _)) = &found {
+                end_session(acs, state, cookie);
+            }
+            return text(status, msg);
+        }
+    };
+    let msg = if bytes.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        match cwmp::parse_envelope(&bytes, &acs.config.limits) {
+            Ok(env) => Some(env),
+            Err(e) => {
+                acs.metrics.parse_errors.inc();
+                if let Some((cookie, _)) = &found {
+                    end_session(acs, state, cookie);
+                }
+                let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+                return text(status, &format!("invalid CWMP envelope: {e}\n"));
+            }
+        }
+    };
+    match found {
+        Some((cookie, session)) => {
+            let mut session = session.lock().await;
+            let reply = session.handle(acs, now, msg).await;
+            let device = session.device.clone();
+            drop(session);
+            match reply {
+                Reply::Envelope(env) => envelope(&env),
+                Reply::End => {
+                    acs.metrics.sessions_completed.inc();
+                    end_session(acs, state, &cookie);
+                    acs.publish(DeviceEvent::SessionEnded { device });
+                    no_content()
+                }
+                Reply::BadRequest(why) => {
+                    end_session(acs, state, &cookie);
+                    acs.publish(DeviceEvent::SessionEnded { device });
+                    text(StatusCode::BAD_REQUEST, &format!("{why}\n"))
+                }
+            }
+        }
+        None => start_session(acs, state, over_tls, &parts.headers, msg, now).await,
+    }
+}
+
+fn end_session(acs: &Acs, state: &Mutex<ConnState>, cookie: &str) {
+    acs.sessions.remove(cookie);
+    let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
+    if s.cookie.as_deref() == Some(cookie) {
+        s.cookie = None;
+    }
+}
+
+/// Reads a request body under a size limit and a time limit, decoding gzip or deflate.
+async fn read_body(
+    headers: &HeaderMap,
+    body: Incoming,
+    limit: usize,
+    time_limit: Duration,
+) -> Result<Bytes, (StatusCode, &'static str)> {
+    const TOO_LARGE: (StatusCode, &str) = (StatusCode::PAYLOAD_TOO_LARGE, "413 body too large\n");
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(TOO_LARGE);
+    }
+    let collected = tokio::time::timeout(time_limit, Limited::new(body, limit).collect())
+        .await
+        .map_err(|_| (StatusCode::REQUEST_TIMEOUT, "408 body not received in time\n"))?;
+    let raw = match collected {
+        Ok(c) => c.to_bytes(),
+        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => return Err(TOO_LARGE),
+        Err(_) => return Err((StatusCode::BAD_REQUEST, "400 unreadable body\n")),
+    };
+    let encoding = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let decoded = match encoding.as_str() {
+        "" | "identity" => return Ok(raw),
+        "gzip" | "x-gzip" => inflate(flate2::read::GzDecoder::new(&raw[..]), limit),
+        "deflate" => {
+            // HTTP's "deflate" is zlib-wrapped, but some stacks send raw deflate: accept both.
+            inflate(flate2::read::ZlibDecoder::new(&raw[..]), limit)
+                .or_else(|_| inflate(flate2::read::DeflateDecoder::new(&raw[..]), limit))
+        }
+        _ => return Err((StatusCode::UNSUPPORTED_MEDIA_TYPE, "415 unsupported content encoding\n")),
+    };
+    decoded.map(Bytes::from)
+}
+
+/// Decompresses with a bound on the output, so a small compressed bomb cannot exhaust memory.
+fn inflate(reader: impl Read, limit: usize) -> Result<Vec<u8>, (StatusCode, &'static str)> {
+    let mut out = Vec::new();
+    reader
+        .take(limit as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|_| (StatusCode::BAD_REQUEST, "400 corrupt compressed body\n"))?;
+    if out.len() > limit {
+        return Err((StatusCode::PAYLOAD_TOO_LARGE, "413 body too large\n"));
+    }
+    Ok(out)
+}
+
+async fn start_session(
+    acs: &Acs,
+    state: &Mutex<ConnState>,
+    over_tls: bool,
+    headers: &HeaderMap,
+    msg: Option<Envelope>,
+    now: Instant,
+) -> Response<Full<Bytes>> {
+    // An empty POST with no live session: the session already ended (or expired); telling the
+    // CPE there is nothing to do ends it cleanly on its side.
+    let Some(env) = msg else { return no_content() };
+    let Body::Inform(inform) = &env.body else {
+        return text(StatusCode::BAD_REQUEST, "a session must start with an Inform\n");
+    };
+    let d = &inform.device_id;
+    if d.oui.is_empty() || d.serial_number.is_empty() {
+        return text(StatusCode::BAD_REQUEST, "Inform without OUI or SerialNumber\n");
+    }
+    let Ok(device) = DeviceId::parse(&cwmp::device_id(&d.oui, &d.product_class, &d.serial_number)) else {
+        return text(StatusCode::BAD_REQUEST, "device id too long\n");
+    };
+    let previous = match acs.store.get(&device) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!(%device, error = %e, "store read failed");
+            return text(StatusCode::SERVICE_UNAVAILABLE, "503 store unavailable\n");
+        }
+    };
+    let authed = state.lock().unwrap_or_else(|e| e.into_inner()).authenticated;
+    if acs.auth.required() && !authed {
+        let stored = previous.as_ref().and_then(|p| p.value.cpe_password.clone());
+        let authz = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        match acs.auth.verify(now, authz, "POST", over_tls, &usernames_for(d), stored.as_deref()) {
+            AuthOutcome::Ok(_) => state.lock().unwrap_or_else(|e| e.into_inner()).authenticated = true,
+            outcome => return unauthorized(acs, state, now, outcome),
+        }
+    }
+    match acs.sessions.admit(&device, acs.config.max_sessions) {
+        Ok(()) => {}
+        Err(Refused::Busy) => {
+            acs.metrics.concurrent_session_refused.inc();
+            return text(StatusCode::BAD_REQUEST, "CPE already in session\n");
+        }
+        Err(Refused::Full) => return overloaded(acs),
+    }
+    let mut machine = AcsSession::new(now, AcsSessionConfig { session_timeout: acs.config.session_timeout, ..AcsSessionConfig::default() });
+    let event_codes: Vec<String> = inform.events.iter().map(|e| e.code.clone()).collect();
+    let inform = inform.clone();
+    if !matches!(machine.receive(now, Some(env)), cwmp::AcsEvent::Inform(_)) {
+        return text(StatusCode::BAD_REQUEST, "invalid Inform\n");
+    }
+    let (update, revision) = match register(acs, &device, previous, &inform).await {
+        Ok(u) => u,
+        Err(e) => {
+            tracing::error!(%device, error = %e, "could not record Inform");
+            return text(StatusCode::SERVICE_UNAVAILABLE, "503 store unavailable\n");
+        }
+    };
+    let mut first_jobs = Vec::new();
+    if acs.config.manage_cr_credentials && update.meta.cr_password.is_empty() {
+        let username = device.as_str().to_owned();
+        let password = hex::encode(rand::random::<[u8; 12]>());
+        first_jobs.push(Job::cr_credentials(root_of(&update.meta), username, password));
+    }
+    if acs.config.refresh_on_bootstrap && (update.new_device || inform.has_event(inform::BOOTSTRAP)) {
+        first_jobs.push(Job::refresh(root_of(&update.meta)));
+    }
+    let reply = machine.accept_inform(now);
+    let cookie = hex::encode(rand::random::<[u8; 16]>());
+    let new_device = update.new_device;
+    let session = Session::new(device.clone(), machine, update.meta, revision, first_jobs);
+    if acs.sessions.insert(cookie.clone(), device.clone(), Arc::new(tokio::sync::Mutex::new(session))).is_err() {
+        acs.metrics.concurrent_session_refused.inc();
+        return text(StatusCode::BAD_REQUEST, "CPE already in session\n");
+    }
+    state.lock().unwrap_or_else(|e| e.into_inner()).cookie = Some(cookie.clone());
+    acs.metrics.informs.inc();
+    if new_device {
+        acs.metrics.registrations.inc();
+        tracing::info!(%device, "device registered");
+    }
+    acs.publish(DeviceEvent::Informed { device, events: event_codes });
+    let mut r = envelope(&reply);
+    if let Ok(v) = HeaderValue::from_str(&format!("session={cookie}; Path=/; HttpOnly")) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}
+
+fn root_of(meta: &acs_store::DeviceMeta) -> &str {
+    if meta.root.is_empty() { "Device" } else { &meta.root }
+}
+
+/// Writes the Inform's effects durably, retrying once on a concurrent update of the record.
+async fn register(
+    acs: &Acs,
+    device: &DeviceId,
+    mut previous: Option<acs_store::Versioned<acs_store::DeviceMeta>>,
+    inform: &cwmp::Inform,
+) -> Result<(inform::InformUpdate, u64), crate::AcsError> {
+    for _ in 0..3 {
+        let prev = previous.take().map(|v| (v.value, v.revision));
+        let update = inform::apply_inform(device, prev, inform, acs.clock_ms());
+        let outcomes = acs.writer.apply(update.ops.clone()).await?;
+        let conflict = outcomes.iter().any(|o| matches!(o, Outcome::Conflict { .. }));
+        if !conflict {
+            let revision = outcomes
+                .iter()
+                .find_map(|o| match o {
+                    Outcome::Done { revision: Some(r), .. } => Some(*r),
+                    _ => None,
+                })
+                .unwrap_or(1);
+            return Ok((update, revision));
+        }
+        previous = acs.store.get(device)?;
+    }
+    Err(crate::AcsError::Store("device record kept changing".into()))
+}
+
+fn unauthorized(acs: &Acs, state: &Mutex<ConnState>, now: Instant, outcome: AuthOutcome) -> Response<Full<Bytes>> {
+    let mut r = text(StatusCode::UNAUTHORIZED, "401 Unauthorized\n");
+    let stale = outcome == AuthOutcome::Stale;
+    if outcome == AuthOutcome::Denied {
+        acs.metrics.auth_failures.inc();
+        let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
+        s.auth_failures += 1;
+        if s.auth_failures >= 2 {
+            // Like GenieACS: a second failure on one connection closes it.
+            r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+    }
+    acs.metrics.auth_challenges.inc();
+    if let Ok(v) = HeaderValue::from_str(&acs.auth.challenge(now, stale)) {
+        r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    r
+}
+
+/// 503 with a Retry-After drawn at random from the configured range, so a herd of CPEs refused
+/// together does not come back together.
+fn overloaded(acs: &Acs) -> Response<Full<Bytes>> {
+    acs.metrics.overload_503.inc();
+    let (lo, hi) = acs.config.retry_after_secs;
+    let secs = if hi > lo { lo + rand::random::<u32>() % (hi - lo + 1) } else { lo };
+    let mut r = text(StatusCode::SERVICE_UNAVAILABLE, "503 too many sessions\n");
+    r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    r
+}

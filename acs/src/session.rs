@@ -1,0 +1,238 @@
+//! One CWMP session on the ACS side: the `cwmp` crate's state machine plus the device's record
+//! and the queue of jobs it runs. The server feeds it POST bodies; it answers with what to send.
+
+use crate::Acs;
+use crate::jobs::{Job, Purpose};
+use acs_store::{DeviceId, DeviceMeta, Expect, FaultRecord, Op, ParamTree, TaskStatus};
+use cwmp::{AcsEvent, AcsSession, Body, Envelope, Fault};
+use std::collections::VecDeque;
+use std::time::Instant;
+
+/// What the server sends back for one POST.
+#[derive(Debug)]
+pub(crate) enum Reply {
+    /// 200 with this envelope.
+    Envelope(Envelope),
+    /// 204: the session is over.
+    End,
+    /// 400 with a reason: the session is over.
+    BadRequest(String),
+}
+
+/// A live session.
+pub(crate) struct Session {
+    pub(crate) device: DeviceId,
+    pub(crate) machine: AcsSession,
+    meta: DeviceMeta,
+    revision: u64,
+    jobs: VecDeque<Job>,
+    current: Option<Job>,
+    tasks_loaded: bool,
+    tree: Option<ParamTree>,
+}
+
+impl Session {
+    pub(crate) fn new(
+        device: DeviceId,
+        machine: AcsSession,
+        meta: DeviceMeta,
+        revision: u64,
+        first_jobs: Vec<Job>,
+    ) -> Self {
+        Self {
+            device,
+            machine,
+            meta,
+            revision,
+            jobs: first_jobs.into(),
+            current: None,
+            tasks_loaded: false,
+            tree: None,
+        }
+    }
+
+    /// Handles one POST of this session (`None` for an empty POST).
+    pub(crate) async fn handle(&mut self, acs: &Acs, now: Instant, msg: Option<Envelope>) -> Reply {
+        match self.machine.receive(now, msg) {
+            AcsEvent::CpeRequest(body) => {
+                let answer = self.cpe_request(acs, body).await;
+                Reply::Envelope(self.machine.respond(now, answer))
+            }
+            AcsEvent::CpeIdle => self.next(acs, now).await,
+            AcsEvent::Response(body) => {
+                self.answered(acs, Ok(body)).await;
+                self.next(acs, now).await
+            }
+            AcsEvent::Fault(fault) => {
+                self.answered(acs, Err(fault)).await;
+                self.next(acs, now).await
+            }
+            AcsEvent::Inform(_) => {
+                self.machine.finish();
+                Reply::BadRequest("Inform inside a session".into())
+            }
+            AcsEvent::Violation(e) => {
+                acs.metrics.violations.inc();
+                tracing::warn!(device = %self.device, error = %e, "CWMP protocol violation");
+                self.machine.finish();
+                Reply::BadRequest(e.to_string())
+            }
+        }
+    }
+
+    /// Answers a request the CPE sent (TransferComplete, GetRPCMethods, …).
+    async fn cpe_request(&mut self, acs: &Acs, body: Body) -> Body {
+        match body {
+            Body::TransferComplete(tc) => {
+                acs.transfer_complete(&self.device, &tc).await;
+                Body::TransferCompleteResponse
+            }
+            Body::AutonomousTransferComplete(atc) => {
+                tracing::info!(device = %self.device, url = %atc.transfer_url, code = atc.fault.code, "autonomous transfer complete");
+                Body::AutonomousTransferCompleteResponse
+            }
+            Body::RequestDownload { file_type, .. } => {
+                tracing::info!(device = %self.device, %file_type, "CPE requested a download");
+                Body::RequestDownloadResponse
+            }
+            Body::GetRpcMethods => Body::GetRpcMethodsResponse {
+                methods: ["Inform", "GetRPCMethods", "TransferComplete", "AutonomousTransferComplete", "RequestDownload"]
+                    .map(String::from)
+                    .to_vec(),
+            },
+            other => Body::Fault(Fault::new(8000, format!("method {} not supported", other.name()))),
+        }
+    }
+
+    /// Sends the next RPC, or ends the session.
+    async fn next(&mut self, acs: &Acs, now: Instant) -> Reply {
+        loop {
+            if let Some(job) = &self.current {
+                let body = job.request();
+                return match self.machine.send_request(now, body, false) {
+                    Ok(env) => Reply::Envelope(env),
+                    Err(e) => {
+                        self.machine.finish();
+                        Reply::BadRequest(e.to_string())
+                    }
+                };
+            }
+            if let Some(job) = self.jobs.pop_front() {
+                self.current = Some(job);
+                continue;
+            }
+            if !self.tasks_loaded {
+                self.tasks_loaded = true;
+                let now_ms = acs.clock_ms();
+                let pending: Vec<_> = acs
+                    .store
+                    .tasks(Some(&self.device))
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|t| t.status == TaskStatus::Pending && t.not_before_ms <= now_ms)
+                    .collect();
+                self.jobs.extend(Job::from_tasks(&pending, self.root()));
+                if !self.jobs.is_empty() {
+                    continue;
+                }
+            }
+            self.machine.finish();
+            return Reply::End;
+        }
+    }
+
+    fn root(&self) -> &str {
+        if self.meta.root.is_empty() { "Device" } else { &self.meta.root }
+    }
+
+    /// Folds the CPE's answer to the current job's RPC into the store, durably.
+    async fn answered(&mut self, acs: &Acs, answer: Result<Body, Fault>) {
+        let Some(mut job) = self.current.take() else { return };
+        let now_ms = acs.clock_ms();
+        let answer = answer.and_then(|body| {
+            if matches!(body, Body::GetParameterValuesResponse { .. }) && self.tree.is_none() {
+                self.tree = acs.store.get_tree(&self.device).ok();
+            }
+            job.apply(&body, now_ms, &mut self.meta, self.tree.as_ref())
+        });
+        let mut ops = Vec::new();
+        match answer {
+            Ok(mut applied) => {
+                if !applied.set.is_empty() || !applied.remove.is_empty() {
+                    if let Some(tree) = &mut self.tree {
+                        for prefix in &applied.remove {
+                            tree.remove_subtree(prefix);
+                        }
+                        for (path, p) in &applied.set {
+                            tree.insert(path.clone(), p.clone());
+                        }
+                    }
+                    ops.push(Op::UpdateTree {
+                        id: self.device.clone(),
+                        set: std::mem::take(&mut applied.set),
+                        remove_subtrees: std::mem::take(&mut applied.remove),
+                    });
+                }
+                if applied.meta_changed {
+                    ops.push(Op::PutDevice { meta: self.meta.clone(), expect: Expect::Revision(self.revision) });
+                }
+                if applied.done {
+                    let applied = &applied;
+                    for id in job.task_ids() {
+                        if let Some(op) = acs.finish_task_op(*id, applied, now_ms) {
+                            ops.push(op);
+                        }
+                        ops.push(Op::DeleteFault { device: self.device.clone(), channel: format!("task_{id}") });
+                    }
+                } else {
+                    self.current = Some(job.clone());
+                }
+            }
+            Err(fault) => {
+                if let Purpose::CrCredentials { .. } = job.purpose {
+                    tracing::warn!(device = %self.device, code = fault.code, "could not set connection-request credentials");
+                }
+                for id in job.task_ids() {
+                    ops.extend(acs.fault_task_ops(&self.device, *id, &fault, now_ms));
+                }
+            }
+        }
+        let meta_written = ops.iter().any(|o| matches!(o, Op::PutDevice { .. }));
+        match acs.writer.apply(ops).await {
+            Ok(outcomes) => {
+                if meta_written {
+                    for o in outcomes {
+                        if let acs_store::Outcome::Done { revision: Some(r), .. } = o {
+                            self.revision = r;
+                        }
+                    }
+                }
+                for id in job.task_ids() {
+                    acs.notify_task(*id);
+                }
+            }
+            Err(e) => tracing::error!(device = %self.device, error = %e, "could not store session results"),
+        }
+    }
+}
+
+/// Builds the fault record and task update for a CPE fault on a task: retried with exponential
+/// back-off, then faulted for good after the configured number of attempts.
+pub(crate) fn fault_record(device: &DeviceId, task_id: u64, fault: &Fault, attempts: u32, now_ms: i64) -> FaultRecord {
+    let detail = fault
+        .set_parameter_values_faults
+        .iter()
+        .map(|f| format!("{}: {} {}", f.name, f.code, f.string))
+        .collect::<Vec<_>>()
+        .join("; ");
+    FaultRecord {
+        device: device.clone(),
+        channel: format!("task_{task_id}"),
+        task_id: Some(task_id),
+        code: format!("cwmp.{}", fault.code),
+        message: fault.string.clone(),
+        detail,
+        retries: attempts.saturating_sub(1),
+        timestamp_ms: now_ms,
+    }
+}

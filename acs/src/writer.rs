@@ -1,0 +1,99 @@
+//! Group commit: one thread owns the store's write path and folds every write that arrives while
+//! a commit is in flight into the next transaction.
+//!
+//! redb (like most embedded engines) allows one writer at a time and pays one fsync per commit.
+//! Thousands of sessions a second each wanting a durable write would queue behind each other's
+//! fsyncs; batching them makes the fsync cost per session fall as load rises, while every caller
+//! still waits until its own write is durable before it answers the CPE or the API.
+
+use crate::AcsError;
+use acs_store::{DeviceStore, Op, Outcome};
+use std::sync::Arc;
+use std::sync::mpsc;
+use tokio::sync::oneshot;
+
+/// Most ops folded into one transaction, so one commit cannot grow without bound.
+const MAX_OPS_PER_COMMIT: usize = 20_000;
+
+type Reply = oneshot::Sender<Result<Vec<Outcome>, String>>;
+
+/// A handle to the writer thread. Cloning it is cheap.
+#[derive(Clone)]
+pub(crate) struct Writer {
+    tx: mpsc::SyncSender<(Vec<Op>, Reply)>,
+}
+
+impl Writer {
+    /// Starts the writer thread over `store`.
+    pub(crate) fn start(store: Arc<dyn DeviceStore>) -> Self {
+        let (tx, rx) = mpsc::sync_channel::<(Vec<Op>, Reply)>(65_536);
+        std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || run(&*store, &rx))
+            .ok();
+        Self { tx }
+    }
+
+    /// Applies `ops` durably (in one transaction with whatever else is pending) and returns
+    /// their outcomes in order.
+    pub(crate) async fn apply(&self, ops: Vec<Op>) -> Result<Vec<Outcome>, AcsError> {
+        if ops.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (reply, rx) = oneshot::channel();
+        // The channel is bounded; a full queue means the disk cannot keep up, and waiting on a
+        // blocking thread keeps the tokio workers free.
+        let tx = self.tx.clone();
+        let sent = match tx.try_send((ops, reply)) {
+            Ok(()) => Ok(()),
+            Err(mpsc::TrySendError::Full(item)) => {
+                tokio::task::spawn_blocking(move || tx.send(item).map_err(|_| ()))
+                    .await
+                    .map_err(|_| ())
+                    .and_then(|r| r)
+            }
+            Err(mpsc::TrySendError::Disconnected(_)) => Err(()),
+        };
+        sent.map_err(|()| AcsError::Store("store writer stopped".into()))?;
+        rx.await
+            .map_err(|_| AcsError::Store("store writer stopped".into()))?
+            .map_err(AcsError::Store)
+    }
+}
+
+fn run(store: &dyn DeviceStore, rx: &mpsc::Receiver<(Vec<Op>, Reply)>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        let mut total = batch[0].0.len();
+        while total < MAX_OPS_PER_COMMIT {
+            match rx.try_recv() {
+                Ok(item) => {
+                    total += item.0.len();
+                    batch.push(item);
+                }
+                Err(_) => break,
+            }
+        }
+        let mut ops = Vec::with_capacity(total);
+        let mut replies = Vec::with_capacity(batch.len());
+        for (mut o, reply) in batch {
+            replies.push((o.len(), reply));
+            ops.append(&mut o);
+        }
+        match store.apply(ops) {
+            Ok(outcomes) => {
+                let mut it = outcomes.into_iter();
+                for (n, reply) in replies {
+                    let mine: Vec<Outcome> = it.by_ref().take(n).collect();
+                    let _ = reply.send(Ok(mine));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "store commit failed");
+                for (_, reply) in replies {
+                    let _ = reply.send(Err(e.to_string()));
+                }
+            }
+        }
+    }
+}

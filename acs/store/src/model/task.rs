@@ -1,0 +1,139 @@
+//! Queued device tasks and recorded faults.
+
+use serde::{Deserialize, Serialize};
+
+use super::DeviceId;
+
+/// A task queued for a device, executed in its next CWMP session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskRecord {
+    /// Task id; `0` in [`crate::Op::PutTask`] asks the store to allocate one.
+    pub id: u64,
+    /// The device the task is for.
+    pub device: DeviceId,
+    /// What to do.
+    pub kind: TaskKind,
+    /// When the task was created (ms since the Unix epoch).
+    pub created_ms: i64,
+    /// Where the task stands.
+    pub status: TaskStatus,
+    /// How many sessions have tried it.
+    pub attempts: u32,
+    /// Do not run before this time (retry back-off).
+    pub not_before_ms: i64,
+    /// Drop the task if still pending at this time.
+    pub expiry_ms: Option<i64>,
+}
+
+/// The task types GenieACS's NBI offers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TaskKind {
+    /// Read parameter values.
+    GetParameterValues {
+        /// Parameter or object paths.
+        names: Vec<String>,
+    },
+    /// Write parameter values.
+    SetParameterValues {
+        /// `(path, value text, xsd local type)` triples.
+        values: Vec<(String, String, String)>,
+        /// The `ParameterKey` to send.
+        parameter_key: String,
+    },
+    /// Re-enumerate an object and read its values.
+    RefreshObject {
+        /// The object path.
+        path: String,
+    },
+    /// Create an object instance.
+    AddObject {
+        /// The multi-instance object path.
+        path: String,
+        /// The `ParameterKey` to send.
+        parameter_key: String,
+    },
+    /// Delete an object instance.
+    DeleteObject {
+        /// The instance path.
+        path: String,
+        /// The `ParameterKey` to send.
+        parameter_key: String,
+    },
+    /// Reboot the device.
+    Reboot,
+    /// Factory-reset the device.
+    FactoryReset,
+    /// Ask the device to download a file (firmware, configuration).
+    Download {
+        /// TR-069 file type, e.g. `1 Firmware Upgrade Image`.
+        file_type: String,
+        /// Where to fetch it.
+        url: String,
+        /// HTTP username, may be empty.
+        username: String,
+        /// HTTP password, may be empty.
+        password: String,
+        /// Size in bytes, 0 if unknown.
+        file_size: u64,
+        /// Target file name, may be empty.
+        target_file_name: String,
+    },
+}
+
+impl TaskKind {
+    /// The GenieACS task name, e.g. `setParameterValues`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::GetParameterValues { .. } => "getParameterValues",
+            Self::SetParameterValues { .. } => "setParameterValues",
+            Self::RefreshObject { .. } => "refreshObject",
+            Self::AddObject { .. } => "addObject",
+            Self::DeleteObject { .. } => "deleteObject",
+            Self::Reboot => "reboot",
+            Self::FactoryReset => "factoryReset",
+            Self::Download { .. } => "download",
+        }
+    }
+}
+
+/// Where a task stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TaskStatus {
+    /// Not yet completed.
+    Pending,
+    /// Completed successfully.
+    Done {
+        /// When it completed.
+        finished_ms: i64,
+    },
+    /// Failed; a matching [`FaultRecord`] usually exists on channel `task_<id>`.
+    Faulted {
+        /// Fault code, e.g. `cwmp.9005`.
+        code: String,
+        /// Fault message.
+        message: String,
+        /// When it faulted.
+        at_ms: i64,
+    },
+}
+
+/// A fault recorded against a device, keyed by `(device, channel)` as in GenieACS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultRecord {
+    /// The device.
+    pub device: DeviceId,
+    /// `task_<id>` or a provisioning channel name.
+    pub channel: String,
+    /// The task that faulted, if any.
+    pub task_id: Option<u64>,
+    /// Fault code, e.g. `cwmp.9005`.
+    pub code: String,
+    /// Fault message.
+    pub message: String,
+    /// Detail (e.g. the SOAP fault detail as text).
+    pub detail: String,
+    /// How many times the channel has been retried.
+    pub retries: u32,
+    /// When the fault was recorded.
+    pub timestamp_ms: i64,
+}

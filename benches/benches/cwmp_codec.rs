@@ -1,0 +1,2 @@
+//! Criterion benchmark of CWMP envelope parse and serialize.
+fn main() {}

@@ -1,0 +1,2 @@
+//! Benchmarks and load generators for Fibreplane.
+#![warn(missing_docs)]

@@ -1,0 +1,100 @@
+//! `dateTime` text: formatting the CPE clock and checking values the ACS writes.
+//!
+//! Only these two needs exist, so a calendar crate would be overkill.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The current UTC time as `YYYY-MM-DDThh:mm:ssZ`.
+pub(crate) fn now_datetime() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    format_unix(secs)
+}
+
+/// Formats seconds since the epoch as a UTC `dateTime`.
+pub(crate) fn format_unix(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Howard Hinnant's civil-from-days algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+/// Whether `v` is an `xsd:dateTime`: `YYYY-MM-DDThh:mm:ss`, optional fraction, optional `Z` or
+/// `±hh:mm`.
+pub(crate) fn is_datetime(v: &str) -> bool {
+    let b = v.as_bytes();
+    if b.len() < 19 {
+        return false;
+    }
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    let num = |r: std::ops::Range<usize>| v[r].parse::<u32>().unwrap_or(99);
+    let shape = digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10)
+        && b[10] == b'T'
+        && digits(11..13)
+        && b[13] == b':'
+        && digits(14..16)
+        && b[16] == b':'
+        && digits(17..19);
+    if !shape
+        || !(1..=12).contains(&num(5..7))
+        || !(1..=31).contains(&num(8..10))
+        || num(11..13) > 24
+        || num(14..16) > 59
+        || num(17..19) > 60
+    {
+        return false;
+    }
+    let mut rest = &v[19..];
+    if let Some(frac) = rest.strip_prefix('.') {
+        let n = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if n == 0 {
+            return false;
+        }
+        rest = &frac[n..];
+    }
+    match rest.as_bytes() {
+        [] | [b'Z'] => true,
+        [s, h1, h2, b':', m1, m2] => {
+            matches!(s, b'+' | b'-') && [h1, h2, m1, m2].iter().all(|c| c.is_ascii_digit())
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_and_checks_datetimes() {
+        assert_eq!(format_unix(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_unix(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert!(is_datetime("0001-01-01T00:00:00Z"));
+        assert!(is_datetime("2023-04-26T18:51:36.577Z"));
+        assert!(is_datetime("2023-04-26T18:51:36+02:00"));
+        assert!(is_datetime("2023-04-26T18:51:36"));
+        assert!(!is_datetime("2023-13-26T18:51:36Z"));
+        assert!(!is_datetime("yesterday"));
+        assert!(!is_datetime("2023-04-26T18:51:36.Z"));
+        assert!(is_datetime(&now_datetime()));
+    }
+}
