@@ -110,7 +110,8 @@ proptest! {
                 }
                 CpeOp::Retry(s) => {
                     let ev = cpe.receive_503(s.map(Duration::from_secs));
-                    prop_assert!(matches!(ev, CpeEvent::Retry { .. }) && cpe.is_done());
+                    let is_retry = matches!(ev, CpeEvent::Retry { .. });
+                    prop_assert!(is_retry && cpe.is_done());
                 }
                 CpeOp::Respond(b) => {
                     let _ = cpe.respond(b);
