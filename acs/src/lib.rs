@@ -128,7 +128,7 @@ impl Acs {
         Ok(Arc::new(Self {
             auth: cpe_auth::CpeAuth::new(&config),
             sessions: Registry::default(),
-            writer: Writer::start(store.clone()),
+            writer: Writer::start(store.clone())?,
             store,
             config,
             metrics: Metrics::default(),
@@ -194,31 +194,22 @@ impl Acs {
         Ok(task)
     }
 
-    /// Waits until the task is done or faulted, or `timeout` passes.
+    /// Waits until the task is done or has a fault recorded, or `timeout` passes. A faulted
+    /// task may still be retried later; its fault record goes away when it succeeds.
     pub async fn wait_task(&self, id: u64, timeout: Duration) -> Result<TaskOutcome, AcsError> {
         let deadline = tokio::time::Instant::now() + timeout;
-        let started_ms = self.clock_ms();
         loop {
             let (tx, rx) = oneshot::channel();
             // Register before reading so a completion between the read and the wait is not lost.
             self.waiters.lock().unwrap_or_else(|e| e.into_inner()).entry(id).or_default().push(tx);
             let task = self.store.task(id)?.ok_or(AcsError::NoSuchTask)?;
-            match &task.status {
-                TaskStatus::Done { .. } => return Ok(TaskOutcome::Done(task)),
-                TaskStatus::Faulted { .. } | TaskStatus::Pending => {
-                    let channel = format!("task_{id}");
-                    let fault = self
-                        .store
-                        .faults(Some(&task.device))?
-                        .into_iter()
-                        .find(|f| f.channel == channel);
-                    match fault {
-                        Some(f) if f.timestamp_ms >= started_ms || task.status != TaskStatus::Pending => {
-                            return Ok(TaskOutcome::Faulted(task, f));
-                        }
-                        _ => {}
-                    }
-                }
+            if let TaskStatus::Done { .. } = task.status {
+                return Ok(TaskOutcome::Done(task));
+            }
+            let channel = format!("task_{id}");
+            let fault = self.store.faults(Some(&task.device))?.into_iter().find(|f| f.channel == channel);
+            if let Some(f) = fault {
+                return Ok(TaskOutcome::Faulted(task, f));
             }
             if tokio::time::timeout_at(deadline, rx).await.is_err() {
                 return Ok(TaskOutcome::Pending(task));

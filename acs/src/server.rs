@@ -108,7 +108,7 @@ pub async fn serve(
     let _ = stop_tx.send(true);
     // Wait for connections to drain, up to the grace period.
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, permits.acquire_many(MAX_CONNECTIONS as u32)).await;
-    reaper.abort();
+    let _ = reaper.await;
 }
 
 /// Drops expired sessions once a second.

@@ -17,21 +17,30 @@ const MAX_OPS_PER_COMMIT: usize = 20_000;
 
 type Reply = oneshot::Sender<Result<Vec<Outcome>, String>>;
 
-/// A handle to the writer thread. Cloning it is cheap.
-#[derive(Clone)]
+/// A handle to the writer thread. When it is dropped, the thread finishes the writes already
+/// queued and exits, and the drop waits for that, so the store is closed when the ACS is gone.
 pub(crate) struct Writer {
-    tx: mpsc::SyncSender<(Vec<Op>, Reply)>,
+    tx: Option<mpsc::SyncSender<(Vec<Op>, Reply)>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.tx.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 impl Writer {
     /// Starts the writer thread over `store`.
-    pub(crate) fn start(store: Arc<dyn DeviceStore>) -> Self {
+    pub(crate) fn start(store: Arc<dyn DeviceStore>) -> Result<Self, AcsError> {
         let (tx, rx) = mpsc::sync_channel::<(Vec<Op>, Reply)>(65_536);
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || run(&*store, &rx))
-            .ok();
-        Self { tx }
+            .spawn(move || run(&*store, &rx))?;
+        Ok(Self { tx: Some(tx), thread: Some(thread) })
     }
 
     /// Applies `ops` durably (in one transaction with whatever else is pending) and returns
@@ -43,7 +52,9 @@ impl Writer {
         let (reply, rx) = oneshot::channel();
         // The channel is bounded; a full queue means the disk cannot keep up, and waiting on a
         // blocking thread keeps the tokio workers free.
-        let tx = self.tx.clone();
+        let Some(tx) = self.tx.clone() else {
+            return Err(AcsError::Store("store writer stopped".into()));
+        };
         let sent = match tx.try_send((ops, reply)) {
             Ok(()) => Ok(()),
             Err(mpsc::TrySendError::Full(item)) => {

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::path::Path;
 use std::sync::{Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant};
 
 use crate::StoreError;
 use crate::engine::Engine;
@@ -29,12 +30,35 @@ pub struct SledStore {
     engine: Engine<SledKv>,
 }
 
+/// How long `open_sled` waits for a lock still held by a just-dropped handle of this process.
+const LOCK_WAIT: Duration = Duration::from_secs(2);
+
 /// Opens (creating if needed) a sled store in the directory `path`.
 pub fn open_sled(path: &Path) -> Result<SledStore, StoreError> {
-    let db = sled::Config::new().path(path).open().map_err(StoreError::engine)?;
+    // No background flusher: every write flushes before returning anyway.
+    let config = sled::Config::new().path(path).flush_every_ms(None);
+    let started = Instant::now();
+    let db = loop {
+        match config.open() {
+            Ok(db) => break db,
+            // sled releases its directory lock only when its IO thread pool drops the last
+            // reference, a moment after the last `Db` handle is gone; an immediate reopen in the
+            // same process (restart of the store, tests) would otherwise fail spuriously. A lock
+            // held by another process is still reported, after `LOCK_WAIT`.
+            // sled reports this as `ErrorKind::Other` with a message, hence the string match.
+            Err(sled::Error::Io(e)) if is_lock_busy(&e) && started.elapsed() < LOCK_WAIT => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => return Err(StoreError::engine(e)),
+        }
+    };
     tracing::debug!(path = %path.display(), "opened sled store");
     let kv = SledKv { db, writer: Mutex::new(()), visible: RwLock::new(()) };
     Ok(SledStore { engine: Engine::new(kv) })
+}
+
+fn is_lock_busy(e: &std::io::Error) -> bool {
+    e.to_string().contains("could not acquire lock")
 }
 
 crate::delegate_device_store!(SledStore);

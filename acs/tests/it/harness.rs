@@ -32,8 +32,19 @@ impl TestAcs {
         if let Some(t) = self.task.take() {
             let _ = t.await;
         }
+        // Connection tasks finish on their own after shutdown; once only this handle is left,
+        // dropping it joins the writer thread and closes the store.
+        for _ in 0..500 {
+            if Arc::strong_count(&self.acs) == 1 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
         let dir = tempfile::tempdir().expect("tempdir");
-        std::mem::replace(&mut self.dir, dir)
+        let dir = std::mem::replace(&mut self.dir, dir);
+        let acs = std::mem::replace(&mut self.acs, placeholder());
+        tokio::task::spawn_blocking(move || drop(acs)).await.expect("close ACS");
+        dir
     }
 }
 
@@ -43,6 +54,13 @@ impl Drop for TestAcs {
             let _ = s.send(());
         }
     }
+}
+
+/// An ACS over an in-memory-free throwaway store, to take the place of a stopped one.
+fn placeholder() -> Arc<Acs> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = AcsConfig { cpe_auth: CpeAuthMode::None, ..config(dir.path()) };
+    Acs::open(cfg).expect("placeholder ACS")
 }
 
 /// A lab configuration: digest auth with [`SECRET`], short timeouts.

@@ -3,3 +3,4 @@
 
 mod harness;
 mod http_server;
+mod tasks;

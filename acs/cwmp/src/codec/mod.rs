@@ -6,6 +6,7 @@
 //! typed [`crate::Envelope`]. Text stays borrowed from the input unless it contained entities, so
 //! an Inform parses with few allocations. Writing is plain string building in [`write`].
 
+mod body;
 mod dom;
 mod map;
 mod write;

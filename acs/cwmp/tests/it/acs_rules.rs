@@ -38,9 +38,15 @@ fn the_first_message_must_be_an_inform() {
     let mut acs = AcsSession::new(now, AcsSessionConfig::default());
     assert_eq!(acs.receive(now, None), violation(SessionError::NoInform));
     assert!(acs.is_finished());
-    assert_eq!(acs.receive(now, inform()), violation(SessionError::Finished));
+    assert_eq!(
+        acs.receive(now, inform()),
+        violation(SessionError::Finished)
+    );
     let mut acs = AcsSession::new(now, AcsSessionConfig::default());
-    assert_eq!(acs.receive(now, env(None, Body::RebootResponse)), violation(SessionError::NoInform));
+    assert_eq!(
+        acs.receive(now, env(None, Body::RebootResponse)),
+        violation(SessionError::NoInform)
+    );
 }
 
 #[test]
@@ -49,7 +55,10 @@ fn a_second_inform_is_a_violation() {
     let mut acs = AcsSession::new(now, AcsSessionConfig::default());
     acs.receive(now, inform());
     acs.accept_inform(now);
-    assert_eq!(acs.receive(now, inform()), violation(SessionError::InformTwice));
+    assert_eq!(
+        acs.receive(now, inform()),
+        violation(SessionError::InformTwice)
+    );
 }
 
 #[test]
@@ -64,21 +73,38 @@ fn responses_must_match_an_outstanding_request() {
     );
 
     let mut acs = idle(now);
-    let req = acs.send_request(now, Body::Reboot { command_key: "r".into() }, false).unwrap();
+    let req = acs
+        .send_request(
+            now,
+            Body::Reboot {
+                command_key: "r".into(),
+            },
+            false,
+        )
+        .unwrap();
     assert_eq!(acs.state(), AcsState::AwaitResponse);
     let id = req.header.id.as_deref();
     assert_eq!(
         acs.receive(now, env(id, Body::FactoryResetResponse)),
-        violation(SessionError::WrongResponse { expected: "RebootResponse", got: "FactoryResetResponse" })
+        violation(SessionError::WrongResponse {
+            expected: "RebootResponse",
+            got: "FactoryResetResponse"
+        })
     );
 
     let mut acs = idle(now);
     let req = acs.send_request(now, Body::FactoryReset, false).unwrap();
-    assert_eq!(acs.receive(now, None), violation(SessionError::EmptyWhileOutstanding));
+    assert_eq!(
+        acs.receive(now, None),
+        violation(SessionError::EmptyWhileOutstanding)
+    );
     let mut acs = idle(now);
     acs.send_request(now, Body::FactoryReset, false).unwrap();
     let f = Fault::new(9001, "denied");
-    assert_eq!(acs.receive(now, env(req.header.id.as_deref(), Body::Fault(f.clone()))), AcsEvent::Fault(f));
+    assert_eq!(
+        acs.receive(now, env(req.header.id.as_deref(), Body::Fault(f.clone()))),
+        AcsEvent::Fault(f)
+    );
     assert_eq!(acs.state(), AcsState::CpeIdle);
 }
 
@@ -88,23 +114,35 @@ fn cpe_requests_during_an_outstanding_request_are_tolerated() {
     let mut acs = idle(now);
     let req = acs.send_request(now, Body::FactoryReset, false).unwrap();
     let tc = Body::TransferComplete(TransferComplete::default());
-    assert_eq!(acs.receive(now, env(Some("c9"), tc.clone())), AcsEvent::CpeRequest(tc));
+    assert_eq!(
+        acs.receive(now, env(Some("c9"), tc.clone())),
+        AcsEvent::CpeRequest(tc)
+    );
     let answer = acs.respond(now, Body::TransferCompleteResponse);
     assert_eq!(answer.header.id.as_deref(), Some("c9"));
     assert_eq!(acs.state(), AcsState::AwaitResponse);
-    let ev = acs.receive(now, env(req.header.id.as_deref(), Body::FactoryResetResponse));
+    let ev = acs.receive(
+        now,
+        env(req.header.id.as_deref(), Body::FactoryResetResponse),
+    );
     assert_eq!(ev, AcsEvent::Response(Body::FactoryResetResponse));
 }
 
 #[test]
 fn cpe_request_count_is_bounded() {
     let now = Instant::now();
-    let config = AcsSessionConfig { max_cpe_requests: 2, ..AcsSessionConfig::default() };
+    let config = AcsSessionConfig {
+        max_cpe_requests: 2,
+        ..AcsSessionConfig::default()
+    };
     let mut acs = AcsSession::new(now, config);
     acs.receive(now, inform());
     acs.accept_inform(now);
     for _ in 0..2 {
-        assert_eq!(acs.receive(now, env(None, Body::GetRpcMethods)), AcsEvent::CpeRequest(Body::GetRpcMethods));
+        assert_eq!(
+            acs.receive(now, env(None, Body::GetRpcMethods)),
+            AcsEvent::CpeRequest(Body::GetRpcMethods)
+        );
         acs.respond(now, Body::GetRpcMethodsResponse { methods: vec![] });
     }
     assert_eq!(
@@ -117,7 +155,10 @@ fn cpe_request_count_is_bounded() {
 fn driver_misuse_is_refused_not_panicked() {
     let now = Instant::now();
     let mut acs = AcsSession::new(now, AcsSessionConfig::default());
-    assert_eq!(acs.send_request(now, Body::FactoryReset, false), Err(SessionError::NotIdle));
+    assert_eq!(
+        acs.send_request(now, Body::FactoryReset, false),
+        Err(SessionError::NotIdle)
+    );
     let mut acs = idle(now);
     assert_eq!(
         acs.send_request(now, Body::RebootResponse, false),
@@ -128,7 +169,10 @@ fn driver_misuse_is_refused_not_panicked() {
     acs.receive(now, inform());
     assert_eq!(acs.receive(now, None), violation(SessionError::AnswerOwed));
     acs.accept_inform(now);
-    assert!(acs.is_finished(), "accept_inform must not revive a finished session");
+    assert!(
+        acs.is_finished(),
+        "accept_inform must not revive a finished session"
+    );
 }
 
 #[test]

@@ -6,7 +6,9 @@ use cwmp::{Envelope, Limits, ParseError, parse_envelope};
 
 /// Reads a file from `acs/cwmp/testdata/`.
 pub(crate) fn golden(name: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 

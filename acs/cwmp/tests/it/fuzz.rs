@@ -122,7 +122,10 @@ fn pathological_structures_hit_limits_not_the_stack() {
     let env = format!(
         r#"<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/"><e:Body>{deep}</e:Body></e:Envelope>"#
     );
-    assert_eq!(parse_envelope(env.as_bytes(), &l), Err(ParseError::TooDeep { limit: 32 }));
+    assert_eq!(
+        parse_envelope(env.as_bytes(), &l),
+        Err(ParseError::TooDeep { limit: 32 })
+    );
     let wide = format!(
         r#"<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/"><e:Body>{}</e:Body></e:Envelope>"#,
         "<a/>".repeat(500_000)

@@ -7,3 +7,4 @@ mod golden;
 mod pair;
 mod roundtrip;
 mod session_fuzz;
+mod perf_probe;

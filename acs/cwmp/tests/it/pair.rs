@@ -23,12 +23,19 @@ pub(crate) fn sample_inform() -> Inform {
         max_envelopes: 1,
         current_time: "2026-11-22T08:00:00Z".into(),
         retry_count: 0,
-        parameters: vec![ParameterValue::new("Device.RootDataModelVersion", "2.17", XsdType::String)],
+        parameters: vec![ParameterValue::new(
+            "Device.RootDataModelVersion",
+            "2.17",
+            XsdType::String,
+        )],
     }
 }
 
 fn transfer_complete() -> Body {
-    Body::TransferComplete(TransferComplete { command_key: "fw-1".into(), ..Default::default() })
+    Body::TransferComplete(TransferComplete {
+        command_key: "fw-1".into(),
+        ..Default::default()
+    })
 }
 
 /// The two peers, a virtual clock and a log of every event, e.g. `acs:Inform`, `cpe:SendEmpty`.
@@ -47,7 +54,10 @@ struct Pair {
 impl Pair {
     fn new(version: CwmpVersion, pending: Vec<Body>, script: Vec<(Body, bool)>) -> Self {
         let base = Instant::now();
-        let config = CpeSessionConfig { version, session_timeout: Duration::from_secs(30) };
+        let config = CpeSessionConfig {
+            version,
+            session_timeout: Duration::from_secs(30),
+        };
         Self {
             base,
             now: base,
@@ -94,7 +104,9 @@ impl Pair {
     fn acs_answer(body: &Body) -> Body {
         match body {
             Body::TransferComplete(_) => Body::TransferCompleteResponse,
-            Body::GetRpcMethods => Body::GetRpcMethodsResponse { methods: vec!["Inform".into()] },
+            Body::GetRpcMethods => Body::GetRpcMethodsResponse {
+                methods: vec!["Inform".into()],
+            },
             _ => Body::Fault(Fault::new(8000, "Method not supported")),
         }
     }
@@ -159,7 +171,9 @@ impl Pair {
         let mut next = Some(self.cpe.start(self.now));
         loop {
             self.advance(step);
-            let Ok(answer) = self.post(next.as_ref()) else { return };
+            let Ok(answer) = self.post(next.as_ref()) else {
+                return;
+            };
             match self.reply(answer.as_ref()) {
                 Some(post) => next = post,
                 None => return,
@@ -169,19 +183,29 @@ impl Pair {
 }
 
 fn gpv(name: &str) -> Body {
-    Body::GetParameterValues { names: vec![name.into()] }
+    Body::GetParameterValues {
+        names: vec![name.into()],
+    }
 }
 
 fn spv() -> Body {
     Body::SetParameterValues {
-        parameters: vec![ParameterValue::new("Device.DeviceInfo.UpTime", "1", XsdType::UnsignedInt)],
+        parameters: vec![ParameterValue::new(
+            "Device.DeviceInfo.UpTime",
+            "1",
+            XsdType::UnsignedInt,
+        )],
         parameter_key: "k1".into(),
     }
 }
 
 #[test]
 fn inform_empty_gpv_spv_fault_then_204() {
-    let mut p = Pair::new(CwmpVersion::V1_0, vec![], vec![(gpv("Device.DeviceInfo.UpTime"), false), (spv(), false)]);
+    let mut p = Pair::new(
+        CwmpVersion::V1_0,
+        vec![],
+        vec![(gpv("Device.DeviceInfo.UpTime"), false), (spv(), false)],
+    );
     p.run(Duration::from_millis(50));
     assert_eq!(
         p.log,
@@ -198,12 +222,19 @@ fn inform_empty_gpv_spv_fault_then_204() {
     );
     assert!(p.cpe.inform_delivered() && p.cpe.is_done() && p.acs.is_finished());
     assert_eq!(p.acs.version(), CwmpVersion::V1_0);
-    assert_eq!(p.acs.inform().unwrap().device_id.serial_number, "LAB0000042");
+    assert_eq!(
+        p.acs.inform().unwrap().device_id.serial_number,
+        "LAB0000042"
+    );
 }
 
 #[test]
 fn pending_transfer_complete_is_delivered_before_the_empty_post() {
-    let mut p = Pair::new(CwmpVersion::V1_2, vec![transfer_complete(), Body::GetRpcMethods], vec![]);
+    let mut p = Pair::new(
+        CwmpVersion::V1_2,
+        vec![transfer_complete(), Body::GetRpcMethods],
+        vec![],
+    );
     p.run(Duration::from_millis(10));
     assert_eq!(
         p.log,
@@ -223,25 +254,46 @@ fn pending_transfer_complete_is_delivered_before_the_empty_post() {
 
 #[test]
 fn hold_requests_is_honoured_by_the_cpe() {
-    let mut p = Pair::new(CwmpVersion::V1_2, vec![transfer_complete()], vec![(gpv("A."), true), (gpv("B."), true)]);
+    let mut p = Pair::new(
+        CwmpVersion::V1_2,
+        vec![transfer_complete()],
+        vec![(gpv("A."), true), (gpv("B."), true)],
+    );
     p.hold_inform = true;
     p.run(Duration::from_millis(10));
-    assert!(!p.log.iter().any(|l| l.contains("TransferComplete")), "{:?}", p.log);
+    assert!(
+        !p.log.iter().any(|l| l.contains("TransferComplete")),
+        "{:?}",
+        p.log
+    );
     assert_eq!(p.log.last().map(String::as_str), Some("cpe:Done"));
     // The held request is carried over to the next session.
-    assert_eq!(p.cpe.pending().map(Body::name).collect::<Vec<_>>(), ["TransferComplete"]);
+    assert_eq!(
+        p.cpe.pending().map(Body::name).collect::<Vec<_>>(),
+        ["TransferComplete"]
+    );
 }
 
 #[test]
 fn acs_flags_a_cpe_request_sent_despite_hold_requests() {
     let now = Instant::now();
     let mut acs = AcsSession::new(now, AcsSessionConfig::default());
-    acs.receive(now, Some(Envelope::new(CwmpVersion::V1_2, "1", Body::Inform(sample_inform()))));
+    acs.receive(
+        now,
+        Some(Envelope::new(
+            CwmpVersion::V1_2,
+            "1",
+            Body::Inform(sample_inform()),
+        )),
+    );
     acs.accept_inform(now);
     assert_eq!(acs.receive(now, None), AcsEvent::CpeIdle);
     let req = acs.send_request(now, gpv("A."), true).unwrap();
     assert_eq!(req.header.hold_requests, Some(true));
-    let ev = acs.receive(now, Some(Envelope::new(CwmpVersion::V1_2, "2", transfer_complete())));
+    let ev = acs.receive(
+        now,
+        Some(Envelope::new(CwmpVersion::V1_2, "2", transfer_complete())),
+    );
     assert_eq!(ev, AcsEvent::Violation(SessionError::HoldRequestsViolated));
     assert!(acs.is_finished());
 }
@@ -257,7 +309,10 @@ fn session_timeout_expires_on_both_sides() {
     assert!(p.acs.is_expired(p.now));
     assert_eq!(p.post(None), Err(SessionError::Timeout));
     assert!(p.acs.is_finished());
-    assert_eq!(p.cpe.receive(p.now, 204, None), CpeEvent::Failed(SessionError::Timeout));
+    assert_eq!(
+        p.cpe.receive(p.now, 204, None),
+        CpeEvent::Failed(SessionError::Timeout)
+    );
 }
 
 #[test]
@@ -281,13 +336,18 @@ fn mismatched_response_id_is_a_violation_but_a_missing_one_is_tolerated() {
         let a = p.post(Some(&inform)).unwrap();
         p.reply(a.as_ref());
         let a = p.post(None).unwrap();
-        let Some(Some(mut resp)) = p.reply(a.as_ref()) else { panic!("{:?}", p.log) };
+        let Some(Some(mut resp)) = p.reply(a.as_ref()) else {
+            panic!("{:?}", p.log)
+        };
         resp.header.id = id.map(String::from);
         let outcome = p.post(Some(&resp));
         if expect_ok {
             assert_eq!(outcome, Ok(None), "{:?}", p.log);
         } else {
-            assert!(matches!(outcome, Err(SessionError::UnexpectedId { .. })), "{outcome:?}");
+            assert!(
+                matches!(outcome, Err(SessionError::UnexpectedId { .. })),
+                "{outcome:?}"
+            );
         }
     }
 }
@@ -296,11 +356,17 @@ fn mismatched_response_id_is_a_violation_but_a_missing_one_is_tolerated() {
 fn fault_8005_to_the_inform_means_retry() {
     let mut p = Pair::new(CwmpVersion::V1_1, vec![], vec![]);
     let inform = p.cpe.start(p.now);
-    assert!(matches!(p.acs.receive(p.now, Some(wire(&inform))), AcsEvent::Inform(_)));
+    assert!(matches!(
+        p.acs.receive(p.now, Some(wire(&inform))),
+        AcsEvent::Inform(_)
+    ));
     let fault = p.acs.reject_inform(Fault::new(8005, "Retry request"));
     assert_eq!(fault.header.id, inform.header.id);
     assert!(p.acs.is_finished());
-    assert_eq!(p.cpe.receive(p.now, 200, Some(wire(&fault))), CpeEvent::Retry { after: None });
+    assert_eq!(
+        p.cpe.receive(p.now, 200, Some(wire(&fault))),
+        CpeEvent::Retry { after: None }
+    );
     assert!(p.cpe.is_done() && !p.cpe.inform_delivered());
 }
 
@@ -308,10 +374,17 @@ fn fault_8005_to_the_inform_means_retry() {
 fn http_503_401_and_other_statuses() {
     let mut p = Pair::new(CwmpVersion::V1_2, vec![], vec![]);
     p.cpe.start(p.now);
-    assert_eq!(p.cpe.receive(p.now, 401, None), CpeEvent::Failed(SessionError::Unauthorized));
+    assert_eq!(
+        p.cpe.receive(p.now, 401, None),
+        CpeEvent::Failed(SessionError::Unauthorized)
+    );
     // A 401 leaves the session where it was: the re-POST with credentials goes on.
     assert!(!p.cpe.is_done());
-    let ir = Envelope::new(CwmpVersion::V1_2, "cpe-1", Body::InformResponse { max_envelopes: 1 });
+    let ir = Envelope::new(
+        CwmpVersion::V1_2,
+        "cpe-1",
+        Body::InformResponse { max_envelopes: 1 },
+    );
     assert_eq!(p.cpe.receive(p.now, 200, Some(ir)), CpeEvent::SendEmpty);
     let mut q = Pair::new(CwmpVersion::V1_2, vec![], vec![]);
     q.cpe.start(q.now);
@@ -319,15 +392,23 @@ fn http_503_401_and_other_statuses() {
     assert_eq!(q.cpe.receive_503(wait), CpeEvent::Retry { after: wait });
     let mut r = Pair::new(CwmpVersion::V1_2, vec![], vec![]);
     r.cpe.start(r.now);
-    assert_eq!(r.cpe.receive(r.now, 500, None), CpeEvent::Failed(SessionError::HttpStatus(500)));
+    assert_eq!(
+        r.cpe.receive(r.now, 500, None),
+        CpeEvent::Failed(SessionError::HttpStatus(500))
+    );
 }
 
 #[test]
 fn cwmp_1_4_negotiates_the_highest_common_version() {
     let mut p = Pair::new(CwmpVersion::V1_4, vec![], vec![]);
     let inform = p.cpe.start(p.now);
-    assert_eq!(inform.header.supported_cwmp_versions.as_deref(), Some("1.0,1.1,1.2,1.3,1.4"));
-    let Ok(Some(resp)) = p.post(Some(&inform)) else { panic!() };
+    assert_eq!(
+        inform.header.supported_cwmp_versions.as_deref(),
+        Some("1.0,1.1,1.2,1.3,1.4")
+    );
+    let Ok(Some(resp)) = p.post(Some(&inform)) else {
+        panic!()
+    };
     assert_eq!(resp.version, CwmpVersion::V1_4);
     assert_eq!(resp.header.use_cwmp_version.as_deref(), Some("1.4"));
     assert_eq!(resp.header.id, inform.header.id);

@@ -48,8 +48,8 @@ fn inform() -> impl Strategy<Value = Inform> {
         any::<u32>(),
         values(),
     )
-        .prop_map(|((m, o, p, s), ev, max_envelopes, current_time, retry_count, parameters)| {
-            Inform {
+        .prop_map(
+            |((m, o, p, s), ev, max_envelopes, current_time, retry_count, parameters)| Inform {
                 device_id: DeviceIdStruct {
                     manufacturer: m,
                     oui: o,
@@ -64,8 +64,8 @@ fn inform() -> impl Strategy<Value = Inform> {
                 current_time,
                 retry_count,
                 parameters,
-            }
-        })
+            },
+        )
 }
 
 fn acs_request() -> impl Strategy<Value = Body> {
@@ -80,29 +80,45 @@ fn acs_request() -> impl Strategy<Value = Body> {
         }),
         strings().prop_map(|names| Body::GetParameterAttributes { names }),
         vec(
-            (text(), any::<bool>(), any::<u32>(), any::<bool>(), strings()).prop_map(
-                |(name, notification_change, notification, access_list_change, access_list)| {
-                    SetParameterAttribute {
-                        name,
-                        notification_change,
-                        notification,
-                        access_list_change,
-                        access_list,
+            (
+                text(),
+                any::<bool>(),
+                any::<u32>(),
+                any::<bool>(),
+                strings()
+            )
+                .prop_map(
+                    |(name, notification_change, notification, access_list_change, access_list)| {
+                        SetParameterAttribute {
+                            name,
+                            notification_change,
+                            notification,
+                            access_list_change,
+                            access_list,
+                        }
                     }
-                }
-            ),
+                ),
             0..3
         )
         .prop_map(|parameters| Body::SetParameterAttributes { parameters }),
-        (text(), text())
-            .prop_map(|(object_name, parameter_key)| Body::AddObject { object_name, parameter_key }),
+        (text(), text()).prop_map(|(object_name, parameter_key)| Body::AddObject {
+            object_name,
+            parameter_key
+        }),
         (text(), text()).prop_map(|(object_name, parameter_key)| Body::DeleteObject {
             object_name,
             parameter_key
         }),
         text().prop_map(|command_key| Body::Reboot { command_key }),
         Just(Body::FactoryReset),
-        ((text(), text(), text(), text(), text()), any::<u64>(), text(), any::<u32>(), text(), text())
+        (
+            (text(), text(), text(), text(), text()),
+            any::<u64>(),
+            text(),
+            any::<u32>(),
+            text(),
+            text()
+        )
             .prop_map(|((c, f, u, n, p), file_size, t, delay_seconds, s, fl)| {
                 Body::Download(Download {
                     command_key: c,
@@ -137,29 +153,47 @@ fn acs_request() -> impl Strategy<Value = Body> {
 fn cpe_response() -> impl Strategy<Value = Body> {
     prop_oneof![
         strings().prop_map(|methods| Body::GetRpcMethodsResponse { methods }),
-        vec((text(), any::<bool>()).prop_map(|(name, writable)| ParameterInfo { name, writable }), 0..4)
-            .prop_map(|parameters| Body::GetParameterNamesResponse { parameters }),
+        vec(
+            (text(), any::<bool>()).prop_map(|(name, writable)| ParameterInfo { name, writable }),
+            0..4
+        )
+        .prop_map(|parameters| Body::GetParameterNamesResponse { parameters }),
         values().prop_map(|parameters| Body::GetParameterValuesResponse { parameters }),
         any::<u32>().prop_map(|status| Body::SetParameterValuesResponse { status }),
         vec(
             (text(), any::<u32>(), strings()).prop_map(|(name, notification, access_list)| {
-                ParameterAttribute { name, notification, access_list }
+                ParameterAttribute {
+                    name,
+                    notification,
+                    access_list,
+                }
             }),
             0..3
         )
         .prop_map(|parameters| Body::GetParameterAttributesResponse { parameters }),
         Just(Body::SetParameterAttributesResponse),
         (any::<u32>(), any::<u32>()).prop_map(|(instance_number, status)| {
-            Body::AddObjectResponse { instance_number, status }
+            Body::AddObjectResponse {
+                instance_number,
+                status,
+            }
         }),
         any::<u32>().prop_map(|status| Body::DeleteObjectResponse { status }),
         Just(Body::RebootResponse),
         Just(Body::FactoryResetResponse),
         (any::<u32>(), text(), text()).prop_map(|(status, start_time, complete_time)| {
-            Body::DownloadResponse { status, start_time, complete_time }
+            Body::DownloadResponse {
+                status,
+                start_time,
+                complete_time,
+            }
         }),
         (any::<u32>(), text(), text()).prop_map(|(status, start_time, complete_time)| {
-            Body::UploadResponse { status, start_time, complete_time }
+            Body::UploadResponse {
+                status,
+                start_time,
+                complete_time,
+            }
         }),
         Just(Body::ScheduleInformResponse),
     ]
@@ -176,7 +210,14 @@ fn cpe_request_or_acs_response() -> impl Strategy<Value = Body> {
                 complete_time: c,
             })
         }),
-        ((text(), text(), any::<bool>(), text()), any::<u64>(), text(), fault_struct(), text(), text())
+        (
+            (text(), text(), any::<bool>(), text()),
+            any::<u64>(),
+            text(),
+            fault_struct(),
+            text(),
+            text()
+        )
             .prop_map(|((a, t, is_download, ft), file_size, tf, fault, s, c)| {
                 Body::AutonomousTransferComplete(AutonomousTransferComplete {
                     announce_url: a,
@@ -190,8 +231,12 @@ fn cpe_request_or_acs_response() -> impl Strategy<Value = Body> {
                     complete_time: c,
                 })
             }),
-        (text(), vec((text(), text()), 0..3))
-            .prop_map(|(file_type, arguments)| Body::RequestDownload { file_type, arguments }),
+        (text(), vec((text(), text()), 0..3)).prop_map(|(file_type, arguments)| {
+            Body::RequestDownload {
+                file_type,
+                arguments,
+            }
+        }),
         any::<u32>().prop_map(|max_envelopes| Body::InformResponse { max_envelopes }),
         Just(Body::TransferCompleteResponse),
         Just(Body::AutonomousTransferCompleteResponse),
@@ -201,8 +246,9 @@ fn cpe_request_or_acs_response() -> impl Strategy<Value = Body> {
             any::<u32>(),
             text(),
             vec(
-                (text(), any::<u32>(), text())
-                    .prop_map(|(name, code, string)| SetParameterValuesFault { name, code, string }),
+                (text(), any::<u32>(), text()).prop_map(|(name, code, string)| {
+                    SetParameterValuesFault { name, code, string }
+                }),
                 0..3
             )
         )
@@ -241,8 +287,16 @@ fn header() -> impl Strategy<Value = Header> {
 }
 
 pub(crate) fn envelope() -> impl Strategy<Value = Envelope> {
-    (proptest::sample::select(CwmpVersion::ALL.to_vec()), header(), body())
-        .prop_map(|(version, header, body)| Envelope { version, header, body })
+    (
+        proptest::sample::select(CwmpVersion::ALL.to_vec()),
+        header(),
+        body(),
+    )
+        .prop_map(|(version, header, body)| Envelope {
+            version,
+            header,
+            body,
+        })
 }
 
 proptest! {
@@ -277,20 +331,45 @@ fn writer_uses_the_documented_layout() {
     ] {
         assert!(xml.contains(needle), "{needle} not in {xml}");
     }
-    let fault = Envelope::new(CwmpVersion::V1_0, "1", Body::Fault(Fault::new(8005, "Retry")));
+    let fault = Envelope::new(
+        CwmpVersion::V1_0,
+        "1",
+        Body::Fault(Fault::new(8005, "Retry")),
+    );
     let xml = String::from_utf8(to_bytes(&fault)).unwrap();
     assert!(xml.contains("<soap-env:Fault><faultcode>Server</faultcode><faultstring>CWMP fault</faultstring><detail><cwmp:Fault><FaultCode>8005</FaultCode><FaultString>Retry</FaultString></cwmp:Fault></detail></soap-env:Fault>"), "{xml}");
-    let dl = Envelope::new(CwmpVersion::V1_0, "1", Body::DownloadResponse { status: 1, start_time: String::new(), complete_time: String::new() });
+    let dl = Envelope::new(
+        CwmpVersion::V1_0,
+        "1",
+        Body::DownloadResponse {
+            status: 1,
+            start_time: String::new(),
+            complete_time: String::new(),
+        },
+    );
     let xml = String::from_utf8(to_bytes(&dl)).unwrap();
-    assert!(xml.contains("<StartTime>0001-01-01T00:00:00Z</StartTime>"), "{xml}");
+    assert!(
+        xml.contains("<StartTime>0001-01-01T00:00:00Z</StartTime>"),
+        "{xml}"
+    );
 }
 
 #[test]
 fn large_gpv_response_round_trips() {
     let parameters: Vec<_> = (0..6400)
-        .map(|i| ParameterValue::new(format!("Device.X.{i}.Value"), i.to_string(), XsdType::UnsignedInt))
+        .map(|i| {
+            ParameterValue::new(
+                format!("Device.X.{i}.Value"),
+                i.to_string(),
+                XsdType::UnsignedInt,
+            )
+        })
         .collect();
-    let env = Envelope::new(CwmpVersion::V1_2, "acs-1", Body::GetParameterValuesResponse { parameters });
+    let env = Envelope::new(
+        CwmpVersion::V1_2,
+        "acs-1",
+        Body::GetParameterValuesResponse { parameters },
+    );
     let bytes = to_bytes(&env);
     assert_eq!(parse_envelope(&bytes, &Limits::default()).unwrap(), env);
 }

@@ -23,8 +23,8 @@ fn key(space: u8, parts: &[&str]) -> Vec<u8> {
 fn poke(h: &Harness, entries: &[(Vec<u8>, &[u8])]) {
     match h.backend {
         Backend::Redb => {
-            let table: redb::TableDefinition<'_, &[u8], &[u8]> = redb::TableDefinition::new("kv");
-            let db = redb::Database::create(h.path()).unwrap();
+            let table: ::redb::TableDefinition<'_, &[u8], &[u8]> = ::redb::TableDefinition::new("kv");
+            let db = ::redb::Database::create(h.path()).unwrap();
             let txn = db.begin_write().unwrap();
             {
                 let mut t = txn.open_table(table).unwrap();
@@ -36,7 +36,7 @@ fn poke(h: &Harness, entries: &[(Vec<u8>, &[u8])]) {
         }
         #[cfg(feature = "sled")]
         Backend::Sled => {
-            let db = sled::open(h.path()).unwrap();
+            let db = ::sled::open(h.path()).unwrap();
             for (k, v) in entries {
                 db.insert(k.as_slice(), *v).unwrap();
             }

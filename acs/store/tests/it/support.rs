@@ -5,15 +5,6 @@ use std::path::PathBuf;
 use acs_store::{Backend, DeviceId, DeviceMeta, DeviceStore, Identity, Op, Outcome, Param, Value};
 use tempfile::TempDir;
 
-/// Every backend compiled into this test binary.
-pub(crate) fn backends() -> Vec<Backend> {
-    let mut all = vec![Backend::Redb];
-    if cfg!(feature = "sled") {
-        all.push(Backend::Sled);
-    }
-    all
-}
-
 /// A fresh store location that is deleted when the test ends.
 pub(crate) struct Harness {
     dir: TempDir,

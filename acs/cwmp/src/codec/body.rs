@@ -1,0 +1,260 @@
+//! Mapping of each RPC element to its [`Body`] variant, with element names from the CWMP XSDs.
+
+use super::dom::Doc;
+use crate::error::ParseError;
+use crate::rpc::*;
+
+type R<T> = Result<T, ParseError>;
+
+impl Doc<'_> {
+    pub(super) fn body(&mut self, n: usize) -> R<Body> {
+        Ok(match self.nodes[n].name {
+            "GetRPCMethods" => Body::GetRpcMethods,
+            "GetParameterNames" => Body::GetParameterNames {
+                path: self.s(n, "ParameterPath"),
+                next_level: self.bool(n, "NextLevel")?,
+            },
+            "GetParameterValues" => Body::GetParameterValues {
+                names: self.strings(n, "ParameterNames")?,
+            },
+            "SetParameterValues" => Body::SetParameterValues {
+                parameters: self.values(n)?,
+                parameter_key: self.s(n, "ParameterKey"),
+            },
+            "GetParameterAttributes" => Body::GetParameterAttributes {
+                names: self.strings(n, "ParameterNames")?,
+            },
+            "SetParameterAttributes" => {
+                let list = self.req(n, "ParameterList")?;
+                let mut parameters = Vec::new();
+                for c in self.children(list, "SetParameterAttributesStruct") {
+                    parameters.push(SetParameterAttribute {
+                        name: self.take(self.req(c, "Name")?),
+                        notification_change: self.bool(c, "NotificationChange")?,
+                        notification: self.u32(c, "Notification")?,
+                        access_list_change: self.bool(c, "AccessListChange")?,
+                        access_list: self.optional_strings(c, "AccessList"),
+                    });
+                }
+                Body::SetParameterAttributes { parameters }
+            }
+            "AddObject" => Body::AddObject {
+                object_name: self.s(n, "ObjectName"),
+                parameter_key: self.s(n, "ParameterKey"),
+            },
+            "DeleteObject" => Body::DeleteObject {
+                object_name: self.s(n, "ObjectName"),
+                parameter_key: self.s(n, "ParameterKey"),
+            },
+            "Reboot" => Body::Reboot {
+                command_key: self.s(n, "CommandKey"),
+            },
+            "FactoryReset" => Body::FactoryReset,
+            "Download" => Body::Download(Download {
+                command_key: self.s(n, "CommandKey"),
+                file_type: self.s(n, "FileType"),
+                url: self.s(n, "URL"),
+                username: self.s(n, "Username"),
+                password: self.s(n, "Password"),
+                file_size: self.u64(n, "FileSize")?,
+                target_file_name: self.s(n, "TargetFileName"),
+                delay_seconds: self.u32(n, "DelaySeconds")?,
+                success_url: self.s(n, "SuccessURL"),
+                failure_url: self.s(n, "FailureURL"),
+            }),
+            "Upload" => Body::Upload(Upload {
+                command_key: self.s(n, "CommandKey"),
+                file_type: self.s(n, "FileType"),
+                url: self.s(n, "URL"),
+                username: self.s(n, "Username"),
+                password: self.s(n, "Password"),
+                delay_seconds: self.u32(n, "DelaySeconds")?,
+            }),
+            "ScheduleInform" => Body::ScheduleInform {
+                delay_seconds: self.u32(n, "DelaySeconds")?,
+                command_key: self.s(n, "CommandKey"),
+            },
+            "GetRPCMethodsResponse" => Body::GetRpcMethodsResponse {
+                methods: self.strings(n, "MethodList")?,
+            },
+            "GetParameterNamesResponse" => {
+                let list = self.req(n, "ParameterList")?;
+                let mut parameters = Vec::new();
+                for c in self.children(list, "ParameterInfoStruct") {
+                    let name = self.take(self.req(c, "Name")?);
+                    parameters.push(ParameterInfo {
+                        name,
+                        writable: self.bool(c, "Writable")?,
+                    });
+                }
+                Body::GetParameterNamesResponse { parameters }
+            }
+            "GetParameterValuesResponse" => Body::GetParameterValuesResponse {
+                parameters: self.values(n)?,
+            },
+            "SetParameterValuesResponse" => Body::SetParameterValuesResponse {
+                status: self.u32(n, "Status")?,
+            },
+            "GetParameterAttributesResponse" => {
+                let list = self.req(n, "ParameterList")?;
+                let mut parameters = Vec::new();
+                for c in self.children(list, "ParameterAttributeStruct") {
+                    parameters.push(ParameterAttribute {
+                        name: self.take(self.req(c, "Name")?),
+                        notification: self.u32(c, "Notification")?,
+                        access_list: self.optional_strings(c, "AccessList"),
+                    });
+                }
+                Body::GetParameterAttributesResponse { parameters }
+            }
+            "SetParameterAttributesResponse" => Body::SetParameterAttributesResponse,
+            "AddObjectResponse" => Body::AddObjectResponse {
+                instance_number: self.u32(n, "InstanceNumber")?,
+                status: self.u32(n, "Status")?,
+            },
+            "DeleteObjectResponse" => Body::DeleteObjectResponse {
+                status: self.u32(n, "Status")?,
+            },
+            "RebootResponse" => Body::RebootResponse,
+            "FactoryResetResponse" => Body::FactoryResetResponse,
+            "DownloadResponse" => Body::DownloadResponse {
+                status: self.u32(n, "Status")?,
+                start_time: self.time(n, "StartTime"),
+                complete_time: self.time(n, "CompleteTime"),
+            },
+            "UploadResponse" => Body::UploadResponse {
+                status: self.u32(n, "Status")?,
+                start_time: self.time(n, "StartTime"),
+                complete_time: self.time(n, "CompleteTime"),
+            },
+            "ScheduleInformResponse" => Body::ScheduleInformResponse,
+            "Inform" => Body::Inform(self.inform(n)?),
+            "TransferComplete" => Body::TransferComplete(TransferComplete {
+                command_key: self.s(n, "CommandKey"),
+                fault: self.fault_struct(n)?,
+                start_time: self.time(n, "StartTime"),
+                complete_time: self.time(n, "CompleteTime"),
+            }),
+            "AutonomousTransferComplete" => {
+                Body::AutonomousTransferComplete(AutonomousTransferComplete {
+                    announce_url: self.s(n, "AnnounceURL"),
+                    transfer_url: self.s(n, "TransferURL"),
+                    is_download: self.bool(n, "IsDownload")?,
+                    file_type: self.s(n, "FileType"),
+                    file_size: self.u64(n, "FileSize")?,
+                    target_file_name: self.s(n, "TargetFileName"),
+                    fault: self.fault_struct(n)?,
+                    start_time: self.time(n, "StartTime"),
+                    complete_time: self.time(n, "CompleteTime"),
+                })
+            }
+            "RequestDownload" => {
+                let mut arguments = Vec::new();
+                if let Some(list) = self.child(n, "FileTypeArg") {
+                    for c in self.children(list, "ArgStruct") {
+                        arguments.push((self.s(c, "Name"), self.s(c, "Value")));
+                    }
+                }
+                Body::RequestDownload {
+                    file_type: self.s(n, "FileType"),
+                    arguments,
+                }
+            }
+            "InformResponse" => Body::InformResponse {
+                max_envelopes: self.u32(n, "MaxEnvelopes")?,
+            },
+            "TransferCompleteResponse" => Body::TransferCompleteResponse,
+            "AutonomousTransferCompleteResponse" => Body::AutonomousTransferCompleteResponse,
+            "RequestDownloadResponse" => Body::RequestDownloadResponse,
+            "Fault" => Body::Fault(self.fault(n)?),
+            "" => {
+                return Err(ParseError::UnknownMethod(
+                    self.rpc_raw_name.take().unwrap_or_default(),
+                ));
+            }
+            other => return Err(ParseError::UnknownMethod(other.to_owned())),
+        })
+    }
+
+    /// The `string` entries of an optional array child (AccessList may be omitted).
+    fn optional_strings(&mut self, n: usize, name: &str) -> Vec<String> {
+        match self.child(n, name) {
+            Some(list) => self
+                .children(list, "string")
+                .into_iter()
+                .map(|c| self.take(c))
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
+    fn inform(&mut self, n: usize) -> R<Inform> {
+        let d = self.req(n, "DeviceId")?;
+        let device_id = DeviceIdStruct {
+            manufacturer: self.s(d, "Manufacturer"),
+            oui: self.s(d, "OUI"),
+            product_class: self.s(d, "ProductClass"),
+            serial_number: self.s(d, "SerialNumber"),
+        };
+        let mut events = Vec::new();
+        if let Some(list) = self.child(n, "Event") {
+            for c in self.children(list, "EventStruct") {
+                events.push(EventStruct {
+                    code: self.s(c, "EventCode"),
+                    command_key: self.s(c, "CommandKey"),
+                });
+            }
+        }
+        // Some CPEs omit an empty ParameterList altogether.
+        let parameters = if self.child(n, "ParameterList").is_some() {
+            self.values(n)?
+        } else {
+            Vec::new()
+        };
+        Ok(Inform {
+            device_id,
+            events,
+            max_envelopes: self.u32(n, "MaxEnvelopes")?,
+            current_time: self.time(n, "CurrentTime"),
+            retry_count: self.u32(n, "RetryCount")?,
+            parameters,
+        })
+    }
+
+    fn fault(&mut self, n: usize) -> R<Fault> {
+        let soap_code = self.s(n, "faultcode");
+        // `soap-env:Client` and `Client` mean the same; keep the local part.
+        let soap_code = soap_code
+            .trim()
+            .rsplit(':')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let detail = self.req(n, "detail")?;
+        let f = self.req(detail, "Fault")?;
+        let mut set_parameter_values_faults = Vec::new();
+        for c in self.children(f, "SetParameterValuesFault") {
+            set_parameter_values_faults.push(SetParameterValuesFault {
+                name: self.s(c, "ParameterName"),
+                code: self.u32(c, "FaultCode")?,
+                string: self.s(c, "FaultString"),
+            });
+        }
+        Ok(Fault {
+            soap_code,
+            code: self.u32(f, "FaultCode")?,
+            string: self.s(f, "FaultString"),
+            set_parameter_values_faults,
+        })
+    }
+
+    fn fault_struct(&mut self, n: usize) -> R<FaultStruct> {
+        Ok(match self.child(n, "FaultStruct") {
+            Some(f) => FaultStruct {
+                code: self.u32(f, "FaultCode")?,
+                string: self.s(f, "FaultString"),
+            },
+            None => FaultStruct::default(),
+        })
+    }
+}
