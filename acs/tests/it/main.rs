@@ -4,3 +4,4 @@
 mod harness;
 mod http_server;
 mod tasks;
+mod tls;
