@@ -156,7 +156,10 @@ pub(super) fn build<'a>(input: &'a str, limits: &Limits) -> Result<Doc<'a>, Pars
                 }
             }
             Event::End(_) => {
-                b.stack.pop();
+                // quick-xml already rejects unmatched end tags; this keeps node 0 guaranteed.
+                if b.stack.pop().is_none() {
+                    return Err(ParseError::Xml("unmatched end tag".into()));
+                }
                 if b.stack.is_empty() {
                     // Anything after the root element is ignored, as lenient CPE stacks do.
                     return Ok(b.doc);

@@ -7,4 +7,3 @@ mod golden;
 mod pair;
 mod roundtrip;
 mod session_fuzz;
-mod perf_probe;
