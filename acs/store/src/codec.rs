@@ -21,7 +21,10 @@ pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
 }
 
 /// Decodes a record written by [`encode`]; `what` names it in the error.
-pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8], what: &dyn Fn() -> String) -> Result<T, StoreError> {
+pub(crate) fn decode<T: DeserializeOwned>(
+    bytes: &[u8],
+    what: &dyn Fn() -> String,
+) -> Result<T, StoreError> {
     let corrupt = |why: &str| StoreError::Corrupt(format!("{}: {why}", what()));
     let Some((&FORMAT, body)) = bytes.split_first() else {
         return Err(corrupt("unknown format byte"));
@@ -91,7 +94,9 @@ pub(crate) fn decode_section(bytes: &[u8]) -> Result<(String, Vec<(u32, Param)>)
     let mut entries = Vec::with_capacity(n);
     let mut id = 0u64;
     for _ in 0..n {
-        id = id.checked_add(r.u()?).ok_or_else(|| r.err("path id overflow"))?;
+        id = id
+            .checked_add(r.u()?)
+            .ok_or_else(|| r.err("path id overflow"))?;
         let path_id = u32::try_from(id).map_err(|_| r.err("path id overflow"))?;
         let head = r.u()?;
         let timestamp_ms = *usize::try_from(head >> FLAG_BITS)
@@ -100,7 +105,15 @@ pub(crate) fn decode_section(bytes: &[u8]) -> Result<(String, Vec<(u32, Param)>)
             .ok_or_else(|| r.err("timestamp index out of range"))?;
         let writable = (head & F_WRITABLE_KNOWN != 0).then_some(head & F_WRITABLE != 0);
         let value = r.value()?;
-        entries.push((path_id, Param { object: head & F_OBJECT != 0, writable, value, timestamp_ms }));
+        entries.push((
+            path_id,
+            Param {
+                object: head & F_OBJECT != 0,
+                writable,
+                value,
+                timestamp_ms,
+            },
+        ));
     }
     if !r.buf.is_empty() {
         return Err(r.err("trailing bytes"));
@@ -184,11 +197,17 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn err(&self, why: &str) -> StoreError {
-        StoreError::Corrupt(format!("tree section: {why} ({} bytes left)", self.buf.len()))
+        StoreError::Corrupt(format!(
+            "tree section: {why} ({} bytes left)",
+            self.buf.len()
+        ))
     }
 
     fn byte(&mut self) -> Result<u8, StoreError> {
-        let (&b, rest) = self.buf.split_first().ok_or_else(|| self.err("truncated"))?;
+        let (&b, rest) = self
+            .buf
+            .split_first()
+            .ok_or_else(|| self.err("truncated"))?;
         self.buf = rest;
         Ok(b)
     }
@@ -214,7 +233,10 @@ impl Reader<'_> {
     /// allocate gigabytes before failing.
     fn len(&mut self) -> Result<usize, StoreError> {
         let n = self.u()?;
-        usize::try_from(n).ok().filter(|&n| n <= self.buf.len()).ok_or_else(|| self.err("bad length"))
+        usize::try_from(n)
+            .ok()
+            .filter(|&n| n <= self.buf.len())
+            .ok_or_else(|| self.err("bad length"))
     }
 
     fn str(&mut self) -> Result<String, StoreError> {
@@ -238,7 +260,10 @@ impl Reader<'_> {
             T_ULONG => Value::UnsignedLong(self.u()?),
             T_FALSE => Value::Boolean(false),
             T_TRUE => Value::Boolean(true),
-            T_OTHER => Value::Other { xsd_type: self.str()?, text: self.str()? },
+            T_OTHER => Value::Other {
+                xsd_type: self.str()?,
+                text: self.str()?,
+            },
             _ => return Err(self.err("unknown value tag")),
         }))
     }

@@ -4,6 +4,7 @@
 //! identically (the conformance suite checks it) and keeps engine knowledge in two small files.
 
 mod dict;
+mod tasks;
 mod tree;
 
 use std::collections::BTreeSet;
@@ -13,16 +14,17 @@ use serde::{Deserialize, Serialize};
 use crate::keys::{self, Key, KeyReader};
 use crate::kv::{Kv, KvRead, KvWrite};
 use crate::lease::Leases;
-use crate::model::{DeviceId, DeviceMeta, FaultRecord, ParamTree, TaskRecord, Versioned, normalize_mac};
+use crate::model::{
+    DeviceId, DeviceMeta, FaultRecord, ParamTree, TaskRecord, Versioned, normalize_mac,
+};
 use crate::store::{DeviceStore, Expect, Index, Op, Outcome};
 use crate::{StoreError, codec};
 
 pub(crate) use dict::Dict;
+use tasks::{delete_task, put_task, read_task, task_ids_of};
 
 /// Counter holding the number of devices with metadata, so `count` is O(1).
 const DEVICES: &str = "devices";
-/// Counter holding the highest task id ever used.
-const TASKS: &str = "tasks";
 
 /// A [`DeviceStore`] over any [`Kv`] engine.
 pub(crate) struct Engine<K> {
@@ -40,15 +42,33 @@ struct MetaRecord<M> {
 
 impl<K: Kv> Engine<K> {
     pub(crate) fn new(kv: K) -> Self {
-        Self { kv, leases: Leases::default(), dict: Dict::default() }
+        Self {
+            kv,
+            leases: Leases::default(),
+            dict: Dict::default(),
+        }
     }
 
-    fn apply_one(&self, w: &mut dyn KvWrite, dict: &mut dict::DictTxn<'_>, op: Op) -> Result<Outcome, StoreError> {
-        let done = Outcome::Done { revision: None, task_id: None };
+    fn apply_one(
+        &self,
+        w: &mut dyn KvWrite,
+        dict: &mut dict::DictTxn<'_>,
+        op: Op,
+    ) -> Result<Outcome, StoreError> {
+        let done = Outcome::Done {
+            revision: None,
+            task_id: None,
+        };
         match op {
             Op::PutDevice { meta, expect } => put_device(w, meta, expect),
-            Op::UpdateTree { id, set, remove_subtrees } => {
-                let model = read_meta(w, &id)?.map(|m| m.value.model_key()).unwrap_or_default();
+            Op::UpdateTree {
+                id,
+                set,
+                remove_subtrees,
+            } => {
+                let model = read_meta(w, &id)?
+                    .map(|m| m.value.model_key())
+                    .unwrap_or_default();
                 tree::update(w, dict, &id, &model, set, remove_subtrees)?;
                 Ok(done)
             }
@@ -63,7 +83,10 @@ impl<K: Kv> Engine<K> {
             Op::PutTask(task) => put_task(w, task),
             Op::DeleteTask(id) => {
                 delete_task(w, id)?;
-                Ok(Outcome::Done { revision: None, task_id: Some(id) })
+                Ok(Outcome::Done {
+                    revision: None,
+                    task_id: Some(id),
+                })
             }
             Op::PutFault(fault) => {
                 let key = Key::new(keys::FAULT).dev(&fault.device).str(&fault.channel);
@@ -91,7 +114,9 @@ impl<K: Kv> DeviceStore for Engine<K> {
         let n = ops.len();
         let mut dict = self.dict.begin();
         let outcomes = self.kv.write(|w| {
-            ops.into_iter().map(|op| self.apply_one(w, &mut dict, op)).collect::<Result<Vec<_>, _>>()
+            ops.into_iter()
+                .map(|op| self.apply_one(w, &mut dict, op))
+                .collect::<Result<Vec<_>, _>>()
         })?;
         // Only now is the transaction durable, so only now may its new path ids enter the cache.
         dict.commit();
@@ -102,7 +127,9 @@ impl<K: Kv> DeviceStore for Engine<K> {
     fn scan_index(&self, index: Index, key: &str) -> Result<Vec<DeviceId>, StoreError> {
         let key = index_value(index, key);
         let prefix = Key::new(keys::INDEX).byte(index.tag()).str(&key);
-        let pairs = self.kv.read(|r| r.range(prefix.bytes(), &prefix.prefix_end(), usize::MAX))?;
+        let pairs = self
+            .kv
+            .read(|r| r.range(prefix.bytes(), &prefix.prefix_end(), usize::MAX))?;
         pairs
             .iter()
             .map(|(k, _)| {
@@ -118,8 +145,13 @@ impl<K: Kv> DeviceStore for Engine<K> {
         let space = Key::new(keys::META);
         // Appending a zero byte gives the smallest key after `after`'s own key.
         let start = after.map_or_else(|| space.clone(), |a| Key::new(keys::META).dev(a).byte(0));
-        let pairs = self.kv.read(|r| r.range(start.bytes(), &space.prefix_end(), limit))?;
-        pairs.iter().map(|(k, _)| KeyReader::new(k, keys::META)?.dev()).collect()
+        let pairs = self
+            .kv
+            .read(|r| r.range(start.bytes(), &space.prefix_end(), limit))?;
+        pairs
+            .iter()
+            .map(|(k, _)| KeyReader::new(k, keys::META)?.dev())
+            .collect()
     }
 
     fn count(&self) -> Result<u64, StoreError> {
@@ -135,11 +167,18 @@ impl<K: Kv> DeviceStore for Engine<K> {
             None => {
                 let space = Key::new(keys::TASK);
                 let pairs = r.range(space.bytes(), &space.prefix_end(), usize::MAX)?;
-                pairs.iter().map(|(k, v)| codec::decode(v, &|| format!("task key {k:02x?}"))).collect()
+                pairs
+                    .iter()
+                    .map(|(k, v)| codec::decode(v, &|| format!("task key {k:02x?}")))
+                    .collect()
             }
             Some(dev) => task_ids_of(r, dev)?
                 .into_iter()
-                .map(|id| read_task(r, id)?.ok_or_else(|| StoreError::Corrupt(format!("task {id} indexed but missing"))))
+                .map(|id| {
+                    read_task(r, id)?.ok_or_else(|| {
+                        StoreError::Corrupt(format!("task {id} indexed but missing"))
+                    })
+                })
                 .collect(),
         })
     }
@@ -149,11 +188,22 @@ impl<K: Kv> DeviceStore for Engine<K> {
             Some(dev) => Key::new(keys::FAULT).dev(dev),
             None => Key::new(keys::FAULT),
         };
-        let pairs = self.kv.read(|r| r.range(prefix.bytes(), &prefix.prefix_end(), usize::MAX))?;
-        pairs.iter().map(|(k, v)| codec::decode(v, &|| format!("fault key {k:02x?}"))).collect()
+        let pairs = self
+            .kv
+            .read(|r| r.range(prefix.bytes(), &prefix.prefix_end(), usize::MAX))?;
+        pairs
+            .iter()
+            .map(|(k, v)| codec::decode(v, &|| format!("fault key {k:02x?}")))
+            .collect()
     }
 
-    fn try_lease(&self, id: &DeviceId, owner: u64, now_ms: i64, ttl_ms: i64) -> Result<bool, StoreError> {
+    fn try_lease(
+        &self,
+        id: &DeviceId,
+        owner: u64,
+        now_ms: i64,
+        ttl_ms: i64,
+    ) -> Result<bool, StoreError> {
         Ok(self.leases.try_lease(id, owner, now_ms, ttl_ms))
     }
 
@@ -168,10 +218,17 @@ fn read_meta(r: &dyn KvRead, id: &DeviceId) -> Result<Option<Versioned<DeviceMet
         return Ok(None);
     };
     let rec: MetaRecord<DeviceMeta> = codec::decode(&bytes, &|| format!("device {id}"))?;
-    Ok(Some(Versioned { value: rec.meta, revision: rec.revision }))
+    Ok(Some(Versioned {
+        value: rec.meta,
+        revision: rec.revision,
+    }))
 }
 
-fn put_device(w: &mut dyn KvWrite, meta: DeviceMeta, expect: Expect) -> Result<Outcome, StoreError> {
+fn put_device(
+    w: &mut dyn KvWrite,
+    meta: DeviceMeta,
+    expect: Expect,
+) -> Result<Outcome, StoreError> {
     let old = read_meta(w, &meta.id)?;
     let current = old.as_ref().map(|o| o.revision);
     let ok = match expect {
@@ -182,7 +239,10 @@ fn put_device(w: &mut dyn KvWrite, meta: DeviceMeta, expect: Expect) -> Result<O
     if !ok {
         return Ok(Outcome::Conflict { current });
     }
-    let old_keys = old.as_ref().map(|o| index_keys(&o.value)).unwrap_or_default();
+    let old_keys = old
+        .as_ref()
+        .map(|o| index_keys(&o.value))
+        .unwrap_or_default();
     let new_keys = index_keys(&meta);
     for stale in old_keys.difference(&new_keys) {
         w.delete(stale)?;
@@ -192,11 +252,20 @@ fn put_device(w: &mut dyn KvWrite, meta: DeviceMeta, expect: Expect) -> Result<O
     }
     let revision = current.map_or(1, |r| r + 1);
     let key = Key::new(keys::META).dev(&meta.id);
-    w.put(key.bytes(), &codec::encode(&MetaRecord { revision, meta: &meta })?)?;
+    w.put(
+        key.bytes(),
+        &codec::encode(&MetaRecord {
+            revision,
+            meta: &meta,
+        })?,
+    )?;
     if old.is_none() {
         bump_counter(w, DEVICES, |n| n + 1)?;
     }
-    Ok(Outcome::Done { revision: Some(revision), task_id: None })
+    Ok(Outcome::Done {
+        revision: Some(revision),
+        task_id: None,
+    })
 }
 
 fn delete_device(w: &mut dyn KvWrite, id: &DeviceId) -> Result<(), StoreError> {
@@ -214,66 +283,31 @@ fn delete_device(w: &mut dyn KvWrite, id: &DeviceId) -> Result<(), StoreError> {
     delete_prefix(w, &Key::new(keys::FAULT).dev(id))
 }
 
-fn put_task(w: &mut dyn KvWrite, mut task: TaskRecord) -> Result<Outcome, StoreError> {
-    let highest = counter(w, TASKS)?;
-    if task.id == 0 {
-        task.id = highest.checked_add(1).ok_or_else(|| StoreError::Corrupt("task counter exhausted".into()))?;
-    }
-    // Explicit ids also raise the counter, so an allocated id can never collide with one.
-    if task.id > highest {
-        bump_counter(w, TASKS, |_| task.id)?;
-    }
-    if let Some(old) = read_task(w, task.id)?
-        && old.device != task.device
-    {
-        w.delete(Key::new(keys::TASK_BY_DEVICE).dev(&old.device).u64(task.id).bytes())?;
-    }
-    w.put(Key::new(keys::TASK).u64(task.id).bytes(), &codec::encode(&task)?)?;
-    w.put(Key::new(keys::TASK_BY_DEVICE).dev(&task.device).u64(task.id).bytes(), &[])?;
-    Ok(Outcome::Done { revision: None, task_id: Some(task.id) })
-}
-
-fn delete_task(w: &mut dyn KvWrite, id: u64) -> Result<(), StoreError> {
-    if let Some(old) = read_task(w, id)? {
-        w.delete(Key::new(keys::TASK_BY_DEVICE).dev(&old.device).u64(id).bytes())?;
-        w.delete(Key::new(keys::TASK).u64(id).bytes())?;
-    }
-    Ok(())
-}
-
-fn read_task(r: &dyn KvRead, id: u64) -> Result<Option<TaskRecord>, StoreError> {
-    r.get(Key::new(keys::TASK).u64(id).bytes())?
-        .map(|bytes| codec::decode(&bytes, &|| format!("task {id}")))
-        .transpose()
-}
-
-fn task_ids_of(r: &dyn KvRead, dev: &DeviceId) -> Result<Vec<u64>, StoreError> {
-    let prefix = Key::new(keys::TASK_BY_DEVICE).dev(dev);
-    let pairs = r.range(prefix.bytes(), &prefix.prefix_end(), usize::MAX)?;
-    pairs
-        .iter()
-        .map(|(k, _)| {
-            let mut r = KeyReader::new(k, keys::TASK_BY_DEVICE)?;
-            r.str()?;
-            r.u64()
-        })
-        .collect()
-}
-
 /// Every index key a metadata record implies; diffing two of these sets keeps indexes exact.
 fn index_keys(meta: &DeviceMeta) -> BTreeSet<Vec<u8>> {
     let mut entries: Vec<(Index, String)> = Vec::new();
     if !meta.identity.serial_number.is_empty() {
         entries.push((Index::Serial, meta.identity.serial_number.clone()));
     }
-    entries.extend(meta.macs.iter().map(|m| (Index::Mac, index_value(Index::Mac, m))));
+    entries.extend(
+        meta.macs
+            .iter()
+            .map(|m| (Index::Mac, index_value(Index::Mac, m))),
+    );
     if !(meta.identity.oui.is_empty() && meta.identity.product_class.is_empty()) {
         entries.push((Index::Model, meta.model_key()));
     }
     entries.extend(meta.tags.iter().map(|t| (Index::Tag, t.clone())));
     entries
         .into_iter()
-        .map(|(index, value)| Key::new(keys::INDEX).byte(index.tag()).str(&value).dev(&meta.id).bytes().to_vec())
+        .map(|(index, value)| {
+            Key::new(keys::INDEX)
+                .byte(index.tag())
+                .str(&value)
+                .dev(&meta.id)
+                .bytes()
+                .to_vec()
+        })
         .collect()
 }
 
@@ -285,13 +319,21 @@ fn index_value(index: Index, key: &str) -> String {
     }
 }
 
-fn counter(r: &dyn KvRead, name: &str) -> Result<u64, StoreError> {
-    r.get(Key::new(keys::COUNTER).str(name).bytes())?.map_or(Ok(0), |b| keys::decode_u64(&b))
+pub(super) fn counter(r: &dyn KvRead, name: &str) -> Result<u64, StoreError> {
+    r.get(Key::new(keys::COUNTER).str(name).bytes())?
+        .map_or(Ok(0), |b| keys::decode_u64(&b))
 }
 
-fn bump_counter(w: &mut dyn KvWrite, name: &str, f: impl FnOnce(u64) -> u64) -> Result<(), StoreError> {
+pub(super) fn bump_counter(
+    w: &mut dyn KvWrite,
+    name: &str,
+    f: impl FnOnce(u64) -> u64,
+) -> Result<(), StoreError> {
     let next = f(counter(w, name)?);
-    w.put(Key::new(keys::COUNTER).str(name).bytes(), &next.to_be_bytes())
+    w.put(
+        Key::new(keys::COUNTER).str(name).bytes(),
+        &next.to_be_bytes(),
+    )
 }
 
 /// Deletes every key that starts with `prefix`.

@@ -147,14 +147,20 @@ impl<'a> KeyReader<'a> {
 
     /// Reads a single-byte component.
     pub(crate) fn byte(&mut self) -> Result<u8, StoreError> {
-        let (&b, rest) = self.rest.split_first().ok_or_else(|| corrupt_key(self.rest))?;
+        let (&b, rest) = self
+            .rest
+            .split_first()
+            .ok_or_else(|| corrupt_key(self.rest))?;
         self.rest = rest;
         Ok(b)
     }
 
     /// Reads a big-endian u64 component.
     pub(crate) fn u64(&mut self) -> Result<u64, StoreError> {
-        let (head, rest) = self.rest.split_first_chunk::<8>().ok_or_else(|| corrupt_key(self.rest))?;
+        let (head, rest) = self
+            .rest
+            .split_first_chunk::<8>()
+            .ok_or_else(|| corrupt_key(self.rest))?;
         self.rest = rest;
         Ok(u64::from_be_bytes(*head))
     }
@@ -162,12 +168,17 @@ impl<'a> KeyReader<'a> {
 
 /// Decodes an 8-byte big-endian counter value.
 pub(crate) fn decode_u64(bytes: &[u8]) -> Result<u64, StoreError> {
-    let arr: [u8; 8] = bytes.try_into().map_err(|_| StoreError::Corrupt("counter value".into()))?;
+    let arr: [u8; 8] = bytes
+        .try_into()
+        .map_err(|_| StoreError::Corrupt("counter value".into()))?;
     Ok(u64::from_be_bytes(arr))
 }
 
 fn corrupt_key(bytes: &[u8]) -> StoreError {
-    StoreError::Corrupt(format!("undecodable key bytes {:02x?}", &bytes[..bytes.len().min(64)]))
+    StoreError::Corrupt(format!(
+        "undecodable key bytes {:02x?}",
+        &bytes[..bytes.len().min(64)]
+    ))
 }
 
 #[cfg(test)]
@@ -182,8 +193,16 @@ mod tests {
         assert!(k("a", 5) < k("a", 6));
         let key = Key::new(FAULT).str("x\0y").str("").u64(7);
         let mut r = KeyReader::new(key.bytes(), FAULT).unwrap();
-        assert_eq!((r.str().unwrap(), r.str().unwrap(), r.u64().unwrap()), ("x\0y".into(), "".into(), 7));
-        assert!(KeyReader::new(&[FAULT, b'a', 0], FAULT).unwrap().str().is_err());
+        assert_eq!(
+            (r.str().unwrap(), r.str().unwrap(), r.u64().unwrap()),
+            ("x\0y".into(), "".into(), 7)
+        );
+        assert!(
+            KeyReader::new(&[FAULT, b'a', 0], FAULT)
+                .unwrap()
+                .str()
+                .is_err()
+        );
         assert_eq!(Key::new(3).byte(0xFF).prefix_end(), vec![4]);
     }
 }

@@ -27,7 +27,10 @@ pub(crate) trait KvWrite: KvRead {
 /// A storage engine.
 pub(crate) trait Kv: Send + Sync + 'static {
     /// Runs `f` against a consistent read view.
-    fn read<R>(&self, f: impl FnOnce(&dyn KvRead) -> Result<R, StoreError>) -> Result<R, StoreError>;
+    fn read<R>(
+        &self,
+        f: impl FnOnce(&dyn KvRead) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError>;
     /// Runs `f` in a write transaction, and if it returns `Ok`, commits durably (on disk when this
     /// returns). If `f` fails, nothing it wrote becomes visible.
     fn write<R>(

@@ -30,8 +30,8 @@ use std::path::Path;
 
 pub use error::StoreError;
 pub use model::{
-    DeviceId, DeviceMeta, FaultRecord, Identity, Param, ParamTree, TaskKind, TaskRecord, TaskStatus, Value,
-    Versioned, normalize_mac,
+    DeviceId, DeviceMeta, FaultRecord, Identity, Param, ParamTree, TaskKind, TaskRecord,
+    TaskStatus, Value, Versioned, normalize_mac,
 };
 pub use redb_backend::{RedbStore, open_redb};
 #[cfg(feature = "sled")]
@@ -69,10 +69,16 @@ macro_rules! delegate_device_store {
             ) -> Result<Option<$crate::Versioned<$crate::DeviceMeta>>, $crate::StoreError> {
                 self.engine.get(id)
             }
-            fn get_tree(&self, id: &$crate::DeviceId) -> Result<$crate::ParamTree, $crate::StoreError> {
+            fn get_tree(
+                &self,
+                id: &$crate::DeviceId,
+            ) -> Result<$crate::ParamTree, $crate::StoreError> {
                 self.engine.get_tree(id)
             }
-            fn apply(&self, ops: Vec<$crate::Op>) -> Result<Vec<$crate::Outcome>, $crate::StoreError> {
+            fn apply(
+                &self,
+                ops: Vec<$crate::Op>,
+            ) -> Result<Vec<$crate::Outcome>, $crate::StoreError> {
                 self.engine.apply(ops)
             }
             fn scan_index(

@@ -32,7 +32,9 @@ pub fn open_redb(path: &Path) -> Result<RedbStore, StoreError> {
     txn.open_table(KV).map_err(StoreError::engine)?;
     txn.commit().map_err(StoreError::engine)?;
     tracing::debug!(path = %path.display(), "opened redb store");
-    Ok(RedbStore { engine: Engine::new(RedbKv { db }) })
+    Ok(RedbStore {
+        engine: Engine::new(RedbKv { db }),
+    })
 }
 
 impl RedbStore {
@@ -46,13 +48,19 @@ impl RedbStore {
 crate::delegate_device_store!(RedbStore);
 
 impl Kv for RedbKv {
-    fn read<R>(&self, f: impl FnOnce(&dyn KvRead) -> Result<R, StoreError>) -> Result<R, StoreError> {
+    fn read<R>(
+        &self,
+        f: impl FnOnce(&dyn KvRead) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
         let txn = self.db.begin_read().map_err(StoreError::engine)?;
         let table = txn.open_table(KV).map_err(StoreError::engine)?;
         f(&ReadView { table })
     }
 
-    fn write<R>(&self, f: impl FnOnce(&mut dyn KvWrite) -> Result<R, StoreError>) -> Result<R, StoreError> {
+    fn write<R>(
+        &self,
+        f: impl FnOnce(&mut dyn KvWrite) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
         let txn = self.db.begin_write().map_err(StoreError::engine)?;
         let out = {
             let table = txn.open_table(KV).map_err(StoreError::engine)?;
@@ -73,8 +81,14 @@ struct WriteView<'txn> {
     table: Table<'txn, &'static [u8], &'static [u8]>,
 }
 
-fn get(table: &impl ReadableTable<&'static [u8], &'static [u8]>, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-    Ok(table.get(key).map_err(StoreError::engine)?.map(|v| v.value().to_vec()))
+fn get(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    key: &[u8],
+) -> Result<Option<Vec<u8>>, StoreError> {
+    Ok(table
+        .get(key)
+        .map_err(StoreError::engine)?
+        .map(|v| v.value().to_vec()))
 }
 
 fn range(
@@ -84,7 +98,11 @@ fn range(
     limit: usize,
 ) -> Result<Pairs, StoreError> {
     let mut out = Vec::new();
-    for item in table.range(start..end).map_err(StoreError::engine)?.take(limit) {
+    for item in table
+        .range(start..end)
+        .map_err(StoreError::engine)?
+        .take(limit)
+    {
         let (k, v) = item.map_err(StoreError::engine)?;
         out.push((k.value().to_vec(), v.value().to_vec()));
     }

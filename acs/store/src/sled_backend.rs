@@ -53,8 +53,14 @@ pub fn open_sled(path: &Path) -> Result<SledStore, StoreError> {
         }
     };
     tracing::debug!(path = %path.display(), "opened sled store");
-    let kv = SledKv { db, writer: Mutex::new(()), visible: RwLock::new(()) };
-    Ok(SledStore { engine: Engine::new(kv) })
+    let kv = SledKv {
+        db,
+        writer: Mutex::new(()),
+        visible: RwLock::new(()),
+    };
+    Ok(SledStore {
+        engine: Engine::new(kv),
+    })
 }
 
 fn is_lock_busy(e: &std::io::Error) -> bool {
@@ -64,14 +70,26 @@ fn is_lock_busy(e: &std::io::Error) -> bool {
 crate::delegate_device_store!(SledStore);
 
 impl Kv for SledKv {
-    fn read<R>(&self, f: impl FnOnce(&dyn KvRead) -> Result<R, StoreError>) -> Result<R, StoreError> {
+    fn read<R>(
+        &self,
+        f: impl FnOnce(&dyn KvRead) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
         let _visible = self.visible.read().unwrap_or_else(PoisonError::into_inner);
-        f(&Staged { tree: &self.db, overlay: BTreeMap::new() })
+        f(&Staged {
+            tree: &self.db,
+            overlay: BTreeMap::new(),
+        })
     }
 
-    fn write<R>(&self, f: impl FnOnce(&mut dyn KvWrite) -> Result<R, StoreError>) -> Result<R, StoreError> {
+    fn write<R>(
+        &self,
+        f: impl FnOnce(&mut dyn KvWrite) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
         let _writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut staged = Staged { tree: &self.db, overlay: BTreeMap::new() };
+        let mut staged = Staged {
+            tree: &self.db,
+            overlay: BTreeMap::new(),
+        };
         let out = f(&mut staged)?;
         let mut batch = sled::Batch::default();
         for (key, value) in staged.overlay {
@@ -99,15 +117,26 @@ impl KvRead for Staged<'_> {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         match self.overlay.get(key) {
             Some(staged) => Ok(staged.clone()),
-            None => Ok(self.tree.get(key).map_err(StoreError::engine)?.map(|v| v.to_vec())),
+            None => Ok(self
+                .tree
+                .get(key)
+                .map_err(StoreError::engine)?
+                .map(|v| v.to_vec())),
         }
     }
 
     fn range(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Pairs, StoreError> {
-        let bounds = (Bound::Included(start.to_vec()), Bound::Excluded(end.to_vec()));
+        let bounds = (
+            Bound::Included(start.to_vec()),
+            Bound::Excluded(end.to_vec()),
+        );
         let staged = self.overlay.range(bounds.clone());
         // Without staged changes in range (always true for readers) the tree can stop at `limit`.
-        let tree_limit = if staged.clone().next().is_none() { limit } else { usize::MAX };
+        let tree_limit = if staged.clone().next().is_none() {
+            limit
+        } else {
+            usize::MAX
+        };
         let mut merged = BTreeMap::new();
         for item in self.tree.range(start..end).take(tree_limit) {
             let (k, v) = item.map_err(StoreError::engine)?;

@@ -29,7 +29,13 @@ pub trait DeviceStore: Send + Sync + 'static {
     /// Faults in `(device, channel)` order, all or one device's.
     fn faults(&self, device: Option<&DeviceId>) -> Result<Vec<FaultRecord>, StoreError>;
     /// Per-device lease: true if `owner` now holds it (free, expired, or already held by owner).
-    fn try_lease(&self, id: &DeviceId, owner: u64, now_ms: i64, ttl_ms: i64) -> Result<bool, StoreError>;
+    fn try_lease(
+        &self,
+        id: &DeviceId,
+        owner: u64,
+        now_ms: i64,
+        ttl_ms: i64,
+    ) -> Result<bool, StoreError>;
     /// Releases the lease if `owner` holds it; otherwise does nothing.
     fn release(&self, id: &DeviceId, owner: u64) -> Result<(), StoreError>;
 }

@@ -20,8 +20,18 @@ fn value() -> impl Strategy<Value = Value> {
 }
 
 fn param() -> impl Strategy<Value = Param> {
-    (any::<bool>(), any::<Option<bool>>(), proptest::option::of(value()), any::<i64>())
-        .prop_map(|(object, writable, value, timestamp_ms)| Param { object, writable, value, timestamp_ms })
+    (
+        any::<bool>(),
+        any::<Option<bool>>(),
+        proptest::option::of(value()),
+        any::<i64>(),
+    )
+        .prop_map(|(object, writable, value, timestamp_ms)| Param {
+            object,
+            writable,
+            value,
+            timestamp_ms,
+        })
 }
 
 proptest! {
@@ -50,11 +60,25 @@ proptest! {
 
 #[test]
 fn truncations_are_corrupt_not_panics() {
-    let p = Param { object: false, writable: Some(false), value: Some(Value::Int(-3)), timestamp_ms: 99 };
+    let p = Param {
+        object: false,
+        writable: Some(false),
+        value: Some(Value::Int(-3)),
+        timestamp_ms: 99,
+    };
     let bytes = encode_section("202BC1-Device2", vec![(1, &p), (300, &p)]);
     for cut in 0..bytes.len() {
-        assert!(matches!(decode_section(&bytes[..cut]), Err(StoreError::Corrupt(_))), "cut {cut}");
+        assert!(
+            matches!(decode_section(&bytes[..cut]), Err(StoreError::Corrupt(_))),
+            "cut {cut}"
+        );
     }
-    assert!(matches!(decode::<u64>(&[9, 1], &|| "x".into()), Err(StoreError::Corrupt(_))));
-    assert_eq!(decode::<u64>(&encode(&300u64).unwrap(), &|| "x".into()).unwrap(), 300);
+    assert!(matches!(
+        decode::<u64>(&[9, 1], &|| "x".into()),
+        Err(StoreError::Corrupt(_))
+    ));
+    assert_eq!(
+        decode::<u64>(&encode(&300u64).unwrap(), &|| "x".into()).unwrap(),
+        300
+    );
 }

@@ -35,7 +35,11 @@ pub(crate) struct Dict {
 impl Dict {
     /// Starts the dictionary side of a write transaction.
     pub(crate) fn begin(&self) -> DictTxn<'_> {
-        DictTxn { dict: self, fresh: HashMap::new(), next: HashMap::new() }
+        DictTxn {
+            dict: self,
+            fresh: HashMap::new(),
+            next: HashMap::new(),
+        }
     }
 
     /// The path for `id` in `model`, from the cache or else from committed storage.
@@ -45,7 +49,9 @@ impl Dict {
         }
         let bytes = r
             .get(Key::new(keys::DICT_REV).str(model).u32(id).bytes())?
-            .ok_or_else(|| StoreError::Corrupt(format!("path id {id} missing from dictionary {model:?}")))?;
+            .ok_or_else(|| {
+                StoreError::Corrupt(format!("path id {id} missing from dictionary {model:?}"))
+            })?;
         let path = String::from_utf8(bytes)
             .map_err(|_| StoreError::Corrupt(format!("path id {id} of {model:?} is not UTF-8")))?;
         self.remember(model, &path, id);
@@ -53,11 +59,16 @@ impl Dict {
     }
 
     fn cached_id(&self, model: &str, path: &str) -> Option<u32> {
-        self.lock().get(model).and_then(|m| m.ids.get(path).copied())
+        self.lock()
+            .get(model)
+            .and_then(|m| m.ids.get(path).copied())
     }
 
     fn remember(&self, model: &str, path: &str, id: u32) {
-        self.lock().entry(model.to_owned()).or_default().add(path, id);
+        self.lock()
+            .entry(model.to_owned())
+            .or_default()
+            .add(path, id);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, ModelDict>> {
@@ -77,7 +88,12 @@ pub(crate) struct DictTxn<'a> {
 
 impl DictTxn<'_> {
     /// The id of `path` in `model`, allocating and storing one if the path is new.
-    pub(crate) fn id(&mut self, w: &mut dyn KvWrite, model: &str, path: &str) -> Result<u32, StoreError> {
+    pub(crate) fn id(
+        &mut self,
+        w: &mut dyn KvWrite,
+        model: &str,
+        path: &str,
+    ) -> Result<u32, StoreError> {
         if let Some(&id) = self.fresh.get(model).and_then(|m| m.ids.get(path)) {
             return Ok(id);
         }
@@ -88,7 +104,9 @@ impl DictTxn<'_> {
         if let Some(bytes) = w.get(fwd.bytes())? {
             // Not in `fresh`, so this entry was committed by an earlier transaction.
             let id = u32::from_be_bytes(
-                bytes.try_into().map_err(|_| StoreError::Corrupt(format!("dictionary entry {path:?}")))?,
+                bytes
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt(format!("dictionary entry {path:?}")))?,
             );
             self.dict.remember(model, path, id);
             return Ok(id);
@@ -102,12 +120,20 @@ impl DictTxn<'_> {
                 None => 0,
             },
         };
-        let next = id.checked_add(1).ok_or_else(|| StoreError::Encode(format!("dictionary {model:?} is full")))?;
+        let next = id
+            .checked_add(1)
+            .ok_or_else(|| StoreError::Encode(format!("dictionary {model:?} is full")))?;
         w.put(fwd.bytes(), &id.to_be_bytes())?;
-        w.put(Key::new(keys::DICT_REV).str(model).u32(id).bytes(), path.as_bytes())?;
+        w.put(
+            Key::new(keys::DICT_REV).str(model).u32(id).bytes(),
+            path.as_bytes(),
+        )?;
         w.put(counter.bytes(), &u64::from(next).to_be_bytes())?;
         self.next.insert(model.to_owned(), next);
-        self.fresh.entry(model.to_owned()).or_default().add(path, id);
+        self.fresh
+            .entry(model.to_owned())
+            .or_default()
+            .add(path, id);
         Ok(id)
     }
 

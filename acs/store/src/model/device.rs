@@ -25,7 +25,8 @@ impl DeviceId {
     pub fn parse(s: &str) -> Result<Self, StoreError> {
         let ok = !s.is_empty()
             && s.len() <= MAX_ID_LEN
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'%' | b'-'));
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'%' | b'-'));
         if ok {
             Ok(Self(s.to_owned()))
         } else {
@@ -177,7 +178,9 @@ pub fn normalize_mac(s: &str) -> Option<String> {
         None => vec![s],
     };
     let well_formed = groups.len() == 12 / group
-        && groups.iter().all(|g| g.len() == group && g.bytes().all(|b| b.is_ascii_hexdigit()));
+        && groups
+            .iter()
+            .all(|g| g.len() == group && g.bytes().all(|b| b.is_ascii_hexdigit()));
     if !well_formed {
         return None;
     }

@@ -10,6 +10,6 @@ mod value;
 
 pub use device::{DeviceId, DeviceMeta, Identity, Versioned, normalize_mac};
 pub use task::{FaultRecord, TaskKind, TaskRecord, TaskStatus};
-pub use tree::{Param, ParamTree};
 pub(crate) use tree::in_subtree as tree_in_subtree;
+pub use tree::{Param, ParamTree};
 pub use value::Value;

@@ -56,7 +56,10 @@ impl ParamTree {
     /// Removes `prefix` and every node below it; returns how many nodes went. An empty prefix
     /// removes everything.
     pub fn remove_subtree(&mut self, prefix: &str) -> usize {
-        let doomed: Vec<String> = self.iter_prefix(prefix).map(|(k, _)| k.to_owned()).collect();
+        let doomed: Vec<String> = self
+            .iter_prefix(prefix)
+            .map(|(k, _)| k.to_owned())
+            .collect();
         for key in &doomed {
             self.params.remove(key);
         }
@@ -70,10 +73,16 @@ impl ParamTree {
 
     /// `prefix` and every node below it, in path order. `Device.WiFi` matches `Device.WiFi` and
     /// `Device.WiFi.SSID` but not `Device.WiFiX`; a trailing dot on `prefix` is ignored.
-    pub fn iter_prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, &'a Param)> {
+    pub fn iter_prefix<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a Param)> {
         let prefix = trim(prefix);
         self.params
-            .range::<str, _>((std::ops::Bound::Included(prefix), std::ops::Bound::Unbounded))
+            .range::<str, _>((
+                std::ops::Bound::Included(prefix),
+                std::ops::Bound::Unbounded,
+            ))
             .take_while(move |(k, _)| k.starts_with(prefix))
             .filter(move |(k, _)| in_subtree(k, prefix))
             .map(|(k, v)| (k.as_str(), v))
@@ -102,7 +111,9 @@ impl FromIterator<(String, Param)> for ParamTree {
 
 /// True when `path` is `prefix` or below it (the caller has already checked `starts_with`).
 pub(crate) fn in_subtree(path: &str, prefix: &str) -> bool {
-    prefix.is_empty() || path.len() == prefix.len() || path.as_bytes().get(prefix.len()) == Some(&b'.')
+    prefix.is_empty()
+        || path.len() == prefix.len()
+        || path.as_bytes().get(prefix.len()) == Some(&b'.')
 }
 
 /// Drops one trailing dot, so callers may pass wire-form object paths.
@@ -115,16 +126,26 @@ mod tests {
     use super::*;
 
     fn leaf(v: i64) -> Param {
-        Param { object: false, writable: Some(true), value: Some(Value::Int(v)), timestamp_ms: 1 }
+        Param {
+            object: false,
+            writable: Some(true),
+            value: Some(Value::Int(v)),
+            timestamp_ms: 1,
+        }
     }
 
     #[test]
     fn subtree_ops_respect_segment_boundaries() {
-        let mut t: ParamTree = ["Device.WiFi", "Device.WiFi.SSID", "Device.WiFiX", "Device.WiFi-"]
-            .iter()
-            .enumerate()
-            .map(|(i, p)| ((*p).to_owned(), leaf(i as i64)))
-            .collect();
+        let mut t: ParamTree = [
+            "Device.WiFi",
+            "Device.WiFi.SSID",
+            "Device.WiFiX",
+            "Device.WiFi-",
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, p)| ((*p).to_owned(), leaf(i as i64)))
+        .collect();
         let keys: Vec<&str> = t.iter_prefix("Device.WiFi.").map(|(k, _)| k).collect();
         assert_eq!(keys, ["Device.WiFi", "Device.WiFi.SSID"]);
         assert_eq!(t.remove_subtree("Device.WiFi"), 2);

@@ -114,9 +114,18 @@ mod tests {
             assert_eq!(v.text(), odd);
             assert_eq!(v.xsd_type(), "int");
         }
-        assert_eq!(Value::from_wire("unsignedInt", "4294967295"), Value::UnsignedInt(u32::MAX.into()));
-        assert!(matches!(Value::from_wire("unsignedInt", "4294967296"), Value::Other { .. }));
-        assert_eq!(Value::from_wire("unsignedLong", "18446744073709551615").text(), "18446744073709551615");
+        assert_eq!(
+            Value::from_wire("unsignedInt", "4294967295"),
+            Value::UnsignedInt(u32::MAX.into())
+        );
+        assert!(matches!(
+            Value::from_wire("unsignedInt", "4294967296"),
+            Value::Other { .. }
+        ));
+        assert_eq!(
+            Value::from_wire("unsignedLong", "18446744073709551615").text(),
+            "18446744073709551615"
+        );
         assert_eq!(Value::from_wire("boolean", "true"), Value::Boolean(true));
         let one = Value::from_wire("boolean", "1");
         assert_eq!((one.xsd_type(), one.text().as_ref()), ("boolean", "1"));

@@ -4,7 +4,15 @@ use acs_store::{Backend, Expect, Index, Op, Outcome, StoreError, normalize_mac};
 
 use crate::support::{Harness, apply1, device, for_each_backend, id, put_ok};
 
-for_each_backend!(crud, cas, batch_continues_after_conflict, indexes_stay_exact, scan_pages_in_id_order, reopen_keeps_everything, second_open_is_refused);
+for_each_backend!(
+    crud,
+    cas,
+    batch_continues_after_conflict,
+    indexes_stay_exact,
+    scan_pages_in_id_order,
+    reopen_keeps_everything,
+    second_open_is_refused
+);
 
 fn crud(h: &Harness) {
     let s = h.open();
@@ -39,7 +47,13 @@ fn cas(h: &Harness) {
     let s = s.as_ref();
     let meta = device("dev-cas", "S");
     let conflict = |expect, current| {
-        let got = apply1(s, Op::PutDevice { meta: meta.clone(), expect });
+        let got = apply1(
+            s,
+            Op::PutDevice {
+                meta: meta.clone(),
+                expect,
+            },
+        );
         assert_eq!(got, Outcome::Conflict { current }, "{expect:?}");
     };
     conflict(Expect::Revision(1), None);
@@ -59,17 +73,32 @@ fn batch_continues_after_conflict(h: &Harness) {
     changed.tags.insert("x".into());
     let out = s
         .apply(vec![
-            Op::PutDevice { meta: changed.clone(), expect: Expect::Revision(7) },
-            Op::PutDevice { meta: device("b", "SB"), expect: Expect::Absent },
-            Op::PutDevice { meta: changed, expect: Expect::Revision(1) },
+            Op::PutDevice {
+                meta: changed.clone(),
+                expect: Expect::Revision(7),
+            },
+            Op::PutDevice {
+                meta: device("b", "SB"),
+                expect: Expect::Absent,
+            },
+            Op::PutDevice {
+                meta: changed,
+                expect: Expect::Revision(1),
+            },
         ])
         .unwrap();
     assert_eq!(
         out,
         [
             Outcome::Conflict { current: Some(1) },
-            Outcome::Done { revision: Some(1), task_id: None },
-            Outcome::Done { revision: Some(2), task_id: None },
+            Outcome::Done {
+                revision: Some(1),
+                task_id: None
+            },
+            Outcome::Done {
+                revision: Some(2),
+                task_id: None
+            },
         ]
     );
     assert_eq!(s.scan_index(Index::Serial, "SA-2").unwrap(), [id("a")]);
@@ -80,7 +109,10 @@ fn indexes_stay_exact(h: &Harness) {
     let s = h.open();
     let s = s.as_ref();
     let mut a = device("dev-a", "SER-A");
-    a.macs = vec![normalize_mac("aa:bb:cc:00:00:01").unwrap(), normalize_mac("aabbcc000002").unwrap()];
+    a.macs = vec![
+        normalize_mac("aa:bb:cc:00:00:01").unwrap(),
+        normalize_mac("aabbcc000002").unwrap(),
+    ];
     a.tags = ["lab", "fibre"].map(String::from).into();
     let mut b = device("dev-b", "SER-B");
     b.tags = ["lab".to_owned()].into();
@@ -90,9 +122,16 @@ fn indexes_stay_exact(h: &Harness) {
     let find = |index, key: &str| s.scan_index(index, key).unwrap();
     assert_eq!(find(Index::Serial, "SER-A"), [id("dev-a")]);
     assert_eq!(find(Index::Mac, "AA:BB:CC:00:00:02"), [id("dev-a")]);
-    assert_eq!(find(Index::Mac, "aabb.cc00.0001"), [id("dev-a")], "lookups normalise MACs");
+    assert_eq!(
+        find(Index::Mac, "aabb.cc00.0001"),
+        [id("dev-a")],
+        "lookups normalise MACs"
+    );
     assert_eq!(find(Index::Tag, "lab"), [id("dev-a"), id("dev-b")]);
-    assert_eq!(find(Index::Model, "202BC1-Device2"), [id("dev-a"), id("dev-b")]);
+    assert_eq!(
+        find(Index::Model, "202BC1-Device2"),
+        [id("dev-a"), id("dev-b")]
+    );
 
     // Change every indexed field: each old key must disappear, not just gain a sibling.
     a.identity.serial_number = "SER-A2".into();
@@ -111,8 +150,15 @@ fn indexes_stay_exact(h: &Harness) {
     assert_eq!(find(Index::Model, "202BC1-Device3"), [id("dev-a")]);
 
     apply1(s, Op::DeleteDevice { id: id("dev-a") });
-    for (index, key) in [(Index::Serial, "SER-A2"), (Index::Mac, "AA:BB:CC:00:00:03"), (Index::Tag, "vip")] {
-        assert!(find(index, key).is_empty(), "{index:?} {key} survived deletion");
+    for (index, key) in [
+        (Index::Serial, "SER-A2"),
+        (Index::Mac, "AA:BB:CC:00:00:03"),
+        (Index::Tag, "vip"),
+    ] {
+        assert!(
+            find(index, key).is_empty(),
+            "{index:?} {key} survived deletion"
+        );
     }
     assert!(find(Index::Tag, "no-such-tag").is_empty());
 }
@@ -122,8 +168,15 @@ fn scan_pages_in_id_order(h: &Harness) {
     let s = s.as_ref();
     // Insert out of order, including ids that are prefixes of each other.
     let ids = ["d-7", "d-1", "d", "d-10", "d-1a", "A", "z_z", "d%20x"];
-    s.apply(ids.iter().map(|d| Op::PutDevice { meta: device(d, d), expect: Expect::Absent }).collect())
-        .unwrap();
+    s.apply(
+        ids.iter()
+            .map(|d| Op::PutDevice {
+                meta: device(d, d),
+                expect: Expect::Absent,
+            })
+            .collect(),
+    )
+    .unwrap();
     let mut want: Vec<_> = ids.iter().map(|d| id(d)).collect();
     want.sort();
     let mut got = Vec::new();
@@ -131,7 +184,9 @@ fn scan_pages_in_id_order(h: &Harness) {
     loop {
         let page = s.scan(after.as_ref(), 3).unwrap();
         assert!(page.len() <= 3);
-        let Some(last) = page.last().cloned() else { break };
+        let Some(last) = page.last().cloned() else {
+            break;
+        };
         got.extend(page);
         after = Some(last);
     }
@@ -152,14 +207,19 @@ fn reopen_keeps_everything(h: &Harness) {
     let s = h.open();
     let got = s.get(&id("persist")).unwrap().expect("persisted");
     assert_eq!((got.revision, got.value), (2, meta));
-    assert_eq!(s.scan_index(Index::Mac, "001122334455").unwrap(), [id("persist")]);
+    assert_eq!(
+        s.scan_index(Index::Mac, "001122334455").unwrap(),
+        [id("persist")]
+    );
     assert_eq!(s.count().unwrap(), 1);
 }
 
 fn second_open_is_refused(h: &Harness) {
     let first = h.open();
     // Both engines are single-process; a second handle must fail cleanly, not corrupt the first.
-    let err = acs_store::open(h.backend, &h.path()).err().expect("second open must fail");
+    let err = acs_store::open(h.backend, &h.path())
+        .err()
+        .expect("second open must fail");
     assert!(matches!(err, StoreError::Engine(_)), "{err}");
     put_ok(first.as_ref(), device("still-works", "S"), Expect::Absent);
 }
@@ -171,6 +231,9 @@ fn sled_backend_is_feature_gated() {
     if cfg!(feature = "sled") {
         assert!(opened.is_ok());
     } else {
-        assert!(matches!(opened, Err(StoreError::BackendUnavailable("sled"))));
+        assert!(matches!(
+            opened,
+            Err(StoreError::BackendUnavailable("sled"))
+        ));
     }
 }

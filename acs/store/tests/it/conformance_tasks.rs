@@ -1,10 +1,18 @@
 //! Tasks, faults, leases and the delete cascade.
 
-use acs_store::{DeviceId, Expect, FaultRecord, Index, Op, Outcome, TaskKind, TaskRecord, TaskStatus};
+use acs_store::{
+    DeviceId, Expect, FaultRecord, Index, Op, Outcome, TaskKind, TaskRecord, TaskStatus,
+};
 
 use crate::support::{Harness, apply1, device, for_each_backend, id, leaf, put_ok};
 
-for_each_backend!(task_ids_are_monotonic_across_reopen, tasks_by_device, faults_by_channel, leases, delete_cascades);
+for_each_backend!(
+    task_ids_are_monotonic_across_reopen,
+    tasks_by_device,
+    faults_by_channel,
+    leases,
+    delete_cascades
+);
 
 pub(crate) fn task(dev: &DeviceId, kind: TaskKind) -> TaskRecord {
     TaskRecord {
@@ -21,7 +29,9 @@ pub(crate) fn task(dev: &DeviceId, kind: TaskKind) -> TaskRecord {
 
 fn task_id(out: &Outcome) -> u64 {
     match out {
-        Outcome::Done { task_id: Some(t), .. } => *t,
+        Outcome::Done {
+            task_id: Some(t), ..
+        } => *t,
         other => panic!("expected a task id, got {other:?}"),
     }
 }
@@ -44,7 +54,10 @@ fn task_ids_are_monotonic_across_reopen(h: &Harness) {
     {
         let s = h.open();
         let out = s
-            .apply(vec![Op::PutTask(task(&d, TaskKind::Reboot)), Op::PutTask(task(&d, TaskKind::FactoryReset))])
+            .apply(vec![
+                Op::PutTask(task(&d, TaskKind::Reboot)),
+                Op::PutTask(task(&d, TaskKind::FactoryReset)),
+            ])
             .unwrap();
         assert_eq!(out.iter().map(task_id).collect::<Vec<_>>(), [1, 2]);
         assert_eq!(task_id(&apply1(s.as_ref(), Op::DeleteTask(2))), 2);
@@ -52,12 +65,18 @@ fn task_ids_are_monotonic_across_reopen(h: &Harness) {
     }
     let s = h.open();
     // The deleted id 2 is never handed out again, even after a restart.
-    assert_eq!(task_id(&apply1(s.as_ref(), Op::PutTask(task(&d, TaskKind::Reboot)))), 3);
+    assert_eq!(
+        task_id(&apply1(s.as_ref(), Op::PutTask(task(&d, TaskKind::Reboot)))),
+        3
+    );
     // An explicit id raises the counter so later allocations cannot collide with it.
     let mut explicit = task(&d, TaskKind::Reboot);
     explicit.id = 10;
     assert_eq!(task_id(&apply1(s.as_ref(), Op::PutTask(explicit))), 10);
-    assert_eq!(task_id(&apply1(s.as_ref(), Op::PutTask(task(&d, TaskKind::Reboot)))), 11);
+    assert_eq!(
+        task_id(&apply1(s.as_ref(), Op::PutTask(task(&d, TaskKind::Reboot)))),
+        11
+    );
 }
 
 fn tasks_by_device(h: &Harness) {
@@ -65,9 +84,15 @@ fn tasks_by_device(h: &Harness) {
     let s = s.as_ref();
     let (a, b, a2) = (id("a"), id("b"), id("a-2"));
     let kinds = [
-        TaskKind::GetParameterValues { names: vec!["Device.".into()] },
+        TaskKind::GetParameterValues {
+            names: vec!["Device.".into()],
+        },
         TaskKind::SetParameterValues {
-            values: vec![("Device.WiFi.SSID.1.SSID".into(), "x".into(), "string".into())],
+            values: vec![(
+                "Device.WiFi.SSID.1.SSID".into(),
+                "x".into(),
+                "string".into(),
+            )],
             parameter_key: "k".into(),
         },
         TaskKind::Download {
@@ -85,15 +110,35 @@ fn tasks_by_device(h: &Harness) {
         }
         assert_eq!(s.tasks(None).unwrap().len(), 3 * (i + 1));
     }
-    let of = |d| s.tasks(Some(d)).unwrap().iter().map(|t| t.id).collect::<Vec<_>>();
+    let of = |d| {
+        s.tasks(Some(d))
+            .unwrap()
+            .iter()
+            .map(|t| t.id)
+            .collect::<Vec<_>>()
+    };
     assert_eq!(of(&a), [1, 4, 7]);
     assert_eq!(of(&a2), [3, 6, 9]);
-    assert_eq!(s.tasks(None).unwrap().iter().map(|t| t.id).collect::<Vec<_>>(), (1..=9).collect::<Vec<_>>());
-    assert_eq!(s.task(4).unwrap().expect("task 4").kind.name(), "setParameterValues");
+    assert_eq!(
+        s.tasks(None)
+            .unwrap()
+            .iter()
+            .map(|t| t.id)
+            .collect::<Vec<_>>(),
+        (1..=9).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        s.task(4).unwrap().expect("task 4").kind.name(),
+        "setParameterValues"
+    );
 
     // Updating a task in place, and moving it to another device, keeps the per-device view exact.
     let mut t = s.task(4).unwrap().expect("task 4");
-    t.status = TaskStatus::Faulted { code: "cwmp.9005".into(), message: "bad".into(), at_ms: 9 };
+    t.status = TaskStatus::Faulted {
+        code: "cwmp.9005".into(),
+        message: "bad".into(),
+        at_ms: 9,
+    };
     t.attempts = 2;
     t.device = b.clone();
     assert_eq!(task_id(&apply1(s, Op::PutTask(t.clone()))), 4);
@@ -119,10 +164,19 @@ fn faults_by_channel(h: &Harness) {
     again.retries = 2;
     apply1(s, Op::PutFault(again.clone()));
     let a = s.faults(Some(&id("a"))).unwrap();
-    assert_eq!(a.iter().map(|f| f.channel.as_str()).collect::<Vec<_>>(), ["default", "task_1"]);
+    assert_eq!(
+        a.iter().map(|f| f.channel.as_str()).collect::<Vec<_>>(),
+        ["default", "task_1"]
+    );
     assert_eq!(a[1], again);
     assert_eq!(s.faults(None).unwrap().len(), 3);
-    apply1(s, Op::DeleteFault { device: id("a"), channel: "default".into() });
+    apply1(
+        s,
+        Op::DeleteFault {
+            device: id("a"),
+            channel: "default".into(),
+        },
+    );
     assert_eq!(s.faults(Some(&id("a"))).unwrap(), [again]);
     assert!(s.faults(Some(&id("c"))).unwrap().is_empty());
 }
@@ -131,13 +185,31 @@ fn leases(h: &Harness) {
     let s = h.open();
     let (d, e) = (id("d"), id("e"));
     assert!(s.try_lease(&d, 1, 1_000, 100).unwrap());
-    assert!(!s.try_lease(&d, 2, 1_050, 100).unwrap(), "held by owner 1 until 1100");
-    assert!(s.try_lease(&e, 2, 1_050, 100).unwrap(), "leases are per device");
-    assert!(s.try_lease(&d, 1, 1_090, 100).unwrap(), "the holder may renew");
-    assert!(!s.try_lease(&d, 2, 1_150, 100).unwrap(), "renewal extended it to 1190");
-    assert!(s.try_lease(&d, 2, 1_190, 100).unwrap(), "expired leases are taken over");
+    assert!(
+        !s.try_lease(&d, 2, 1_050, 100).unwrap(),
+        "held by owner 1 until 1100"
+    );
+    assert!(
+        s.try_lease(&e, 2, 1_050, 100).unwrap(),
+        "leases are per device"
+    );
+    assert!(
+        s.try_lease(&d, 1, 1_090, 100).unwrap(),
+        "the holder may renew"
+    );
+    assert!(
+        !s.try_lease(&d, 2, 1_150, 100).unwrap(),
+        "renewal extended it to 1190"
+    );
+    assert!(
+        s.try_lease(&d, 2, 1_190, 100).unwrap(),
+        "expired leases are taken over"
+    );
     s.release(&d, 1).unwrap();
-    assert!(!s.try_lease(&d, 3, 1_200, 100).unwrap(), "a non-holder cannot release");
+    assert!(
+        !s.try_lease(&d, 3, 1_200, 100).unwrap(),
+        "a non-holder cannot release"
+    );
     s.release(&d, 2).unwrap();
     assert!(s.try_lease(&d, 3, 1_200, 100).unwrap());
 }
@@ -150,7 +222,11 @@ fn delete_cascades(h: &Harness) {
         meta.tags.insert("t".into());
         put_ok(s, meta, Expect::Absent);
         s.apply(vec![
-            Op::UpdateTree { id: id(dev), set: vec![("Device.A.B".into(), leaf("x", 1))], remove_subtrees: vec![] },
+            Op::UpdateTree {
+                id: id(dev),
+                set: vec![("Device.A.B".into(), leaf("x", 1))],
+                remove_subtrees: vec![],
+            },
             Op::PutTask(task(&id(dev), TaskKind::Reboot)),
             Op::PutFault(fault(dev, "task_1", "cwmp.9005")),
         ])

@@ -44,17 +44,40 @@ fn updates_merge_into_sections(h: &Harness) {
         ),
     );
     // A second update touching one section must leave the others as they were.
-    apply1(s, set("t", vec![("Device.WiFi.SSID.2.SSID", leaf("guest", 4))], &[]));
+    apply1(
+        s,
+        set(
+            "t",
+            vec![("Device.WiFi.SSID.2.SSID", leaf("guest", 4))],
+            &[],
+        ),
+    );
     let tree = s.get_tree(&id("t")).unwrap();
     assert_eq!(
         paths(&tree),
-        ["Device", "Device.DeviceInfo.SerialNumber", "Device.WiFi", "Device.WiFi.SSID.1.SSID", "Device.WiFi.SSID.2.SSID"]
+        [
+            "Device",
+            "Device.DeviceInfo.SerialNumber",
+            "Device.WiFi",
+            "Device.WiFi.SSID.1.SSID",
+            "Device.WiFi.SSID.2.SSID"
+        ]
     );
     assert_eq!(tree.get("Device.WiFi.SSID.1.SSID"), Some(&leaf("home", 2)));
     assert_eq!(tree.get("Device.WiFi."), Some(&object(2)));
     // Overwrite in place.
-    apply1(s, set("t", vec![("Device.WiFi.SSID.1.SSID", leaf("home2", 5))], &[]));
-    assert_eq!(s.get_tree(&id("t")).unwrap().get("Device.WiFi.SSID.1.SSID"), Some(&leaf("home2", 5)));
+    apply1(
+        s,
+        set(
+            "t",
+            vec![("Device.WiFi.SSID.1.SSID", leaf("home2", 5))],
+            &[],
+        ),
+    );
+    assert_eq!(
+        s.get_tree(&id("t")).unwrap().get("Device.WiFi.SSID.1.SSID"),
+        Some(&leaf("home2", 5))
+    );
 }
 
 fn remove_subtree_respects_boundaries(h: &Harness) {
@@ -72,18 +95,31 @@ fn remove_subtree_respects_boundaries(h: &Harness) {
         "Device.WiFiX.A",
         "Device.IP.Interface.1.Enable",
     ];
-    apply1(s, set("r", all.iter().map(|p| (*p, leaf(p, 1))).collect(), &[]));
+    apply1(
+        s,
+        set("r", all.iter().map(|p| (*p, leaf(p, 1))).collect(), &[]),
+    );
 
     // Inside one section: instance 1 goes, instances 10 and 2 stay.
     apply1(s, set("r", vec![], &["Device.WiFi.SSID.1."]));
     let tree = s.get_tree(&id("r")).unwrap();
-    assert!(tree.get("Device.WiFi.SSID.1").is_none() && tree.get("Device.WiFi.SSID.1.SSID").is_none());
+    assert!(
+        tree.get("Device.WiFi.SSID.1").is_none() && tree.get("Device.WiFi.SSID.1.SSID").is_none()
+    );
     assert!(tree.get("Device.WiFi.SSID.10.SSID").is_some());
 
     // A whole section plus the object node that lives in its parent section.
     apply1(s, set("r", vec![], &["Device.WiFi"]));
     let tree = s.get_tree(&id("r")).unwrap();
-    assert_eq!(paths(&tree), ["Device", "Device.IP.Interface.1.Enable", "Device.WiFiX", "Device.WiFiX.A"]);
+    assert_eq!(
+        paths(&tree),
+        [
+            "Device",
+            "Device.IP.Interface.1.Enable",
+            "Device.WiFiX",
+            "Device.WiFiX.A"
+        ]
+    );
 
     // Removing a path that does not exist changes nothing; removing the root removes all.
     apply1(s, set("r", vec![], &["Device.Nope.X"]));
@@ -95,12 +131,32 @@ fn remove_subtree_respects_boundaries(h: &Harness) {
 fn removes_apply_before_sets(h: &Harness) {
     let s = h.open();
     let s = s.as_ref();
-    apply1(s, set("o", vec![("Device.IP.Interface.1.Enable", leaf("old", 1)), ("Device.IP.Interface.2.Enable", leaf("old", 1))], &[]));
+    apply1(
+        s,
+        set(
+            "o",
+            vec![
+                ("Device.IP.Interface.1.Enable", leaf("old", 1)),
+                ("Device.IP.Interface.2.Enable", leaf("old", 1)),
+            ],
+            &[],
+        ),
+    );
     // A refresh: the subtree is replaced by what the CPE reported now.
-    apply1(s, set("o", vec![("Device.IP.Interface.3.Enable", leaf("new", 2))], &["Device.IP.Interface"]));
+    apply1(
+        s,
+        set(
+            "o",
+            vec![("Device.IP.Interface.3.Enable", leaf("new", 2))],
+            &["Device.IP.Interface"],
+        ),
+    );
     let tree = s.get_tree(&id("o")).unwrap();
     assert_eq!(paths(&tree), ["Device.IP.Interface.3.Enable"]);
-    assert_eq!(tree.get("Device.IP.Interface.3.Enable"), Some(&leaf("new", 2)));
+    assert_eq!(
+        tree.get("Device.IP.Interface.3.Enable"),
+        Some(&leaf("new", 2))
+    );
 }
 
 fn clear_tree_and_isolation(h: &Harness) {
@@ -114,7 +170,10 @@ fn clear_tree_and_isolation(h: &Harness) {
     .unwrap();
     apply1(s, Op::ClearTree { id: id("dev") });
     assert!(s.get_tree(&id("dev")).unwrap().is_empty());
-    assert_eq!(s.get_tree(&id("dev-2")).unwrap().get("Device.A.B"), Some(&leaf("2", 1)));
+    assert_eq!(
+        s.get_tree(&id("dev-2")).unwrap().get("Device.A.B"),
+        Some(&leaf("2", 1))
+    );
     // Clearing an empty tree is fine.
     apply1(s, Op::ClearTree { id: id("dev") });
 }
@@ -146,11 +205,24 @@ fn typed_values_round_trip(h: &Harness) {
         };
         want.insert(format!("Device.X.P{i}"), p);
     }
-    apply1(s, Op::UpdateTree { id: id("v"), set: want.iter().map(|(k, v)| (k.to_owned(), v.clone())).collect(), remove_subtrees: vec![] });
+    apply1(
+        s,
+        Op::UpdateTree {
+            id: id("v"),
+            set: want
+                .iter()
+                .map(|(k, v)| (k.to_owned(), v.clone()))
+                .collect(),
+            remove_subtrees: vec![],
+        },
+    );
     let got = s.get_tree(&id("v")).unwrap();
     assert_eq!(got, want);
     for (i, (ty, text)) in wire.iter().enumerate() {
-        let v = got.get(&format!("Device.X.P{i}")).and_then(|p| p.value.as_ref()).unwrap();
+        let v = got
+            .get(&format!("Device.X.P{i}"))
+            .and_then(|p| p.value.as_ref())
+            .unwrap();
         assert_eq!((v.xsd_type(), v.text().as_ref()), (*ty, *text));
     }
 }
@@ -159,7 +231,14 @@ fn model_change_keeps_tree_readable(h: &Harness) {
     let s = h.open();
     let s = s.as_ref();
     put_ok(s, device("m", "S"), Expect::Absent);
-    apply1(s, set("m", vec![("Device.A.X", leaf("a", 1)), ("Device.B.Y", leaf("b", 1))], &[]));
+    apply1(
+        s,
+        set(
+            "m",
+            vec![("Device.A.X", leaf("a", 1)), ("Device.B.Y", leaf("b", 1))],
+            &[],
+        ),
+    );
     // The device now reports another product class: its dictionary changes, yet sections written
     // with the old dictionary must still decode, and touched sections re-encode correctly.
     let mut meta = device("m", "S");

@@ -23,7 +23,8 @@ fn key(space: u8, parts: &[&str]) -> Vec<u8> {
 fn poke(h: &Harness, entries: &[(Vec<u8>, &[u8])]) {
     match h.backend {
         Backend::Redb => {
-            let table: ::redb::TableDefinition<'_, &[u8], &[u8]> = ::redb::TableDefinition::new("kv");
+            let table: ::redb::TableDefinition<'_, &[u8], &[u8]> =
+                ::redb::TableDefinition::new("kv");
             let db = ::redb::Database::create(h.path()).unwrap();
             let txn = db.begin_write().unwrap();
             {
@@ -54,7 +55,11 @@ fn corrupt_records_are_reported(h: &Harness) {
         put_ok(s.as_ref(), device("good", "S2"), Expect::Absent);
         apply1(
             s.as_ref(),
-            Op::UpdateTree { id: id("bad"), set: vec![("Device.A.B".into(), leaf("x", 1))], remove_subtrees: vec![] },
+            Op::UpdateTree {
+                id: id("bad"),
+                set: vec![("Device.A.B".into(), leaf("x", 1))],
+                remove_subtrees: vec![],
+            },
         );
     }
     poke(
@@ -72,17 +77,37 @@ fn corrupt_records_are_reported(h: &Harness) {
     assert!(is_corrupt(s.faults(None).map(drop)));
     // A write that must read the corrupt record fails as a whole and leaves nothing behind.
     let batch = vec![
-        Op::PutDevice { meta: device("new", "S3"), expect: Expect::Absent },
-        Op::PutDevice { meta: device("bad", "S1"), expect: Expect::Any },
+        Op::PutDevice {
+            meta: device("new", "S3"),
+            expect: Expect::Absent,
+        },
+        Op::PutDevice {
+            meta: device("bad", "S1"),
+            expect: Expect::Any,
+        },
     ];
     assert!(is_corrupt(s.apply(batch).map(drop)));
     assert!(s.get(&id("new")).unwrap().is_none());
     // Everything else keeps working.
-    assert_eq!(s.get(&id("good")).unwrap().expect("good").value.identity.serial_number, "S2");
+    assert_eq!(
+        s.get(&id("good"))
+            .unwrap()
+            .expect("good")
+            .value
+            .identity
+            .serial_number,
+        "S2"
+    );
     assert_eq!(s.scan(None, 10).unwrap(), [id("bad"), id("good")]);
     // Deleting the corrupt device's tree and faults does not need to decode them.
     apply1(s.as_ref(), Op::ClearTree { id: id("bad") });
-    apply1(s.as_ref(), Op::DeleteFault { device: id("bad"), channel: "chan".into() });
+    apply1(
+        s.as_ref(),
+        Op::DeleteFault {
+            device: id("bad"),
+            channel: "chan".into(),
+        },
+    );
     assert!(s.get_tree(&id("bad")).unwrap().is_empty());
     assert!(s.faults(None).unwrap().is_empty());
 }

@@ -11,7 +11,10 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use acs_store::{Backend, DeviceId, DeviceStore, Expect, FaultRecord, Index, Op, Param, ParamTree, TaskKind, Value};
+use acs_store::{
+    Backend, DeviceId, DeviceStore, Expect, FaultRecord, Index, Op, Param, ParamTree, TaskKind,
+    Value,
+};
 
 use crate::conformance_tasks::task;
 use crate::support::{Harness, device, for_each_backend, id};
@@ -28,11 +31,25 @@ fn dev(round: u32, n: u64) -> DeviceId {
 }
 
 fn tree_of(round: u32, n: u64) -> ParamTree {
-    let p = |value| Param { object: false, writable: Some(true), value: Some(value), timestamp_ms: n as i64 };
+    let p = |value| Param {
+        object: false,
+        writable: Some(true),
+        value: Some(value),
+        timestamp_ms: n as i64,
+    };
     [
-        ("Device.DeviceInfo.SerialNumber", p(Value::String(format!("S{round}-{n}")))),
-        ("Device.WiFi.SSID.1.SSID", p(Value::String(format!("ssid-{n}")))),
-        ("Device.WiFi.SSID.1.Enable", p(Value::Boolean(n % 2 == 0))),
+        (
+            "Device.DeviceInfo.SerialNumber",
+            p(Value::String(format!("S{round}-{n}"))),
+        ),
+        (
+            "Device.WiFi.SSID.1.SSID",
+            p(Value::String(format!("ssid-{n}"))),
+        ),
+        (
+            "Device.WiFi.SSID.1.Enable",
+            p(Value::Boolean(n.is_multiple_of(2))),
+        ),
         ("Device.Hosts.HostNumberOfEntries", p(Value::UnsignedInt(n))),
     ]
     .into_iter()
@@ -41,7 +58,11 @@ fn tree_of(round: u32, n: u64) -> ParamTree {
 }
 
 fn mac(round: u32, n: u64) -> String {
-    format!("02:00:00:{round:02X}:{:02X}:{:02X}", (n >> 8) & 0xFF, n & 0xFF)
+    format!(
+        "02:00:00:{round:02X}:{:02X}:{:02X}",
+        (n >> 8) & 0xFF,
+        n & 0xFF
+    )
 }
 
 fn fault(round: u32, n: u64) -> FaultRecord {
@@ -66,13 +87,36 @@ fn batch(round: u32, n: u64) -> Vec<Op> {
     meta.tags.insert(format!("r{round}"));
     let mut shared = device("shared", &format!("SH{round}-{n}"));
     shared.tags.insert(format!("n{round}-{n}"));
-    let counter = Param { object: false, writable: None, value: Some(Value::UnsignedLong(n)), timestamp_ms: 0 };
+    let counter = Param {
+        object: false,
+        writable: None,
+        value: Some(Value::UnsignedLong(n)),
+        timestamp_ms: 0,
+    };
     vec![
-        Op::PutDevice { meta, expect: Expect::Absent },
-        Op::UpdateTree { id: d.clone(), set: tree_of(round, n).iter().map(|(k, v)| (k.to_owned(), v.clone())).collect(), remove_subtrees: vec![] },
-        Op::PutTask(task(&d, TaskKind::GetParameterValues { names: vec![format!("{round}-{n}")] })),
+        Op::PutDevice {
+            meta,
+            expect: Expect::Absent,
+        },
+        Op::UpdateTree {
+            id: d.clone(),
+            set: tree_of(round, n)
+                .iter()
+                .map(|(k, v)| (k.to_owned(), v.clone()))
+                .collect(),
+            remove_subtrees: vec![],
+        },
+        Op::PutTask(task(
+            &d,
+            TaskKind::GetParameterValues {
+                names: vec![format!("{round}-{n}")],
+            },
+        )),
         Op::PutFault(fault(round, n)),
-        Op::PutDevice { meta: shared, expect: Expect::Any },
+        Op::PutDevice {
+            meta: shared,
+            expect: Expect::Any,
+        },
         Op::UpdateTree {
             id: id("shared"),
             set: vec![(format!("Device.Counter.Value.{n}"), counter)],
@@ -85,7 +129,9 @@ fn batch(round: u32, n: u64) -> Vec<Op> {
 fn write_batches(store: &dyn DeviceStore, round: u32, limit: u64, out: &mut impl Write) {
     for n in 1..=limit {
         store.apply(batch(round, n)).expect("apply");
-        writeln!(out, "ACK {n}").and_then(|()| out.flush()).expect("ack");
+        writeln!(out, "ACK {n}")
+            .and_then(|()| out.flush())
+            .expect("ack");
     }
 }
 
@@ -97,13 +143,23 @@ fn verify(s: &dyn DeviceStore, round: u32, acked: u64, earlier: &[u64]) -> u64 {
         last += 1;
     }
     // The kill can land between commit and the ack being printed, never before a printed ack.
-    assert!(last == acked || last == acked + 1, "round {round}: {last} batches present, {acked} acked");
+    assert!(
+        last == acked || last == acked + 1,
+        "round {round}: {last} batches present, {acked} acked"
+    );
     for n in 1..=last {
         let d = dev(round, n);
         let meta = s.get(&d).unwrap().expect("meta");
         assert_eq!(meta.revision, 1);
-        assert_eq!(s.scan_index(Index::Serial, &format!("S{round}-{n}")).unwrap(), [d.clone()]);
-        assert_eq!(s.scan_index(Index::Mac, &mac(round, n)).unwrap(), [d.clone()]);
+        assert_eq!(
+            s.scan_index(Index::Serial, &format!("S{round}-{n}"))
+                .unwrap(),
+            std::slice::from_ref(&d)
+        );
+        assert_eq!(
+            s.scan_index(Index::Mac, &mac(round, n)).unwrap(),
+            std::slice::from_ref(&d)
+        );
         assert_eq!(s.get_tree(&d).unwrap(), tree_of(round, n), "tree of {d}");
         let tasks = s.tasks(Some(&d)).unwrap();
         assert_eq!(tasks.len(), 1, "tasks of {d}");
@@ -114,27 +170,60 @@ fn verify(s: &dyn DeviceStore, round: u32, acked: u64, earlier: &[u64]) -> u64 {
     assert!(s.get_tree(&next).unwrap().is_empty());
     assert!(s.tasks(Some(&next)).unwrap().is_empty());
     assert!(s.faults(Some(&next)).unwrap().is_empty());
-    assert!(s.scan_index(Index::Serial, &format!("S{round}-{}", last + 1)).unwrap().is_empty());
+    assert!(
+        s.scan_index(Index::Serial, &format!("S{round}-{}", last + 1))
+            .unwrap()
+            .is_empty()
+    );
 
     // The shared device reflects exactly the last batch, with no stale index keys.
     let total: u64 = earlier.iter().sum::<u64>() + last;
     let shared = s.get(&id("shared")).unwrap().expect("shared");
     assert_eq!(shared.revision, total);
-    assert_eq!(shared.value.identity.serial_number, format!("SH{round}-{last}"));
-    assert_eq!(s.scan_index(Index::Serial, &format!("SH{round}-{last}")).unwrap(), [id("shared")]);
-    assert!(s.scan_index(Index::Serial, &format!("SH{round}-{}", last - 1)).unwrap().is_empty());
-    assert!(s.scan_index(Index::Tag, &format!("n{round}-{}", last - 1)).unwrap().is_empty());
-    let counter: Vec<String> = s.get_tree(&id("shared")).unwrap().iter().map(|(k, _)| k.to_owned()).collect();
+    assert_eq!(
+        shared.value.identity.serial_number,
+        format!("SH{round}-{last}")
+    );
+    assert_eq!(
+        s.scan_index(Index::Serial, &format!("SH{round}-{last}"))
+            .unwrap(),
+        [id("shared")]
+    );
+    assert!(
+        s.scan_index(Index::Serial, &format!("SH{round}-{}", last - 1))
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        s.scan_index(Index::Tag, &format!("n{round}-{}", last - 1))
+            .unwrap()
+            .is_empty()
+    );
+    let counter: Vec<String> = s
+        .get_tree(&id("shared"))
+        .unwrap()
+        .iter()
+        .map(|(k, _)| k.to_owned())
+        .collect();
     assert_eq!(counter, [format!("Device.Counter.Value.{last}")]);
 
     // Task ids were allocated in batch order across all rounds and restarts.
-    let owners: Vec<DeviceId> = s.tasks(None).unwrap().into_iter().map(|t| t.device).collect();
+    let owners: Vec<DeviceId> = s
+        .tasks(None)
+        .unwrap()
+        .into_iter()
+        .map(|t| t.device)
+        .collect();
     let mut want = Vec::new();
     for (r, &count) in earlier.iter().chain([&last]).enumerate() {
         want.extend((1..=count).map(|n| dev(r as u32 + 1, n)));
     }
     assert_eq!(owners, want);
-    assert_eq!(s.count().unwrap(), total + u64::from(total > 0), "devices plus `shared`");
+    assert_eq!(
+        s.count().unwrap(),
+        total + u64::from(total > 0),
+        "devices plus `shared`"
+    );
     last
 }
 
@@ -147,8 +236,16 @@ fn kill_and_reopen(h: &Harness) {
     let mut present = Vec::new();
     for round in 1..=ROUNDS {
         let mut child = Command::new(&exe)
-            .args(["--exact", "crash::child_writer", "--nocapture", "--test-threads=1"])
-            .env(CHILD_ENV, format!("{backend}|{}|{round}", h.path().display()))
+            .args([
+                "--exact",
+                "crash::child_writer",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(
+                CHILD_ENV,
+                format!("{backend}|{}|{round}", h.path().display()),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -158,9 +255,15 @@ fn kill_and_reopen(h: &Harness) {
         let mut acked = 0;
         let started = Instant::now();
         while acked < target {
-            let line = lines.next().expect("child exited before enough acks").expect("read");
+            let line = lines
+                .next()
+                .expect("child exited before enough acks")
+                .expect("read");
             acked = parse_ack(&line).unwrap_or(acked);
-            assert!(started.elapsed() < Duration::from_secs(120), "child too slow");
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "child too slow"
+            );
         }
         // Land the kill at a varying point of the next batch.
         std::thread::sleep(Duration::from_micros(jitter() % 3_000));
@@ -191,11 +294,24 @@ fn child_writer() {
         return;
     };
     let mut parts = spec.splitn(3, '|');
-    let (backend, path, round) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
-    let backend = if backend == "sled" { Backend::Sled } else { Backend::Redb };
+    let (backend, path, round) = (
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+    );
+    let backend = if backend == "sled" {
+        Backend::Sled
+    } else {
+        Backend::Redb
+    };
     let store = acs_store::open(backend, std::path::Path::new(path)).expect("child open");
     // Bounded so an orphaned child cannot run forever if the parent dies.
-    write_batches(store.as_ref(), round.parse().unwrap(), 100_000, &mut std::io::stdout().lock());
+    write_batches(
+        store.as_ref(),
+        round.parse().unwrap(),
+        100_000,
+        &mut std::io::stdout().lock(),
+    );
 }
 
 fn parse_ack(line: &str) -> Option<u64> {
@@ -204,6 +320,9 @@ fn parse_ack(line: &str) -> Option<u64> {
 }
 
 fn jitter() -> u64 {
-    let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().subsec_nanos();
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .subsec_nanos();
     u64::from(nanos / 1000)
 }

@@ -3,8 +3,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use acs_store::{
-    DeviceMeta, DeviceStore, Expect, FaultRecord, Index, Op, Outcome, Param, ParamTree, TaskKind, TaskRecord,
-    Value,
+    DeviceMeta, DeviceStore, Expect, FaultRecord, Index, Op, Outcome, Param, ParamTree, TaskKind,
+    TaskRecord, Value,
 };
 use proptest::prelude::*;
 
@@ -14,7 +14,14 @@ use crate::support::{Harness, device, id};
 const DEVICES: [&str; 3] = ["d", "d-1", "e"];
 const SERIALS: [&str; 2] = ["S1", "S2"];
 const TAGS: [&str; 2] = ["a", "b"];
-const PATHS: [&str; 6] = ["Device.A", "Device.A.X", "Device.A.Y.1", "Device.B.Z", "Device.AB.Q", "Device"];
+const PATHS: [&str; 6] = [
+    "Device.A",
+    "Device.A.X",
+    "Device.A.Y.1",
+    "Device.B.Z",
+    "Device.AB.Q",
+    "Device",
+];
 
 /// The contract, written as obviously as possible.
 #[derive(Default)]
@@ -28,7 +35,10 @@ struct Model {
 
 impl Model {
     fn apply(&mut self, op: Op) -> Outcome {
-        let done = Outcome::Done { revision: None, task_id: None };
+        let done = Outcome::Done {
+            revision: None,
+            task_id: None,
+        };
         match op {
             Op::PutDevice { meta, expect } => {
                 let key = meta.id.to_string();
@@ -43,9 +53,16 @@ impl Model {
                 }
                 let rev = current.unwrap_or(0) + 1;
                 self.devices.insert(key, (rev, meta));
-                Outcome::Done { revision: Some(rev), task_id: None }
+                Outcome::Done {
+                    revision: Some(rev),
+                    task_id: None,
+                }
             }
-            Op::UpdateTree { id, set, remove_subtrees } => {
+            Op::UpdateTree {
+                id,
+                set,
+                remove_subtrees,
+            } => {
                 let tree = self.trees.entry(id.to_string()).or_default();
                 for prefix in remove_subtrees {
                     tree.remove_subtree(&prefix);
@@ -73,14 +90,21 @@ impl Model {
                 self.highest_task = self.highest_task.max(t.id);
                 let tid = t.id;
                 self.tasks.insert(tid, t);
-                Outcome::Done { revision: None, task_id: Some(tid) }
+                Outcome::Done {
+                    revision: None,
+                    task_id: Some(tid),
+                }
             }
             Op::DeleteTask(tid) => {
                 self.tasks.remove(&tid);
-                Outcome::Done { revision: None, task_id: Some(tid) }
+                Outcome::Done {
+                    revision: None,
+                    task_id: Some(tid),
+                }
             }
             Op::PutFault(f) => {
-                self.faults.insert((f.device.to_string(), f.channel.clone()), f);
+                self.faults
+                    .insert((f.device.to_string(), f.channel.clone()), f);
                 done
             }
             Op::DeleteFault { device, channel } => {
@@ -93,16 +117,40 @@ impl Model {
     fn check(&self, s: &dyn DeviceStore) {
         for d in DEVICES {
             let got = s.get(&id(d)).unwrap().map(|v| (v.revision, v.value));
-            assert_eq!(got.as_ref(), self.devices.get(d).map(|(r, m)| (*r, m.clone())).as_ref(), "meta {d}");
-            assert_eq!(s.get_tree(&id(d)).unwrap(), self.trees.get(d).cloned().unwrap_or_default(), "tree {d}");
-            let want: Vec<_> = self.tasks.values().filter(|t| t.device.as_str() == d).cloned().collect();
+            assert_eq!(
+                got.as_ref(),
+                self.devices.get(d).map(|(r, m)| (*r, m.clone())).as_ref(),
+                "meta {d}"
+            );
+            assert_eq!(
+                s.get_tree(&id(d)).unwrap(),
+                self.trees.get(d).cloned().unwrap_or_default(),
+                "tree {d}"
+            );
+            let want: Vec<_> = self
+                .tasks
+                .values()
+                .filter(|t| t.device.as_str() == d)
+                .cloned()
+                .collect();
             assert_eq!(s.tasks(Some(&id(d))).unwrap(), want, "tasks {d}");
-            let want: Vec<_> = self.faults.iter().filter(|((fd, _), _)| fd == d).map(|(_, f)| f.clone()).collect();
+            let want: Vec<_> = self
+                .faults
+                .iter()
+                .filter(|((fd, _), _)| fd == d)
+                .map(|(_, f)| f.clone())
+                .collect();
             assert_eq!(s.faults(Some(&id(d))).unwrap(), want, "faults {d}");
         }
-        assert_eq!(s.tasks(None).unwrap(), self.tasks.values().cloned().collect::<Vec<_>>());
+        assert_eq!(
+            s.tasks(None).unwrap(),
+            self.tasks.values().cloned().collect::<Vec<_>>()
+        );
         assert_eq!(s.count().unwrap(), self.devices.len() as u64);
-        let lookups = SERIALS.map(|k| (Index::Serial, k)).into_iter().chain(TAGS.map(|k| (Index::Tag, k)));
+        let lookups = SERIALS
+            .map(|k| (Index::Serial, k))
+            .into_iter()
+            .chain(TAGS.map(|k| (Index::Tag, k)));
         for (index, key) in lookups {
             let want: Vec<_> = self
                 .devices
@@ -120,8 +168,17 @@ impl Model {
 
 fn op() -> impl Strategy<Value = Op> {
     let dev = prop::sample::select(&DEVICES[..]);
-    let expect = prop_oneof![Just(Expect::Absent), Just(Expect::Any), (0u64..4).prop_map(Expect::Revision)];
-    let put = (dev.clone(), prop::sample::select(&SERIALS[..]), prop::sample::subsequence(&TAGS[..], 0..=2), expect)
+    let expect = prop_oneof![
+        Just(Expect::Absent),
+        Just(Expect::Any),
+        (0u64..4).prop_map(Expect::Revision)
+    ];
+    let put = (
+        dev.clone(),
+        prop::sample::select(&SERIALS[..]),
+        prop::sample::subsequence(&TAGS[..], 0..=2),
+        expect,
+    )
         .prop_map(|(d, serial, tags, expect)| {
             let mut meta: DeviceMeta = device(d, serial);
             meta.tags = tags.into_iter().map(String::from).collect::<BTreeSet<_>>();
@@ -134,29 +191,45 @@ fn op() -> impl Strategy<Value = Op> {
         timestamp_ms: ts,
     });
     let path = prop::sample::select(&PATHS[..]).prop_map(String::from);
-    let update = (dev.clone(), prop::collection::vec((path.clone(), param), 0..4), prop::collection::vec(path, 0..2))
-        .prop_map(|(d, set, remove_subtrees)| Op::UpdateTree { id: id(d), set, remove_subtrees });
+    let update = (
+        dev.clone(),
+        prop::collection::vec((path.clone(), param), 0..4),
+        prop::collection::vec(path, 0..2),
+    )
+        .prop_map(|(d, set, remove_subtrees)| Op::UpdateTree {
+            id: id(d),
+            set,
+            remove_subtrees,
+        });
     let put_task = (dev.clone(), 0u64..5).prop_map(|(d, tid)| {
         let mut t = task(&id(d), TaskKind::Reboot);
         t.id = tid;
         Op::PutTask(t)
     });
-    let fault = (dev.clone(), prop::sample::select(&["x", "y"][..]), any::<bool>()).prop_map(|(d, ch, put)| {
-        if put {
-            Op::PutFault(FaultRecord {
-                device: id(d),
-                channel: ch.into(),
-                task_id: None,
-                code: "c".into(),
-                message: String::new(),
-                detail: String::new(),
-                retries: 0,
-                timestamp_ms: 0,
-            })
-        } else {
-            Op::DeleteFault { device: id(d), channel: ch.into() }
-        }
-    });
+    let fault = (
+        dev.clone(),
+        prop::sample::select(&["x", "y"][..]),
+        any::<bool>(),
+    )
+        .prop_map(|(d, ch, put)| {
+            if put {
+                Op::PutFault(FaultRecord {
+                    device: id(d),
+                    channel: ch.into(),
+                    task_id: None,
+                    code: "c".into(),
+                    message: String::new(),
+                    detail: String::new(),
+                    retries: 0,
+                    timestamp_ms: 0,
+                })
+            } else {
+                Op::DeleteFault {
+                    device: id(d),
+                    channel: ch.into(),
+                }
+            }
+        });
     prop_oneof![
         3 => put,
         3 => update,

@@ -24,7 +24,9 @@ fn refreshed_tree(model: &DataModel, serial: &str, n: usize) -> ParamTree {
         .map(|(i, p)| {
             let text = match p.path.as_str() {
                 s if s.ends_with("SerialNumber") => serial.to_owned(),
-                s if s.ends_with("MACAddress") => format!("50:91:E3:{:02X}:{:02X}:{:02X}", n >> 8, n & 0xFF, i & 0xFF),
+                s if s.ends_with("MACAddress") => {
+                    format!("50:91:E3:{:02X}:{:02X}:{:02X}", n >> 8, n & 0xFF, i & 0xFF)
+                }
                 _ => p.value.clone(),
             };
             let param = Param {
@@ -41,7 +43,10 @@ fn refreshed_tree(model: &DataModel, serial: &str, n: usize) -> ParamTree {
 #[test]
 fn xx230v_fits_the_size_target() {
     let model = DataModel::xx230v();
-    assert!(model.params.len() > 6_000, "the XX230v dump has ~6,400 parameters");
+    assert!(
+        model.params.len() > 6_000,
+        "the XX230v dump has ~6,400 parameters"
+    );
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("size.redb");
     let mut store = open_redb(&path).unwrap();
@@ -54,19 +59,30 @@ fn xx230v_fits_the_size_target() {
             let tree = refreshed_tree(&model, &serial, n);
             ops.push(Op::UpdateTree {
                 id: meta.id.clone(),
-                set: tree.iter().map(|(k, v)| (k.to_owned(), v.clone())).collect(),
+                set: tree
+                    .iter()
+                    .map(|(k, v)| (k.to_owned(), v.clone()))
+                    .collect(),
                 remove_subtrees: vec!["Device".into()],
             });
-            ops.push(Op::PutDevice { meta: meta.clone(), expect: Expect::Absent });
+            ops.push(Op::PutDevice {
+                meta: meta.clone(),
+                expect: Expect::Absent,
+            });
             sample.get_or_insert((meta.id, tree));
         }
         store.apply(ops).unwrap();
     }
     let (sample_id, sample_tree) = sample.unwrap();
-    assert_eq!(store.get_tree(&sample_id).unwrap(), sample_tree, "the measured data round-trips");
+    assert_eq!(
+        store.get_tree(&sample_id).unwrap(),
+        sample_tree,
+        "the measured data round-trips"
+    );
     assert_eq!(store.count().unwrap(), DEVICES as u64);
 
-    let per_device = |path: &std::path::Path| std::fs::metadata(path).unwrap().len() / DEVICES as u64;
+    let per_device =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().len() / DEVICES as u64;
     let before = per_device(&path);
     assert!(store.compact().unwrap() || per_device(&path) <= before);
     let after = per_device(&path);
@@ -74,7 +90,38 @@ fn xx230v_fits_the_size_target() {
         "XX230v ({} params) x {DEVICES} devices in redb: {before} B/device as written, {after} B/device after compact()",
         model.params.len()
     );
-    assert!(after <= BOUND, "{after} B/device after compaction exceeds {BOUND}");
-    assert!(before <= 2 * BOUND, "{before} B/device before compaction is far beyond the target");
-    assert_eq!(store.get_tree(&sample_id).unwrap(), sample_tree, "compaction keeps the data");
+    assert!(
+        after <= BOUND,
+        "{after} B/device after compaction exceeds {BOUND}"
+    );
+    assert!(
+        before <= 2 * BOUND,
+        "{before} B/device before compaction is far beyond the target"
+    );
+    assert_eq!(
+        store.get_tree(&sample_id).unwrap(),
+        sample_tree,
+        "compaction keeps the data"
+    );
+    drop(store);
+    println!(
+        "logical key+value bytes per device: {}",
+        logical_bytes(&path) / DEVICES as u64
+    );
+}
+
+/// Sums key and value lengths in the store's table: what the records cost before B-tree pages.
+fn logical_bytes(path: &std::path::Path) -> u64 {
+    use ::redb::{ReadableDatabase, ReadableTable};
+    let table: ::redb::TableDefinition<'_, &[u8], &[u8]> = ::redb::TableDefinition::new("kv");
+    let db = ::redb::Database::open(path).unwrap();
+    let txn = db.begin_read().unwrap();
+    let t = txn.open_table(table).unwrap();
+    t.iter()
+        .unwrap()
+        .map(|e| {
+            e.map(|(k, v)| (k.value().len() + v.value().len()) as u64)
+                .unwrap()
+        })
+        .sum()
 }

@@ -13,7 +13,10 @@ pub(crate) struct Harness {
 
 impl Harness {
     pub(crate) fn new(backend: Backend) -> Self {
-        Self { dir: tempfile::tempdir().expect("tempdir"), backend }
+        Self {
+            dir: tempfile::tempdir().expect("tempdir"),
+            backend,
+        }
     }
 
     /// The store's file (redb) or directory (sled).
@@ -46,11 +49,21 @@ pub(crate) fn device(dev: &str, serial: &str) -> DeviceMeta {
 }
 
 pub(crate) fn leaf(text: &str, ts: i64) -> Param {
-    Param { object: false, writable: Some(false), value: Some(Value::String(text.into())), timestamp_ms: ts }
+    Param {
+        object: false,
+        writable: Some(false),
+        value: Some(Value::String(text.into())),
+        timestamp_ms: ts,
+    }
 }
 
 pub(crate) fn object(ts: i64) -> Param {
-    Param { object: true, writable: Some(false), value: None, timestamp_ms: ts }
+    Param {
+        object: true,
+        writable: Some(false),
+        value: None,
+        timestamp_ms: ts,
+    }
 }
 
 /// Applies one op that must succeed, returning its outcome.
@@ -63,7 +76,9 @@ pub(crate) fn apply1(store: &dyn DeviceStore, op: Op) -> Outcome {
 /// The revision of a successful `PutDevice`.
 pub(crate) fn put_ok(store: &dyn DeviceStore, meta: DeviceMeta, expect: acs_store::Expect) -> u64 {
     match apply1(store, Op::PutDevice { meta, expect }) {
-        Outcome::Done { revision: Some(r), .. } => r,
+        Outcome::Done {
+            revision: Some(r), ..
+        } => r,
         other => panic!("expected Done with a revision, got {other:?}"),
     }
 }
