@@ -3,8 +3,6 @@
 
 use crate::config::{AcsConfig, CpeAuthMode, Secret};
 use cwmp::auth::{Credentials, DigestChallenge};
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -66,7 +64,13 @@ impl CpeAuth {
                 map.clear();
             }
         }
-        map.insert(nonce.clone(), NonceState { created: now, last_nc: 0 });
+        map.insert(
+            nonce.clone(),
+            NonceState {
+                created: now,
+                last_nc: 0,
+            },
+        );
         DigestChallenge {
             realm: self.realm.clone(),
             nonce,
@@ -99,7 +103,9 @@ impl CpeAuth {
         allowed_usernames: &[String],
         stored_password: Option<&str>,
     ) -> AuthOutcome {
-        let Some(header) = header else { return AuthOutcome::Challenge };
+        let Some(header) = header else {
+            return AuthOutcome::Challenge;
+        };
         let Ok(creds) = cwmp::auth::parse_authorization(header) else {
             return AuthOutcome::Challenge;
         };
@@ -139,13 +145,17 @@ impl CpeAuth {
     /// Accepts a nonce once per nonce count: a replayed (nonce, nc) pair is refused.
     fn consume_nonce(&self, now: Instant, nonce: &str, nc: Option<&str>) -> bool {
         let mut map = self.nonces.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(state) = map.get_mut(nonce) else { return false };
+        let Some(state) = map.get_mut(nonce) else {
+            return false;
+        };
         if now.duration_since(state.created) > NONCE_LIFETIME {
             map.remove(nonce);
             return false;
         }
         // Without qop there is no nonce count: such a nonce is good for one use only.
-        let nc = nc.and_then(|n| u32::from_str_radix(n, 16).ok()).unwrap_or(u32::MAX);
+        let nc = nc
+            .and_then(|n| u32::from_str_radix(n, 16).ok())
+            .unwrap_or(u32::MAX);
         if nc <= state.last_nc {
             return false;
         }
@@ -157,16 +167,10 @@ impl CpeAuth {
     }
 }
 
-/// `hex(HMAC-SHA256(secret, username))`, first 20 characters: a per-device password that the
-/// ACS never has to store and that an operator can recompute for a technician.
+/// The per-device password derived from the configured secret (see
+/// [`cwmp::auth::derive_password`]).
 pub fn derive_password(secret: &Secret, username: &str) -> String {
-    let Ok(mut mac) = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.expose().as_bytes()) else {
-        return String::new();
-    };
-    mac.update(username.as_bytes());
-    let mut s = hex::encode(mac.finalize().into_bytes());
-    s.truncate(20);
-    s
+    cwmp::auth::derive_password(secret.expose(), username)
 }
 
 /// The usernames a CPE may present: `OUI-ProductClass-Serial` and `OUI-Serial`, escaped like the
@@ -174,7 +178,11 @@ pub fn derive_password(secret: &Secret, username: &str) -> String {
 pub(crate) fn usernames_for(id: &cwmp::DeviceIdStruct) -> Vec<String> {
     let full = cwmp::device_id(&id.oui, &id.product_class, &id.serial_number);
     let short = cwmp::device_id(&id.oui, "", &id.serial_number);
-    if full == short { vec![full] } else { vec![full, short] }
+    if full == short {
+        vec![full]
+    } else {
+        vec![full, short]
+    }
 }
 
 #[cfg(test)]
@@ -182,7 +190,10 @@ mod tests {
     use super::*;
 
     fn auth() -> CpeAuth {
-        let config = AcsConfig { cpe_secret: Secret::new("s3cret"), ..AcsConfig::default() };
+        let config = AcsConfig {
+            cpe_secret: Secret::new("s3cret"),
+            ..AcsConfig::default()
+        };
         CpeAuth::new(&config)
     }
 
@@ -199,11 +210,20 @@ mod tests {
         let pw = derive_password(&Secret::new("s3cret"), &user);
         let hdr = cwmp::auth::answer_digest(&ch, "POST", "/", &user, &pw, "abc", 1);
         let users = vec![user.clone()];
-        assert_eq!(a.verify(now, Some(&hdr), "POST", false, &users, None), AuthOutcome::Ok(user));
+        assert_eq!(
+            a.verify(now, Some(&hdr), "POST", false, &users, None),
+            AuthOutcome::Ok(user)
+        );
         // The same nonce count again is a replay.
-        assert_eq!(a.verify(now, Some(&hdr), "POST", false, &users, None), AuthOutcome::Stale);
+        assert_eq!(
+            a.verify(now, Some(&hdr), "POST", false, &users, None),
+            AuthOutcome::Stale
+        );
         let next = cwmp::auth::answer_digest(&ch, "POST", "/", &users[0], &pw, "abc", 2);
-        assert!(matches!(a.verify(now, Some(&next), "POST", false, &users, None), AuthOutcome::Ok(_)));
+        assert!(matches!(
+            a.verify(now, Some(&next), "POST", false, &users, None),
+            AuthOutcome::Ok(_)
+        ));
     }
 
     #[test]
@@ -213,18 +233,33 @@ mod tests {
         let users = vec!["A-B-C".to_owned()];
         let ch = nonce_of(&a.challenge(now, false));
         let bad = cwmp::auth::answer_digest(&ch, "POST", "/", "A-B-C", "nope", "x", 1);
-        assert_eq!(a.verify(now, Some(&bad), "POST", false, &users, None), AuthOutcome::Denied);
+        assert_eq!(
+            a.verify(now, Some(&bad), "POST", false, &users, None),
+            AuthOutcome::Denied
+        );
         let pw = derive_password(&Secret::new("s3cret"), "OTHER");
         let other = cwmp::auth::answer_digest(&ch, "POST", "/", "OTHER", &pw, "x", 2);
-        assert_eq!(a.verify(now, Some(&other), "POST", false, &users, None), AuthOutcome::Denied);
+        assert_eq!(
+            a.verify(now, Some(&other), "POST", false, &users, None),
+            AuthOutcome::Denied
+        );
         let pw = derive_password(&Secret::new("s3cret"), "A-B-C");
         let basic = cwmp::auth::basic_header("A-B-C", &pw);
-        assert_eq!(a.verify(now, Some(&basic), "POST", false, &users, None), AuthOutcome::Challenge);
-        assert!(matches!(a.verify(now, Some(&basic), "POST", true, &users, None), AuthOutcome::Ok(_)));
+        assert_eq!(
+            a.verify(now, Some(&basic), "POST", false, &users, None),
+            AuthOutcome::Challenge
+        );
+        assert!(matches!(
+            a.verify(now, Some(&basic), "POST", true, &users, None),
+            AuthOutcome::Ok(_)
+        ));
     }
 
     #[test]
     fn secrets_do_not_print() {
-        assert_eq!(format!("{:?} {}", Secret::new("x"), Secret::new("y")), "*** ***");
+        assert_eq!(
+            format!("{:?} {}", Secret::new("x"), Secret::new("y")),
+            "*** ***"
+        );
     }
 }

@@ -35,8 +35,15 @@ pub enum CrError {
 }
 
 /// Sends a connection request and waits for the CPE's 200/204.
-pub async fn send(url: &str, username: &str, password: &str, timeout: Duration) -> Result<(), CrError> {
-    tokio::time::timeout(timeout, attempt(url, username, password)).await.unwrap_or(Err(CrError::Timeout))
+pub async fn send(
+    url: &str,
+    username: &str,
+    password: &str,
+    timeout: Duration,
+) -> Result<(), CrError> {
+    tokio::time::timeout(timeout, attempt(url, username, password))
+        .await
+        .unwrap_or(Err(CrError::Timeout))
 }
 
 async fn attempt(url: &str, username: &str, password: &str) -> Result<(), CrError> {
@@ -44,7 +51,11 @@ async fn attempt(url: &str, username: &str, password: &str) -> Result<(), CrErro
     if uri.scheme_str() != Some("http") {
         return Err(CrError::NoUrl);
     }
-    let host = uri.host().ok_or(CrError::NoUrl)?.trim_matches(|c| c == '[' || c == ']').to_owned();
+    let host = uri
+        .host()
+        .ok_or(CrError::NoUrl)?
+        .trim_matches(|c| c == '[' || c == ']')
+        .to_owned();
     let port = uri.port_u16().unwrap_or(80);
     let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
     let authority = uri.authority().map_or(host.clone(), |a| a.to_string());
@@ -88,9 +99,13 @@ async fn attempt(url: &str, username: &str, password: &str) -> Result<(), CrErro
 type Sender = hyper::client::conn::http1::SendRequest<Empty<Bytes>>;
 
 async fn connect(host: &str, port: u16) -> Result<Sender, CrError> {
-    let stream = TcpStream::connect((host, port)).await.map_err(|_| CrError::Offline)?;
+    let stream = TcpStream::connect((host, port))
+        .await
+        .map_err(|_| CrError::Offline)?;
     let io = hyper_util::rt::TokioIo::new(stream);
-    let (sender, conn) = hyper::client::conn::http1::handshake(io).await.map_err(|_| CrError::Offline)?;
+    let (sender, conn) = hyper::client::conn::http1::handshake(io)
+        .await
+        .map_err(|_| CrError::Offline)?;
     tokio::spawn(async move {
         let _ = conn.await;
     });
@@ -107,7 +122,9 @@ async fn get(
     if let Some(a) = authorization {
         req = req.header(hyper::header::AUTHORIZATION, a);
     }
-    let req = req.body(Empty::new()).map_err(|e| CrError::Other(e.to_string()))?;
+    let req = req
+        .body(Empty::new())
+        .map_err(|e| CrError::Other(e.to_string()))?;
     sender.send_request(req).await.map_err(|_| CrError::Offline)
 }
 

@@ -64,7 +64,11 @@ pub(crate) fn apply_inform(
     if inform.has_event(BOOT) {
         meta.last_boot_ms = Some(now_ms);
     }
-    if let Some(root) = inform.parameters.first().and_then(|p| p.name.split('.').next()) {
+    if let Some(root) = inform
+        .parameters
+        .first()
+        .and_then(|p| p.name.split('.').next())
+    {
         if root == "Device" || root == "InternetGatewayDevice" {
             meta.root = root.to_owned();
         }
@@ -87,7 +91,10 @@ pub(crate) fn apply_inform(
             }
         }
     }
-    ops.push(Op::PutDevice { meta: meta.clone(), expect });
+    ops.push(Op::PutDevice {
+        meta: meta.clone(),
+        expect,
+    });
     if !changed.is_empty() {
         let set = changed
             .into_iter()
@@ -101,9 +108,17 @@ pub(crate) fn apply_inform(
                 (n, param)
             })
             .collect();
-        ops.push(Op::UpdateTree { id: id.clone(), set, remove_subtrees: Vec::new() });
+        ops.push(Op::UpdateTree {
+            id: id.clone(),
+            set,
+            remove_subtrees: Vec::new(),
+        });
     }
-    InformUpdate { meta, new_device, ops }
+    InformUpdate {
+        meta,
+        new_device,
+        ops,
+    }
 }
 
 /// Records the facts the ACS keeps outside the tree (for indexes and connection requests) when a
@@ -118,9 +133,13 @@ pub(crate) fn note_fact(meta: &mut DeviceMeta, path: &str, value: &str) -> bool 
         "ParameterKey" if in_ms => &mut meta.parameter_key,
         "SoftwareVersion" if in_info => &mut meta.software_version,
         "HardwareVersion" if in_info => &mut meta.hardware_version,
-        "ExternalIPAddress" if path.contains(".WANDevice.") && !value.is_empty() => &mut meta.wan_ip,
+        "ExternalIPAddress" if path.contains(".WANDevice.") && !value.is_empty() => {
+            &mut meta.wan_ip
+        }
         "MACAddress" if is_own_mac(path) => {
-            let Some(mac) = normalize_mac(value) else { return false };
+            let Some(mac) = normalize_mac(value) else {
+                return false;
+            };
             if meta.macs.contains(&mac) {
                 return false;
             }
@@ -191,9 +210,15 @@ mod tests {
         let i = inform(
             &[BOOTSTRAP, BOOT],
             &[
-                ("Device.ManagementServer.ConnectionRequestURL", "http://127.0.0.1:1/cr"),
+                (
+                    "Device.ManagementServer.ConnectionRequestURL",
+                    "http://127.0.0.1:1/cr",
+                ),
                 ("Device.DeviceInfo.SoftwareVersion", "1.0"),
-                ("Device.Ethernet.Interface.1.MACAddress", "1c:61:b4:00:00:01"),
+                (
+                    "Device.Ethernet.Interface.1.MACAddress",
+                    "1c:61:b4:00:00:01",
+                ),
                 ("Device.Hosts.Host.1.MACAddress", "aa:aa:aa:aa:aa:aa"),
             ],
         );
@@ -213,7 +238,12 @@ mod tests {
         let id = DeviceId::parse("1C61B4-Device2-S1").unwrap();
         let params = [("Device.DeviceInfo.SoftwareVersion", "1.0")];
         let first = apply_inform(&id, None, &inform(&[BOOTSTRAP], &params), 1000);
-        let again = apply_inform(&id, Some((first.meta, 1)), &inform(&["2 PERIODIC"], &params), 2000);
+        let again = apply_inform(
+            &id,
+            Some((first.meta, 1)),
+            &inform(&["2 PERIODIC"], &params),
+            2000,
+        );
         assert!(!again.new_device);
         assert_eq!(again.ops.len(), 1);
         assert_eq!(again.meta.registered_ms, 1000);

@@ -23,12 +23,26 @@ pub(crate) enum Purpose {
 #[derive(Debug, Clone)]
 enum Work {
     Gpv(Vec<String>),
-    Spv { values: Vec<ParameterValue>, key: String },
+    Spv {
+        values: Vec<ParameterValue>,
+        key: String,
+    },
     /// A refresh: first GetParameterNames, then GetParameterValues of the leaves found.
-    Refresh { path: String, names: Option<BTreeMap<String, (bool, bool)>> },
-    Add { path: String, key: String },
-    Delete { path: String, key: String },
-    Reboot { command_key: String },
+    Refresh {
+        path: String,
+        names: Option<BTreeMap<String, (bool, bool)>>,
+    },
+    Add {
+        path: String,
+        key: String,
+    },
+    Delete {
+        path: String,
+        key: String,
+    },
+    Reboot {
+        command_key: String,
+    },
     FactoryReset,
     Download(cwmp::Download),
 }
@@ -61,8 +75,10 @@ impl Job {
     pub(crate) fn from_tasks(tasks: &[TaskRecord], root: &str) -> Vec<Self> {
         let mut jobs: Vec<Self> = Vec::new();
         for t in tasks {
-            if let (TaskKind::GetParameterValues { names }, Some(last)) = (&t.kind, jobs.last_mut()) {
-                if let (Work::Gpv(prev), Purpose::Tasks(ids)) = (&mut last.work, &mut last.purpose) {
+            if let (TaskKind::GetParameterValues { names }, Some(last)) = (&t.kind, jobs.last_mut())
+            {
+                if let (Work::Gpv(prev), Purpose::Tasks(ids)) = (&mut last.work, &mut last.purpose)
+                {
                     prev.extend(names.iter().cloned());
                     ids.push(t.id);
                     continue;
@@ -76,80 +92,137 @@ impl Job {
     fn from_task(t: &TaskRecord, root: &str) -> Self {
         let work = match &t.kind {
             TaskKind::GetParameterValues { names } => Work::Gpv(names.clone()),
-            TaskKind::SetParameterValues { values, parameter_key } => Work::Spv {
+            TaskKind::SetParameterValues {
+                values,
+                parameter_key,
+            } => Work::Spv {
                 values: values
                     .iter()
                     .map(|(n, v, ty)| ParameterValue::new(n, v, XsdType::parse(ty)))
                     .collect(),
-                key: if parameter_key.is_empty() { format!("task_{}", t.id) } else { parameter_key.clone() },
+                key: if parameter_key.is_empty() {
+                    format!("task_{}", t.id)
+                } else {
+                    parameter_key.clone()
+                },
             },
             TaskKind::RefreshObject { path } => {
-                let path = if path.is_empty() { root.to_owned() } else { path.clone() };
+                let path = if path.is_empty() {
+                    root.to_owned()
+                } else {
+                    path.clone()
+                };
                 Work::Refresh { path, names: None }
             }
-            TaskKind::AddObject { path, parameter_key } => {
-                Work::Add { path: path.clone(), key: parameter_key.clone() }
-            }
-            TaskKind::DeleteObject { path, parameter_key } => {
-                Work::Delete { path: path.clone(), key: parameter_key.clone() }
-            }
-            TaskKind::Reboot => Work::Reboot { command_key: format!("task_{}", t.id) },
+            TaskKind::AddObject {
+                path,
+                parameter_key,
+            } => Work::Add {
+                path: path.clone(),
+                key: parameter_key.clone(),
+            },
+            TaskKind::DeleteObject {
+                path,
+                parameter_key,
+            } => Work::Delete {
+                path: path.clone(),
+                key: parameter_key.clone(),
+            },
+            TaskKind::Reboot => Work::Reboot {
+                command_key: format!("task_{}", t.id),
+            },
             TaskKind::FactoryReset => Work::FactoryReset,
-            TaskKind::Download { file_type, url, username, password, file_size, target_file_name } => {
-                Work::Download(cwmp::Download {
-                    command_key: format!("task_{}", t.id),
-                    file_type: file_type.clone(),
-                    url: url.clone(),
-                    username: username.clone(),
-                    password: password.clone(),
-                    file_size: *file_size,
-                    target_file_name: target_file_name.clone(),
-                    ..cwmp::Download::default()
-                })
-            }
+            TaskKind::Download {
+                file_type,
+                url,
+                username,
+                password,
+                file_size,
+                target_file_name,
+            } => Work::Download(cwmp::Download {
+                command_key: format!("task_{}", t.id),
+                file_type: file_type.clone(),
+                url: url.clone(),
+                username: username.clone(),
+                password: password.clone(),
+                file_size: *file_size,
+                target_file_name: target_file_name.clone(),
+                ..cwmp::Download::default()
+            }),
         };
-        Self { purpose: Purpose::Tasks(vec![t.id]), work }
+        Self {
+            purpose: Purpose::Tasks(vec![t.id]),
+            work,
+        }
     }
 
     /// An internal job that sets the connection-request credentials.
     pub(crate) fn cr_credentials(root: &str, username: String, password: String) -> Self {
         let ms = format!("{root}.ManagementServer.");
         let values = vec![
-            ParameterValue::new(format!("{ms}ConnectionRequestUsername"), &username, XsdType::String),
-            ParameterValue::new(format!("{ms}ConnectionRequestPassword"), &password, XsdType::String),
+            ParameterValue::new(
+                format!("{ms}ConnectionRequestUsername"),
+                &username,
+                XsdType::String,
+            ),
+            ParameterValue::new(
+                format!("{ms}ConnectionRequestPassword"),
+                &password,
+                XsdType::String,
+            ),
         ];
         Self {
             purpose: Purpose::CrCredentials { username, password },
-            work: Work::Spv { values, key: String::new() },
+            work: Work::Spv {
+                values,
+                key: String::new(),
+            },
         }
     }
 
     /// An internal refresh of a whole subtree (GetParameterNames, then GetParameterValues), run
     /// when a device is first seen or bootstraps so the ACS knows its tree.
     pub(crate) fn refresh(path: &str) -> Self {
-        Self { purpose: Purpose::Tasks(Vec::new()), work: Work::Refresh { path: path.to_owned(), names: None } }
+        Self {
+            purpose: Purpose::Tasks(Vec::new()),
+            work: Work::Refresh {
+                path: path.to_owned(),
+                names: None,
+            },
+        }
     }
 
     /// The RPC to send now.
     pub(crate) fn request(&self) -> Body {
         match &self.work {
-            Work::Gpv(names) => Body::GetParameterValues { names: names.clone() },
-            Work::Spv { values, key } => {
-                Body::SetParameterValues { parameters: values.clone(), parameter_key: key.clone() }
-            }
-            Work::Refresh { path, names: None } => {
-                Body::GetParameterNames { path: object_path(path), next_level: false }
-            }
-            Work::Refresh { path, names: Some(_) } => {
-                Body::GetParameterValues { names: vec![object_path(path)] }
-            }
-            Work::Add { path, key } => {
-                Body::AddObject { object_name: object_path(path), parameter_key: key.clone() }
-            }
-            Work::Delete { path, key } => {
-                Body::DeleteObject { object_name: object_path(path), parameter_key: key.clone() }
-            }
-            Work::Reboot { command_key } => Body::Reboot { command_key: command_key.clone() },
+            Work::Gpv(names) => Body::GetParameterValues {
+                names: names.clone(),
+            },
+            Work::Spv { values, key } => Body::SetParameterValues {
+                parameters: values.clone(),
+                parameter_key: key.clone(),
+            },
+            Work::Refresh { path, names: None } => Body::GetParameterNames {
+                path: object_path(path),
+                next_level: false,
+            },
+            Work::Refresh {
+                path,
+                names: Some(_),
+            } => Body::GetParameterValues {
+                names: vec![object_path(path)],
+            },
+            Work::Add { path, key } => Body::AddObject {
+                object_name: object_path(path),
+                parameter_key: key.clone(),
+            },
+            Work::Delete { path, key } => Body::DeleteObject {
+                object_name: object_path(path),
+                parameter_key: key.clone(),
+            },
+            Work::Reboot { command_key } => Body::Reboot {
+                command_key: command_key.clone(),
+            },
             Work::FactoryReset => Body::FactoryReset,
             Work::Download(d) => Body::Download(d.clone()),
         }
@@ -164,7 +237,10 @@ impl Job {
         meta: &mut DeviceMeta,
         tree: Option<&ParamTree>,
     ) -> Result<Applied, Fault> {
-        let mut out = Applied { done: true, ..Applied::default() };
+        let mut out = Applied {
+            done: true,
+            ..Applied::default()
+        };
         match (&mut self.work, answer) {
             (Work::Gpv(_), Body::GetParameterValuesResponse { parameters }) => {
                 for p in parameters {
@@ -189,17 +265,31 @@ impl Job {
                 }
                 out.note = Some(format!("status {status}"));
             }
-            (Work::Refresh { names: names @ None, path }, Body::GetParameterNamesResponse { parameters }) => {
+            (
+                Work::Refresh {
+                    names: names @ None,
+                    path,
+                },
+                Body::GetParameterNamesResponse { parameters },
+            ) => {
                 let mut found = BTreeMap::new();
                 for p in parameters {
                     let object = p.name.ends_with('.');
-                    found.insert(p.name.trim_end_matches('.').to_owned(), (object, p.writable));
+                    found.insert(
+                        p.name.trim_end_matches('.').to_owned(),
+                        (object, p.writable),
+                    );
                 }
                 // A refresh replaces the subtree: anything the CPE no longer lists is gone.
                 out.remove.push(path.clone());
                 for (name, (object, writable)) in &found {
                     if *object {
-                        let param = Param { object: true, writable: Some(*writable), value: None, timestamp_ms: now_ms };
+                        let param = Param {
+                            object: true,
+                            writable: Some(*writable),
+                            value: None,
+                            timestamp_ms: now_ms,
+                        };
                         out.set.push((name.clone(), param));
                     }
                 }
@@ -207,16 +297,32 @@ impl Job {
                 *names = Some(found);
                 out.done = leaves == 0;
             }
-            (Work::Refresh { names: Some(found), .. }, Body::GetParameterValuesResponse { parameters }) => {
+            (
+                Work::Refresh {
+                    names: Some(found), ..
+                },
+                Body::GetParameterValuesResponse { parameters },
+            ) => {
                 for p in parameters {
                     let writable = found.get(&p.name).map(|(_, w)| *w);
                     out.meta_changed |= note_fact(meta, &p.name, &p.value);
                     out.set.push((p.name.clone(), leaf(p, writable, now_ms)));
                 }
             }
-            (Work::Add { path, key }, Body::AddObjectResponse { instance_number, status }) => {
+            (
+                Work::Add { path, key },
+                Body::AddObjectResponse {
+                    instance_number,
+                    status,
+                },
+            ) => {
                 let inst = format!("{}.{instance_number}", path.trim_end_matches('.'));
-                let param = Param { object: true, writable: Some(true), value: None, timestamp_ms: now_ms };
+                let param = Param {
+                    object: true,
+                    writable: Some(true),
+                    value: None,
+                    timestamp_ms: now_ms,
+                };
                 out.set.push((inst.clone(), param));
                 if !key.is_empty() {
                     meta.parameter_key = key.clone();
@@ -239,7 +345,10 @@ impl Job {
                 out.note = Some(format!("status {status}"));
             }
             (_, other) => {
-                return Err(Fault::new(8003, format!("unexpected answer {}", other.name())));
+                return Err(Fault::new(
+                    8003,
+                    format!("unexpected answer {}", other.name()),
+                ));
             }
         }
         Ok(out)
@@ -255,10 +364,19 @@ impl Job {
 }
 
 fn leaf(p: &ParameterValue, writable: Option<bool>, now_ms: i64) -> Param {
-    Param { object: false, writable, value: Some(to_value(p)), timestamp_ms: now_ms }
+    Param {
+        object: false,
+        writable,
+        value: Some(to_value(p)),
+        timestamp_ms: now_ms,
+    }
 }
 
 /// CWMP writes partial paths with a trailing dot; the store keeps them without it.
 fn object_path(path: &str) -> String {
-    if path.is_empty() || path.ends_with('.') { path.to_owned() } else { format!("{path}.") }
+    if path.is_empty() || path.ends_with('.') {
+        path.to_owned()
+    } else {
+        format!("{path}.")
+    }
 }

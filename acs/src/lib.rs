@@ -107,18 +107,22 @@ impl Acs {
     pub fn open(config: AcsConfig) -> Result<Arc<Self>, AcsError> {
         std::fs::create_dir_all(&config.data_dir)?;
         let store: Arc<dyn DeviceStore> = match config.backend {
-            StoreBackend::Redb => {
-                Arc::new(acs_store::open_redb(&config.data_dir.join("fibreplane.redb"))?)
-            }
-            StoreBackend::Sled => {
-                Arc::from(acs_store::open(acs_store::Backend::Sled, &config.data_dir.join("sled"))?)
-            }
+            StoreBackend::Redb => Arc::new(acs_store::open_redb(
+                &config.data_dir.join("fibreplane.redb"),
+            )?),
+            StoreBackend::Sled => Arc::from(acs_store::open(
+                acs_store::Backend::Sled,
+                &config.data_dir.join("sled"),
+            )?),
         };
         Self::with_store(config, store)
     }
 
     /// Builds the ACS over an already opened store.
-    pub fn with_store(config: AcsConfig, store: Arc<dyn DeviceStore>) -> Result<Arc<Self>, AcsError> {
+    pub fn with_store(
+        config: AcsConfig,
+        store: Arc<dyn DeviceStore>,
+    ) -> Result<Arc<Self>, AcsError> {
         if config.cpe_auth == CpeAuthMode::Digest && config.cpe_secret.is_empty() {
             return Err(AcsError::Config(
                 "digest CPE authentication needs a CPE secret (FIBREPLANE_CPE_SECRET)".into(),
@@ -162,7 +166,8 @@ impl Acs {
     /// time run backwards inside the ACS.
     pub(crate) fn clock_ms(&self) -> i64 {
         let wall = self.epoch.1 + self.epoch.0.elapsed();
-        wall.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+        wall.duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64)
     }
 
     pub(crate) fn publish(&self, event: DeviceEvent) {
@@ -188,7 +193,9 @@ impl Acs {
         };
         let out = self.writer.apply(vec![Op::PutTask(task.clone())]).await?;
         match out.first() {
-            Some(Outcome::Done { task_id: Some(id), .. }) => task.id = *id,
+            Some(Outcome::Done {
+                task_id: Some(id), ..
+            }) => task.id = *id,
             _ => return Err(AcsError::Store("task id not assigned".into())),
         }
         Ok(task)
@@ -201,13 +208,22 @@ impl Acs {
         loop {
             let (tx, rx) = oneshot::channel();
             // Register before reading so a completion between the read and the wait is not lost.
-            self.waiters.lock().unwrap_or_else(|e| e.into_inner()).entry(id).or_default().push(tx);
+            self.waiters
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(id)
+                .or_default()
+                .push(tx);
             let task = self.store.task(id)?.ok_or(AcsError::NoSuchTask)?;
             if let TaskStatus::Done { .. } = task.status {
                 return Ok(TaskOutcome::Done(task));
             }
             let channel = format!("task_{id}");
-            let fault = self.store.faults(Some(&task.device))?.into_iter().find(|f| f.channel == channel);
+            let fault = self
+                .store
+                .faults(Some(&task.device))?
+                .into_iter()
+                .find(|f| f.channel == channel);
             if let Some(f) = fault {
                 return Ok(TaskOutcome::Faulted(task, f));
             }
@@ -218,7 +234,11 @@ impl Acs {
     }
 
     pub(crate) fn notify_task(&self, id: u64) {
-        let waiters = self.waiters.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+        let waiters = self
+            .waiters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
         for w in waiters.into_iter().flatten() {
             let _ = w.send(());
         }
@@ -232,16 +252,26 @@ impl Acs {
             // the task must not be sent again.
             task.not_before_ms = i64::MAX;
         } else {
-            task.status = TaskStatus::Done { finished_ms: now_ms };
+            task.status = TaskStatus::Done {
+                finished_ms: now_ms,
+            };
             self.metrics.tasks_done.inc();
         }
         Some(Op::PutTask(task))
     }
 
     /// The store ops that record a CPE fault on a task and schedule its retry.
-    pub(crate) fn fault_task_ops(&self, device: &DeviceId, id: u64, fault: &cwmp::Fault, now_ms: i64) -> Vec<Op> {
+    pub(crate) fn fault_task_ops(
+        &self,
+        device: &DeviceId,
+        id: u64,
+        fault: &cwmp::Fault,
+        now_ms: i64,
+    ) -> Vec<Op> {
         self.metrics.task_faults.inc();
-        let Ok(Some(mut task)) = self.store.task(id) else { return Vec::new() };
+        let Ok(Some(mut task)) = self.store.task(id) else {
+            return Vec::new();
+        };
         task.attempts += 1;
         let record = session::fault_record(device, id, fault, task.attempts, now_ms);
         if task.attempts >= self.config.task_max_attempts {
@@ -259,14 +289,27 @@ impl Acs {
 
     /// Completes the Download task a TransferComplete reports on.
     pub(crate) async fn transfer_complete(&self, device: &DeviceId, tc: &cwmp::TransferComplete) {
-        let Some(id) = tc.command_key.strip_prefix("task_").and_then(|s| s.parse::<u64>().ok()) else {
+        let Some(id) = tc
+            .command_key
+            .strip_prefix("task_")
+            .and_then(|s| s.parse::<u64>().ok())
+        else {
             return;
         };
         let now_ms = self.clock_ms();
         let ops = if tc.fault.code == 0 {
-            let applied = Applied { done: true, ..Applied::default() };
-            let mut ops: Vec<Op> = self.finish_task_op(id, &applied, now_ms).into_iter().collect();
-            ops.push(Op::DeleteFault { device: device.clone(), channel: format!("task_{id}") });
+            let applied = Applied {
+                done: true,
+                ..Applied::default()
+            };
+            let mut ops: Vec<Op> = self
+                .finish_task_op(id, &applied, now_ms)
+                .into_iter()
+                .collect();
+            ops.push(Op::DeleteFault {
+                device: device.clone(),
+                channel: format!("task_{id}"),
+            });
             ops
         } else {
             let fault = cwmp::Fault::new(tc.fault.code, tc.fault.string.clone());
@@ -289,10 +332,20 @@ impl Acs {
 
     /// Sends a connection request to the device so it opens a session now.
     pub async fn connection_request(&self, device: &DeviceId) -> Result<(), CrError> {
-        let meta = self.store.get(device).map_err(|e| CrError::Other(e.to_string()))?.ok_or(CrError::UnknownDevice)?;
+        let meta = self
+            .store
+            .get(device)
+            .map_err(|e| CrError::Other(e.to_string()))?
+            .ok_or(CrError::UnknownDevice)?;
         let m = meta.value;
         self.metrics.connection_requests.inc();
-        let res = cr::send(&m.connection_request_url, &m.cr_username, &m.cr_password, self.config.cr_timeout).await;
+        let res = cr::send(
+            &m.connection_request_url,
+            &m.cr_username,
+            &m.cr_password,
+            self.config.cr_timeout,
+        )
+        .await;
         if let Err(e) = &res {
             self.metrics.connection_request_failures.inc();
             tracing::info!(%device, error = %e, "connection request failed");

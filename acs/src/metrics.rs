@@ -59,20 +59,44 @@ impl Metrics {
     pub fn snapshot(&self) -> Vec<(&'static str, u64)> {
         vec![
             ("fibreplane_acs_informs_total", self.informs.get()),
-            ("fibreplane_acs_registrations_total", self.registrations.get()),
-            ("fibreplane_acs_sessions_completed_total", self.sessions_completed.get()),
-            ("fibreplane_acs_sessions_expired_total", self.sessions_expired.get()),
+            (
+                "fibreplane_acs_registrations_total",
+                self.registrations.get(),
+            ),
+            (
+                "fibreplane_acs_sessions_completed_total",
+                self.sessions_completed.get(),
+            ),
+            (
+                "fibreplane_acs_sessions_expired_total",
+                self.sessions_expired.get(),
+            ),
             ("fibreplane_acs_overload_503_total", self.overload_503.get()),
-            ("fibreplane_acs_auth_challenges_total", self.auth_challenges.get()),
-            ("fibreplane_acs_auth_failures_total", self.auth_failures.get()),
+            (
+                "fibreplane_acs_auth_challenges_total",
+                self.auth_challenges.get(),
+            ),
+            (
+                "fibreplane_acs_auth_failures_total",
+                self.auth_failures.get(),
+            ),
             ("fibreplane_acs_parse_errors_total", self.parse_errors.get()),
             ("fibreplane_acs_oversized_total", self.oversized.get()),
             ("fibreplane_acs_violations_total", self.violations.get()),
-            ("fibreplane_acs_concurrent_session_refused_total", self.concurrent_session_refused.get()),
+            (
+                "fibreplane_acs_concurrent_session_refused_total",
+                self.concurrent_session_refused.get(),
+            ),
             ("fibreplane_acs_tasks_done_total", self.tasks_done.get()),
             ("fibreplane_acs_task_faults_total", self.task_faults.get()),
-            ("fibreplane_acs_connection_requests_total", self.connection_requests.get()),
-            ("fibreplane_acs_connection_request_failures_total", self.connection_request_failures.get()),
+            (
+                "fibreplane_acs_connection_requests_total",
+                self.connection_requests.get(),
+            ),
+            (
+                "fibreplane_acs_connection_request_failures_total",
+                self.connection_request_failures.get(),
+            ),
         ]
     }
 }

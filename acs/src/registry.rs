@@ -57,7 +57,12 @@ impl Registry {
     }
 
     /// Registers a session; fails if the device got one meanwhile.
-    pub(crate) fn insert(&self, cookie: String, device: DeviceId, session: SharedSession) -> Result<(), Refused> {
+    pub(crate) fn insert(
+        &self,
+        cookie: String,
+        device: DeviceId,
+        session: SharedSession,
+    ) -> Result<(), Refused> {
         let mut inner = self.lock();
         if inner.by_device.contains_key(&device) {
             return Err(Refused::Busy);
@@ -87,7 +92,11 @@ impl Registry {
         let mut expired = Vec::new();
         let mut inner = self.lock();
         inner.by_cookie.retain(|_, e| {
-            let dead = e.session.try_lock().map(|s| s.machine.is_expired(now) || s.machine.is_finished()).unwrap_or(false);
+            let dead = e
+                .session
+                .try_lock()
+                .map(|s| s.machine.is_expired(now) || s.machine.is_finished())
+                .unwrap_or(false);
             if dead {
                 expired.push(e.device.clone());
             }

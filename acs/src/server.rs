@@ -43,12 +43,16 @@ struct ConnState {
 pub fn load_tls(files: &crate::TlsFiles) -> Result<TlsAcceptor, crate::AcsError> {
     use tokio_rustls::rustls;
     let bad = |what: &str| crate::AcsError::Config(format!("TLS {what}"));
-    let certs = rustls_pemfile::certs(&mut std::io::BufReader::new(std::fs::File::open(&files.cert)?))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|_| bad("certificate is not valid PEM"))?;
-    let key = rustls_pemfile::private_key(&mut std::io::BufReader::new(std::fs::File::open(&files.key)?))
-        .map_err(|_| bad("key is not valid PEM"))?
-        .ok_or_else(|| bad("key file holds no key"))?;
+    let certs = rustls_pemfile::certs(&mut std::io::BufReader::new(std::fs::File::open(
+        &files.cert,
+    )?))
+    .collect::<Result<Vec<_>, _>>()
+    .map_err(|_| bad("certificate is not valid PEM"))?;
+    let key = rustls_pemfile::private_key(&mut std::io::BufReader::new(std::fs::File::open(
+        &files.key,
+    )?))
+    .map_err(|_| bad("key is not valid PEM"))?
+    .ok_or_else(|| bad("key file holds no key"))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -96,7 +100,8 @@ pub async fn serve(
             let _permit = permit;
             match tls {
                 Some(tls) => {
-                    let hs = tokio::time::timeout(acs.config.header_timeout, tls.accept(stream)).await;
+                    let hs =
+                        tokio::time::timeout(acs.config.header_timeout, tls.accept(stream)).await;
                     if let Ok(Ok(s)) = hs {
                         serve_conn(acs, s, true, stop).await;
                     }
@@ -107,7 +112,8 @@ pub async fn serve(
     }
     let _ = stop_tx.send(true);
     // Wait for connections to drain, up to the grace period.
-    let _ = tokio::time::timeout(SHUTDOWN_GRACE, permits.acquire_many(MAX_CONNECTIONS as u32)).await;
+    let _ =
+        tokio::time::timeout(SHUTDOWN_GRACE, permits.acquire_many(MAX_CONNECTIONS as u32)).await;
     let _ = reaper.await;
 }
 
@@ -178,14 +184,21 @@ where
 fn text(status: StatusCode, msg: &str) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::from(msg.to_owned())));
     *r.status_mut() = status;
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     r
 }
 
 fn envelope(env: &Envelope) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::from(cwmp::to_bytes(env))));
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml; charset=\"utf-8\""));
-    r.headers_mut().insert("SOAPServer", HeaderValue::from_static("Fibreplane"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/xml; charset=\"utf-8\""),
+    );
+    r.headers_mut()
+        .insert("SOAPServer", HeaderValue::from_static("Fibreplane"));
     r
 }
 
@@ -202,13 +215,23 @@ fn session_cookie(headers: &HeaderMap) -> Option<String> {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split([';', ',']))
-        .find_map(|c| c.trim().strip_prefix("session=").map(|v| v.trim_matches('"').to_owned()))
+        .find_map(|c| {
+            c.trim()
+                .strip_prefix("session=")
+                .map(|v| v.trim_matches('"').to_owned())
+        })
 }
 
-async fn handle(acs: &Acs, state: &Mutex<ConnState>, over_tls: bool, req: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn handle(
+    acs: &Acs,
+    state: &Mutex<ConnState>,
+    over_tls: bool,
+    req: Request<Incoming>,
+) -> Response<Full<Bytes>> {
     if req.method() != Method::POST {
         let mut r = text(StatusCode::METHOD_NOT_ALLOWED, "405 Method Not Allowed\n");
-        r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        r.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return r;
     }
     let now = Instant::now();
@@ -219,10 +242,16 @@ async fn handle(acs: &Acs, state: &Mutex<ConnState>, over_tls: bool, req: Reques
     };
     let found = conn_cookie
         .and_then(|c| acs.sessions.get(&c).map(|s| (c, s)))
-        .or_else(|| session_cookie(&parts.headers).and_then(|c| acs.sessions.get(&c).map(|s| (c, s))));
+        .or_else(|| {
+            session_cookie(&parts.headers).and_then(|c| acs.sessions.get(&c).map(|s| (c, s)))
+        });
     // Until the CPE has authenticated, only a small body is read: an Inform is a few KiB.
     let trusted = found.is_some() || conn_authed || !acs.auth.required();
-    let limit = if trusted { acs.config.limits.max_body_bytes } else { acs.config.max_unauthenticated_body };
+    let limit = if trusted {
+        acs.config.limits.max_body_bytes
+    } else {
+        acs.config.max_unauthenticated_body
+    };
     let bytes = match read_body(&parts.headers, body, limit, acs.config.session_timeout).await {
         Ok(b) => b,
         Err((status, msg)) => {
@@ -245,7 +274,8 @@ async fn handle(acs: &Acs, state: &Mutex<ConnState>, over_tls: bool, req: Reques
                 if let Some((cookie, _)) = &found {
                     end_session(acs, state, cookie);
                 }
-                let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+                let status =
+                    StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
                 return text(status, &format!("invalid CWMP envelope: {e}\n"));
             }
         }
@@ -300,10 +330,20 @@ async fn read_body(
     }
     let collected = tokio::time::timeout(time_limit, Limited::new(body, limit).collect())
         .await
-        .map_err(|_| (StatusCode::REQUEST_TIMEOUT, "408 body not received in time\n"))?;
+        .map_err(|_| {
+            (
+                StatusCode::REQUEST_TIMEOUT,
+                "408 body not received in time\n",
+            )
+        })?;
     let raw = match collected {
         Ok(c) => c.to_bytes(),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => return Err(TOO_LARGE),
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            return Err(TOO_LARGE);
+        }
         Err(_) => return Err((StatusCode::BAD_REQUEST, "400 unreadable body\n")),
     };
     let encoding = headers
@@ -319,7 +359,12 @@ async fn read_body(
             inflate(flate2::read::ZlibDecoder::new(&raw[..]), limit)
                 .or_else(|_| inflate(flate2::read::DeflateDecoder::new(&raw[..]), limit))
         }
-        _ => return Err((StatusCode::UNSUPPORTED_MEDIA_TYPE, "415 unsupported content encoding\n")),
+        _ => {
+            return Err((
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "415 unsupported content encoding\n",
+            ));
+        }
     };
     decoded.map(Bytes::from)
 }
@@ -349,13 +394,20 @@ async fn start_session(
     // CPE there is nothing to do ends it cleanly on its side.
     let Some(env) = msg else { return no_content() };
     let Body::Inform(inform) = &env.body else {
-        return text(StatusCode::BAD_REQUEST, "a session must start with an Inform\n");
+        return text(
+            StatusCode::BAD_REQUEST,
+            "a session must start with an Inform\n",
+        );
     };
     let d = &inform.device_id;
     if d.oui.is_empty() || d.serial_number.is_empty() {
-        return text(StatusCode::BAD_REQUEST, "Inform without OUI or SerialNumber\n");
+        return text(
+            StatusCode::BAD_REQUEST,
+            "Inform without OUI or SerialNumber\n",
+        );
     }
-    let Ok(device) = DeviceId::parse(&cwmp::device_id(&d.oui, &d.product_class, &d.serial_number)) else {
+    let Ok(device) = DeviceId::parse(&cwmp::device_id(&d.oui, &d.product_class, &d.serial_number))
+    else {
         return text(StatusCode::BAD_REQUEST, "device id too long\n");
     };
     let previous = match acs.store.get(&device) {
@@ -365,12 +417,29 @@ async fn start_session(
             return text(StatusCode::SERVICE_UNAVAILABLE, "503 store unavailable\n");
         }
     };
-    let authed = state.lock().unwrap_or_else(|e| e.into_inner()).authenticated;
+    let authed = state
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .authenticated;
     if acs.auth.required() && !authed {
         let stored = previous.as_ref().and_then(|p| p.value.cpe_password.clone());
-        let authz = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        match acs.auth.verify(now, authz, "POST", over_tls, &usernames_for(d), stored.as_deref()) {
-            AuthOutcome::Ok(_) => state.lock().unwrap_or_else(|e| e.into_inner()).authenticated = true,
+        let authz = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        match acs.auth.verify(
+            now,
+            authz,
+            "POST",
+            over_tls,
+            &usernames_for(d),
+            stored.as_deref(),
+        ) {
+            AuthOutcome::Ok(_) => {
+                state
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .authenticated = true
+            }
             outcome => return unauthorized(acs, state, now, outcome),
         }
     }
@@ -382,7 +451,13 @@ async fn start_session(
         }
         Err(Refused::Full) => return overloaded(acs),
     }
-    let mut machine = AcsSession::new(now, AcsSessionConfig { session_timeout: acs.config.session_timeout, ..AcsSessionConfig::default() });
+    let mut machine = AcsSession::new(
+        now,
+        AcsSessionConfig {
+            session_timeout: acs.config.session_timeout,
+            ..AcsSessionConfig::default()
+        },
+    );
     let event_codes: Vec<String> = inform.events.iter().map(|e| e.code.clone()).collect();
     let inform = inform.clone();
     if !matches!(machine.receive(now, Some(env)), cwmp::AcsEvent::Inform(_)) {
@@ -399,16 +474,29 @@ async fn start_session(
     if acs.config.manage_cr_credentials && update.meta.cr_password.is_empty() {
         let username = device.as_str().to_owned();
         let password = hex::encode(rand::random::<[u8; 12]>());
-        first_jobs.push(Job::cr_credentials(root_of(&update.meta), username, password));
+        first_jobs.push(Job::cr_credentials(
+            root_of(&update.meta),
+            username,
+            password,
+        ));
     }
-    if acs.config.refresh_on_bootstrap && (update.new_device || inform.has_event(inform::BOOTSTRAP)) {
+    if acs.config.refresh_on_bootstrap && (update.new_device || inform.has_event(inform::BOOTSTRAP))
+    {
         first_jobs.push(Job::refresh(root_of(&update.meta)));
     }
     let reply = machine.accept_inform(now);
     let cookie = hex::encode(rand::random::<[u8; 16]>());
     let new_device = update.new_device;
     let session = Session::new(device.clone(), machine, update.meta, revision, first_jobs);
-    if acs.sessions.insert(cookie.clone(), device.clone(), Arc::new(tokio::sync::Mutex::new(session))).is_err() {
+    if acs
+        .sessions
+        .insert(
+            cookie.clone(),
+            device.clone(),
+            Arc::new(tokio::sync::Mutex::new(session)),
+        )
+        .is_err()
+    {
         acs.metrics.concurrent_session_refused.inc();
         return text(StatusCode::BAD_REQUEST, "CPE already in session\n");
     }
@@ -418,7 +506,10 @@ async fn start_session(
         acs.metrics.registrations.inc();
         tracing::info!(%device, "device registered");
     }
-    acs.publish(DeviceEvent::Informed { device, events: event_codes });
+    acs.publish(DeviceEvent::Informed {
+        device,
+        events: event_codes,
+    });
     let mut r = envelope(&reply);
     if let Ok(v) = HeaderValue::from_str(&format!("session={cookie}; Path=/; HttpOnly")) {
         r.headers_mut().insert(header::SET_COOKIE, v);
@@ -427,7 +518,11 @@ async fn start_session(
 }
 
 fn root_of(meta: &acs_store::DeviceMeta) -> &str {
-    if meta.root.is_empty() { "Device" } else { &meta.root }
+    if meta.root.is_empty() {
+        "Device"
+    } else {
+        &meta.root
+    }
 }
 
 /// Writes the Inform's effects durably, retrying once on a concurrent update of the record.
@@ -441,12 +536,16 @@ async fn register(
         let prev = previous.take().map(|v| (v.value, v.revision));
         let update = inform::apply_inform(device, prev, inform, acs.clock_ms());
         let outcomes = acs.writer.apply(update.ops.clone()).await?;
-        let conflict = outcomes.iter().any(|o| matches!(o, Outcome::Conflict { .. }));
+        let conflict = outcomes
+            .iter()
+            .any(|o| matches!(o, Outcome::Conflict { .. }));
         if !conflict {
             let revision = outcomes
                 .iter()
                 .find_map(|o| match o {
-                    Outcome::Done { revision: Some(r), .. } => Some(*r),
+                    Outcome::Done {
+                        revision: Some(r), ..
+                    } => Some(*r),
                     _ => None,
                 })
                 .unwrap_or(1);
@@ -457,7 +556,12 @@ async fn register(
     Err(crate::AcsError::Store("device record kept changing".into()))
 }
 
-fn unauthorized(acs: &Acs, state: &Mutex<ConnState>, now: Instant, outcome: AuthOutcome) -> Response<Full<Bytes>> {
+fn unauthorized(
+    acs: &Acs,
+    state: &Mutex<ConnState>,
+    now: Instant,
+    outcome: AuthOutcome,
+) -> Response<Full<Bytes>> {
     let mut r = text(StatusCode::UNAUTHORIZED, "401 Unauthorized\n");
     let stale = outcome == AuthOutcome::Stale;
     if outcome == AuthOutcome::Denied {
@@ -466,7 +570,8 @@ fn unauthorized(acs: &Acs, state: &Mutex<ConnState>, now: Instant, outcome: Auth
         s.auth_failures += 1;
         if s.auth_failures >= 2 {
             // Like GenieACS: a second failure on one connection closes it.
-            r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            r.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
     }
     acs.metrics.auth_challenges.inc();
@@ -481,8 +586,13 @@ fn unauthorized(acs: &Acs, state: &Mutex<ConnState>, now: Instant, outcome: Auth
 fn overloaded(acs: &Acs) -> Response<Full<Bytes>> {
     acs.metrics.overload_503.inc();
     let (lo, hi) = acs.config.retry_after_secs;
-    let secs = if hi > lo { lo + rand::random::<u32>() % (hi - lo + 1) } else { lo };
+    let secs = if hi > lo {
+        lo + rand::random::<u32>() % (hi - lo + 1)
+    } else {
+        lo
+    };
     let mut r = text(StatusCode::SERVICE_UNAVAILABLE, "503 too many sessions\n");
-    r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
     r
 }

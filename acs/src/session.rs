@@ -96,11 +96,20 @@ impl Session {
                 Body::RequestDownloadResponse
             }
             Body::GetRpcMethods => Body::GetRpcMethodsResponse {
-                methods: ["Inform", "GetRPCMethods", "TransferComplete", "AutonomousTransferComplete", "RequestDownload"]
-                    .map(String::from)
-                    .to_vec(),
+                methods: [
+                    "Inform",
+                    "GetRPCMethods",
+                    "TransferComplete",
+                    "AutonomousTransferComplete",
+                    "RequestDownload",
+                ]
+                .map(String::from)
+                .to_vec(),
             },
-            other => Body::Fault(Fault::new(8000, format!("method {} not supported", other.name()))),
+            other => Body::Fault(Fault::new(
+                8000,
+                format!("method {} not supported", other.name()),
+            )),
         }
     }
 
@@ -142,12 +151,18 @@ impl Session {
     }
 
     fn root(&self) -> &str {
-        if self.meta.root.is_empty() { "Device" } else { &self.meta.root }
+        if self.meta.root.is_empty() {
+            "Device"
+        } else {
+            &self.meta.root
+        }
     }
 
     /// Folds the CPE's answer to the current job's RPC into the store, durably.
     async fn answered(&mut self, acs: &Acs, answer: Result<Body, Fault>) {
-        let Some(mut job) = self.current.take() else { return };
+        let Some(mut job) = self.current.take() else {
+            return;
+        };
         let now_ms = acs.clock_ms();
         let answer = answer.and_then(|body| {
             if matches!(body, Body::GetParameterValuesResponse { .. }) && self.tree.is_none() {
@@ -174,7 +189,10 @@ impl Session {
                     });
                 }
                 if applied.meta_changed {
-                    ops.push(Op::PutDevice { meta: self.meta.clone(), expect: Expect::Revision(self.revision) });
+                    ops.push(Op::PutDevice {
+                        meta: self.meta.clone(),
+                        expect: Expect::Revision(self.revision),
+                    });
                 }
                 if applied.done {
                     let applied = &applied;
@@ -182,7 +200,10 @@ impl Session {
                         if let Some(op) = acs.finish_task_op(*id, applied, now_ms) {
                             ops.push(op);
                         }
-                        ops.push(Op::DeleteFault { device: self.device.clone(), channel: format!("task_{id}") });
+                        ops.push(Op::DeleteFault {
+                            device: self.device.clone(),
+                            channel: format!("task_{id}"),
+                        });
                     }
                 } else {
                     self.current = Some(job.clone());
@@ -202,7 +223,10 @@ impl Session {
             Ok(outcomes) => {
                 if meta_written {
                     for o in outcomes {
-                        if let acs_store::Outcome::Done { revision: Some(r), .. } = o {
+                        if let acs_store::Outcome::Done {
+                            revision: Some(r), ..
+                        } = o
+                        {
                             self.revision = r;
                         }
                     }
@@ -211,14 +235,22 @@ impl Session {
                     acs.notify_task(*id);
                 }
             }
-            Err(e) => tracing::error!(device = %self.device, error = %e, "could not store session results"),
+            Err(e) => {
+                tracing::error!(device = %self.device, error = %e, "could not store session results")
+            }
         }
     }
 }
 
 /// Builds the fault record and task update for a CPE fault on a task: retried with exponential
 /// back-off, then faulted for good after the configured number of attempts.
-pub(crate) fn fault_record(device: &DeviceId, task_id: u64, fault: &Fault, attempts: u32, now_ms: i64) -> FaultRecord {
+pub(crate) fn fault_record(
+    device: &DeviceId,
+    task_id: u64,
+    fault: &Fault,
+    attempts: u32,
+    now_ms: i64,
+) -> FaultRecord {
     let detail = fault
         .set_parameter_values_faults
         .iter()

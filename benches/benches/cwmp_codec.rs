@@ -46,17 +46,26 @@ fn full_gpv(model: &DataModel) -> Envelope {
         .filter(|p| !p.object)
         .map(|p| ParameterValue::new(&p.path, &p.value, XsdType::parse(&p.xsd_type)))
         .collect();
-    Envelope::new(CwmpVersion::V1_0, "7", Body::GetParameterValuesResponse { parameters })
+    Envelope::new(
+        CwmpVersion::V1_0,
+        "7",
+        Body::GetParameterValuesResponse { parameters },
+    )
 }
 
 fn codec(c: &mut Criterion) {
     let model = DataModel::xx230v();
     let limits = Limits::default();
-    for (name, env) in [("inform", xx230v_inform(&model)), ("gpv_response_full_xx230v", full_gpv(&model))] {
+    for (name, env) in [
+        ("inform", xx230v_inform(&model)),
+        ("gpv_response_full_xx230v", full_gpv(&model)),
+    ] {
         let bytes = cwmp::to_bytes(&env);
         let mut g = c.benchmark_group(name);
         g.throughput(Throughput::Bytes(bytes.len() as u64));
-        g.bench_function("parse", |b| b.iter(|| cwmp::parse_envelope(black_box(&bytes), &limits)));
+        g.bench_function("parse", |b| {
+            b.iter(|| cwmp::parse_envelope(black_box(&bytes), &limits))
+        });
         g.bench_function("serialize", |b| {
             let mut out = Vec::with_capacity(bytes.len());
             b.iter(|| {

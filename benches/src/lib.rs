@@ -1,2 +1,6 @@
-//! Benchmarks and load generators for Fibreplane.
+//! Benchmarks and load generators for Fibreplane. The load generators run the real binaries
+//! (`fibreplane`, `cpe-sim`) as separate processes so each one's CPU time is read from `/proc`
+//! apart from the others.
 #![warn(missing_docs)]
+
+pub mod procs;

@@ -78,10 +78,14 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
 
 fn read_secret(file: Option<&PathBuf>, env: &str) -> anyhow::Result<Option<Secret>> {
     if let Some(path) = file {
-        let s = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let s =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         return Ok(Some(Secret::new(s.trim())));
     }
-    Ok(std::env::var(env).ok().filter(|s| !s.is_empty()).map(Secret::new))
+    Ok(std::env::var(env)
+        .ok()
+        .filter(|s| !s.is_empty())
+        .map(Secret::new))
 }
 
 async fn run_acs(a: AcsArgs) -> anyhow::Result<()> {
@@ -102,7 +106,10 @@ async fn run_acs(a: AcsArgs) -> anyhow::Result<()> {
         },
         cpe_auth,
         cpe_secret: cpe_secret.unwrap_or_default(),
-        tls: a.tls_cert.zip(a.tls_key).map(|(cert, key)| TlsFiles { cert, key }),
+        tls: a
+            .tls_cert
+            .zip(a.tls_key)
+            .map(|(cert, key)| TlsFiles { cert, key }),
         max_sessions: a.max_sessions,
         session_timeout: Duration::from_secs(a.session_timeout),
         refresh_on_bootstrap: !a.no_bootstrap_refresh,

@@ -12,6 +12,7 @@ use bytes::Bytes;
 use cwmp::{Body, CpeEvent, CpeSession, CpeSessionConfig, DeviceIdStruct, EventStruct, Fault};
 use cwmp::{Envelope, Inform, Limits, ParameterValue, ParseError, SessionError};
 use tokio::sync::Notify;
+use tracing::Instrument as _;
 
 use crate::client::Transport;
 use crate::error::SimError;
@@ -63,6 +64,10 @@ pub(crate) struct CpeState {
     pub(crate) cr_nonces: VecDeque<String>,
     /// Locally changed parameters with notification on, reported in the next Inform.
     pub(crate) changed: BTreeSet<String>,
+    /// Sessions attempted so far.
+    pub(crate) sessions: u64,
+    /// The report of the last successful session.
+    pub(crate) last_report: Option<SessionReport>,
 }
 
 impl Cpe {
@@ -83,6 +88,8 @@ impl Cpe {
             down_until: None,
             cr_nonces: VecDeque::new(),
             changed: BTreeSet::new(),
+            sessions: 0,
+            last_report: None,
         };
         Self {
             index,
@@ -95,13 +102,18 @@ impl Cpe {
 
     /// Locks the state; a poisoned lock (a panic elsewhere) still yields the data.
     pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, CpeState> {
-        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
 /// Adds an event unless an equal one is queued: single events by code, M events by code and key.
 pub(crate) fn add_event(list: &mut Vec<EventStruct>, ev: EventStruct) {
-    if !list.iter().any(|e| e.code == ev.code && e.command_key == ev.command_key) {
+    if !list
+        .iter()
+        .any(|e| e.code == ev.code && e.command_key == ev.command_key)
+    {
         list.push(ev);
     }
 }
@@ -125,7 +137,11 @@ impl CpeState {
             .iter()
             .filter_map(|&i| {
                 let path = &m.base().node(i).path;
-                Some(ParameterValue::new(&**path, m.get(path)?, m.base().node(i).xsd.clone()))
+                Some(ParameterValue::new(
+                    &**path,
+                    m.get(path)?,
+                    m.base().node(i).xsd.clone(),
+                ))
             })
             .collect();
         for path in &self.changed {
@@ -172,7 +188,11 @@ pub(crate) async fn run_session(
     extra: &[EventStruct],
 ) -> Result<SessionReport, SimError> {
     let _session = cpe.session_lock.lock().await;
-    let _permit = shared.permits.acquire().await.map_err(|_| SimError::ShuttingDown)?;
+    let _permit = shared
+        .permits
+        .acquire()
+        .await
+        .map_err(|_| SimError::ShuttingDown)?;
     let started = Instant::now();
     let (inform, pending) = {
         let mut st = cpe.lock();
@@ -189,12 +209,19 @@ pub(crate) async fn run_session(
     };
     let mut session = CpeSession::new(started, config, inform.clone(), pending);
     let mut follow = Vec::new();
-    let result = drive(shared, cpe, &mut session, &mut report, &mut follow).await;
+    let span = tracing::debug_span!("cwmp_session", device = %cpe.device_id, index = cpe.index);
+    let result = drive(shared, cpe, &mut session, &mut report, &mut follow)
+        .instrument(span)
+        .await;
     report.latency = started.elapsed();
     let now = Instant::now();
     {
         let mut st = cpe.lock();
         st.in_session = false;
+        st.sessions += 1;
+        if result.is_ok() {
+            st.last_report = Some(report.clone());
+        }
         if session.inform_delivered() {
             st.pending_events.retain(|e| !inform.events.contains(e));
             st.retry_count = 0;
@@ -238,8 +265,10 @@ pub(crate) async fn run_session(
     }
     cpe.wake.notify_one();
     match &result {
-        Ok(()) => tracing::debug!(cpe = %cpe.device_id, ms = report.latency.as_millis() as u64, "session ok"),
-        Err(e) => tracing::debug!(cpe = %cpe.device_id, error = %e, "session failed"),
+        Ok(()) => {
+            tracing::debug!(device = %cpe.device_id, ms = report.latency.as_millis() as u64, "session ok")
+        }
+        Err(e) => tracing::debug!(device = %cpe.device_id, error = %e, "session failed"),
     }
     result.map(|()| report)
 }
@@ -359,8 +388,20 @@ mod tests {
         assert_eq!(header_id(b"<a><b>"), None);
         let mut v = vec![EventStruct::new("1 BOOT")];
         add_event(&mut v, EventStruct::new("1 BOOT"));
-        add_event(&mut v, EventStruct { code: "M Reboot".into(), command_key: "a".into() });
-        add_event(&mut v, EventStruct { code: "M Reboot".into(), command_key: "b".into() });
+        add_event(
+            &mut v,
+            EventStruct {
+                code: "M Reboot".into(),
+                command_key: "a".into(),
+            },
+        );
+        add_event(
+            &mut v,
+            EventStruct {
+                code: "M Reboot".into(),
+                command_key: "b".into(),
+            },
+        );
         assert_eq!(v.len(), 3);
     }
 }

@@ -83,7 +83,10 @@ mod tests {
     #[test]
     fn derived_passwords_match_rfc4231_and_hide_in_debug() {
         // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?".
-        assert_eq!(derive_password("Jefe", "what do ya want for nothing?"), "5bdcc146bf60754e6a04");
+        assert_eq!(
+            derive_password("Jefe", "what do ya want for nothing?"),
+            "5bdcc146bf60754e6a04"
+        );
         let c = Credential::Secret("s3cret".into());
         assert_eq!(format!("{c:?}"), "Secret(***)");
         assert_eq!(c.password_for("a").len(), 20);

@@ -117,6 +117,16 @@ impl BaseModel {
         base
     }
 
+    /// The built-in TP-Link XX230v tree.
+    pub fn xx230v() -> Self {
+        Self::new(&DataModel::xx230v())
+    }
+
+    /// Loads a GenieACS-sim CSV export.
+    pub fn from_csv(text: &str) -> Result<Self, fibreplane_schemas::ModelError> {
+        DataModel::from_csv(text).map(|m| Self::new(&m))
+    }
+
     /// Finds the device's own MAC prefix and marks identity-bearing values.
     fn mark_identity(&mut self) {
         let oui_mac = mac_form(&self.oui);
@@ -126,10 +136,16 @@ impl BaseModel {
             .nodes
             .iter()
             .filter(|n| n.path.ends_with("MACAddress") && is_mac(&n.value))
-            .find(|n| oui_mac.as_deref().is_some_and(|o| n.value.to_uppercase().starts_with(o)))
+            .find(|n| {
+                oui_mac
+                    .as_deref()
+                    .is_some_and(|o| n.value.to_uppercase().starts_with(o))
+            })
             .or_else(|| {
                 self.nodes.iter().find(|n| {
-                    n.path.contains(".Interface.") && n.path.ends_with("MACAddress") && is_mac(&n.value)
+                    n.path.contains(".Interface.")
+                        && n.path.ends_with("MACAddress")
+                        && is_mac(&n.value)
                 })
             });
         self.mac_prefix = own.map(|n| n.value[..14].to_uppercase());
@@ -238,7 +254,9 @@ pub(crate) fn substitute_macs(value: &str, prefix: &str, base: u32) -> String {
     let mut pos = 0;
     while let Some(found) = upper[pos..].find(prefix) {
         let start = pos + found;
-        let last = upper.get(start + 15..start + 17).and_then(|h| u8::from_str_radix(h, 16).ok());
+        let last = upper
+            .get(start + 15..start + 17)
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
         let Some(last) = last.filter(|_| upper.as_bytes().get(start + 14) == Some(&b':')) else {
             out.push_str(&value[pos..start + prefix.len()]);
             pos = start + prefix.len();
@@ -266,9 +284,18 @@ mod tests {
     #[test]
     fn macs_are_rewritten_per_cpe_and_keep_their_low_bits() {
         let v = "00:03:00:01:1C:61:B4:FB:2A:CB";
-        assert_eq!(substitute_macs(v, "1C:61:B4:FB:2A", 8), "00:03:00:01:1C:61:B4:00:00:0B");
-        assert_eq!(substitute_macs("1c:61:b4:fb:2a:c8", "1C:61:B4:FB:2A", 16), "1C:61:B4:00:00:10");
-        assert_eq!(substitute_macs("1C:61:B4:FB:2A", "1C:61:B4:FB:2A", 16), "1C:61:B4:FB:2A");
+        assert_eq!(
+            substitute_macs(v, "1C:61:B4:FB:2A", 8),
+            "00:03:00:01:1C:61:B4:00:00:0B"
+        );
+        assert_eq!(
+            substitute_macs("1c:61:b4:fb:2a:c8", "1C:61:B4:FB:2A", 16),
+            "1C:61:B4:00:00:10"
+        );
+        assert_eq!(
+            substitute_macs("1C:61:B4:FB:2A", "1C:61:B4:FB:2A", 16),
+            "1C:61:B4:FB:2A"
+        );
         assert_eq!(mac_form("1C61B4").as_deref(), Some("1C:61:B4"));
         assert_eq!(mac_form("xyz"), None);
     }

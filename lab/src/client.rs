@@ -148,7 +148,11 @@ impl Transport {
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| v.trim().parse::<u64>().ok())
                     .map(Duration::from_secs);
-                return Ok(Answer { status, body: answer, retry_after });
+                return Ok(Answer {
+                    status,
+                    body: answer,
+                    retry_after,
+                });
             }
             challenges += 1;
             let header = headers
@@ -160,7 +164,10 @@ impl Transport {
                 (Some(Ok(ch)), CpeAuth::Digest(_)) => {
                     // A new nonce (or a stale one) deserves an answer; the same nonce twice means
                     // our password is wrong.
-                    let again = self.challenge.as_ref().is_some_and(|old| old.nonce == ch.nonce);
+                    let again = self
+                        .challenge
+                        .as_ref()
+                        .is_some_and(|old| old.nonce == ch.nonce);
                     let fresh = !again || ch.stale;
                     self.challenge = Some(ch);
                     self.nc = 0;
@@ -190,13 +197,19 @@ impl Transport {
                 .header("SOAPAction", "");
         }
         if !self.cookies.is_empty() {
-            let c: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let c: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
             req = req.header(COOKIE, c.join("; "));
         }
         if let Some(a) = self.authorization() {
             req = req.header(AUTHORIZATION, a);
         }
-        let req = req.body(Full::new(body)).map_err(|_| SimError::BadUrl(self.url.path.clone()))?;
+        let req = req
+            .body(Full::new(body))
+            .map_err(|_| SimError::BadUrl(self.url.path.clone()))?;
         let exchange = async {
             sender.ready().await?;
             let resp = sender.send_request(req).await?;
@@ -208,8 +221,9 @@ impl Transport {
                 .to_bytes();
             Ok::<_, SimError>((parts.status.as_u16(), parts.headers, bytes))
         };
-        let (status, headers, bytes) =
-            tokio::time::timeout(self.timeout, exchange).await.map_err(|_| SimError::Timeout)??;
+        let (status, headers, bytes) = tokio::time::timeout(self.timeout, exchange)
+            .await
+            .map_err(|_| SimError::Timeout)??;
         self.store_cookies(&headers);
         self.sender = Some(sender);
         Ok((status, headers, bytes))
@@ -217,7 +231,11 @@ impl Transport {
 
     /// Keeps `name=value` of every Set-Cookie, replacing cookies of the same name.
     fn store_cookies(&mut self, headers: &HeaderMap) {
-        for v in headers.get_all(SET_COOKIE).iter().filter_map(|v| v.to_str().ok()) {
+        for v in headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+        {
             let pair = v.split(';').next().unwrap_or("");
             if let Some((k, val)) = pair.split_once('=') {
                 let (k, val) = (k.trim().to_owned(), val.trim().to_owned());
@@ -238,9 +256,15 @@ mod tests {
     #[test]
     fn urls_are_parsed_and_non_http_refused() {
         let u = HttpUrl::parse("http://127.0.0.1:7547/acs?x=1").unwrap();
-        assert_eq!((u.host.as_str(), u.port, u.path.as_str()), ("127.0.0.1", 7547, "/acs?x=1"));
+        assert_eq!(
+            (u.host.as_str(), u.port, u.path.as_str()),
+            ("127.0.0.1", 7547, "/acs?x=1")
+        );
         let u = HttpUrl::parse("http://acs.example").unwrap();
-        assert_eq!((u.port, u.path.as_str(), u.authority.as_str()), (80, "/", "acs.example"));
+        assert_eq!(
+            (u.port, u.path.as_str(), u.authority.as_str()),
+            (80, "/", "acs.example")
+        );
         let u = HttpUrl::parse("http://[::1]:8080/").unwrap();
         assert_eq!((u.host.as_str(), u.port), ("::1", 8080));
         assert!(HttpUrl::parse("https://x/").is_err());

@@ -77,7 +77,9 @@ fn answer(headers: &HeaderMap, uri: &str, user: &str, pass: &str) -> Option<Stri
 
 /// One GET; errors are mapped to TransferComplete fault codes.
 async fn get(url: &HttpUrl, auth: Option<&str>) -> Result<(u16, HeaderMap, Bytes), u32> {
-    let mut sender = connect(url, Duration::from_secs(10)).await.map_err(|_| 9015u32)?;
+    let mut sender = connect(url, Duration::from_secs(10))
+        .await
+        .map_err(|_| 9015u32)?;
     let mut req = Request::get(url.path.as_str()).header(HOST, url.authority.as_str());
     if let Some(a) = auth {
         req = req.header(AUTHORIZATION, a);

@@ -1,3 +1,33 @@
 //! Lab peers that behave like real devices on the wire. `cpe-sim` is a CWMP CPE agent fleet built
 //! on the `cwmp` crate's CPE role and driven by a GenieACS-sim CSV data model.
+//!
+//! Entry points: [`Fleet::start`] with a [`SimConfig`] runs N virtual CPEs in one process, each
+//! with its own copy-on-write [`CpeModel`] over a shared [`BaseModel`]. The ACS end-to-end tests
+//! drive CPEs one session at a time with [`Fleet::inform`]; the `cpe-sim` binary runs load.
+//!
+//! Architecture invariant: the fleet only ever connects to the configured ACS URL and to the
+//! file URLs the ACS hands out in Download requests.
 #![warn(missing_docs)]
+
+mod agent;
+mod auth;
+mod base;
+mod client;
+mod cr;
+mod download;
+mod error;
+mod fleet;
+mod model;
+mod model_rpc;
+mod report;
+mod respond;
+mod task;
+mod time;
+
+pub use auth::{CpeAuth, Credential, derive_password};
+pub use base::BaseModel;
+pub use cr::REALM as CR_REALM;
+pub use error::SimError;
+pub use fleet::{Fleet, SimConfig};
+pub use model::{CpeModel, Identity};
+pub use report::{FleetReport, SessionReport};

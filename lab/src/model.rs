@@ -111,13 +111,23 @@ impl CpeModel {
     /// Sets an existing parameter regardless of writability (a local change on the device).
     /// Returns false if `path` is not a parameter.
     pub fn set_local(&mut self, path: &str, value: &str) -> bool {
-        match self.lookup(path) {
+        let base = match self.lookup(path) {
             Some(e) if !self.is_object(e) => {
-                self.write(e, value.to_owned());
-                true
+                matches!(e, Entry::Base(_)).then(|| self.base.find(path))
             }
-            _ => false,
+            _ => return false,
+        };
+        match base {
+            Some(Some(i)) => {
+                self.values.insert(i, value.to_owned());
+            }
+            _ => {
+                if let Some(x) = self.added.get_mut(path) {
+                    x.value = value.to_owned();
+                }
+            }
         }
+        true
     }
 
     /// Finds `path` (no trailing dot) in the merged view; `""` is not a node.
@@ -128,7 +138,9 @@ impl CpeModel {
         if let Some(i) = self.base.find(path) {
             return Some(Entry::Base(i));
         }
-        self.added.get_key_value(path).map(|(k, x)| Entry::Added(k, x))
+        self.added
+            .get_key_value(path)
+            .map(|(k, x)| Entry::Added(k, x))
     }
 
     /// Whether `path` lies in a deleted base subtree.
@@ -198,21 +210,6 @@ impl CpeModel {
         }
     }
 
-    /// Overwrites a value; callers have checked that `e` is a parameter.
-    pub(crate) fn write(&mut self, e: Entry<'_>, value: String) {
-        match e {
-            Entry::Base(i) => {
-                self.values.insert(i, value);
-            }
-            Entry::Added(p, _) => {
-                let p = p.to_owned();
-                if let Some(x) = self.added.get_mut(&p) {
-                    x.value = value;
-                }
-            }
-        }
-    }
-
     /// Every node strictly below `path` (`""` = everything), base and added merged in path order.
     pub(crate) fn descendants(&self, path: &str) -> Vec<Entry<'_>> {
         let mut out: Vec<Entry<'_>> = self
@@ -222,7 +219,11 @@ impl CpeModel {
             .map(Entry::Base)
             .collect();
         if !self.added.is_empty() {
-            let prefix = if path.is_empty() { String::new() } else { format!("{path}.") };
+            let prefix = if path.is_empty() {
+                String::new()
+            } else {
+                format!("{path}.")
+            };
             let extra = self
                 .added
                 .range(prefix.clone()..)

@@ -53,14 +53,20 @@ impl CpeModel {
             (Some(e), false) => vec![e],
             (e, _) => {
                 let path = e.map_or("", |e| self.path(e));
-                self.descendants(path).into_iter().filter(|&d| !self.is_object(d)).collect()
+                self.descendants(path)
+                    .into_iter()
+                    .filter(|&d| !self.is_object(d))
+                    .collect()
             }
         })
     }
 
     fn info(&self, e: Entry<'_>) -> ParameterInfo {
         let dot = if self.is_object(e) { "." } else { "" };
-        ParameterInfo { name: format!("{}{dot}", self.path(e)), writable: self.writable(e) }
+        ParameterInfo {
+            name: format!("{}{dot}", self.path(e)),
+            writable: self.writable(e),
+        }
     }
 
     /// GetParameterNames: a parameter itself; a partial path's object and everything below it;
@@ -76,13 +82,22 @@ impl CpeModel {
             let root = self.lookup(self.base.root());
             let mut out: Vec<_> = root.into_iter().map(|r| self.info(r)).collect();
             if !next_level {
-                out.extend(self.descendants("").into_iter().skip(1).map(|d| self.info(d)));
+                out.extend(
+                    self.descendants("")
+                        .into_iter()
+                        .skip(1)
+                        .map(|d| self.info(d)),
+                );
             }
             return Ok(out);
         };
         if !object {
             // A full parameter name with NextLevel true is an invalid argument (A.3.2.3).
-            return if next_level { Err(fault(9003)) } else { Ok(vec![self.info(e)]) };
+            return if next_level {
+                Err(fault(9003))
+            } else {
+                Ok(vec![self.info(e)])
+            };
         }
         let base = self.path(e);
         let below = self.descendants(base);
@@ -105,7 +120,11 @@ impl CpeModel {
         for name in names {
             for e in self.leaves(name)? {
                 let path = self.path(e);
-                let value = if is_hidden(path) { String::new() } else { self.value(e).into_owned() };
+                let value = if is_hidden(path) {
+                    String::new()
+                } else {
+                    self.value(e).into_owned()
+                };
                 out.push(ParameterValue::new(path, value, self.xsd(e).clone()));
             }
         }
@@ -168,14 +187,20 @@ impl CpeModel {
     }
 
     /// SetParameterAttributes: every name must exist; partial names apply to all leaves below.
-    pub fn set_parameter_attributes(&mut self, params: &[SetParameterAttribute]) -> Result<(), Fault> {
+    pub fn set_parameter_attributes(
+        &mut self,
+        params: &[SetParameterAttribute],
+    ) -> Result<(), Fault> {
         let mut plan = Vec::new();
         for p in params {
             if p.notification_change && p.notification > 6 {
                 return Err(fault(9003));
             }
-            let paths: Vec<String> =
-                self.leaves(&p.name)?.into_iter().map(|e| self.path(e).to_owned()).collect();
+            let paths: Vec<String> = self
+                .leaves(&p.name)?
+                .into_iter()
+                .map(|e| self.path(e).to_owned())
+                .collect();
             plan.push((paths, p));
         }
         for (paths, p) in plan {
@@ -204,18 +229,35 @@ impl CpeModel {
         // Instance numbers of every base instance (deleted or not) and every added one.
         let prefix = format!("{table}.");
         let child_num = |p: &str| p.strip_prefix(&prefix).and_then(|r| r.parse::<u32>().ok());
-        let base_nums: Vec<u32> =
-            self.base.descendants(table).filter_map(|i| child_num(&self.base.node(i).path)).collect();
-        let added_max = self.added.keys().filter_map(|k| child_num(k)).max().unwrap_or(0);
+        let base_nums: Vec<u32> = self
+            .base
+            .descendants(table)
+            .filter_map(|i| child_num(&self.base.node(i).path))
+            .collect();
+        let added_max = self
+            .added
+            .keys()
+            .filter_map(|k| child_num(k))
+            .max()
+            .unwrap_or(0);
         let used = self.last_instance.get(table).copied().unwrap_or(0);
-        let n = base_nums.iter().copied().chain([added_max, used]).max().unwrap_or(0) + 1;
+        let n = base_nums
+            .iter()
+            .copied()
+            .chain([added_max, used])
+            .max()
+            .unwrap_or(0)
+            + 1;
         let instance = format!("{table}.{n}");
-        let mut created = vec![(instance.clone(), Extra {
-            object: true,
-            writable: true,
-            value: String::new(),
-            xsd: XsdType::String,
-        })];
+        let mut created = vec![(
+            instance.clone(),
+            Extra {
+                object: true,
+                writable: true,
+                value: String::new(),
+                xsd: XsdType::String,
+            },
+        )];
         if let Some(&t) = base_nums.iter().min() {
             let tpl = format!("{table}.{t}");
             for i in self.base.descendants(&tpl) {
@@ -225,12 +267,15 @@ impl CpeModel {
                 if rel.split('.').any(is_instance) {
                     continue;
                 }
-                created.push((format!("{instance}{rel}"), Extra {
-                    object: node.object,
-                    writable: node.writable,
-                    value: default_value(&node.xsd).to_owned(),
-                    xsd: node.xsd.clone(),
-                }));
+                created.push((
+                    format!("{instance}{rel}"),
+                    Extra {
+                        object: node.object,
+                        writable: node.writable,
+                        value: default_value(&node.xsd).to_owned(),
+                        xsd: node.xsd.clone(),
+                    },
+                ));
             }
         }
         self.added.extend(created);

@@ -14,9 +14,7 @@ use crate::model_rpc::fault;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum FollowUp {
     /// Reboot, then inform `1 BOOT` + `M Reboot`.
-    Reboot {
-        command_key: String,
-    },
+    Reboot { command_key: String },
     /// Forget the configuration, then inform `0 BOOTSTRAP` + `1 BOOT`.
     FactoryReset,
     /// Fetch the file, then inform `7 TRANSFER COMPLETE` + `M Download` with TransferComplete.

@@ -63,7 +63,11 @@ fn next_action(st: &mut CpeState, now: Instant) -> Action {
 }
 
 /// Runs until shutdown. Sessions are not interrupted by shutdown; the fleet aborts stragglers.
-pub(crate) async fn cpe_task(shared: Arc<Shared>, cpe: Arc<Cpe>, mut shutdown: watch::Receiver<bool>) {
+pub(crate) async fn cpe_task(
+    shared: Arc<Shared>,
+    cpe: Arc<Cpe>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     loop {
         if *shutdown.borrow() {
             return;
@@ -120,7 +124,10 @@ async fn perform(shared: &Shared, cpe: &Cpe, f: FollowUp) {
     match f {
         FollowUp::Reboot { command_key } => {
             reboot(shared, cpe).await;
-            let ev = EventStruct { code: "M Reboot".into(), command_key };
+            let ev = EventStruct {
+                code: "M Reboot".into(),
+                command_key,
+            };
             add_event(&mut cpe.lock().pending_events, ev);
         }
         FollowUp::FactoryReset => {
@@ -135,9 +142,13 @@ async fn perform(shared: &Shared, cpe: &Cpe, f: FollowUp) {
             let delay = Duration::from_secs(u64::from(d.delay_seconds)).min(MAX_DOWNLOAD_DELAY);
             tokio::time::sleep(delay).await;
             let start_time = crate::time::now_datetime();
-            let out =
-                crate::download::fetch(&d.url, &d.username, &d.password, shared.session_timeout * 4)
-                    .await;
+            let out = crate::download::fetch(
+                &d.url,
+                &d.username,
+                &d.password,
+                shared.session_timeout * 4,
+            )
+            .await;
             tracing::debug!(cpe = %cpe.device_id, bytes = out.bytes, code = out.fault.code, "download");
             let complete_time = if out.fault.code == 0 {
                 crate::time::now_datetime()
@@ -145,20 +156,30 @@ async fn perform(shared: &Shared, cpe: &Cpe, f: FollowUp) {
                 UNKNOWN_TIME.to_owned()
             };
             let mut st = cpe.lock();
-            st.pending_requests.push(Body::TransferComplete(TransferComplete {
-                command_key: d.command_key.clone(),
-                fault: out.fault,
-                start_time,
-                complete_time,
-            }));
-            add_event(&mut st.pending_events, EventStruct::new("7 TRANSFER COMPLETE"));
-            let ev = EventStruct { code: "M Download".into(), command_key: d.command_key };
+            st.pending_requests
+                .push(Body::TransferComplete(TransferComplete {
+                    command_key: d.command_key.clone(),
+                    fault: out.fault,
+                    start_time,
+                    complete_time,
+                }));
+            add_event(
+                &mut st.pending_events,
+                EventStruct::new("7 TRANSFER COMPLETE"),
+            );
+            let ev = EventStruct {
+                code: "M Download".into(),
+                command_key: d.command_key,
+            };
             add_event(&mut st.pending_events, ev);
         }
         FollowUp::ScheduleInform { command_key, .. } => {
             let mut st = cpe.lock();
             add_event(&mut st.pending_events, EventStruct::new("3 SCHEDULED"));
-            let ev = EventStruct { code: "M ScheduleInform".into(), command_key };
+            let ev = EventStruct {
+                code: "M ScheduleInform".into(),
+                command_key,
+            };
             add_event(&mut st.pending_events, ev);
         }
     }

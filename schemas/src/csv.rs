@@ -86,7 +86,10 @@ mod tests {
 
     #[test]
     fn broken_quoting_is_an_error_not_a_panic() {
-        assert_eq!(records("a,\"b"), Err(CsvError::UnterminatedQuote { line: 1 }));
+        assert_eq!(
+            records("a,\"b"),
+            Err(CsvError::UnterminatedQuote { line: 1 })
+        );
         assert_eq!(records("a,\"b\"x"), Err(CsvError::StrayQuote { line: 1 }));
     }
 

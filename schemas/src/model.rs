@@ -66,7 +66,10 @@ impl DataModel {
         let mut rows = rows.into_iter();
         let header = rows.next().ok_or(ModelError::MissingColumn("Parameter"))?;
         let col = |name: &'static str| {
-            header.iter().position(|h| h == name).ok_or(ModelError::MissingColumn(name))
+            header
+                .iter()
+                .position(|h| h == name)
+                .ok_or(ModelError::MissingColumn(name))
         };
         let (c_path, c_obj, c_wr) = (col("Parameter")?, col("Object")?, col("Writable")?);
         let (c_val, c_type) = (col("Value")?, col("Value type")?);
@@ -87,7 +90,11 @@ impl DataModel {
                 path: path.to_owned(),
                 object,
                 writable: get(c_wr) == "true",
-                value: if object { String::new() } else { get(c_val).to_owned() },
+                value: if object {
+                    String::new()
+                } else {
+                    get(c_val).to_owned()
+                },
                 xsd_type: if object {
                     String::new()
                 } else {
@@ -109,12 +116,18 @@ impl DataModel {
 
     /// The root object name (`Device` or `InternetGatewayDevice`).
     pub fn root(&self) -> &str {
-        self.params.first().map(|p| p.path.split('.').next().unwrap_or("")).unwrap_or("")
+        self.params
+            .first()
+            .map(|p| p.path.split('.').next().unwrap_or(""))
+            .unwrap_or("")
     }
 
     /// The value of a parameter, if the model has it.
     pub fn value(&self, path: &str) -> Option<&str> {
-        self.params.iter().find(|p| p.path == path && !p.object).map(|p| p.value.as_str())
+        self.params
+            .iter()
+            .find(|p| p.path == path && !p.object)
+            .map(|p| p.value.as_str())
     }
 }
 
@@ -132,13 +145,20 @@ mod tests {
         assert!(m.params.iter().all(|p| !p.path.starts_with("Events")));
         let wifi = m.params.iter().find(|p| p.path == "Device.WiFi").unwrap();
         assert!(wifi.object && wifi.value.is_empty());
-        let pii = m.params.iter().find(|p| p.path.ends_with("PeriodicInformInterval")).unwrap();
+        let pii = m
+            .params
+            .iter()
+            .find(|p| p.path.ends_with("PeriodicInformInterval"))
+            .unwrap();
         assert_eq!((pii.xsd_type.as_str(), pii.writable), ("unsignedInt", true));
     }
 
     #[test]
     fn a_csv_without_the_needed_columns_is_refused() {
-        assert_eq!(DataModel::from_csv("a,b\n1,2"), Err(ModelError::MissingColumn("Parameter")));
+        assert_eq!(
+            DataModel::from_csv("a,b\n1,2"),
+            Err(ModelError::MissingColumn("Parameter"))
+        );
         let no_root = "Parameter,Object,Writable,Value,Value type\nEvents.Inform,false,false,x,";
         assert_eq!(DataModel::from_csv(no_root), Err(ModelError::NoRoot));
     }

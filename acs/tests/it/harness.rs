@@ -43,7 +43,9 @@ impl TestAcs {
         let dir = tempfile::tempdir().expect("tempdir");
         let dir = std::mem::replace(&mut self.dir, dir);
         let acs = std::mem::replace(&mut self.acs, placeholder());
-        tokio::task::spawn_blocking(move || drop(acs)).await.expect("close ACS");
+        tokio::task::spawn_blocking(move || drop(acs))
+            .await
+            .expect("close ACS");
         dir
     }
 }
@@ -59,7 +61,10 @@ impl Drop for TestAcs {
 /// An ACS over an in-memory-free throwaway store, to take the place of a stopped one.
 fn placeholder() -> Arc<Acs> {
     let dir = tempfile::tempdir().expect("tempdir");
-    let cfg = AcsConfig { cpe_auth: CpeAuthMode::None, ..config(dir.path()) };
+    let cfg = AcsConfig {
+        cpe_auth: CpeAuthMode::None,
+        ..config(dir.path())
+    };
     Acs::open(cfg).expect("placeholder ACS")
 }
 
@@ -84,7 +89,9 @@ pub(crate) async fn start(config: AcsConfig) -> TestAcs {
 pub(crate) async fn start_in(dir: tempfile::TempDir, mut config: AcsConfig) -> TestAcs {
     config.data_dir = dir.path().to_owned();
     let acs = Acs::open(config).expect("open ACS");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (tx, rx) = oneshot::channel::<()>();
     let server = acs.clone();
@@ -94,7 +101,13 @@ pub(crate) async fn start_in(dir: tempfile::TempDir, mut config: AcsConfig) -> T
         })
         .await;
     });
-    TestAcs { acs, addr, dir, stop: Some(tx), task: Some(task) }
+    TestAcs {
+        acs,
+        addr,
+        dir,
+        stop: Some(tx),
+        task: Some(task),
+    }
 }
 
 /// One HTTP/1.1 connection to the ACS.
@@ -113,7 +126,8 @@ pub(crate) struct Resp {
 
 impl Resp {
     pub(crate) fn envelope(&self) -> cwmp::Envelope {
-        cwmp::parse_envelope(&self.body, &cwmp::Limits::default()).expect("ACS sent a valid envelope")
+        cwmp::parse_envelope(&self.body, &cwmp::Limits::default())
+            .expect("ACS sent a valid envelope")
     }
 }
 
@@ -121,22 +135,41 @@ impl Conn {
     pub(crate) async fn open(addr: SocketAddr) -> Self {
         let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
         let (sender, conn) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.expect("handshake");
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .expect("handshake");
         tokio::spawn(async move {
             let _ = conn.await;
         });
-        Self { sender, cookie: None }
+        Self {
+            sender,
+            cookie: None,
+        }
     }
 
     /// POSTs `body` with extra headers; remembers a session cookie the ACS sets.
-    pub(crate) async fn post(&mut self, body: impl Into<Bytes>, headers: &[(&str, String)]) -> Resp {
+    pub(crate) async fn post(
+        &mut self,
+        body: impl Into<Bytes>,
+        headers: &[(&str, String)],
+    ) -> Resp {
         self.request("POST", body.into(), headers).await
     }
 
-    pub(crate) async fn request(&mut self, method: &str, body: Bytes, headers: &[(&str, String)]) -> Resp {
-        let mut req = http::Request::builder().method(method).uri("/").header("host", "acs");
+    pub(crate) async fn request(
+        &mut self,
+        method: &str,
+        body: Bytes,
+        headers: &[(&str, String)],
+    ) -> Resp {
+        let mut req = http::Request::builder()
+            .method(method)
+            .uri("/")
+            .header("host", "acs");
         if !body.is_empty() {
-            req = req.header("content-type", "text/xml; charset=\"utf-8\"").header("soapaction", "");
+            req = req
+                .header("content-type", "text/xml; charset=\"utf-8\"")
+                .header("soapaction", "");
         }
         if let Some(c) = &self.cookie {
             req = req.header("cookie", format!("session={c}"));
@@ -144,16 +177,28 @@ impl Conn {
         for (k, v) in headers {
             req = req.header(*k, v.as_str());
         }
-        let resp = self.sender.send_request(req.body(Full::new(body)).expect("request")).await.expect("response");
+        let resp = self
+            .sender
+            .send_request(req.body(Full::new(body)).expect("request"))
+            .await
+            .expect("response");
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         if let Some(c) = headers.get("set-cookie").and_then(|v| v.to_str().ok()) {
-            if let Some(v) = c.split(';').next().and_then(|kv| kv.strip_prefix("session=")) {
+            if let Some(v) = c
+                .split(';')
+                .next()
+                .and_then(|kv| kv.strip_prefix("session="))
+            {
                 self.cookie = Some(v.to_owned());
             }
         }
         let body = resp.into_body().collect().await.expect("body").to_bytes();
-        Resp { status, headers, body }
+        Resp {
+            status,
+            headers,
+            body,
+        }
     }
 }
 
@@ -176,15 +221,25 @@ pub(crate) fn inform(serial: &str, events: &[&str]) -> Vec<u8> {
             cwmp::XsdType::String,
         )],
     };
-    cwmp::to_bytes(&cwmp::Envelope::new(cwmp::CwmpVersion::V1_0, "1", cwmp::Body::Inform(inform)))
+    cwmp::to_bytes(&cwmp::Envelope::new(
+        cwmp::CwmpVersion::V1_0,
+        "1",
+        cwmp::Body::Inform(inform),
+    ))
 }
 
 /// The Digest `Authorization` header answering the challenge in `resp` for device `serial`.
 pub(crate) fn answer(resp: &Resp, serial: &str, password: Option<&str>) -> String {
-    let www = resp.headers.get("www-authenticate").and_then(|v| v.to_str().ok()).expect("challenge");
+    let www = resp
+        .headers
+        .get("www-authenticate")
+        .and_then(|v| v.to_str().ok())
+        .expect("challenge");
     let ch = cwmp::auth::parse_challenge(www).expect("digest challenge");
     let user = format!("1C61B4-Device2-{serial}");
-    let pw = password.map(str::to_owned).unwrap_or_else(|| acs::derive_password(&Secret::new(SECRET), &user));
+    let pw = password
+        .map(str::to_owned)
+        .unwrap_or_else(|| acs::derive_password(&Secret::new(SECRET), &user));
     cwmp::auth::answer_digest(&ch, "POST", "/", &user, &pw, "0a4f113b", 1)
 }
 
@@ -194,7 +249,14 @@ pub(crate) async fn session(t: &TestAcs, serial: &str, events: &[&str]) -> (Conn
     let first = c.post(inform(serial, events), &[]).await;
     assert_eq!(first.status, 401, "an unauthenticated Inform is challenged");
     let auth = answer(&first, serial, None);
-    let resp = c.post(inform(serial, events), &[("authorization", auth)]).await;
-    assert_eq!(resp.status, 200, "{:?}", String::from_utf8_lossy(&resp.body));
+    let resp = c
+        .post(inform(serial, events), &[("authorization", auth)])
+        .await;
+    assert_eq!(
+        resp.status,
+        200,
+        "{:?}",
+        String::from_utf8_lossy(&resp.body)
+    );
     (c, resp)
 }

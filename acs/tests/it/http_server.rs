@@ -8,7 +8,11 @@ use std::io::Write;
 
 /// A config whose sessions end right after the Inform unless a task is queued.
 fn quiet(dir: &std::path::Path) -> AcsConfig {
-    AcsConfig { refresh_on_bootstrap: false, manage_cr_credentials: false, ..harness::config(dir) }
+    AcsConfig {
+        refresh_on_bootstrap: false,
+        manage_cr_credentials: false,
+        ..harness::config(dir)
+    }
 }
 
 async fn start_quiet() -> harness::TestAcs {
@@ -31,8 +35,15 @@ async fn digest_session_runs_inform_then_204_and_registers_the_device() {
     let t = start_quiet().await;
     let (mut c, resp) = session(&t, "S100", &["0 BOOTSTRAP", "1 BOOT"]).await;
     let env = resp.envelope();
-    assert!(matches!(env.body, cwmp::Body::InformResponse { max_envelopes: 1 }));
-    assert_eq!(env.header.id.as_deref(), Some("1"), "the Inform's ID is echoed");
+    assert!(matches!(
+        env.body,
+        cwmp::Body::InformResponse { max_envelopes: 1 }
+    ));
+    assert_eq!(
+        env.header.id.as_deref(),
+        Some("1"),
+        "the Inform's ID is echoed"
+    );
     assert!(c.cookie.is_some(), "a session cookie is set");
     let end = c.post(Vec::new(), &[]).await;
     assert_eq!(end.status, 204);
@@ -51,13 +62,20 @@ async fn wrong_credentials_are_refused_and_the_second_failure_closes() {
     let first = c.post(inform("S101", &["2 PERIODIC"]), &[]).await;
     assert_eq!(first.status, 401);
     let www = first.headers["www-authenticate"].to_str().unwrap();
-    assert!(www.starts_with("Digest") && www.contains("qop=\"auth\""), "{www}");
+    assert!(
+        www.starts_with("Digest") && www.contains("qop=\"auth\""),
+        "{www}"
+    );
     let bad = answer(&first, "S101", Some("wrong"));
-    let r = c.post(inform("S101", &["2 PERIODIC"]), &[("authorization", bad)]).await;
+    let r = c
+        .post(inform("S101", &["2 PERIODIC"]), &[("authorization", bad)])
+        .await;
     assert_eq!(r.status, 401);
     assert!(r.headers.get("connection").is_none());
     let bad = answer(&r, "S101", Some("wrong"));
-    let r = c.post(inform("S101", &["2 PERIODIC"]), &[("authorization", bad)]).await;
+    let r = c
+        .post(inform("S101", &["2 PERIODIC"]), &[("authorization", bad)])
+        .await;
     assert_eq!(r.status, 401);
     assert_eq!(r.headers["connection"], "close");
     assert!(t.acs.metrics.auth_failures.get() >= 2);
@@ -69,12 +87,27 @@ async fn a_digest_answer_cannot_be_replayed_on_another_connection() {
     let mut a = Conn::open(t.addr).await;
     let ch = a.post(inform("S102", &["2 PERIODIC"]), &[]).await;
     let auth = answer(&ch, "S102", None);
-    assert_eq!(a.post(inform("S102", &["2 PERIODIC"]), &[("authorization", auth.clone())]).await.status, 200);
+    assert_eq!(
+        a.post(
+            inform("S102", &["2 PERIODIC"]),
+            &[("authorization", auth.clone())]
+        )
+        .await
+        .status,
+        200
+    );
     assert_eq!(a.post(Vec::new(), &[]).await.status, 204);
     let mut b = Conn::open(t.addr).await;
-    let replay = b.post(inform("S102", &["2 PERIODIC"]), &[("authorization", auth)]).await;
+    let replay = b
+        .post(inform("S102", &["2 PERIODIC"]), &[("authorization", auth)])
+        .await;
     assert_eq!(replay.status, 401, "same nonce and nonce count again");
-    assert!(replay.headers["www-authenticate"].to_str().unwrap().contains("stale=true"));
+    assert!(
+        replay.headers["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("stale=true")
+    );
 }
 
 #[tokio::test]
@@ -84,7 +117,9 @@ async fn basic_over_plain_http_is_not_accepted() {
     let user = "1C61B4-Device2-S103";
     let pw = acs::derive_password(&acs::Secret::new(harness::SECRET), user);
     let basic = cwmp::auth::basic_header(user, &pw);
-    let r = c.post(inform("S103", &["2 PERIODIC"]), &[("authorization", basic)]).await;
+    let r = c
+        .post(inform("S103", &["2 PERIODIC"]), &[("authorization", basic)])
+        .await;
     assert_eq!(r.status, 401);
 }
 
@@ -103,14 +138,26 @@ async fn gzip_and_deflate_bodies_are_decoded_and_unknown_encodings_refused() {
     let mut c = Conn::open(t.addr).await;
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(&inform("S104", &["2 PERIODIC"])).unwrap();
-    let ch = c.post(gz.finish().unwrap(), &[("content-encoding", "gzip".into())]).await;
+    let ch = c
+        .post(gz.finish().unwrap(), &[("content-encoding", "gzip".into())])
+        .await;
     assert_eq!(ch.status, 401, "decoded and parsed far enough to challenge");
     let auth = answer(&ch, "S104", None);
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
     z.write_all(&inform("S104", &["2 PERIODIC"])).unwrap();
-    let ok = c.post(z.finish().unwrap(), &[("content-encoding", "deflate".into()), ("authorization", auth)]).await;
+    let ok = c
+        .post(
+            z.finish().unwrap(),
+            &[
+                ("content-encoding", "deflate".into()),
+                ("authorization", auth),
+            ],
+        )
+        .await;
     assert_eq!(ok.status, 200);
-    let r = c.post(b"xx".to_vec(), &[("content-encoding", "br".into())]).await;
+    let r = c
+        .post(b"xx".to_vec(), &[("content-encoding", "br".into())])
+        .await;
     assert_eq!(r.status, 415);
 }
 
@@ -122,7 +169,12 @@ async fn a_session_resumes_on_a_new_tcp_connection_with_its_cookie() {
     drop(c);
     let mut other = Conn::open(t.addr).await;
     // Some CPEs separate cookies with commas; the session cookie must still be found.
-    let r = other.post(Vec::new(), &[("cookie", format!("foo=bar, session={cookie}"))]).await;
+    let r = other
+        .post(
+            Vec::new(),
+            &[("cookie", format!("foo=bar, session={cookie}"))],
+        )
+        .await;
     assert_eq!(r.status, 204);
 }
 
@@ -133,21 +185,32 @@ async fn a_device_has_one_session_at_a_time() {
     let mut c = Conn::open(t.addr).await;
     let ch = c.post(inform("S106", &["2 PERIODIC"]), &[]).await;
     let auth = answer(&ch, "S106", None);
-    let r = c.post(inform("S106", &["2 PERIODIC"]), &[("authorization", auth)]).await;
+    let r = c
+        .post(inform("S106", &["2 PERIODIC"]), &[("authorization", auth)])
+        .await;
     assert_eq!(r.status, 400);
-    assert_eq!(String::from_utf8_lossy(&r.body).trim(), "CPE already in session");
+    assert_eq!(
+        String::from_utf8_lossy(&r.body).trim(),
+        "CPE already in session"
+    );
 }
 
 #[tokio::test]
 async fn above_the_session_cap_new_informs_get_503_with_spread_retry_after() {
     let tmp = tempfile::tempdir().unwrap();
-    let cfg = AcsConfig { max_sessions: 1, retry_after_secs: (30, 90), ..quiet(tmp.path()) };
+    let cfg = AcsConfig {
+        max_sessions: 1,
+        retry_after_secs: (30, 90),
+        ..quiet(tmp.path())
+    };
     let t = harness::start_in(tmp, cfg).await;
     let (_held, _) = session(&t, "S107", &["2 PERIODIC"]).await;
     let mut c = Conn::open(t.addr).await;
     let ch = c.post(inform("S108", &["2 PERIODIC"]), &[]).await;
     let auth = answer(&ch, "S108", None);
-    let r = c.post(inform("S108", &["2 PERIODIC"]), &[("authorization", auth)]).await;
+    let r = c
+        .post(inform("S108", &["2 PERIODIC"]), &[("authorization", auth)])
+        .await;
     assert_eq!(r.status, 503);
     let after: u32 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((30..=90).contains(&after), "{after}");
@@ -157,10 +220,17 @@ async fn above_the_session_cap_new_informs_get_503_with_spread_retry_after() {
 #[tokio::test]
 async fn the_acs_answers_in_the_cpe_namespace() {
     let tmp = tempfile::tempdir().unwrap();
-    let cfg = AcsConfig { cpe_auth: CpeAuthMode::None, ..quiet(tmp.path()) };
+    let cfg = AcsConfig {
+        cpe_auth: CpeAuthMode::None,
+        ..quiet(tmp.path())
+    };
     let t = harness::start_in(tmp, cfg).await;
     for (i, v) in cwmp::CwmpVersion::ALL.into_iter().enumerate() {
-        let mut env = cwmp::parse_envelope(&inform(&format!("NS{i}"), &["2 PERIODIC"]), &cwmp::Limits::default()).unwrap();
+        let mut env = cwmp::parse_envelope(
+            &inform(&format!("NS{i}"), &["2 PERIODIC"]),
+            &cwmp::Limits::default(),
+        )
+        .unwrap();
         env.version = v;
         let mut c = Conn::open(t.addr).await;
         let r = c.post(cwmp::to_bytes(&env), &[]).await;
@@ -181,15 +251,17 @@ fn hostile_bodies() -> impl Strategy<Value = Vec<u8>> {
     let base = inform("FUZZ1", &["2 PERIODIC"]);
     prop_oneof![
         proptest::collection::vec(any::<u8>(), 0..2048),
-        (proptest::collection::vec((any::<usize>(), any::<u8>()), 1..16), Just(base.clone())).prop_map(
-            |(flips, mut b)| {
+        (
+            proptest::collection::vec((any::<usize>(), any::<u8>()), 1..16),
+            Just(base.clone())
+        )
+            .prop_map(|(flips, mut b)| {
                 for (i, x) in flips {
                     let n = b.len();
                     b[i % n] = x;
                 }
                 b
-            }
-        ),
+            }),
         (any::<usize>(), Just(base)).prop_map(|(cut, b)| b[..cut % b.len()].to_vec()),
     ]
 }

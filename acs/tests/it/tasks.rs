@@ -7,7 +7,11 @@ use cwmp::{Body, Envelope, Fault, ParameterValue, SetParameterValuesFault, XsdTy
 use std::time::Duration;
 
 fn quiet(dir: &std::path::Path) -> AcsConfig {
-    AcsConfig { refresh_on_bootstrap: false, manage_cr_credentials: false, ..harness::config(dir) }
+    AcsConfig {
+        refresh_on_bootstrap: false,
+        manage_cr_credentials: false,
+        ..harness::config(dir)
+    }
 }
 
 fn device(serial: &str) -> DeviceId {
@@ -17,7 +21,8 @@ fn device(serial: &str) -> DeviceId {
 /// Answers the ACS's request `req` with `body`, echoing its ID.
 async fn reply(c: &mut Conn, req: &Envelope, body: Body) -> harness::Resp {
     let id = req.header.id.clone().unwrap_or_default();
-    c.post(cwmp::to_bytes(&Envelope::new(req.version, id, body)), &[]).await
+    c.post(cwmp::to_bytes(&Envelope::new(req.version, id, body)), &[])
+        .await
 }
 
 async fn register(t: &harness::TestAcs, serial: &str) {
@@ -32,17 +37,53 @@ async fn queued_tasks_run_in_order_with_gpv_batched_and_results_stored() {
     let t = harness::start_in(tmp, cfg).await;
     register(&t, "T1").await;
     let dev = device("T1");
-    let g1 = t.acs.enqueue(&dev, TaskKind::GetParameterValues { names: vec!["Device.DeviceInfo.UpTime".into()] }).await.unwrap();
-    let g2 = t.acs.enqueue(&dev, TaskKind::GetParameterValues { names: vec!["Device.WiFi.SSID.1.SSID".into()] }).await.unwrap();
-    let values = vec![("Device.WiFi.SSID.1.SSID".into(), "Gigafibre-42".into(), "string".into())];
-    let s = t.acs.enqueue(&dev, TaskKind::SetParameterValues { values, parameter_key: "k42".into() }).await.unwrap();
+    let g1 = t
+        .acs
+        .enqueue(
+            &dev,
+            TaskKind::GetParameterValues {
+                names: vec!["Device.DeviceInfo.UpTime".into()],
+            },
+        )
+        .await
+        .unwrap();
+    let g2 = t
+        .acs
+        .enqueue(
+            &dev,
+            TaskKind::GetParameterValues {
+                names: vec!["Device.WiFi.SSID.1.SSID".into()],
+            },
+        )
+        .await
+        .unwrap();
+    let values = vec![(
+        "Device.WiFi.SSID.1.SSID".into(),
+        "Gigafibre-42".into(),
+        "string".into(),
+    )];
+    let s = t
+        .acs
+        .enqueue(
+            &dev,
+            TaskKind::SetParameterValues {
+                values,
+                parameter_key: "k42".into(),
+            },
+        )
+        .await
+        .unwrap();
     assert!(g1.id < g2.id && g2.id < s.id, "ids are monotonic");
 
     let (mut c, _) = session(&t, "T1", &["2 PERIODIC"]).await;
     let gpv = c.post(Vec::new(), &[]).await.envelope();
     match &gpv.body {
         Body::GetParameterValues { names } => {
-            assert_eq!(names, &["Device.DeviceInfo.UpTime", "Device.WiFi.SSID.1.SSID"], "two tasks, one RPC")
+            assert_eq!(
+                names,
+                &["Device.DeviceInfo.UpTime", "Device.WiFi.SSID.1.SSID"],
+                "two tasks, one RPC"
+            )
         }
         other => panic!("expected GPV, got {other:?}"),
     }
@@ -54,7 +95,10 @@ async fn queued_tasks_run_in_order_with_gpv_batched_and_results_stored() {
     };
     let spv = reply(&mut c, &gpv, answer).await.envelope();
     match &spv.body {
-        Body::SetParameterValues { parameters, parameter_key } => {
+        Body::SetParameterValues {
+            parameters,
+            parameter_key,
+        } => {
             assert_eq!(parameter_key, "k42");
             assert_eq!(parameters[0].value, "Gigafibre-42");
         }
@@ -68,36 +112,73 @@ async fn queued_tasks_run_in_order_with_gpv_batched_and_results_stored() {
         assert!(matches!(out, TaskOutcome::Done(_)), "{out:?}");
     }
     let tree = t.acs.store().get_tree(&dev).unwrap();
-    let uptime = tree.get("Device.DeviceInfo.UpTime").and_then(|p| p.value.clone()).unwrap();
+    let uptime = tree
+        .get("Device.DeviceInfo.UpTime")
+        .and_then(|p| p.value.clone())
+        .unwrap();
     assert_eq!(uptime.text(), "3600");
     assert_eq!(uptime.xsd_type(), "unsignedInt");
     let ssid = tree.get("Device.WiFi.SSID.1.SSID").unwrap();
     assert_eq!(ssid.value.as_ref().unwrap().text(), "Gigafibre-42");
-    assert_eq!(t.acs.store().get(&dev).unwrap().unwrap().value.parameter_key, "k42");
+    assert_eq!(
+        t.acs
+            .store()
+            .get(&dev)
+            .unwrap()
+            .unwrap()
+            .value
+            .parameter_key,
+        "k42"
+    );
 }
 
 #[tokio::test]
 async fn a_cpe_fault_is_recorded_with_its_detail_and_retried_after_back_off() {
     let tmp = tempfile::tempdir().unwrap();
-    let cfg = AcsConfig { task_retry_base: Duration::from_millis(300), task_max_attempts: 2, ..quiet(tmp.path()) };
+    let cfg = AcsConfig {
+        task_retry_base: Duration::from_millis(300),
+        task_max_attempts: 2,
+        ..quiet(tmp.path())
+    };
     let t = harness::start_in(tmp, cfg).await;
     register(&t, "T2").await;
     let dev = device("T2");
     let values = vec![("Device.Bogus".into(), "1".into(), "string".into())];
-    let task = t.acs.enqueue(&dev, TaskKind::SetParameterValues { values, parameter_key: String::new() }).await.unwrap();
+    let task = t
+        .acs
+        .enqueue(
+            &dev,
+            TaskKind::SetParameterValues {
+                values,
+                parameter_key: String::new(),
+            },
+        )
+        .await
+        .unwrap();
     let mut fault = Fault::new(9003, "Invalid arguments");
-    fault.set_parameter_values_faults.push(SetParameterValuesFault {
-        name: "Device.Bogus".into(),
-        code: 9005,
-        string: "Invalid parameter name".into(),
-    });
+    fault
+        .set_parameter_values_faults
+        .push(SetParameterValuesFault {
+            name: "Device.Bogus".into(),
+            code: 9005,
+            string: "Invalid parameter name".into(),
+        });
 
     let (mut c, _) = session(&t, "T2", &["2 PERIODIC"]).await;
     let spv = c.post(Vec::new(), &[]).await.envelope();
     assert!(matches!(spv.body, Body::SetParameterValues { .. }));
-    assert_eq!(reply(&mut c, &spv, Body::Fault(fault.clone())).await.status, 204);
-    let out = t.acs.wait_task(task.id, Duration::from_secs(5)).await.unwrap();
-    let TaskOutcome::Faulted(rec, f) = out else { panic!("{out:?}") };
+    assert_eq!(
+        reply(&mut c, &spv, Body::Fault(fault.clone())).await.status,
+        204
+    );
+    let out = t
+        .acs
+        .wait_task(task.id, Duration::from_secs(5))
+        .await
+        .unwrap();
+    let TaskOutcome::Faulted(rec, f) = out else {
+        panic!("{out:?}")
+    };
     assert_eq!(f.code, "cwmp.9003");
     assert!(f.detail.contains("Device.Bogus: 9005"), "{}", f.detail);
     assert_eq!((rec.attempts, &rec.status), (1, &TaskStatus::Pending));
@@ -114,13 +195,31 @@ async fn a_cpe_fault_is_recorded_with_its_detail_and_retried_after_back_off() {
     let rec = t.acs.store().task(task.id).unwrap().unwrap();
     assert!(matches!(rec.status, TaskStatus::Faulted { .. }), "{rec:?}");
     let (mut c, _) = session(&t, "T2", &["2 PERIODIC"]).await;
-    assert_eq!(c.post(Vec::new(), &[]).await.status, 204, "a task faulted for good is not sent");
+    assert_eq!(
+        c.post(Vec::new(), &[]).await.status,
+        204,
+        "a task faulted for good is not sent"
+    );
 }
 
 #[tokio::test]
 async fn tasks_survive_a_restart_of_the_acs() {
+    survive_restart(acs::StoreBackend::Redb).await;
+}
+
+/// sled stays a tested backend: the same ACS behaviour over it.
+#[cfg(feature = "sled")]
+#[tokio::test]
+async fn tasks_survive_a_restart_of_the_acs_on_sled() {
+    survive_restart(acs::StoreBackend::Sled).await;
+}
+
+async fn survive_restart(backend: acs::StoreBackend) {
     let tmp = tempfile::tempdir().unwrap();
-    let cfg = quiet(tmp.path());
+    let cfg = AcsConfig {
+        backend,
+        ..quiet(tmp.path())
+    };
     let t = harness::start_in(tmp, cfg.clone()).await;
     register(&t, "T3").await;
     let dev = device("T3");
@@ -136,8 +235,15 @@ async fn tasks_survive_a_restart_of_the_acs() {
         Body::Reboot { command_key } => assert_eq!(command_key, &format!("task_{}", task.id)),
         other => panic!("expected Reboot, got {other:?}"),
     }
-    assert_eq!(reply(&mut c, &reboot, Body::RebootResponse).await.status, 204);
-    let out = t.acs.wait_task(task.id, Duration::from_secs(5)).await.unwrap();
+    assert_eq!(
+        reply(&mut c, &reboot, Body::RebootResponse).await.status,
+        204
+    );
+    let out = t
+        .acs
+        .wait_task(task.id, Duration::from_secs(5))
+        .await
+        .unwrap();
     assert!(matches!(out, TaskOutcome::Done(_)), "{out:?}");
     // A task id is never reused after a restart.
     let next = t.acs.enqueue(&dev, TaskKind::FactoryReset).await.unwrap();
@@ -147,7 +253,11 @@ async fn tasks_survive_a_restart_of_the_acs() {
 #[tokio::test]
 async fn enqueue_for_an_unknown_device_is_refused() {
     let t = harness::start(quiet(std::path::Path::new("."))).await;
-    let err = t.acs.enqueue(&device("NOPE"), TaskKind::Reboot).await.unwrap_err();
+    let err = t
+        .acs
+        .enqueue(&device("NOPE"), TaskKind::Reboot)
+        .await
+        .unwrap_err();
     assert!(matches!(err, acs::AcsError::NoSuchDevice), "{err}");
 }
 
@@ -157,7 +267,10 @@ async fn an_answer_that_does_not_match_the_request_ends_the_session_with_400() {
     let cfg = quiet(tmp.path());
     let t = harness::start_in(tmp, cfg).await;
     register(&t, "T4").await;
-    t.acs.enqueue(&device("T4"), TaskKind::Reboot).await.unwrap();
+    t.acs
+        .enqueue(&device("T4"), TaskKind::Reboot)
+        .await
+        .unwrap();
     let (mut c, _) = session(&t, "T4", &["2 PERIODIC"]).await;
     let reboot = c.post(Vec::new(), &[]).await.envelope();
     let r = reply(&mut c, &reboot, Body::FactoryResetResponse).await;

@@ -15,16 +15,29 @@ async fn basic_auth_is_accepted_over_tls() {
     let key_path = dir.path().join("key.pem");
     std::fs::write(&cert_path, cert.cert.pem()).unwrap();
     std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
-    let files = TlsFiles { cert: cert_path, key: key_path };
-    let cfg = AcsConfig { tls: Some(files.clone()), refresh_on_bootstrap: false, manage_cr_credentials: false, ..harness::config(&dir.path().join("store")) };
+    let files = TlsFiles {
+        cert: cert_path,
+        key: key_path,
+    };
+    let cfg = AcsConfig {
+        tls: Some(files.clone()),
+        refresh_on_bootstrap: false,
+        manage_cr_credentials: false,
+        ..harness::config(&dir.path().join("store"))
+    };
     let acceptor = acs::server::load_tls(&files).unwrap();
     let acs = Acs::open(cfg).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(acs::server::serve(acs.clone(), listener, Some(acceptor), async {
-        let _ = stopped.await;
-    }));
+    let server = tokio::spawn(acs::server::serve(
+        acs.clone(),
+        listener,
+        Some(acceptor),
+        async {
+            let _ = stopped.await;
+        },
+    ));
 
     let mut roots = rustls::RootCertStore::empty();
     roots.add(cert.cert.der().clone()).unwrap();
@@ -36,9 +49,14 @@ async fn basic_auth_is_accepted_over_tls() {
         .with_no_client_auth();
     let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
     let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-    let tls = tokio_rustls::TlsConnector::from(Arc::new(client)).connect(name, tcp).await.unwrap();
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(client))
+        .connect(name, tcp)
+        .await
+        .unwrap();
     let (mut sender, conn) =
-        hyper::client::conn::http1::handshake::<_, Full<Bytes>>(hyper_util::rt::TokioIo::new(tls)).await.unwrap();
+        hyper::client::conn::http1::handshake::<_, Full<Bytes>>(hyper_util::rt::TokioIo::new(tls))
+            .await
+            .unwrap();
     tokio::spawn(conn);
 
     let user = "1C61B4-Device2-TLS1";
@@ -53,7 +71,15 @@ async fn basic_auth_is_accepted_over_tls() {
     let body = resp.into_body().collect().await.unwrap().to_bytes();
     let env = cwmp::parse_envelope(&body, &cwmp::Limits::default()).unwrap();
     assert!(matches!(env.body, cwmp::Body::InformResponse { .. }));
-    let end = sender.send_request(http::Request::post("/").header("host", "localhost").body(Full::new(Bytes::new())).unwrap()).await.unwrap();
+    let end = sender
+        .send_request(
+            http::Request::post("/")
+                .header("host", "localhost")
+                .body(Full::new(Bytes::new()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
     assert_eq!(end.status(), 204);
     let _ = stop.send(());
     server.await.unwrap();

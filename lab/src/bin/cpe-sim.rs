@@ -1,2 +1,121 @@
-//! `cpe-sim`: runs a fleet of virtual CWMP CPEs against an ACS.
-fn main() {}
+//! `cpe-sim`: runs a fleet of virtual CWMP CPEs against an ACS and prints one JSON line with the
+//! session statistics on stdout at exit. Logs go to stderr.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Parser;
+use fibreplane_lab::{BaseModel, CpeAuth, Credential, Fleet, SimConfig};
+
+/// Command-line options.
+#[derive(Debug, Parser)]
+#[command(name = "cpe-sim", about = "A fleet of virtual TR-069 CPEs")]
+struct Args {
+    /// ACS URL (plain http).
+    #[arg(long)]
+    acs: String,
+    /// Number of virtual CPEs.
+    #[arg(long, default_value_t = 1)]
+    count: usize,
+    /// GenieACS-sim CSV data model (default: the built-in TP-Link XX230v).
+    #[arg(long)]
+    model: Option<std::path::PathBuf>,
+    /// Added to every CPE index to form serials and MACs.
+    #[arg(long, default_value_t = 0)]
+    serial_offset: u64,
+    /// Serial number prefix.
+    #[arg(long, default_value = "FPSIM")]
+    serial_prefix: String,
+    /// Periodic inform interval in seconds (0 = no periodic informs).
+    #[arg(long, default_value_t = 300)]
+    interval: u64,
+    /// How long to run, in seconds.
+    #[arg(long, default_value_t = 60)]
+    duration: u64,
+    /// Fleet secret: each CPE's password is derived from it and its device id.
+    #[arg(
+        long,
+        env = "CPE_SIM_SECRET",
+        hide_env_values = true,
+        conflicts_with = "password"
+    )]
+    cpe_secret: Option<String>,
+    /// One password for every CPE.
+    #[arg(long, env = "CPE_SIM_PASSWORD", hide_env_values = true)]
+    password: Option<String>,
+    /// Send Basic credentials pre-emptively instead of answering Digest challenges.
+    #[arg(long)]
+    basic: bool,
+    /// Connection-request listener address.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    cr_listen: SocketAddr,
+    /// Host:port written into ConnectionRequestURL (default: the listener's address).
+    #[arg(long)]
+    cr_advertise: Option<String>,
+    /// Most sessions in flight at once.
+    #[arg(long, default_value_t = 256)]
+    concurrency: usize,
+    /// Spread first contacts over this many seconds.
+    #[arg(long, default_value_t = 5)]
+    stagger: u64,
+    /// One session per CPE, then exit (bounded by --duration).
+    #[arg(long)]
+    once: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let args = Args::parse();
+    let model = match &args.model {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            BaseModel::from_csv(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+        }
+        None => BaseModel::xx230v(),
+    };
+    let credential = match (args.cpe_secret, args.password) {
+        (Some(s), _) => Some(Credential::Secret(s)),
+        (None, Some(p)) => Some(Credential::Password(p)),
+        (None, None) => None,
+    };
+    let auth = match (credential, args.basic) {
+        (None, _) => CpeAuth::None,
+        (Some(c), true) => CpeAuth::Basic(c),
+        (Some(c), false) => CpeAuth::Digest(c),
+    };
+    let duration = Duration::from_secs(args.duration);
+    let config = SimConfig {
+        acs_url: args.acs,
+        model: Arc::new(model),
+        count: args.count,
+        serial_offset: args.serial_offset,
+        serial_prefix: args.serial_prefix,
+        interval: (args.interval > 0 && !args.once).then(|| Duration::from_secs(args.interval)),
+        auth,
+        cr_listen: args.cr_listen,
+        cr_advertise: args.cr_advertise,
+        concurrency: args.concurrency,
+        stagger: Duration::from_secs(args.stagger),
+        ..SimConfig::default()
+    };
+    let fleet = Fleet::start(config).await?;
+    let report = tokio::select! {
+        r = async {
+            if args.once { fleet.run_once(duration).await } else { fleet.run_for(duration).await }
+        } => r,
+        _ = tokio::signal::ctrl_c() => fleet.report(),
+    };
+    fleet.shutdown().await;
+    println!("{}", serde_json::to_string(&report)?);
+    Ok(())
+}
