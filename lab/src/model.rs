@@ -259,7 +259,7 @@ pub(crate) fn valid_value(xsd: &XsdType, v: &str) -> bool {
         XsdType::Base64 => v
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'\n' | b'\r')),
-        XsdType::HexBinary => v.len() % 2 == 0 && v.bytes().all(|b| b.is_ascii_hexdigit()),
+        XsdType::HexBinary => v.len().is_multiple_of(2) && v.bytes().all(|b| b.is_ascii_hexdigit()),
         XsdType::String | XsdType::Other(_) => true,
     }
 }

@@ -260,3 +260,47 @@ pub(crate) async fn session(t: &TestAcs, serial: &str, events: &[&str]) -> (Conn
     );
     (c, resp)
 }
+
+/// A tiny HTTP file server for Download tests: serves one body at any path, counts requests.
+pub(crate) struct FileServer {
+    addr: SocketAddr,
+    hits: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl FileServer {
+    pub(crate) async fn start(content: Vec<u8>) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let content = Bytes::from(content);
+        let counter = hits.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let content = content.clone();
+                let counter = counter.clone();
+                tokio::spawn(async move {
+                    let svc = hyper::service::service_fn(move |_req| {
+                        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let body = Full::new(content.clone());
+                        async move { Ok::<_, std::convert::Infallible>(http::Response::new(body)) }
+                    });
+                    let io = hyper_util::rt::TokioIo::new(stream);
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(io, svc)
+                        .await;
+                });
+            }
+        });
+        Self { addr, hits }
+    }
+
+    pub(crate) fn url(&self, name: &str) -> String {
+        format!("http://{}/{name}", self.addr)
+    }
+
+    pub(crate) fn hits(&self) -> usize {
+        self.hits.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,329 @@
+//! End to end: the ACS against the lab's cpe-sim agents (real CWMP CPE role, real XX230v data
+//! model, real HTTP over loopback), for registration, every task type, connection requests and
+//! authentication.
+
+use crate::harness::{self, SECRET};
+use acs::store::Index;
+use acs::{DeviceId, TaskKind, TaskOutcome};
+use fibreplane_lab::{CpeAuth, Credential, Fleet, SimConfig};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+async fn fleet(url: String, count: usize, secret: &str) -> Fleet {
+    let config = SimConfig {
+        acs_url: url,
+        count,
+        auth: CpeAuth::Digest(Credential::Secret(secret.to_owned())),
+        stagger: Duration::ZERO,
+        ..SimConfig::default()
+    };
+    Fleet::start(config).await.expect("fleet")
+}
+
+fn id(fleet: &Fleet, i: usize) -> DeviceId {
+    DeviceId::parse(&fleet.device_id(i)).unwrap()
+}
+
+/// Runs `kind` on CPE 0 through a connection request, waits for the task and for the CPE's
+/// session to end (the task finishes inside the session, before the CPE sees the 204).
+async fn run(t: &harness::TestAcs, f: &Fleet, dev: &DeviceId, kind: TaskKind) -> TaskOutcome {
+    let before = f.sessions(0);
+    let task = t.acs.enqueue(dev, kind).await.expect("enqueue");
+    t.acs
+        .connection_request(dev)
+        .await
+        .expect("connection request");
+    let out = t.acs.wait_task(task.id, WAIT).await.expect("wait");
+    assert!(
+        f.wait_sessions(0, before + 1, WAIT).await,
+        "the CR session ended"
+    );
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registration_discovers_the_tree_and_sets_connection_request_credentials() {
+    let t = harness::start(harness::config(std::path::Path::new("."))).await;
+    let f = fleet(t.url(), 1, SECRET).await;
+    let report = f.inform(0, &[]).await.expect("session");
+    assert!(
+        report.events.iter().any(|e| e == "0 BOOTSTRAP"),
+        "{:?}",
+        report.events
+    );
+    assert_eq!(
+        report.acs_requests,
+        [
+            "SetParameterValues",
+            "GetParameterNames",
+            "GetParameterValues"
+        ]
+    );
+    assert!(report.ended_204);
+    let dev = id(&f, 0);
+    let meta = t.acs.store().get(&dev).unwrap().expect("registered").value;
+    assert!(!meta.cr_password.is_empty());
+    assert_eq!(
+        f.param(0, "Device.ManagementServer.ConnectionRequestPassword")
+            .as_deref(),
+        Some(meta.cr_password.as_str())
+    );
+    assert_eq!(meta.connection_request_url, f.cr_url(0));
+    let tree = t.acs.store().get_tree(&dev).unwrap();
+    assert!(
+        tree.len() > 6000,
+        "whole XX230v tree stored, got {}",
+        tree.len()
+    );
+    let ssid = tree.get("Device.WiFi.SSID.1.SSID").expect("leaf");
+    assert_eq!(ssid.writable, Some(true));
+    assert_eq!(
+        ssid.value.as_ref().unwrap().text(),
+        f.param(0, "Device.WiFi.SSID.1.SSID").unwrap()
+    );
+    // The indexes find it by serial and by one of its own MACs.
+    assert_eq!(
+        t.acs
+            .store()
+            .scan_index(Index::Serial, &f.serial(0))
+            .unwrap(),
+        vec![dev.clone()]
+    );
+    let mac = meta.macs.first().expect("a MAC from the tree").clone();
+    assert_eq!(
+        t.acs
+            .store()
+            .scan_index(Index::Mac, &mac.to_lowercase())
+            .unwrap(),
+        vec![dev]
+    );
+    f.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_task_type_runs_through_a_connection_request() {
+    let t = harness::start(harness::config(std::path::Path::new("."))).await;
+    let f = fleet(t.url(), 1, SECRET).await;
+    f.inform(0, &[]).await.expect("registration");
+    let dev = id(&f, 0);
+
+    let out = run(
+        &t,
+        &f,
+        &dev,
+        TaskKind::GetParameterValues {
+            names: vec!["Device.DeviceInfo.UpTime".into()],
+        },
+    )
+    .await;
+    assert!(matches!(out, TaskOutcome::Done(_)), "{out:?}");
+    let last = f.last_session(0).unwrap();
+    assert!(
+        last.events.iter().any(|e| e == "6 CONNECTION REQUEST"),
+        "{:?}",
+        last.events
+    );
+
+    let values = vec![(
+        "Device.WiFi.SSID.1.SSID".into(),
+        "Gigafibre-4242".into(),
+        "string".into(),
+    )];
+    let out = run(
+        &t,
+        &f,
+        &dev,
+        TaskKind::SetParameterValues {
+            values,
+            parameter_key: "push-1".into(),
+        },
+    )
+    .await;
+    assert!(matches!(out, TaskOutcome::Done(_)), "{out:?}");
+    assert_eq!(
+        f.param(0, "Device.WiFi.SSID.1.SSID").as_deref(),
+        Some("Gigafibre-4242")
+    );
+    assert_eq!(
+        f.param(0, "Device.ManagementServer.ParameterKey")
+            .as_deref(),
+        Some("push-1")
+    );
+
+    let values = vec![(
+        "Device.DeviceInfo.SerialNumber".into(),
+        "x".into(),
+        "string".into(),
+    )];
+    let out = run(
+        &t,
+        &f,
+        &dev,
+        TaskKind::SetParameterValues {
+            values,
+            parameter_key: String::new(),
+        },
+    )
+    .await;
+    let TaskOutcome::Faulted(_, fault) = out else {
+        panic!("{out:?}")
+    };
+    assert_eq!(fault.code, "cwmp.9003");
+    assert!(fault.detail.contains("9008"), "{}", fault.detail);
+
+    let out = run(
+        &t,
+        &f,
+        &dev,
+        TaskKind::RefreshObject {
+            path: "Device.WiFi".into(),
+        },
+    )
+    .await;
+    assert!(matches!(out, TaskOutcome::Done(_)), "{out:?}");
+
+    let out = run(
+        &t,
+        &f,
+        &dev,
+        TaskKind::AddObject {
+            path: "Device.Bridging.Bridge.1.Port".into(),
+            parameter_key: "add-1".into(),
+        },
+    )
+    .await;
+    let TaskOutcome::Done(_) = out else {
+        panic!("{out:?}")
+    };
+    let tree = t.acs.store().get_tree(&dev).unwrap();
+    let added: Vec<String> = tree
+        .iter()
+        .map(|(p, _)| p.to_owned())
+        .filter(|p| p.starts_with("Device.Bridging.Bridge.1.Port.") && p.matches('.').count() == 5)
+        .collect();
+    let newest = added
+        .iter()
+        .max_by_key(|p| p.rsplit('.').next().unwrap().parse::<u32>().unwrap_or(0))
+        .unwrap()
+        .clone();
+    assert!(
+        f.param(0, &format!("{newest}.Enable")).is_some(),
+        "the CPE has {newest}"
+    );
+
+    let out = run(
+        &t,
+        &f,
+        &dev,
+        TaskKind::DeleteObject {
+            path: format!("{newest}."),
+            parameter_key: "del-1".into(),
+        },
+    )
+    .await;
+    assert!(matches!(out, TaskOutcome::Done(_)), "{out:?}");
+    assert!(f.param(0, &format!("{newest}.Enable")).is_none());
+    assert!(t.acs.store().get_tree(&dev).unwrap().get(&newest).is_none());
+
+    let sessions = f.sessions(0);
+    let out = run(&t, &f, &dev, TaskKind::Reboot).await;
+    assert!(matches!(out, TaskOutcome::Done(_)), "{out:?}");
+    assert!(
+        f.wait_sessions(0, sessions + 2, WAIT).await,
+        "the CPE comes back after rebooting"
+    );
+    let boot = f.last_session(0).unwrap();
+    assert!(
+        boot.events.iter().any(|e| e == "1 BOOT") && boot.events.iter().any(|e| e == "M Reboot"),
+        "{:?}",
+        boot.events
+    );
+
+    let sessions = f.sessions(0);
+    let out = run(&t, &f, &dev, TaskKind::FactoryReset).await;
+    assert!(matches!(out, TaskOutcome::Done(_)), "{out:?}");
+    assert!(f.wait_sessions(0, sessions + 2, WAIT).await);
+    let boot = f.last_session(0).unwrap();
+    assert!(
+        boot.events.iter().any(|e| e == "0 BOOTSTRAP"),
+        "{:?}",
+        boot.events
+    );
+    // After a factory reset the ACS sets fresh connection-request credentials again.
+    assert_eq!(
+        boot.acs_requests.first().map(String::as_str),
+        Some("SetParameterValues")
+    );
+    f.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn download_completes_with_transfer_complete() {
+    let t = harness::start(harness::config(std::path::Path::new("."))).await;
+    let f = fleet(t.url(), 1, SECRET).await;
+    f.inform(0, &[]).await.expect("registration");
+    let dev = id(&f, 0);
+    let files = harness::FileServer::start(vec![7u8; 64 * 1024]).await;
+    let kind = TaskKind::Download {
+        file_type: "1 Firmware Upgrade Image".into(),
+        url: files.url("fw.bin"),
+        username: String::new(),
+        password: String::new(),
+        file_size: 64 * 1024,
+        target_file_name: "fw.bin".into(),
+    };
+    let before = f.sessions(0);
+    let out = run(&t, &f, &dev, kind).await;
+    assert!(matches!(out, TaskOutcome::Done(_)), "{out:?}");
+    assert!(files.hits() >= 1, "the CPE fetched the file");
+    // The Download session, then the TransferComplete session.
+    assert!(f.wait_sessions(0, before + 2, WAIT).await);
+    let last = f.last_session(0).unwrap();
+    assert!(
+        last.events.iter().any(|e| e == "7 TRANSFER COMPLETE"),
+        "{:?}",
+        last.events
+    );
+    f.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cpe_with_the_wrong_secret_cannot_inform() {
+    let t = harness::start(harness::config(std::path::Path::new("."))).await;
+    let f = fleet(t.url(), 1, "not-the-secret").await;
+    assert!(f.inform(0, &[]).await.is_err());
+    assert!(t.acs.metrics.auth_failures.get() >= 1);
+    assert!(
+        t.acs.store().get(&id(&f, 0)).unwrap().is_none(),
+        "nothing registered"
+    );
+    f.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_requests_need_the_credentials_the_acs_set() {
+    let t = harness::start(harness::config(std::path::Path::new("."))).await;
+    let f = fleet(t.url(), 1, SECRET).await;
+    f.inform(0, &[]).await.expect("registration");
+    let err = acs::cr::send(
+        &f.cr_url(0),
+        &f.device_id(0),
+        "wrong",
+        Duration::from_secs(2),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err, acs::CrError::AuthFailed);
+    let offline = acs::cr::send("http://127.0.0.1:9/cr", "u", "p", Duration::from_secs(2))
+        .await
+        .unwrap_err();
+    assert_eq!(offline, acs::CrError::Offline);
+    let before = f.sessions(0);
+    t.acs
+        .connection_request(&id(&f, 0))
+        .await
+        .expect("right credentials");
+    assert!(f.wait_sessions(0, before + 1, WAIT).await);
+    f.shutdown().await;
+}
