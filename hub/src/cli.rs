@@ -20,6 +20,9 @@ pub(crate) struct Args {
 enum Command {
     /// Runs the TR-069 ACS (CWMP on --cwmp-listen).
     Acs(AcsArgs),
+    /// Runs a demo control plane: the ACS on a fresh embedded store and a lab fleet of simulated
+    /// XX230v CPEs informing it.
+    Demo(crate::demo::DemoArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -73,6 +76,7 @@ struct AcsArgs {
 pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
         Command::Acs(a) => run_acs(a).await,
+        Command::Demo(d) => crate::demo::run(d, shutdown_signal()).await,
     }
 }
 
@@ -130,7 +134,7 @@ async fn run_acs(a: AcsArgs) -> anyhow::Result<()> {
 }
 
 /// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let term = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(mut s) => {

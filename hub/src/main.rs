@@ -4,6 +4,7 @@
 //! runs it with a lab CPE fleet informing it.
 
 mod cli;
+mod demo;
 
 use anyhow::Context;
 use clap::Parser;

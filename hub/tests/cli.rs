@@ -129,3 +129,40 @@ fn digest_without_a_secret_is_refused_with_a_clear_message() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("FIBREPLANE_CPE_SECRET"), "{err}");
 }
+
+#[test]
+fn demo_brings_up_a_living_fleet_and_exits_after_its_duration() {
+    let out = Command::new(env!("CARGO_BIN_EXE_fibreplane"))
+        .args([
+            "demo",
+            "--devices",
+            "5",
+            "--cwmp-listen",
+            "127.0.0.1:0",
+            "--duration",
+            "4",
+            "--interval",
+            "1",
+        ])
+        .env("FIBREPLANE_CPE_SECRET", "demo-test-secret")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !stdout.contains("demo-test-secret"),
+        "the secret is never printed"
+    );
+    let last = stdout
+        .lines()
+        .rev()
+        .find(|l| l.contains("devices"))
+        .unwrap();
+    let devices: u64 = last.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert_eq!(devices, 5, "{stdout}");
+    assert!(stdout.contains("sessions ok"), "{stdout}");
+}

@@ -19,7 +19,7 @@ use crate::error::SimError;
 use crate::fleet::Shared;
 use crate::model::CpeModel;
 use crate::report::SessionReport;
-use crate::respond::{FollowUp, answer};
+use crate::respond::{FollowUp, answer, header_id};
 
 /// Most HTTP exchanges in one session; bounds an ACS that never says 204.
 const MAX_EXCHANGES: usize = 100_000;
@@ -358,34 +358,12 @@ async fn drive(
     Err(SimError::Timeout)
 }
 
-/// The text of the SOAP header's `ID` element, found without a full parse (used only when the
-/// body names a method the parser does not know).
-fn header_id(xml: &[u8]) -> Option<String> {
-    let text = std::str::from_utf8(xml).ok()?;
-    let mut rest = text;
-    while let Some(i) = rest.find('<') {
-        rest = &rest[i + 1..];
-        let end = rest.find(|c: char| c.is_whitespace() || c == '>')?;
-        let name = &rest[..end];
-        if name.rsplit(':').next() == Some("ID") {
-            let open = rest.find('>')?;
-            let content = &rest[open + 1..];
-            let close = content.find('<')?;
-            return Some(content[..close].trim().chars().take(64).collect());
-        }
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn header_id_finds_the_id_and_events_dedupe() {
-        let x = b"<s:Envelope><s:Header><cwmp:ID s:mustUnderstand=\"1\">42</cwmp:ID></s:Header>";
-        assert_eq!(header_id(x).as_deref(), Some("42"));
-        assert_eq!(header_id(b"<a><b>"), None);
+    fn events_dedupe_by_code_and_command_key() {
         let mut v = vec![EventStruct::new("1 BOOT")];
         add_event(&mut v, EventStruct::new("1 BOOT"));
         add_event(

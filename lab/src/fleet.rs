@@ -2,7 +2,7 @@
 //! one task per CPE, a cap on simultaneous sessions, and the run report.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -57,7 +57,7 @@ impl Default for SimConfig {
     fn default() -> Self {
         Self {
             acs_url: "http://127.0.0.1:7547/".to_owned(),
-            model: Arc::new(BaseModel::xx230v()),
+            model: xx230v(),
             count: 1,
             serial_offset: 0,
             serial_prefix: "FPSIM".to_owned(),
@@ -72,6 +72,12 @@ impl Default for SimConfig {
             stagger: Duration::from_secs(5),
         }
     }
+}
+
+/// The built-in XX230v base, parsed once per process: tests build many configs.
+fn xx230v() -> Arc<BaseModel> {
+    static BASE: OnceLock<Arc<BaseModel>> = OnceLock::new();
+    BASE.get_or_init(|| Arc::new(BaseModel::xx230v())).clone()
 }
 
 /// What every CPE task shares.

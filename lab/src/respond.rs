@@ -112,3 +112,35 @@ pub(crate) fn answer(model: &mut CpeModel, request: Body, follow: &mut Vec<Follo
     };
     result.unwrap_or_else(Body::Fault)
 }
+
+/// The text of the SOAP header's `ID` element, found without a full parse (used only when the
+/// body names a method the parser does not know).
+pub(crate) fn header_id(xml: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(xml).ok()?;
+    let mut rest = text;
+    while let Some(i) = rest.find('<') {
+        rest = &rest[i + 1..];
+        let end = rest.find(|c: char| c.is_whitespace() || c == '>')?;
+        let name = &rest[..end];
+        if name.rsplit(':').next() == Some("ID") {
+            let open = rest.find('>')?;
+            let content = &rest[open + 1..];
+            let close = content.find('<')?;
+            return Some(content[..close].trim().chars().take(64).collect());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_id_finds_the_id() {
+        let x = b"<s:Envelope><s:Header><cwmp:ID s:mustUnderstand=\"1\">42</cwmp:ID></s:Header>";
+        assert_eq!(header_id(x).as_deref(), Some("42"));
+        assert_eq!(header_id(b"<a><b>"), None);
+        assert_eq!(header_id(b"<ID>7</ID>").as_deref(), Some("7"));
+    }
+}

@@ -113,9 +113,25 @@ async fn main() -> anyhow::Result<()> {
         r = async {
             if args.once { fleet.run_once(duration).await } else { fleet.run_for(duration).await }
         } => r,
-        _ = tokio::signal::ctrl_c() => fleet.report(),
+        () = stop_signal() => fleet.report(),
     };
     fleet.shutdown().await;
     println!("{}", serde_json::to_string(&report)?);
     Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM, so an interrupted run still prints its report.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
