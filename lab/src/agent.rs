@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use cwmp::{Body, CpeEvent, CpeSession, CpeSessionConfig, DeviceIdStruct, EventStruct, Fault};
@@ -23,6 +23,9 @@ use crate::respond::{FollowUp, answer, header_id};
 
 /// Most HTTP exchanges in one session; bounds an ACS that never says 204.
 const MAX_EXCHANGES: usize = 100_000;
+
+/// Longest wait for a retry or a scheduled inform (a day): longer is pointless in a lab run.
+const MAX_WAIT: Duration = Duration::from_secs(86_400);
 
 /// The event that is never retried (TR-069 §3.2.1, "must not retry").
 pub(crate) const CONNECTION_REQUEST: &str = "6 CONNECTION REQUEST";
@@ -71,11 +74,17 @@ pub(crate) struct CpeState {
 }
 
 impl Cpe {
-    /// A CPE that has never booted: its first session carries `0 BOOTSTRAP` and `1 BOOT`.
-    pub(crate) fn new(index: usize, device_id: String, model: CpeModel) -> Self {
+    /// A CPE whose first session carries `start_events` (`0 BOOTSTRAP` + `1 BOOT` for one that
+    /// has never met this ACS).
+    pub(crate) fn new(
+        index: usize,
+        device_id: String,
+        model: CpeModel,
+        start_events: &[String],
+    ) -> Self {
         let state = CpeState {
             model,
-            pending_events: vec![EventStruct::new("0 BOOTSTRAP"), EventStruct::new("1 BOOT")],
+            pending_events: start_events.iter().map(EventStruct::new).collect(),
             pending_requests: Vec::new(),
             retry_count: 0,
             retry_at: None,
@@ -145,8 +154,9 @@ impl CpeState {
             })
             .collect();
         for path in &self.changed {
-            if let (Some(v), false) = (m.get(path), parameters.iter().any(|p| p.name == *path)) {
-                parameters.push(ParameterValue::new(path, v, cwmp::XsdType::String));
+            let Some(e) = m.lookup(path) else { continue };
+            if !m.is_object(e) && !parameters.iter().any(|p| p.name == *path) {
+                parameters.push(ParameterValue::new(path, m.value(e), m.xsd(e).clone()));
             }
         }
         let base = m.base();
@@ -239,7 +249,9 @@ pub(crate) async fn run_session(
                     SimError::Retry { after: Some(a) } => (*a).max(wait),
                     _ => wait,
                 };
-                Some(now + after)
+                // Retry-After comes from the peer and the wait parameters from the model: clamp
+                // both so that no value can overflow the clock.
+                Some(now + after.min(MAX_WAIT))
             }
             _ => None,
         };
@@ -249,7 +261,7 @@ pub(crate) async fn run_session(
         for f in follow {
             let due = match &f {
                 FollowUp::ScheduleInform { delay_seconds, .. } => {
-                    now + std::time::Duration::from_secs(u64::from(*delay_seconds))
+                    now + Duration::from_secs(u64::from(*delay_seconds)).min(MAX_WAIT)
                 }
                 _ => now,
             };

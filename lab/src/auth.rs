@@ -6,9 +6,6 @@
 
 use std::fmt;
 
-use hmac::{KeyInit, Mac};
-use sha2::Sha256;
-
 /// Where a CPE's ACS password comes from. `Debug` never prints the secret.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Credential {
@@ -60,21 +57,7 @@ impl CpeAuth {
     }
 }
 
-/// `hex(HMAC-SHA256(secret, username))`, first 20 characters: the per-device password scheme
-/// shared with the ACS. A private copy until `cwmp::auth` exports the same function.
-pub fn derive_password(secret: &str, username: &str) -> String {
-    // HMAC accepts keys of any length, so construction cannot fail.
-    let Ok(mut mac) = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()) else {
-        return String::new();
-    };
-    mac.update(username.as_bytes());
-    let digest = mac.finalize().into_bytes();
-    let mut out = String::with_capacity(20);
-    for b in digest.iter().take(10) {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
-}
+pub use cwmp::auth::derive_password;
 
 #[cfg(test)]
 mod tests {

@@ -130,7 +130,7 @@ impl BaseModel {
     /// Finds the device's own MAC prefix and marks identity-bearing values.
     fn mark_identity(&mut self) {
         let oui_mac = mac_form(&self.oui);
-        let is_mac = |v: &str| v.len() == 17 && v.as_bytes().get(2) == Some(&b':');
+        let is_mac = |v: &str| v.len() == 17 && v.is_ascii() && v.as_bytes().get(2) == Some(&b':');
         // Prefer a MAC carrying the manufacturer's OUI; otherwise any interface MAC.
         let own = self
             .nodes
@@ -139,7 +139,7 @@ impl BaseModel {
             .find(|n| {
                 oui_mac
                     .as_deref()
-                    .is_some_and(|o| n.value.to_uppercase().starts_with(o))
+                    .is_some_and(|o| n.value.to_ascii_uppercase().starts_with(o))
             })
             .or_else(|| {
                 self.nodes.iter().find(|n| {
@@ -148,7 +148,7 @@ impl BaseModel {
                         && is_mac(&n.value)
                 })
             });
-        self.mac_prefix = own.map(|n| n.value[..14].to_uppercase());
+        self.mac_prefix = own.map(|n| n.value[..14].to_ascii_uppercase());
         let serial = format!("{}.DeviceInfo.SerialNumber", self.root);
         let cr_url = format!("{}.ManagementServer.ConnectionRequestURL", self.root);
         for n in &mut self.nodes {
@@ -159,7 +159,7 @@ impl BaseModel {
             } else if self
                 .mac_prefix
                 .as_deref()
-                .is_some_and(|p| !n.object && n.value.to_uppercase().contains(p))
+                .is_some_and(|p| !n.object && n.value.to_ascii_uppercase().contains(p))
             {
                 Ident::Mac
             } else {
@@ -240,7 +240,7 @@ pub(crate) fn mac_form(oui: &str) -> Option<String> {
     if oui.len() != 6 || !oui.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
-    let u = oui.to_uppercase();
+    let u = oui.to_ascii_uppercase();
     Some(format!("{}:{}:{}", &u[0..2], &u[2..4], &u[4..6]))
 }
 
@@ -249,7 +249,8 @@ pub(crate) fn mac_form(oui: &str) -> Option<String> {
 /// byte, so a device's several interface MACs stay distinct from each other and from every other
 /// CPE's.
 pub(crate) fn substitute_macs(value: &str, prefix: &str, base: u32) -> String {
-    let upper = value.to_uppercase();
+    // ASCII upper-casing keeps byte offsets identical between `upper` and `value`.
+    let upper = value.to_ascii_uppercase();
     let mut out = String::with_capacity(value.len());
     let mut pos = 0;
     while let Some(found) = upper[pos..].find(prefix) {

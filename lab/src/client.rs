@@ -181,12 +181,48 @@ impl Transport {
         }
     }
 
-    /// One HTTP exchange, reconnecting if the ACS closed the previous connection.
+    /// One HTTP exchange, reconnecting if the ACS closed the previous connection. A request
+    /// that failed on a reused keep-alive connection before reaching the ACS is sent once more
+    /// on a fresh one: the ACS may close an idle connection just as we reuse it.
     async fn send_once(&mut self, body: Bytes) -> Result<(u16, HeaderMap, Bytes), SimError> {
+        let mut reused = false;
         let mut sender = match self.sender.take() {
-            Some(s) if !s.is_closed() => s,
+            Some(s) if !s.is_closed() => {
+                reused = true;
+                s
+            }
             _ => connect(&self.url, self.timeout).await?,
         };
+        loop {
+            let req = self.request(body.clone())?;
+            let sent = async {
+                sender.ready().await?;
+                sender.send_request(req).await
+            };
+            let resp = match tokio::time::timeout(self.timeout, sent).await {
+                Err(_) => return Err(SimError::Timeout),
+                Ok(Err(e)) if reused && (e.is_canceled() || e.is_closed()) => {
+                    reused = false;
+                    sender = connect(&self.url, self.timeout).await?;
+                    continue;
+                }
+                Ok(r) => r?,
+            };
+            let (parts, body) = resp.into_parts();
+            let read = Limited::new(body, MAX_BODY).collect();
+            let bytes = tokio::time::timeout(self.timeout, read)
+                .await
+                .map_err(|_| SimError::Timeout)?
+                .map_err(|_| SimError::TooLarge)?
+                .to_bytes();
+            self.store_cookies(&parts.headers);
+            self.sender = Some(sender);
+            return Ok((parts.status.as_u16(), parts.headers, bytes));
+        }
+    }
+
+    /// Builds a POST with the session's cookies and credentials.
+    fn request(&mut self, body: Bytes) -> Result<Request<Full<Bytes>>, SimError> {
         let mut req = Request::builder()
             .method(Method::POST)
             .uri(self.url.path.as_str())
@@ -207,26 +243,8 @@ impl Transport {
         if let Some(a) = self.authorization() {
             req = req.header(AUTHORIZATION, a);
         }
-        let req = req
-            .body(Full::new(body))
-            .map_err(|_| SimError::BadUrl(self.url.path.clone()))?;
-        let exchange = async {
-            sender.ready().await?;
-            let resp = sender.send_request(req).await?;
-            let (parts, body) = resp.into_parts();
-            let bytes = Limited::new(body, MAX_BODY)
-                .collect()
-                .await
-                .map_err(|_| SimError::TooLarge)?
-                .to_bytes();
-            Ok::<_, SimError>((parts.status.as_u16(), parts.headers, bytes))
-        };
-        let (status, headers, bytes) = tokio::time::timeout(self.timeout, exchange)
-            .await
-            .map_err(|_| SimError::Timeout)??;
-        self.store_cookies(&headers);
-        self.sender = Some(sender);
-        Ok((status, headers, bytes))
+        req.body(Full::new(body))
+            .map_err(|_| SimError::BadUrl(self.url.path.clone()))
     }
 
     /// Keeps `name=value` of every Set-Cookie, replacing cookies of the same name.

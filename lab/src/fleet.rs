@@ -51,6 +51,9 @@ pub struct SimConfig {
     pub reboot_delay: Duration,
     /// First contacts of a fleet run are spread over this window.
     pub stagger: Duration,
+    /// Events of each CPE's first session: `0 BOOTSTRAP` + `1 BOOT` for CPEs new to the ACS;
+    /// `2 PERIODIC` alone for a fleet the ACS already knows (a load run's steady state).
+    pub start_events: Vec<String>,
 }
 
 impl Default for SimConfig {
@@ -70,6 +73,7 @@ impl Default for SimConfig {
             session_timeout: Duration::from_secs(30),
             reboot_delay: Duration::from_millis(200),
             stagger: Duration::from_secs(5),
+            start_events: vec!["0 BOOTSTRAP".to_owned(), "1 BOOT".to_owned()],
         }
     }
 }
@@ -147,7 +151,12 @@ impl Fleet {
                     cr_url: format!("{cr_base}/cr/{i}"),
                 };
                 let id = cwmp::device_id(base.oui(), base.product_class(), &serial);
-                Arc::new(Cpe::new(i, id, CpeModel::new(base.clone(), identity)))
+                Arc::new(Cpe::new(
+                    i,
+                    id,
+                    CpeModel::new(base.clone(), identity),
+                    &config.start_events,
+                ))
             })
             .collect();
         let shared = Arc::new(Shared {

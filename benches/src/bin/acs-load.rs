@@ -52,8 +52,9 @@ struct SimReport {
 fn cpe_sim(bin: &Path, url: &str, args: &[String]) -> anyhow::Result<(SimReport, f64)> {
     let started = Instant::now();
     let out = Command::new(bin.join("cpe-sim"))
-        .args(["--acs", url, "--cpe-secret", SECRET])
+        .args(["--acs", url, "--stagger", "0"])
         .args(args)
+        .env("CPE_SIM_SECRET", SECRET)
         .env("RUST_LOG", "warn")
         .output()
         .context("running cpe-sim")?;

@@ -28,9 +28,13 @@ struct Args {
     /// Serial number prefix.
     #[arg(long, default_value = "FPSIM")]
     serial_prefix: String,
-    /// Periodic inform interval in seconds (0 = no periodic informs).
-    #[arg(long, default_value_t = 300)]
-    interval: u64,
+    /// Periodic inform interval in seconds (0 = back to back, for load runs; with --once, none).
+    #[arg(long, default_value_t = 300.0)]
+    interval: f64,
+    /// Events of each CPE's first session (repeatable); default `0 BOOTSTRAP` and `1 BOOT`.
+    /// `--start-event "2 PERIODIC"` runs a fleet the ACS already knows.
+    #[arg(long = "start-event")]
+    start_events: Vec<String>,
     /// How long to run, in seconds.
     #[arg(long, default_value_t = 60)]
     duration: u64,
@@ -100,12 +104,17 @@ async fn main() -> anyhow::Result<()> {
         count: args.count,
         serial_offset: args.serial_offset,
         serial_prefix: args.serial_prefix,
-        interval: (args.interval > 0 && !args.once).then(|| Duration::from_secs(args.interval)),
+        interval: (!args.once).then(|| Duration::from_secs_f64(args.interval.max(0.0))),
         auth,
         cr_listen: args.cr_listen,
         cr_advertise: args.cr_advertise,
         concurrency: args.concurrency,
         stagger: Duration::from_secs(args.stagger),
+        start_events: if args.start_events.is_empty() {
+            SimConfig::default().start_events
+        } else {
+            args.start_events
+        },
         ..SimConfig::default()
     };
     let fleet = Fleet::start(config).await?;

@@ -44,6 +44,8 @@ pub(crate) struct Seen {
     pub(crate) cookie_echoed: Vec<bool>,
     pub(crate) violations: Vec<String>,
     pub(crate) sessions_done: usize,
+    /// What the CPE answered to raw requests.
+    pub(crate) raw_answers: Vec<Body>,
 }
 
 /// Shared ACS state.
@@ -53,6 +55,10 @@ pub(crate) struct TestAcs {
     pub(crate) seen: Mutex<Seen>,
     /// Answer the next N Informs with fault 8005.
     pub(crate) reject_next: Mutex<usize>,
+    /// Answer the next N POSTs with 503 and `Retry-After: 1`.
+    pub(crate) busy_next: Mutex<usize>,
+    /// Raw XML sent once instead of the next queued request (for methods `cwmp` cannot model).
+    pub(crate) raw_next: Mutex<Option<String>>,
     auth: AcsAuth,
 }
 
@@ -65,6 +71,8 @@ impl TestAcs {
             queue: Mutex::new(VecDeque::new()),
             seen: Mutex::new(Seen::default()),
             reject_next: Mutex::new(0),
+            raw_next: Mutex::new(None),
+            busy_next: Mutex::new(0),
             auth,
         });
         let a = acs.clone();
@@ -76,6 +84,7 @@ impl TestAcs {
                     session: None,
                     nonce: format!("nonce{conn_no}"),
                     cookie: format!("c{conn_no:08x}"),
+                    awaiting_raw: false,
                 }));
                 let a = a.clone();
                 tokio::spawn(async move {
@@ -122,6 +131,16 @@ impl TestAcs {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let body = req.into_body().collect().await.unwrap().to_bytes();
+        {
+            let mut busy = self.busy_next.lock().unwrap();
+            if *busy > 0 {
+                *busy -= 1;
+                let mut r = reply(StatusCode::SERVICE_UNAVAILABLE, Bytes::new());
+                r.headers_mut()
+                    .insert(http::header::RETRY_AFTER, "1".parse().unwrap());
+                return r;
+            }
+        }
         let mut c = conn.lock().unwrap();
         if let AcsAuth::Password(pw) = &self.auth {
             let ok = match authz.as_deref().map(parse_authorization) {
@@ -170,10 +189,23 @@ impl TestAcs {
             self.seen().cookie_echoed.push(echoed);
         }
         let cookie_value = c.cookie.clone();
+        // The answer to a raw request bypasses the session machine, which never saw the request.
+        let (msg, was_raw) = match (std::mem::take(&mut c.awaiting_raw), msg) {
+            (true, Some(env)) => {
+                self.seen().raw_answers.push(env.body);
+                (None, true)
+            }
+            (_, msg) => (msg, false),
+        };
         let session = c
             .session
             .get_or_insert_with(|| AcsSession::new(now, AcsSessionConfig::default()));
-        let env = match session.receive(now, msg) {
+        let event = if was_raw {
+            AcsEvent::CpeIdle
+        } else {
+            session.receive(now, msg)
+        };
+        let env = match event {
             AcsEvent::Inform(inform) => {
                 self.seen().informs.push(inform);
                 let reject = {
@@ -214,6 +246,10 @@ impl TestAcs {
                     AcsEvent::Fault(f) => self.seen().faults.push(f),
                     _ => {}
                 }
+                if let Some(raw) = self.raw_next.lock().unwrap().take() {
+                    c.awaiting_raw = true;
+                    return reply(StatusCode::OK, Bytes::from(raw));
+                }
                 let next = self.queue.lock().unwrap().pop_front();
                 match next {
                     Some(b) => session.send_request(now, b, false).unwrap(),
@@ -232,6 +268,7 @@ impl TestAcs {
 
 struct Conn {
     session: Option<AcsSession>,
+    awaiting_raw: bool,
     nonce: String,
     cookie: String,
 }

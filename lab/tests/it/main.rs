@@ -5,4 +5,5 @@ mod acs;
 mod cli;
 mod cr;
 mod model;
+mod periodic;
 mod session;

@@ -176,6 +176,23 @@ async fn retry_request_8005_counts_in_retry_count() {
 }
 
 #[tokio::test]
+async fn overload_503_carries_retry_after() {
+    let acs = TestAcs::start(AcsAuth::Open).await;
+    let fleet = fleet(&acs, 1, CpeAuth::None).await;
+    *acs.busy_next.lock().unwrap() = 1;
+    let err = fleet.inform(0, &[]).await.unwrap_err();
+    assert!(
+        matches!(err, SimError::Retry { after: Some(d) } if d == Duration::from_secs(1)),
+        "{err:?}"
+    );
+    fleet.inform(0, &[]).await.unwrap();
+    assert_eq!(acs.seen().informs[0].retry_count, 1);
+    let report = fleet.report();
+    assert_eq!((report.sessions_ok, report.sessions_failed), (1, 1));
+    assert_eq!(report.failures.get("retry"), Some(&1));
+}
+
+#[tokio::test]
 async fn reboot_factory_reset_and_download_follow_up_in_the_background() {
     let acs = TestAcs::start(AcsAuth::Open).await;
     let fleet = fleet(&acs, 1, CpeAuth::None).await;
@@ -304,4 +321,28 @@ async fn faults_travel_back_to_the_acs() {
             .as_deref(),
         Some("a")
     );
+}
+
+#[tokio::test]
+async fn unknown_methods_get_fault_9000_and_the_session_goes_on() {
+    let acs = TestAcs::start(AcsAuth::Open).await;
+    let fleet = fleet(&acs, 1, CpeAuth::None).await;
+    *acs.raw_next.lock().unwrap() = Some(
+        "<soap-env:Envelope xmlns:soap-env=\"http://schemas.xmlsoap.org/soap/envelope/\" \
+         xmlns:cwmp=\"urn:dslforum-org:cwmp-1-2\"><soap-env:Header><cwmp:ID \
+         soap-env:mustUnderstand=\"1\">raw-1</cwmp:ID></soap-env:Header><soap-env:Body>\
+         <cwmp:GetAllQueuedTransfers/></soap-env:Body></soap-env:Envelope>"
+            .to_owned(),
+    );
+    acs.push(Body::GetRpcMethods);
+    let r = fleet.inform(0, &[]).await.unwrap();
+    assert_eq!(r.acs_requests, ["GetAllQueuedTransfers", "GetRPCMethods"]);
+    assert_eq!(r.faults, [9000]);
+    let seen = acs.seen();
+    assert!(
+        matches!(&seen.raw_answers[..], [Body::Fault(f)] if f.code == 9000),
+        "{:?}",
+        seen.raw_answers
+    );
+    assert!(seen.violations.is_empty(), "{:?}", seen.violations);
 }
