@@ -354,6 +354,11 @@ impl Job {
         Ok(out)
     }
 
+    /// Whether folding this job's answers needs the device's cached tree.
+    pub(crate) fn needs_tree(&self) -> bool {
+        matches!(self.work, Work::Gpv(_))
+    }
+
     /// The task ids this job completes.
     pub(crate) fn task_ids(&self) -> &[u64] {
         match &self.purpose {

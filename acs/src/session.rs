@@ -165,7 +165,9 @@ impl Session {
         };
         let now_ms = acs.clock_ms();
         let answer = answer.and_then(|body| {
-            if matches!(body, Body::GetParameterValuesResponse { .. }) && self.tree.is_none() {
+            // Only a plain GetParameterValues needs the cached tree (for `writable`); a refresh
+            // learns it from its own GetParameterNames, so a registration never reads the tree.
+            if job.needs_tree() && self.tree.is_none() {
                 self.tree = acs.store.get_tree(&self.device).ok();
             }
             job.apply(&body, now_ms, &mut self.meta, self.tree.as_ref())
