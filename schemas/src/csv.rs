@@ -12,7 +12,7 @@ pub(crate) enum CsvError {
     UnterminatedQuote { line: usize },
     /// A field exceeded [`MAX_FIELD`].
     FieldTooLong { line: usize },
-    /// A quote appeared after the closing quote of a field.
+    /// A quote inside an unquoted field, or text after the closing quote of a field.
     StrayQuote { line: usize },
 }
 
@@ -25,6 +25,7 @@ pub(crate) fn records(text: &str) -> Result<Vec<Vec<String>>, CsvError> {
     let mut line = 1;
     let mut in_quotes = false;
     let mut was_quoted = false;
+    let mut after_quote = false;
     while let Some(c) = chars.next() {
         if field.len() > MAX_FIELD {
             return Err(CsvError::FieldTooLong { line });
@@ -35,7 +36,10 @@ pub(crate) fn records(text: &str) -> Result<Vec<Vec<String>>, CsvError> {
                     chars.next();
                     field.push('"');
                 }
-                '"' => in_quotes = false,
+                '"' => {
+                    in_quotes = false;
+                    after_quote = true;
+                }
                 '\n' => {
                     line += 1;
                     field.push(c);
@@ -44,6 +48,10 @@ pub(crate) fn records(text: &str) -> Result<Vec<Vec<String>>, CsvError> {
             }
             continue;
         }
+        if after_quote && !matches!(c, ',' | '\n' | '\r') {
+            return Err(CsvError::StrayQuote { line });
+        }
+        after_quote = false;
         match c {
             '"' if field.is_empty() && !was_quoted => {
                 in_quotes = true;
