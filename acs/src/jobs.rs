@@ -8,7 +8,7 @@
 use crate::inform::{note_fact, to_value};
 use acs_store::{DeviceMeta, Param, ParamTree, TaskKind, TaskRecord};
 use cwmp::{Body, Fault, ParameterValue, XsdType};
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 /// The internal purposes a job can have besides running tasks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,7 +30,7 @@ enum Work {
     /// A refresh: first GetParameterNames, then GetParameterValues of the leaves found.
     Refresh {
         path: String,
-        names: Option<BTreeMap<String, (bool, bool)>>,
+        names: Option<HashMap<String, bool>>,
     },
     Add {
         path: String,
@@ -232,7 +232,7 @@ impl Job {
     /// for jobs that merge with it); `meta` is updated in place for facts and keys.
     pub(crate) fn apply(
         &mut self,
-        answer: &Body,
+        answer: Body,
         now_ms: i64,
         meta: &mut DeviceMeta,
         tree: Option<&ParamTree>,
@@ -243,10 +243,12 @@ impl Job {
         };
         match (&mut self.work, answer) {
             (Work::Gpv(_), Body::GetParameterValuesResponse { parameters }) => {
+                out.set.reserve(parameters.len());
                 for p in parameters {
                     let writable = tree.and_then(|t| t.get(&p.name)).and_then(|e| e.writable);
                     out.meta_changed |= note_fact(meta, &p.name, &p.value);
-                    out.set.push((p.name.clone(), leaf(p, writable, now_ms)));
+                    let param = leaf(&p, writable, now_ms);
+                    out.set.push((p.name, param));
                 }
             }
             (Work::Spv { values, key }, Body::SetParameterValuesResponse { status }) => {
@@ -272,30 +274,27 @@ impl Job {
                 },
                 Body::GetParameterNamesResponse { parameters },
             ) => {
-                let mut found = BTreeMap::new();
-                for p in parameters {
-                    let object = p.name.ends_with('.');
-                    found.insert(
-                        p.name.trim_end_matches('.').to_owned(),
-                        (object, p.writable),
-                    );
-                }
-                // A refresh replaces the subtree: anything the CPE no longer lists is gone.
+                // Only leaves are remembered (for their `writable` when the values arrive);
+                // objects are written now. A refresh replaces the subtree: anything the CPE no
+                // longer lists is gone.
+                let mut leaves = HashMap::with_capacity(parameters.len());
                 out.remove.push(path.clone());
-                for (name, (object, writable)) in &found {
-                    if *object {
+                for mut p in parameters {
+                    if p.name.ends_with('.') {
+                        p.name.pop();
                         let param = Param {
                             object: true,
-                            writable: Some(*writable),
+                            writable: Some(p.writable),
                             value: None,
                             timestamp_ms: now_ms,
                         };
-                        out.set.push((name.clone(), param));
+                        out.set.push((p.name, param));
+                    } else {
+                        leaves.insert(p.name, p.writable);
                     }
                 }
-                let leaves = found.values().filter(|(o, _)| !o).count();
-                *names = Some(found);
-                out.done = leaves == 0;
+                out.done = leaves.is_empty();
+                *names = Some(leaves);
             }
             (
                 Work::Refresh {
@@ -303,10 +302,12 @@ impl Job {
                 },
                 Body::GetParameterValuesResponse { parameters },
             ) => {
+                out.set.reserve(parameters.len());
                 for p in parameters {
-                    let writable = found.get(&p.name).map(|(_, w)| *w);
+                    let writable = found.get(&p.name).copied();
                     out.meta_changed |= note_fact(meta, &p.name, &p.value);
-                    out.set.push((p.name.clone(), leaf(p, writable, now_ms)));
+                    let param = leaf(&p, writable, now_ms);
+                    out.set.push((p.name, param));
                 }
             }
             (
@@ -341,7 +342,7 @@ impl Job {
             (Work::Reboot { .. }, Body::RebootResponse)
             | (Work::FactoryReset, Body::FactoryResetResponse) => {}
             (Work::Download(_), Body::DownloadResponse { status, .. }) => {
-                out.awaiting_transfer = *status == 1;
+                out.awaiting_transfer = status == 1;
                 out.note = Some(format!("status {status}"));
             }
             (_, other) => {

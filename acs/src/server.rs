@@ -459,11 +459,14 @@ async fn start_session(
         },
     );
     let event_codes: Vec<String> = inform.events.iter().map(|e| e.code.clone()).collect();
-    let inform = inform.clone();
     if !matches!(machine.receive(now, Some(env)), cwmp::AcsEvent::Inform(_)) {
         return text(StatusCode::BAD_REQUEST, "invalid Inform\n");
     }
-    let (update, revision) = match register(acs, &device, previous, &inform).await {
+    let Some(inform) = machine.inform() else {
+        return text(StatusCode::BAD_REQUEST, "invalid Inform\n");
+    };
+    let bootstrap = inform.has_event(inform::BOOTSTRAP);
+    let (update, revision) = match register(acs, &device, previous, inform).await {
         Ok(u) => u,
         Err(e) => {
             tracing::error!(%device, error = %e, "could not record Inform");
@@ -480,8 +483,7 @@ async fn start_session(
             password,
         ));
     }
-    if acs.config.refresh_on_bootstrap && (update.new_device || inform.has_event(inform::BOOTSTRAP))
-    {
+    if acs.config.refresh_on_bootstrap && (update.new_device || bootstrap) {
         first_jobs.push(Job::refresh(root_of(&update.meta)));
     }
     let reply = machine.accept_inform(now);
@@ -534,8 +536,8 @@ async fn register(
 ) -> Result<(inform::InformUpdate, u64), crate::AcsError> {
     for _ in 0..3 {
         let prev = previous.take().map(|v| (v.value, v.revision));
-        let update = inform::apply_inform(device, prev, inform, acs.clock_ms());
-        let outcomes = acs.writer.apply(update.ops.clone()).await?;
+        let mut update = inform::apply_inform(device, prev, inform, acs.clock_ms());
+        let outcomes = acs.writer.apply(std::mem::take(&mut update.ops)).await?;
         let conflict = outcomes
             .iter()
             .any(|o| matches!(o, Outcome::Conflict { .. }));

@@ -170,7 +170,7 @@ impl Session {
             if job.needs_tree() && self.tree.is_none() {
                 self.tree = acs.store.get_tree(&self.device).ok();
             }
-            job.apply(&body, now_ms, &mut self.meta, self.tree.as_ref())
+            job.apply(body, now_ms, &mut self.meta, self.tree.as_ref())
         });
         let mut ops = Vec::new();
         match answer {

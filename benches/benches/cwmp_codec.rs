@@ -1,8 +1,9 @@
 //! Criterion benchmark of CWMP envelope parse and serialize: a typical XX230v Inform, and the
-//! GetParameterValuesResponse of its whole tree (the heaviest message of a registration).
+//! GetParameterNamesResponse and GetParameterValuesResponse of its whole tree (the two heaviest
+//! messages of a registration).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use cwmp::{Body, CwmpVersion, Envelope, Limits, ParameterValue, XsdType};
+use cwmp::{Body, CwmpVersion, Envelope, Limits, ParameterInfo, ParameterValue, XsdType};
 use fibreplane_schemas::DataModel;
 use std::hint::black_box;
 
@@ -53,11 +54,33 @@ fn full_gpv(model: &DataModel) -> Envelope {
     )
 }
 
+fn full_gpn(model: &DataModel) -> Envelope {
+    // Objects carry no trailing dot in the model but do on the wire.
+    let parameters = model
+        .params
+        .iter()
+        .map(|p| ParameterInfo {
+            name: if p.object {
+                format!("{}.", p.path)
+            } else {
+                p.path.clone()
+            },
+            writable: p.writable,
+        })
+        .collect();
+    Envelope::new(
+        CwmpVersion::V1_0,
+        "6",
+        Body::GetParameterNamesResponse { parameters },
+    )
+}
+
 fn codec(c: &mut Criterion) {
     let model = DataModel::xx230v();
     let limits = Limits::default();
     for (name, env) in [
         ("inform", xx230v_inform(&model)),
+        ("gpn_response_full_xx230v", full_gpn(&model)),
         ("gpv_response_full_xx230v", full_gpv(&model)),
     ] {
         let bytes = cwmp::to_bytes(&env);

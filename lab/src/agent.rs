@@ -46,6 +46,8 @@ pub(crate) struct Cpe {
 #[derive(Debug)]
 pub(crate) struct CpeState {
     pub(crate) model: CpeModel,
+    /// The ACS's last Digest challenge and our nonce count, for pre-emptive Digest.
+    pub(crate) digest: Option<(cwmp::auth::DigestChallenge, u32)>,
     /// Undelivered events, retried until an InformResponse arrives.
     pub(crate) pending_events: Vec<EventStruct>,
     /// Undelivered CPE requests (TransferComplete).
@@ -84,6 +86,7 @@ impl Cpe {
     ) -> Self {
         let state = CpeState {
             model,
+            digest: None,
             pending_events: start_events.iter().map(EventStruct::new).collect(),
             pending_requests: Vec::new(),
             retry_count: 0,
@@ -314,6 +317,25 @@ async fn drive(
         shared.auth.clone(),
         cpe.device_id.clone(),
     );
+    if shared.preemptive_digest {
+        transport.resume_digest(cpe.lock().digest.take());
+    }
+    let result = exchanges(shared, cpe, session, report, follow, &mut transport).await;
+    if shared.preemptive_digest {
+        cpe.lock().digest = transport.digest_state();
+    }
+    result
+}
+
+/// The POSTs of one session over `transport`.
+async fn exchanges(
+    shared: &Shared,
+    cpe: &Cpe,
+    session: &mut CpeSession,
+    report: &mut SessionReport,
+    follow: &mut Vec<FollowUp>,
+    transport: &mut Transport,
+) -> Result<(), SimError> {
     let version = shared.version;
     let mut body = Bytes::from(cwmp::to_bytes(&session.start(Instant::now())));
     // Whether our last POST lets the ACS send a request (empty POST or an answer).

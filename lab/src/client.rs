@@ -114,6 +114,20 @@ impl Transport {
         }
     }
 
+    /// Resumes Digest with a challenge from an earlier session, so the first POST carries
+    /// credentials (the nonce count continues, as RFC 7616 allows) and saves the 401 round trip.
+    pub(crate) fn resume_digest(&mut self, state: Option<(DigestChallenge, u32)>) {
+        if let Some((ch, nc)) = state {
+            self.challenge = Some(ch);
+            self.nc = nc;
+        }
+    }
+
+    /// The Digest challenge and nonce count in use, to resume in the next session.
+    pub(crate) fn digest_state(&self) -> Option<(DigestChallenge, u32)> {
+        self.challenge.clone().map(|ch| (ch, self.nc))
+    }
+
     /// The Authorization header for the next request, if we have something to send.
     fn authorization(&mut self) -> Option<String> {
         let cred = self.auth.credential()?;

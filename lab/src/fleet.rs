@@ -54,6 +54,9 @@ pub struct SimConfig {
     /// Events of each CPE's first session: `0 BOOTSTRAP` + `1 BOOT` for CPEs new to the ACS;
     /// `2 PERIODIC` alone for a fleet the ACS already knows (a load run's steady state).
     pub start_events: Vec<String>,
+    /// Whether CPEs reuse the ACS's last Digest nonce (with the next nonce count) on their next
+    /// session instead of waiting for a fresh 401 challenge, as some CPE stacks do.
+    pub preemptive_digest: bool,
 }
 
 impl Default for SimConfig {
@@ -74,6 +77,7 @@ impl Default for SimConfig {
             reboot_delay: Duration::from_millis(200),
             stagger: Duration::from_secs(5),
             start_events: vec!["0 BOOTSTRAP".to_owned(), "1 BOOT".to_owned()],
+            preemptive_digest: false,
         }
     }
 }
@@ -93,6 +97,7 @@ pub(crate) struct Shared {
     pub(crate) session_timeout: Duration,
     pub(crate) interval: Option<Duration>,
     pub(crate) reboot_delay: Duration,
+    pub(crate) preemptive_digest: bool,
     pub(crate) permits: Semaphore,
     pub(crate) stats: Mutex<Stats>,
     pub(crate) cpes: Vec<Arc<Cpe>>,
@@ -166,6 +171,7 @@ impl Fleet {
             session_timeout: config.session_timeout,
             interval: config.interval,
             reboot_delay: config.reboot_delay,
+            preemptive_digest: config.preemptive_digest,
             permits: Semaphore::new(config.concurrency.max(1)),
             stats: Mutex::new(Stats::default()),
             cpes,

@@ -111,6 +111,35 @@ async fn a_digest_answer_cannot_be_replayed_on_another_connection() {
 }
 
 #[tokio::test]
+async fn a_nonce_may_be_reused_with_a_higher_nonce_count_on_the_next_connection() {
+    let t = start_quiet().await;
+    let mut a = Conn::open(t.addr).await;
+    let ch = a.post(inform("S109", &["2 PERIODIC"]), &[]).await;
+    let auth = answer(&ch, "S109", None);
+    assert_eq!(
+        a.post(inform("S109", &["2 PERIODIC"]), &[("authorization", auth)])
+            .await
+            .status,
+        200
+    );
+    assert_eq!(a.post(Vec::new(), &[]).await.status, 204);
+    // Pre-emptive Digest (RFC 7616): the next session answers the same challenge with nc=2
+    // and needs no 401 round trip.
+    let challenge =
+        cwmp::auth::parse_challenge(ch.headers["www-authenticate"].to_str().unwrap()).unwrap();
+    let user = "1C61B4-Device2-S109";
+    let pw = acs::derive_password(&acs::Secret::new(harness::SECRET), user);
+    let next = cwmp::auth::answer_digest(&challenge, "POST", "/", user, &pw, "0a4f113b", 2);
+    let mut b = Conn::open(t.addr).await;
+    assert_eq!(
+        b.post(inform("S109", &["2 PERIODIC"]), &[("authorization", next)])
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
 async fn basic_over_plain_http_is_not_accepted() {
     let t = start_quiet().await;
     let mut c = Conn::open(t.addr).await;
