@@ -197,7 +197,7 @@ mod tests {
         CpeAuth::new(&config)
     }
 
-    fn nonce_of(challenge: &str) -> cwmp::auth::DigestChallenge {
+    fn nonce_of(challenge: &str) -> DigestChallenge {
         cwmp::auth::parse_challenge(challenge).unwrap()
     }
 

@@ -68,10 +68,9 @@ pub(crate) fn apply_inform(
         .parameters
         .first()
         .and_then(|p| p.name.split('.').next())
+        && (root == "Device" || root == "InternetGatewayDevice")
     {
-        if root == "Device" || root == "InternetGatewayDevice" {
-            meta.root = root.to_owned();
-        }
+        meta.root = root.to_owned();
     }
     // Only parameters whose value changed are written to the tree, so a periodic Inform costs
     // one small meta write.

@@ -76,13 +76,11 @@ impl Job {
         let mut jobs: Vec<Self> = Vec::new();
         for t in tasks {
             if let (TaskKind::GetParameterValues { names }, Some(last)) = (&t.kind, jobs.last_mut())
+                && let (Work::Gpv(prev), Purpose::Tasks(ids)) = (&mut last.work, &mut last.purpose)
             {
-                if let (Work::Gpv(prev), Purpose::Tasks(ids)) = (&mut last.work, &mut last.purpose)
-                {
-                    prev.extend(names.iter().cloned());
-                    ids.push(t.id);
-                    continue;
-                }
+                prev.extend(names.iter().cloned());
+                ids.push(t.id);
+                continue;
             }
             jobs.push(Self::from_task(t, root));
         }

@@ -316,10 +316,10 @@ impl Acs {
             let mut ops = self.fault_task_ops(device, id, &fault, now_ms);
             // A failed transfer is retried like any faulted task, so it must be sendable again.
             for op in &mut ops {
-                if let Op::PutTask(t) = op {
-                    if t.not_before_ms == i64::MAX {
-                        t.not_before_ms = now_ms;
-                    }
+                if let Op::PutTask(t) = op
+                    && t.not_before_ms == i64::MAX
+                {
+                    t.not_before_ms = now_ms;
                 }
             }
             ops

@@ -79,10 +79,10 @@ impl Registry {
     /// Removes a session (ended, failed or expired).
     pub(crate) fn remove(&self, cookie: &str) {
         let mut inner = self.lock();
-        if let Some(e) = inner.by_cookie.remove(cookie) {
-            if inner.by_device.get(&e.device).map(String::as_str) == Some(cookie) {
-                inner.by_device.remove(&e.device);
-            }
+        if let Some(e) = inner.by_cookie.remove(cookie)
+            && inner.by_device.get(&e.device).map(String::as_str) == Some(cookie)
+        {
+            inner.by_device.remove(&e.device);
         }
     }
 

@@ -12,7 +12,7 @@ use std::time::Instant;
 #[derive(Debug)]
 pub(crate) enum Reply {
     /// 200 with this envelope.
-    Envelope(Envelope),
+    Envelope(Box<Envelope>),
     /// 204: the session is over.
     End,
     /// 400 with a reason: the session is over.
@@ -56,7 +56,7 @@ impl Session {
         match self.machine.receive(now, msg) {
             AcsEvent::CpeRequest(body) => {
                 let answer = self.cpe_request(acs, body).await;
-                Reply::Envelope(self.machine.respond(now, answer))
+                Reply::Envelope(Box::new(self.machine.respond(now, answer)))
             }
             AcsEvent::CpeIdle => self.next(acs, now).await,
             AcsEvent::Response(body) => {
@@ -119,7 +119,7 @@ impl Session {
             if let Some(job) = &self.current {
                 let body = job.request();
                 return match self.machine.send_request(now, body, false) {
-                    Ok(env) => Reply::Envelope(env),
+                    Ok(env) => Reply::Envelope(Box::new(env)),
                     Err(e) => {
                         self.machine.finish();
                         Reply::BadRequest(e.to_string())

@@ -184,14 +184,13 @@ impl Conn {
             .expect("response");
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
-        if let Some(c) = headers.get("set-cookie").and_then(|v| v.to_str().ok()) {
-            if let Some(v) = c
-                .split(';')
-                .next()
-                .and_then(|kv| kv.strip_prefix("session="))
-            {
-                self.cookie = Some(v.to_owned());
-            }
+        if let Some(v) = headers
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|c| c.split(';').next())
+            .and_then(|kv| kv.strip_prefix("session="))
+        {
+            self.cookie = Some(v.to_owned());
         }
         let body = resp.into_body().collect().await.expect("body").to_bytes();
         Resp {
