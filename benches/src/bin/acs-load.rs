@@ -71,7 +71,7 @@ fn cpe_sim(bin: &Path, url: &str, args: &[String]) -> anyhow::Result<(SimReport,
 }
 
 struct Row {
-    figure: &'static str,
+    figure: String,
     value: String,
     target: &'static str,
     baseline: String,
@@ -121,25 +121,27 @@ fn main() -> anyhow::Result<()> {
         rss >> 20
     );
     rows.push(Row {
-        figure: "ACS CPU per full XX230v registration (GPN + GPV of ~6,400 params)",
+        figure: "ACS CPU per full XX230v registration (GPN + GPV of ~6,400 params)".into(),
         value: format!("{per_reg_ms:.2} ms"),
         target: "≤ 5 ms",
         baseline: "GenieACS ≈ 31 ms (~900-param TR-098 model; note anchor)".into(),
     });
     rows.push(Row {
-        figure: "Store on disk per fully refreshed XX230v (redb)",
+        figure: "Store on disk per fully refreshed XX230v (redb)".into(),
         value: format!("{per_dev_kb:.1} KiB"),
         target: "≤ 100 KB",
         baseline: "GenieACS/MongoDB ≈ 624 KB BSON".into(),
     });
     rows.push(Row {
-        figure: "Registration session latency p50 / p99",
+        figure: "Registration session latency p50 / p99".into(),
         value: format!("{:.1} / {:.1} ms", reg.p50_ms, reg.p99_ms),
         target: "—",
         baseline: "GenieACS p50 213 ms, p95 865 ms".into(),
     });
 
-    // Periodic: registered CPEs (no discovery) informing back to back.
+    // Periodic: registered CPEs (no discovery) informing back to back, first answering a fresh
+    // Digest challenge in every session (one extra round trip), then re-using the last nonce
+    // pre-emptively as RFC 7616 allows and some CPE stacks do.
     let dir = tempfile::tempdir()?;
     let acs = AcsProcess::start(&bin, dir.path(), SECRET, &["--no-bootstrap-refresh"])?;
     let n = args.periodic_cpes.to_string();
@@ -154,58 +156,64 @@ fn main() -> anyhow::Result<()> {
             c.clone(),
         ],
     )?;
-    let cpu0 = acs.cpu_micros()?;
-    let (per, per_secs) = cpe_sim(
-        &bin,
-        &acs.url,
-        &[
-            "--count".into(),
-            n,
-            "--interval".into(),
-            "0".into(),
-            "--duration".into(),
-            args.periodic_secs.to_string(),
-            "--concurrency".into(),
-            c,
-            "--start-event".into(),
-            "2 PERIODIC".into(),
-        ],
-    )?;
-    let per_cpu = acs.cpu_micros()? - cpu0;
+    for (label, extra) in [
+        ("challenged", None),
+        ("pre-emptive Digest", Some("--preemptive-digest")),
+    ] {
+        let cpu0 = acs.cpu_micros()?;
+        let mut sim_args: Vec<String> = [
+            "--count",
+            &n,
+            "--interval",
+            "0",
+            "--duration",
+            &args.periodic_secs.to_string(),
+            "--concurrency",
+            &c,
+            "--start-event",
+            "2 PERIODIC",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        sim_args.extend(extra.map(str::to_owned));
+        let (per, per_secs) = cpe_sim(&bin, &acs.url, &sim_args)?;
+        let per_cpu = acs.cpu_micros()? - cpu0;
+        let rate = per.sessions_ok as f64 / per_secs;
+        let per_session_us = per_cpu as f64 / per.sessions_ok.max(1) as f64;
+        println!(
+            "periodic ({label}): {} ok, {} failed in {:.1} s = {:.0} sessions/s; ACS CPU {:.0} µs/session; p50 {:.2} ms p99 {:.2} ms",
+            per.sessions_ok,
+            per.sessions_failed,
+            per_secs,
+            rate,
+            per_session_us,
+            per.p50_ms,
+            per.p99_ms
+        );
+        rows.push(Row {
+            figure: (format!("Periodic sessions/s, {label} (ACS and fleet share 2 cores)")),
+            value: format!("{rate:.0}/s"),
+            target: "≥ 5,000/s",
+            baseline: format!("GenieACS ≈ 49/s (ratio ×{:.0})", rate / 49.0),
+        });
+        rows.push(Row {
+            figure: (format!("ACS CPU (user + sys) per periodic session, {label}")),
+            value: format!("{per_session_us:.0} µs"),
+            target: "≤ 100 µs",
+            baseline: format!(
+                "GenieACS ≈ 7,800 µs (ratio ×{:.0})",
+                7800.0 / per_session_us.max(1.0)
+            ),
+        });
+        rows.push(Row {
+            figure: (format!("Periodic session latency p50 / p99, {label}")),
+            value: format!("{:.2} / {:.2} ms", per.p50_ms, per.p99_ms),
+            target: "—",
+            baseline: "GenieACS p50 133 ms, p95 403 ms".into(),
+        });
+    }
     acs.stop()?;
-    let rate = per.sessions_ok as f64 / per_secs;
-    let per_session_us = per_cpu as f64 / per.sessions_ok.max(1) as f64;
-    println!(
-        "periodic: {} ok, {} failed in {:.1} s = {:.0} sessions/s; ACS CPU {:.0} µs/session; p50 {:.2} ms p99 {:.2} ms",
-        per.sessions_ok,
-        per.sessions_failed,
-        per_secs,
-        rate,
-        per_session_us,
-        per.p50_ms,
-        per.p99_ms
-    );
-    rows.push(Row {
-        figure: "Periodic sessions/s (ACS and fleet share 2 cores)",
-        value: format!("{rate:.0}/s"),
-        target: "≥ 5,000/s",
-        baseline: format!("GenieACS ≈ 49/s (ratio ×{:.0})", rate / 49.0),
-    });
-    rows.push(Row {
-        figure: "ACS CPU per periodic session",
-        value: format!("{per_session_us:.0} µs"),
-        target: "≤ 100 µs",
-        baseline: format!(
-            "GenieACS ≈ 7,800 µs (ratio ×{:.0})",
-            7800.0 / per_session_us.max(1.0)
-        ),
-    });
-    rows.push(Row {
-        figure: "Periodic session latency p50 / p99",
-        value: format!("{:.2} / {:.2} ms", per.p50_ms, per.p99_ms),
-        target: "—",
-        baseline: "GenieACS p50 133 ms, p95 403 ms".into(),
-    });
 
     let mut table = String::from("| Figure | Measured | Target | Baseline |\n|---|---|---|---|\n");
     for r in &rows {
