@@ -30,7 +30,11 @@ fn meta(n: u64) -> DeviceMeta {
     meta.last_inform_ms = 1_760_000_000_000;
     meta.connection_request_url = "http://10.0.0.1:7547/cr".into();
     meta.software_version = "1.1.9 Build 20240129".into();
-    meta.macs = vec![format!("50:91:E3:{:02X}:{:02X}:01", n >> 8 & 0xFF, n & 0xFF)];
+    meta.macs = vec![format!(
+        "50:91:E3:{:02X}:{:02X}:01",
+        n >> 8 & 0xFF,
+        n & 0xFF
+    )];
     meta.inform_params = vec![
         ("Device.DeviceInfo.UpTime".into(), Value::UnsignedInt(42)),
         (

@@ -1,16 +1,22 @@
 //! Byte encodings of stored records.
 //!
 //! Small records (metadata, tasks, faults) are postcard behind a format byte, so a later layout
-//! change can be detected and migrated rather than misread. Tree sections use a hand-rolled
-//! layout because they dominate disk use: paths are interned per data model (a varint id instead
-//! of a 40-byte string), ids are delta-coded, timestamps are deduplicated into a small table per
-//! section, and numbers and booleans are varints and tag bytes rather than text.
+//! change can be detected and migrated rather than misread. Parameter trees use the hand-rolled
+//! chunk layout in [`chunk`] because they dominate disk use; the varint and typed-value helpers it
+//! shares live here.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::StoreError;
-use crate::model::{Param, Value};
+use crate::model::Value;
+
+pub(crate) mod chunk;
+
+#[cfg(test)]
+use crate::model::Param;
+#[cfg(test)]
+pub(crate) use chunk::{decode_section, encode_section};
 
 /// Version byte in front of every record; bump when a layout changes.
 const FORMAT: u8 = 1;
@@ -36,92 +42,8 @@ pub(crate) fn decode<T: DeserializeOwned>(
     }
 }
 
-const F_OBJECT: u64 = 1;
-const F_WRITABLE_KNOWN: u64 = 2;
-const F_WRITABLE: u64 = 4;
-const FLAG_BITS: u32 = 3;
-
-/// Encodes one tree section. `entries` are `(interned path id, node)`; `model` names the
-/// dictionary the ids belong to, stored in the section so it stays decodable even if the
-/// device's model changes later.
-pub(crate) fn encode_section(model: &str, mut entries: Vec<(u32, &Param)>) -> Vec<u8> {
-    // Sorting by id makes every delta positive and, since ids are handed out in the order paths
-    // are first seen, usually 1: one byte per path.
-    entries.sort_by_key(|(id, _)| *id);
-    let mut stamps: Vec<i64> = entries.iter().map(|(_, p)| p.timestamp_ms).collect();
-    stamps.sort_unstable();
-    stamps.dedup();
-
-    let mut out = vec![FORMAT];
-    put_str(&mut out, model);
-    put_u(&mut out, stamps.len() as u64);
-    let mut prev = 0i64;
-    for &t in &stamps {
-        put_i(&mut out, t.wrapping_sub(prev));
-        prev = t;
-    }
-    put_u(&mut out, entries.len() as u64);
-    let mut prev_id = 0u64;
-    for (id, p) in entries {
-        put_u(&mut out, u64::from(id) - prev_id);
-        prev_id = u64::from(id);
-        let ts_idx = stamps.binary_search(&p.timestamp_ms).unwrap_or_default() as u64;
-        let mut flags = if p.object { F_OBJECT } else { 0 };
-        if let Some(w) = p.writable {
-            flags |= F_WRITABLE_KNOWN | if w { F_WRITABLE } else { 0 };
-        }
-        put_u(&mut out, ts_idx << FLAG_BITS | flags);
-        put_value(&mut out, p.value.as_ref());
-    }
-    out
-}
-
-/// Decodes a section into its model name and `(path id, node)` pairs. Never panics on bad input.
-pub(crate) fn decode_section(bytes: &[u8]) -> Result<(String, Vec<(u32, Param)>), StoreError> {
-    let mut r = Reader { buf: bytes };
-    if r.byte()? != FORMAT {
-        return Err(r.err("unknown format byte"));
-    }
-    let model = r.str()?;
-    let n_stamps = r.len()?;
-    let mut stamps = Vec::with_capacity(n_stamps);
-    let mut prev = 0i64;
-    for _ in 0..n_stamps {
-        prev = prev.wrapping_add(r.i()?);
-        stamps.push(prev);
-    }
-    let n = r.len()?;
-    let mut entries = Vec::with_capacity(n);
-    let mut id = 0u64;
-    for _ in 0..n {
-        id = id
-            .checked_add(r.u()?)
-            .ok_or_else(|| r.err("path id overflow"))?;
-        let path_id = u32::try_from(id).map_err(|_| r.err("path id overflow"))?;
-        let head = r.u()?;
-        let timestamp_ms = *usize::try_from(head >> FLAG_BITS)
-            .ok()
-            .and_then(|i| stamps.get(i))
-            .ok_or_else(|| r.err("timestamp index out of range"))?;
-        let writable = (head & F_WRITABLE_KNOWN != 0).then_some(head & F_WRITABLE != 0);
-        let value = r.value()?;
-        entries.push((
-            path_id,
-            Param {
-                object: head & F_OBJECT != 0,
-                writable,
-                value,
-                timestamp_ms,
-            },
-        ));
-    }
-    if !r.buf.is_empty() {
-        return Err(r.err("trailing bytes"));
-    }
-    Ok((model, entries))
-}
-
-// Value tags. Booleans carry their value in the tag so they cost one byte in total.
+// Value tags, stored in the low four bits of an entry's head byte. Booleans carry their value
+// in the tag so they cost nothing beyond the head.
 const T_NONE: u8 = 0;
 const T_STRING: u8 = 1;
 const T_INT: u8 = 2;
@@ -134,43 +56,41 @@ const T_DATETIME: u8 = 8;
 const T_BASE64: u8 = 9;
 const T_HEX: u8 = 10;
 const T_OTHER: u8 = 11;
+/// Highest valid tag.
+const T_MAX: u8 = T_OTHER;
 
-fn put_value(out: &mut Vec<u8>, value: Option<&Value>) {
-    let Some(value) = value else {
-        out.push(T_NONE);
-        return;
-    };
+/// The tag of a value.
+fn value_tag(value: Option<&Value>) -> u8 {
     match value {
-        Value::String(s) => tagged_str(out, T_STRING, s),
-        Value::DateTime(s) => tagged_str(out, T_DATETIME, s),
-        Value::Base64(s) => tagged_str(out, T_BASE64, s),
-        Value::HexBinary(s) => tagged_str(out, T_HEX, s),
-        Value::Int(v) => tagged_i(out, T_INT, *v),
-        Value::Long(v) => tagged_i(out, T_LONG, *v),
-        Value::UnsignedInt(v) => {
-            out.push(T_UINT);
-            put_u(out, *v);
-        }
-        Value::UnsignedLong(v) => {
-            out.push(T_ULONG);
-            put_u(out, *v);
-        }
-        Value::Boolean(b) => out.push(if *b { T_TRUE } else { T_FALSE }),
-        Value::Other { xsd_type, text } => {
-            tagged_str(out, T_OTHER, xsd_type);
-            put_str(out, text);
-        }
+        None => T_NONE,
+        Some(Value::String(_)) => T_STRING,
+        Some(Value::Int(_)) => T_INT,
+        Some(Value::UnsignedInt(_)) => T_UINT,
+        Some(Value::Long(_)) => T_LONG,
+        Some(Value::UnsignedLong(_)) => T_ULONG,
+        Some(Value::Boolean(false)) => T_FALSE,
+        Some(Value::Boolean(true)) => T_TRUE,
+        Some(Value::DateTime(_)) => T_DATETIME,
+        Some(Value::Base64(_)) => T_BASE64,
+        Some(Value::HexBinary(_)) => T_HEX,
+        Some(Value::Other { .. }) => T_OTHER,
     }
 }
 
-fn tagged_str(out: &mut Vec<u8>, tag: u8, s: &str) {
-    out.push(tag);
-    put_str(out, s);
-}
-
-fn tagged_i(out: &mut Vec<u8>, tag: u8, v: i64) {
-    out.push(tag);
-    put_i(out, v);
+/// The bytes that follow a value's tag.
+fn put_payload(out: &mut Vec<u8>, value: Option<&Value>) {
+    match value {
+        None | Some(Value::Boolean(_)) => {}
+        Some(Value::String(s) | Value::DateTime(s) | Value::Base64(s) | Value::HexBinary(s)) => {
+            put_str(out, s);
+        }
+        Some(Value::Int(v) | Value::Long(v)) => put_i(out, *v),
+        Some(Value::UnsignedInt(v) | Value::UnsignedLong(v)) => put_u(out, *v),
+        Some(Value::Other { xsd_type, text }) => {
+            put_str(out, xsd_type);
+            put_str(out, text);
+        }
+    }
 }
 
 fn put_u(out: &mut Vec<u8>, mut v: u64) {
@@ -195,12 +115,9 @@ struct Reader<'a> {
     buf: &'a [u8],
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
     fn err(&self, why: &str) -> StoreError {
-        StoreError::Corrupt(format!(
-            "tree section: {why} ({} bytes left)",
-            self.buf.len()
-        ))
+        StoreError::Corrupt(format!("tree chunk: {why} ({} bytes left)", self.buf.len()))
     }
 
     fn byte(&mut self) -> Result<u8, StoreError> {
@@ -239,16 +156,44 @@ impl Reader<'_> {
             .ok_or_else(|| self.err("bad length"))
     }
 
-    fn str(&mut self) -> Result<String, StoreError> {
+    fn bytes(&mut self) -> Result<&'a [u8], StoreError> {
         let n = self.len()?;
         let (s, rest) = self.buf.split_at(n);
-        let s = String::from_utf8(s.to_vec()).map_err(|_| self.err("invalid UTF-8"))?;
         self.buf = rest;
         Ok(s)
     }
 
-    fn value(&mut self) -> Result<Option<Value>, StoreError> {
-        Ok(Some(match self.byte()? {
+    fn str_ref(&mut self) -> Result<&'a str, StoreError> {
+        let bytes = self.bytes()?;
+        std::str::from_utf8(bytes).map_err(|_| self.err("invalid UTF-8"))
+    }
+
+    fn str(&mut self) -> Result<String, StoreError> {
+        self.str_ref().map(str::to_owned)
+    }
+
+    /// Skips the payload of a value with this tag, without decoding or allocating.
+    fn skip_payload(&mut self, tag: u8) -> Result<(), StoreError> {
+        match tag {
+            T_NONE | T_FALSE | T_TRUE => {}
+            T_INT | T_LONG | T_UINT | T_ULONG => {
+                self.u()?;
+            }
+            T_STRING | T_DATETIME | T_BASE64 | T_HEX => {
+                self.bytes()?;
+            }
+            T_OTHER => {
+                self.bytes()?;
+                self.bytes()?;
+            }
+            _ => return Err(self.err("unknown value tag")),
+        }
+        Ok(())
+    }
+
+    /// Decodes the payload of a value with this tag.
+    fn value(&mut self, tag: u8) -> Result<Option<Value>, StoreError> {
+        Ok(Some(match tag {
             T_NONE => return Ok(None),
             T_STRING => Value::String(self.str()?),
             T_DATETIME => Value::DateTime(self.str()?),

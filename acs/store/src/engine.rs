@@ -239,16 +239,22 @@ fn put_device(
     if !ok {
         return Ok(Outcome::Conflict { current });
     }
-    let old_keys = old
+    // A periodic Inform changes no indexed field: skip building and diffing the key sets.
+    if !old
         .as_ref()
-        .map(|o| index_keys(&o.value))
-        .unwrap_or_default();
-    let new_keys = index_keys(&meta);
-    for stale in old_keys.difference(&new_keys) {
-        w.delete(stale)?;
-    }
-    for fresh in new_keys.difference(&old_keys) {
-        w.put(fresh, &[])?;
+        .is_some_and(|o| same_index_fields(&o.value, &meta))
+    {
+        let old_keys = old
+            .as_ref()
+            .map(|o| index_keys(&o.value))
+            .unwrap_or_default();
+        let new_keys = index_keys(&meta);
+        for stale in old_keys.difference(&new_keys) {
+            w.delete(stale)?;
+        }
+        for fresh in new_keys.difference(&old_keys) {
+            w.put(fresh, &[])?;
+        }
     }
     let revision = current.map_or(1, |r| r + 1);
     let key = Key::new(keys::META).dev(&meta.id);
@@ -281,6 +287,15 @@ fn delete_device(w: &mut dyn KvWrite, id: &DeviceId) -> Result<(), StoreError> {
         delete_task(w, task)?;
     }
     delete_prefix(w, &Key::new(keys::FAULT).dev(id))
+}
+
+/// True when two records of the same device imply the same index keys.
+fn same_index_fields(a: &DeviceMeta, b: &DeviceMeta) -> bool {
+    a.identity.serial_number == b.identity.serial_number
+        && a.identity.oui == b.identity.oui
+        && a.identity.product_class == b.identity.product_class
+        && a.macs == b.macs
+        && a.tags == b.tags
 }
 
 /// Every index key a metadata record implies; diffing two of these sets keeps indexes exact.

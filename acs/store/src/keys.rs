@@ -1,7 +1,7 @@
 //! Order-preserving composite keys over one flat byte keyspace.
 //!
 //! Every backend stores plain `bytes -> bytes`; the domain layout (one keyspace per record kind,
-//! composite keys such as `(device, section)`) is encoded here once, so redb and sled hold exactly
+//! composite keys such as `(device, first path id)`) is encoded here once, so redb and sled hold exactly
 //! the same keys and the engine code above them is shared. A key is a one-byte keyspace tag
 //! followed by components: strings are escaped (`00` becomes `00 01`) and terminated by `00 00`,
 //! which keeps byte order equal to component order and makes no encoded string a prefix of
@@ -12,12 +12,12 @@ use crate::model::DeviceId;
 
 /// Device metadata: `(device) -> MetaRecord`.
 pub(crate) const META: u8 = 1;
-/// Tree sections: `(device, section) -> section bytes`.
-pub(crate) const SECTION: u8 = 2;
-/// Path dictionary: `(model, path) -> u32`.
+/// Parameter-tree chunks: `(device, first path id u32) -> chunk bytes` (`codec::chunk`).
+pub(crate) const TREE: u8 = 2;
+/// Path dictionary: `(model, path id u32) -> path`. The path-to-id direction exists only in
+/// memory, rebuilt from these entries, so each path is stored once per model. (4 held that
+/// direction on disk in an earlier layout.)
 pub(crate) const DICT: u8 = 3;
-/// Reverse path dictionary: `(model, u32) -> path`.
-pub(crate) const DICT_REV: u8 = 4;
 /// Named counters: `(name) -> u64`.
 pub(crate) const COUNTER: u8 = 5;
 /// Tasks: `(task id) -> TaskRecord`.
@@ -49,13 +49,6 @@ impl Key {
     /// Appends a device id component.
     pub(crate) fn dev(self, id: &DeviceId) -> Self {
         self.str(id.as_str())
-    }
-
-    /// Appends the escaped bytes of `s` without a terminator: the start of a range over every
-    /// string component that begins with `s`.
-    pub(crate) fn str_prefix(mut self, s: &str) -> Self {
-        self.push_escaped(s);
-        self
     }
 
     /// Appends a big-endian u64.
@@ -187,7 +180,7 @@ mod tests {
 
     #[test]
     fn string_components_order_like_tuples() {
-        let k = |a: &str, b: u64| Key::new(SECTION).str(a).u64(b).0;
+        let k = |a: &str, b: u64| Key::new(TREE).str(a).u64(b).0;
         assert!(k("ab", u64::MAX) < k("ab\0", 0));
         assert!(k("ab", u64::MAX) < k("abc", 0));
         assert!(k("a", 5) < k("a", 6));

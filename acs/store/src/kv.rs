@@ -14,6 +14,15 @@ pub(crate) trait KvRead {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
     /// Up to `limit` pairs with `start <= key < end`, in key order.
     fn range(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Pairs, StoreError>;
+    /// The keys with `start <= key < end`, in key order: for callers that decide from keys alone
+    /// which values they need, so engines that can should skip copying values.
+    fn keys(&self, start: &[u8], end: &[u8]) -> Result<Vec<Vec<u8>>, StoreError> {
+        Ok(self
+            .range(start, end, usize::MAX)?
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect())
+    }
 }
 
 /// Reads and writes within one transaction.

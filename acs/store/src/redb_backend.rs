@@ -109,12 +109,28 @@ fn range(
     Ok(out)
 }
 
+fn keys(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    start: &[u8],
+    end: &[u8],
+) -> Result<Vec<Vec<u8>>, StoreError> {
+    let mut out = Vec::new();
+    for item in table.range(start..end).map_err(StoreError::engine)? {
+        let (k, _) = item.map_err(StoreError::engine)?;
+        out.push(k.value().to_vec());
+    }
+    Ok(out)
+}
+
 impl KvRead for ReadView {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         get(&self.table, key)
     }
     fn range(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Pairs, StoreError> {
         range(&self.table, start, end, limit)
+    }
+    fn keys(&self, start: &[u8], end: &[u8]) -> Result<Vec<Vec<u8>>, StoreError> {
+        keys(&self.table, start, end)
     }
 }
 
@@ -124,6 +140,9 @@ impl KvRead for WriteView<'_> {
     }
     fn range(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Pairs, StoreError> {
         range(&self.table, start, end, limit)
+    }
+    fn keys(&self, start: &[u8], end: &[u8]) -> Result<Vec<Vec<u8>>, StoreError> {
+        keys(&self.table, start, end)
     }
 }
 

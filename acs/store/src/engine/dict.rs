@@ -1,35 +1,93 @@
 //! Path interning: one dictionary per data model (`<OUI>-<ProductClass>`).
 //!
 //! Devices of one model share almost all paths, so storing each path once per model and a small
-//! integer per device is what gets a fully refreshed tree under the size target. Entries are
-//! append-only (never changed or deleted), which is what makes an in-memory cache safe: once an
-//! entry is committed it is true forever.
+//! integer per device is what gets a fully refreshed tree under the size target. On disk a model's
+//! dictionary is `(model, id) -> path` with ids dense from 0 and a counter holding the next id;
+//! entries are append-only (never changed or deleted).
+//!
+//! Memory holds, per model, a complete copy of ids `0..len` in both directions. Append-only makes
+//! that safe: once an entry is committed it is true forever, so a copy only ever needs extending,
+//! from storage (`sync`) or with a transaction's new entries after its commit. Being complete is
+//! what lets a writer treat "not in memory" as "new" without a storage read per path, and lets one
+//! snapshot (an `Arc`, taken under a lock held only for the clone) serve a whole batch of lookups.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::StoreError;
 use crate::keys::{self, Key};
 use crate::kv::{KvRead, KvWrite};
 
-/// One model's dictionary in memory.
-#[derive(Debug, Default)]
-struct ModelDict {
-    ids: HashMap<String, u32>,
-    paths: HashMap<u32, String>,
-}
+/// A hash map with [`FxHasher`], for short string keys hashed millions of times per second.
+pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
-impl ModelDict {
-    fn add(&mut self, path: &str, id: u32) {
-        self.ids.insert(path.to_owned(), id);
-        self.paths.insert(id, path.to_owned());
+/// The Firefox/rustc hash: a rotate, xor and multiply per word. Not DoS-resistant, which is fine
+/// for paths a device reported into its own model's dictionary; several times faster than SipHash
+/// on 40-byte paths.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FxHasher(u64);
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
     }
 }
 
-/// A cache of committed dictionary entries, shared by readers and the writer.
+impl Hasher for FxHasher {
+    fn write(&mut self, mut bytes: &[u8]) {
+        while let Some((word, rest)) = bytes.split_first_chunk::<8>() {
+            self.add(u64::from_le_bytes(*word));
+            bytes = rest;
+        }
+        let mut tail = [0u8; 8];
+        tail[..bytes.len()].copy_from_slice(bytes);
+        self.add(u64::from_le_bytes(tail) ^ ((bytes.len() as u64) << 59));
+    }
+    fn write_u8(&mut self, b: u8) {
+        self.add(u64::from(b));
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+    fn finish(&self) -> u64 {
+        // The multiply mixes best into the high bits; the table indexes with the low ones.
+        self.0.rotate_left(26)
+    }
+}
+
+/// One model's committed entries `0..paths.len()`.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct ModelDict {
+    ids: FxMap<Arc<str>, u32>,
+    paths: Vec<Arc<str>>,
+}
+
+impl ModelDict {
+    /// The path of `id`, if committed and loaded.
+    pub(crate) fn path(&self, id: u32) -> Option<&str> {
+        self.paths.get(id as usize).map(|p| &**p)
+    }
+
+    fn len(&self) -> u32 {
+        self.paths.len() as u32
+    }
+
+    /// Appends entries `first..` (skipping any already present; a gap is left for `sync`).
+    fn extend(&mut self, first: u32, paths: impl IntoIterator<Item = Arc<str>>) {
+        for (id, path) in (first..).zip(paths) {
+            if id == self.len() {
+                self.ids.insert(path.clone(), id);
+                self.paths.push(path);
+            }
+        }
+    }
+}
+
+/// The shared, committed-only cache of every model's dictionary.
 #[derive(Debug, Default)]
 pub(crate) struct Dict {
-    models: Mutex<HashMap<String, ModelDict>>,
+    models: Mutex<FxMap<String, Arc<ModelDict>>>,
 }
 
 impl Dict {
@@ -37,122 +95,225 @@ impl Dict {
     pub(crate) fn begin(&self) -> DictTxn<'_> {
         DictTxn {
             dict: self,
-            fresh: HashMap::new(),
-            next: HashMap::new(),
+            models: Vec::new(),
         }
     }
 
-    /// The path for `id` in `model`, from the cache or else from committed storage.
-    pub(crate) fn path(&self, r: &dyn KvRead, model: &str, id: u32) -> Result<String, StoreError> {
-        if let Some(path) = self.lock().get(model).and_then(|m| m.paths.get(&id)) {
-            return Ok(path.clone());
+    /// A snapshot of `model` holding at least its first `need` ids, loading missing committed
+    /// entries from `r` (which must see them committed).
+    pub(crate) fn snapshot(
+        &self,
+        r: &dyn KvRead,
+        model: &str,
+        need: u32,
+    ) -> Result<Arc<ModelDict>, StoreError> {
+        let have = self.lock().get(model).cloned().unwrap_or_default();
+        if have.len() >= need {
+            return Ok(have);
         }
-        let bytes = r
-            .get(Key::new(keys::DICT_REV).str(model).u32(id).bytes())?
-            .ok_or_else(|| {
-                StoreError::Corrupt(format!("path id {id} missing from dictionary {model:?}"))
+        let first = have.len();
+        let start = Key::new(keys::DICT).str(model).u32(first);
+        let end = Key::new(keys::DICT).str(model).u32(need);
+        let pairs = r.range(start.bytes(), end.bytes(), usize::MAX)?;
+        let mut loaded = Vec::with_capacity(pairs.len());
+        for (i, (key, path)) in pairs.into_iter().enumerate() {
+            let id = first + i as u32;
+            let path = String::from_utf8(path)
+                .ok()
+                .filter(|_| key.ends_with(&id.to_be_bytes()));
+            let path = path.ok_or_else(|| {
+                StoreError::Corrupt(format!("dictionary {model:?}: entry {id} missing or bad"))
             })?;
-        let path = String::from_utf8(bytes)
-            .map_err(|_| StoreError::Corrupt(format!("path id {id} of {model:?} is not UTF-8")))?;
-        self.remember(model, &path, id);
-        Ok(path)
+            loaded.push(Arc::<str>::from(path));
+        }
+        if first + (loaded.len() as u32) < need {
+            return Err(StoreError::Corrupt(format!(
+                "dictionary {model:?}: entries below {need} missing"
+            )));
+        }
+        let mut models = self.lock();
+        let cached = models.entry(model.to_owned()).or_default();
+        Arc::make_mut(cached).extend(first, loaded);
+        Ok(cached.clone())
     }
 
-    fn cached_id(&self, model: &str, path: &str) -> Option<u32> {
-        self.lock()
-            .get(model)
-            .and_then(|m| m.ids.get(path).copied())
-    }
-
-    fn remember(&self, model: &str, path: &str, id: u32) {
-        self.lock()
-            .entry(model.to_owned())
-            .or_default()
-            .add(path, id);
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, ModelDict>> {
-        // The map is only ever extended with committed entries, so a panic elsewhere cannot have
-        // left it inconsistent.
+    fn lock(&self) -> std::sync::MutexGuard<'_, FxMap<String, Arc<ModelDict>>> {
+        // The map only ever holds committed entries, so a panic elsewhere cannot have left it
+        // inconsistent.
         self.models.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
-/// Dictionary entries created by the current write transaction, kept out of the shared cache
-/// until the transaction commits: an aborted transaction's ids are reused by the next one.
+/// The model's next id, as committed (or as written so far by the current transaction).
+pub(crate) fn stored_len(r: &dyn KvRead, model: &str) -> Result<u32, StoreError> {
+    match r.get(counter_key(model).bytes())? {
+        Some(b) => u32::try_from(keys::decode_u64(&b)?)
+            .map_err(|_| StoreError::Corrupt(format!("dictionary counter of {model:?}"))),
+        None => Ok(0),
+    }
+}
+
+fn counter_key(model: &str) -> Key {
+    Key::new(keys::COUNTER).str("dict").str(model)
+}
+
+/// The dictionary side of one write transaction: committed snapshots plus the entries this
+/// transaction created, which reach the shared cache only once it is durable (an aborted
+/// transaction's ids are reused by the next one).
 pub(crate) struct DictTxn<'a> {
     dict: &'a Dict,
-    fresh: HashMap<String, ModelDict>,
-    next: HashMap<String, u32>,
+    models: Vec<Names>,
 }
 
 impl DictTxn<'_> {
-    /// The id of `path` in `model`, allocating and storing one if the path is new.
-    pub(crate) fn id(
+    /// The names of `model` as this transaction sees them.
+    pub(crate) fn model(
         &mut self,
         w: &mut dyn KvWrite,
         model: &str,
-        path: &str,
-    ) -> Result<u32, StoreError> {
-        if let Some(&id) = self.fresh.get(model).and_then(|m| m.ids.get(path)) {
-            return Ok(id);
-        }
-        if let Some(id) = self.dict.cached_id(model, path) {
-            return Ok(id);
-        }
-        let fwd = Key::new(keys::DICT).str(model).str(path);
-        if let Some(bytes) = w.get(fwd.bytes())? {
-            // Not in `fresh`, so this entry was committed by an earlier transaction.
-            let id = u32::from_be_bytes(
-                bytes
-                    .try_into()
-                    .map_err(|_| StoreError::Corrupt(format!("dictionary entry {path:?}")))?,
-            );
-            self.dict.remember(model, path, id);
-            return Ok(id);
-        }
-        let counter = Key::new(keys::COUNTER).str("dict").str(model);
-        let id = match self.next.get(model) {
-            Some(&id) => id,
-            None => match w.get(counter.bytes())? {
-                Some(b) => u32::try_from(keys::decode_u64(&b)?)
-                    .map_err(|_| StoreError::Corrupt(format!("dictionary counter of {model:?}")))?,
-                None => 0,
-            },
+    ) -> Result<&mut Names, StoreError> {
+        let pos = match self.models.iter().position(|m| m.model == model) {
+            Some(pos) => pos,
+            None => {
+                let committed = stored_len(w, model)?;
+                let base = self.dict.snapshot(w, model, committed)?;
+                if base.len() != committed {
+                    return Err(StoreError::Corrupt(format!(
+                        "dictionary {model:?}: {} entries cached, {committed} stored",
+                        base.len()
+                    )));
+                }
+                self.models.push(Names {
+                    model: model.to_owned(),
+                    base,
+                    fresh: FxMap::default(),
+                    fresh_paths: Vec::new(),
+                });
+                self.models.len() - 1
+            }
         };
-        let next = id
-            .checked_add(1)
-            .ok_or_else(|| StoreError::Encode(format!("dictionary {model:?} is full")))?;
-        w.put(fwd.bytes(), &id.to_be_bytes())?;
-        w.put(
-            Key::new(keys::DICT_REV).str(model).u32(id).bytes(),
-            path.as_bytes(),
-        )?;
-        w.put(counter.bytes(), &u64::from(next).to_be_bytes())?;
-        self.next.insert(model.to_owned(), next);
-        self.fresh
-            .entry(model.to_owned())
-            .or_default()
-            .add(path, id);
-        Ok(id)
-    }
-
-    /// The path of `id`, seeing this transaction's own new entries first.
-    pub(crate) fn path(&self, r: &dyn KvRead, model: &str, id: u32) -> Result<String, StoreError> {
-        match self.fresh.get(model).and_then(|m| m.paths.get(&id)) {
-            Some(path) => Ok(path.clone()),
-            None => self.dict.path(r, model, id),
-        }
+        Ok(&mut self.models[pos])
     }
 
     /// Publishes this transaction's entries to the cache; call only after a durable commit.
     pub(crate) fn commit(self) {
         let mut models = self.dict.lock();
-        for (model, fresh) in self.fresh {
-            let cached = models.entry(model).or_default();
-            for (path, id) in fresh.ids {
-                cached.add(&path, id);
+        for names in self.models {
+            if names.fresh_paths.is_empty() {
+                continue;
+            }
+            let first = names.base.len();
+            let cached = models.entry(names.model).or_default();
+            let paths = names.fresh_paths.into_iter().map(Arc::<str>::from);
+            Arc::make_mut(cached).extend(first, paths);
+        }
+    }
+}
+
+/// One model's dictionary within a write transaction.
+pub(crate) struct Names {
+    model: String,
+    base: Arc<ModelDict>,
+    fresh: FxMap<Box<str>, u32>,
+    fresh_paths: Vec<Box<str>>,
+}
+
+impl Names {
+    /// Number of ids (committed and new): every id is below it.
+    pub(crate) fn len(&self) -> u32 {
+        self.base.len() + self.fresh_paths.len() as u32
+    }
+
+    /// The path of `id`.
+    pub(crate) fn path(&self, id: u32) -> Option<&str> {
+        match id.checked_sub(self.base.len()) {
+            None => self.base.path(id),
+            Some(i) => self.fresh_paths.get(i as usize).map(|p| &**p),
+        }
+    }
+
+    /// The ids of `paths`, in order, allocating and storing ids for new paths.
+    pub(crate) fn ids<'p>(
+        &mut self,
+        w: &mut dyn KvWrite,
+        paths: impl Iterator<Item = &'p str>,
+    ) -> Result<Vec<u32>, StoreError> {
+        let mut out = Vec::with_capacity(paths.size_hint().0);
+        let before = self.len();
+        // Devices of a model report their paths in the same order, and ids were handed out in
+        // the first device's order, so the next id is usually the right one: comparing one
+        // string is cheaper than hashing it.
+        let mut guess = 0u32;
+        for path in paths {
+            let id = match self.base.path(guess) {
+                Some(p) if p == path => guess,
+                _ => match self.base.ids.get(path).or_else(|| self.fresh.get(path)) {
+                    Some(&id) => id,
+                    None => self.allocate(w, path)?,
+                },
+            };
+            out.push(id);
+            guess = id.wrapping_add(1);
+        }
+        if self.len() != before {
+            w.put(
+                counter_key(&self.model).bytes(),
+                &u64::from(self.len()).to_be_bytes(),
+            )?;
+        }
+        Ok(out)
+    }
+
+    fn allocate(&mut self, w: &mut dyn KvWrite, path: &str) -> Result<u32, StoreError> {
+        let id = self.len();
+        if id == u32::MAX {
+            return Err(StoreError::Encode(format!(
+                "dictionary {:?} is full",
+                self.model
+            )));
+        }
+        w.put(
+            Key::new(keys::DICT).str(&self.model).u32(id).bytes(),
+            path.as_bytes(),
+        )?;
+        self.fresh.insert(path.into(), id);
+        self.fresh_paths.push(path.into());
+        Ok(id)
+    }
+
+    /// Every id whose path is `prefix` or below it (all ids for an empty prefix), as a bitmap.
+    pub(crate) fn under(&self, prefix: &str, into: &mut IdSet) {
+        let fresh = self.fresh_paths.iter().map(|p| &**p);
+        for (id, path) in (0..).zip(self.base.paths.iter().map(|p| &**p).chain(fresh)) {
+            if path.starts_with(prefix) && crate::model::tree_in_subtree(path, prefix) {
+                into.insert(id);
             }
         }
+    }
+}
+
+/// A set of path ids.
+#[derive(Default)]
+pub(crate) struct IdSet(Vec<u64>);
+
+impl IdSet {
+    pub(crate) fn insert(&mut self, id: u32) {
+        let (word, bit) = (id as usize / 64, id % 64);
+        if word >= self.0.len() {
+            self.0.resize(word + 1, 0);
+        }
+        self.0[word] |= 1 << bit;
+    }
+
+    pub(crate) fn contains(&self, id: u32) -> bool {
+        self.0
+            .get(id as usize / 64)
+            .is_some_and(|w| w & (1 << (id % 64)) != 0)
+    }
+
+    /// Whether any id in `lo..hi` is in the set.
+    pub(crate) fn any_in(&self, lo: u64, hi: u64) -> bool {
+        let hi = hi.min(self.0.len() as u64 * 64);
+        (lo..hi).any(|id| self.contains(id as u32))
     }
 }

@@ -1,40 +1,56 @@
-//! Parameter trees stored in sections.
+//! Parameter trees stored as page-sized chunks of interned entries.
 //!
-//! A device's tree is split by its first two path segments (`Device.WiFi`, `Device.IP`, ...);
-//! paths with fewer segments (`Device`, `Device.WiFi` the object itself) live in the section named
-//! by their first segment. Each section is one record under `(device, section)`, so refreshing one
-//! subtree rewrites one or two small records instead of the whole multi-hundred-KB tree, which
-//! matters for both write amplification and redb's copy-on-write page churn.
+//! A device's tree is its entries in path-id order, cut into chunks (`codec::chunk`) keyed by
+//! `(device, first id)`; chunk `c` holds the ids from its key up to the next chunk's key. So:
+//!
+//! - a registration (a fresh device's whole tree) is encoded straight from the caller's nodes,
+//!   reading nothing but the (empty) key range;
+//! - a partial update reads, merges and rewrites only the chunks whose id ranges it touches,
+//!   copying untouched entries byte for byte rather than decoding them;
+//! - all of a device's chunks use one model's ids. When a device changes model, its next update
+//!   decodes the whole tree by path and re-encodes it with the new model's ids.
 
-use std::collections::btree_map::Entry;
-use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
-use crate::keys::{self, Key, KeyReader};
+use crate::StoreError;
+use crate::codec::chunk::{ChunkWriter, chunk_model, decode_raw};
+use crate::keys::{self, Key};
 use crate::kv::{KvRead, KvWrite};
-use crate::model::tree_in_subtree as in_subtree;
 use crate::model::{DeviceId, Param, ParamTree};
-use crate::{StoreError, codec};
 
-use super::dict::{Dict, DictTxn};
+use super::dict::{Dict, DictTxn, IdSet, ModelDict, stored_len};
 
-/// The section a path belongs to.
-pub(crate) fn section_of(path: &str) -> &str {
-    let mut dots = path.match_indices('.').map(|(i, _)| i);
-    match (dots.next(), dots.next()) {
-        (Some(_), Some(second)) => &path[..second],
-        (Some(first), None) => &path[..first],
-        _ => path,
-    }
-}
+/// redb's page size, and what a single-entry leaf needs besides key and value (a 4-byte header
+/// and two 4-byte end offsets): chunks are sized so that one chunk and its key fill one page.
+const PAGE: usize = 4096;
+const LEAF_OVERHEAD: usize = 12;
+/// Floor for absurdly long device ids, which then just take a larger page.
+const MIN_CHUNK: usize = 1024;
 
 /// Reads a device's whole tree.
 pub(crate) fn read(r: &dyn KvRead, dict: &Dict, id: &DeviceId) -> Result<ParamTree, StoreError> {
-    let prefix = Key::new(keys::SECTION).dev(id);
+    let prefix = Key::new(keys::TREE).dev(id);
     let mut tree = ParamTree::new();
+    let mut models: Vec<(String, Arc<ModelDict>)> = Vec::new();
     for (_, bytes) in r.range(prefix.bytes(), &prefix.prefix_end(), usize::MAX)? {
-        let (model, entries) = codec::decode_section(&bytes)?;
-        for (path_id, param) in entries {
-            tree.insert(dict.path(r, &model, path_id)?, param);
+        let (model, entries) = decode_raw(&bytes)?;
+        let pos = match models.iter().position(|(m, _)| m == model) {
+            Some(pos) => pos,
+            None => {
+                models.push((model.to_owned(), dict.snapshot(r, model, 0)?));
+                models.len() - 1
+            }
+        };
+        // Ids committed after the snapshot was cached are loaded on demand (ids only grow, so
+        // the chunk's last id is its largest).
+        let last = entries.last().map_or(0, |e| e.id);
+        if models[pos].1.path(last).is_none() {
+            models[pos].1 = dict.snapshot(r, model, stored_len(r, model)?)?;
+        }
+        let names = &models[pos].1;
+        for e in entries {
+            let path = names.path(e.id).ok_or_else(|| missing(model, e.id))?;
+            tree.insert(path, e.param()?);
         }
     }
     Ok(tree)
@@ -42,14 +58,14 @@ pub(crate) fn read(r: &dyn KvRead, dict: &Dict, id: &DeviceId) -> Result<ParamTr
 
 /// Removes a device's whole tree.
 pub(crate) fn clear(w: &mut dyn KvWrite, id: &DeviceId) -> Result<(), StoreError> {
-    let prefix = Key::new(keys::SECTION).dev(id);
-    for (key, _) in w.range(prefix.bytes(), &prefix.prefix_end(), usize::MAX)? {
+    let prefix = Key::new(keys::TREE).dev(id);
+    for key in w.keys(prefix.bytes(), &prefix.prefix_end())? {
         w.delete(&key)?;
     }
     Ok(())
 }
 
-/// Applies `remove_subtrees` then `set`, touching only the sections involved.
+/// Applies `remove_subtrees` then `set`, rewriting only the chunks involved.
 pub(crate) fn update(
     w: &mut dyn KvWrite,
     dict: &mut DictTxn<'_>,
@@ -58,95 +74,204 @@ pub(crate) fn update(
     set: Vec<(String, Param)>,
     remove_subtrees: Vec<String>,
 ) -> Result<(), StoreError> {
-    // Sections read so far (possibly emptied), and which of them must be written back.
-    let mut sections: BTreeMap<String, ParamTree> = BTreeMap::new();
-    let mut dirty: BTreeSet<String> = BTreeSet::new();
-
-    for prefix in &remove_subtrees {
-        let prefix = prefix.strip_suffix('.').unwrap_or(prefix);
-        // Whole sections at or below the prefix are dropped without being read.
-        for name in section_names(w, id, prefix)? {
-            if in_subtree(&name, prefix) {
-                sections.insert(name.clone(), ParamTree::new());
-                dirty.insert(name);
-            }
-        }
-        // The section holding the prefix itself may hold it and other paths: edit it.
-        if !prefix.is_empty() {
-            let name = section_of(prefix);
-            load(w, dict, id, name, &mut sections)?.remove_subtree(prefix);
-            dirty.insert(name.to_owned());
+    let prefix = Key::new(keys::TREE).dev(id);
+    let keys = w.keys(prefix.bytes(), &prefix.prefix_end())?;
+    if let Some(first) = keys.first() {
+        let bytes = w.get(first)?.ok_or_else(|| vanished(first))?;
+        if chunk_model(&bytes)? != model {
+            return rewrite(w, dict, &prefix, &keys, model, set, &remove_subtrees);
         }
     }
-    for (path, param) in set {
-        let path = path.strip_suffix('.').map(str::to_owned).unwrap_or(path);
-        let name = section_of(&path).to_owned();
-        load(w, dict, id, &name, &mut sections)?.insert(path, param);
-        dirty.insert(name);
+    let names = dict.model(w, model)?;
+    let ids = names.ids(w, set.iter().map(|(p, _)| trim(p)))?;
+    let order = by_id(&ids);
+    let mut new = order.iter().map(|&i| (ids[i], &set[i].1)).peekable();
+    let limit = chunk_limit(&prefix);
+    if keys.is_empty() {
+        let mut out = ChunkWriter::new(model, limit);
+        new.for_each(|(id, p)| out.push_param(id, p));
+        return put_chunks(w, &prefix, out.finish());
     }
 
-    for name in dirty {
-        let key = Key::new(keys::SECTION).dev(id).str(&name);
-        let tree = &sections[&name];
-        if tree.is_empty() {
-            w.delete(key.bytes())?;
+    let starts = keys
+        .iter()
+        .map(|k| first_id(k, &prefix))
+        .collect::<Result<Vec<u32>, _>>()?;
+    let mut removed = IdSet::default();
+    for p in &remove_subtrees {
+        names.under(trim(p), &mut removed);
+    }
+    // Chunk `c` owns ids `lo(c)..hi(c)`; the first also owns any new id below its key.
+    let n = keys.len();
+    let lo = |c: usize| if c == 0 { 0 } else { u64::from(starts[c]) };
+    let hi = |c: usize| starts.get(c + 1).map_or(u64::MAX, |&s| u64::from(s));
+    let mut affected: Vec<bool> = (0..n).map(|c| removed.any_in(lo(c), hi(c))).collect();
+    for &id in &ids {
+        affected[starts.partition_point(|&s| s <= id).saturating_sub(1)] = true;
+    }
+
+    // Each run of consecutive affected chunks is merged with its new entries and re-cut.
+    let mut c = 0;
+    while c < n {
+        if !affected[c] {
+            c += 1;
             continue;
         }
-        let entries = tree
+        let run_start = c;
+        while c < n && affected[c] {
+            c += 1;
+        }
+        let run = &keys[run_start..c];
+        let end = hi(c - 1);
+        let old = run
             .iter()
-            .map(|(path, param)| Ok((dict.id(w, model, path)?, param)))
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        w.put(key.bytes(), &codec::encode_section(model, entries))?;
+            .map(|k| w.get(k)?.ok_or_else(|| vanished(k)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut out = ChunkWriter::new(model, limit);
+        for bytes in &old {
+            let (m, entries) = decode_raw(bytes)?;
+            if m != model {
+                return Err(StoreError::Corrupt(format!(
+                    "tree of {id}: chunks of models {m:?} and {model:?}"
+                )));
+            }
+            for e in entries {
+                while let Some((nid, p)) = new.next_if(|(nid, _)| *nid < e.id) {
+                    out.push_param(nid, p);
+                }
+                // Replaced entries are skipped here and written from `new` in order.
+                if !removed.contains(e.id) && new.peek().is_none_or(|(nid, _)| *nid != e.id) {
+                    out.push_raw(&e);
+                }
+            }
+        }
+        while let Some((nid, p)) = new.next_if(|(nid, _)| u64::from(*nid) < end) {
+            out.push_param(nid, p);
+        }
+        for key in run {
+            w.delete(key)?;
+        }
+        put_chunks(w, &prefix, out.finish())?;
     }
     Ok(())
 }
 
-/// The section `name`, read from storage on first use within this update.
-fn load<'s>(
+/// The slow path for a device whose chunks use another model's ids: decode the whole tree by
+/// path, edit it, and re-encode it with `model`'s ids.
+fn rewrite(
     w: &mut dyn KvWrite,
-    dict: &DictTxn<'_>,
-    id: &DeviceId,
-    name: &str,
-    sections: &'s mut BTreeMap<String, ParamTree>,
-) -> Result<&'s mut ParamTree, StoreError> {
-    match sections.entry(name.to_owned()) {
-        Entry::Occupied(loaded) => Ok(loaded.into_mut()),
-        Entry::Vacant(slot) => {
-            let mut tree = ParamTree::new();
-            if let Some(bytes) = w.get(Key::new(keys::SECTION).dev(id).str(name).bytes())? {
-                let (model, entries) = codec::decode_section(&bytes)?;
-                for (path_id, param) in entries {
-                    tree.insert(dict.path(w, &model, path_id)?, param);
-                }
-            }
-            Ok(slot.insert(tree))
+    dict: &mut DictTxn<'_>,
+    prefix: &Key,
+    keys: &[Vec<u8>],
+    model: &str,
+    set: Vec<(String, Param)>,
+    remove_subtrees: &[String],
+) -> Result<(), StoreError> {
+    let mut tree = ParamTree::new();
+    for key in keys {
+        let bytes = w.get(key)?.ok_or_else(|| vanished(key))?;
+        let (m, entries) = decode_raw(&bytes)?;
+        let names = dict.model(w, m)?;
+        for e in entries {
+            let path = names.path(e.id).ok_or_else(|| missing(m, e.id))?;
+            tree.insert(path, e.param()?);
         }
     }
+    for p in remove_subtrees {
+        tree.remove_subtree(p);
+    }
+    for (p, param) in set {
+        tree.insert(p, param);
+    }
+    for key in keys {
+        w.delete(key)?;
+    }
+    let ids = dict.model(w, model)?.ids(w, tree.iter().map(|(p, _)| p))?;
+    let nodes: Vec<&Param> = tree.iter().map(|(_, p)| p).collect();
+    let mut out = ChunkWriter::new(model, chunk_limit(prefix));
+    for i in by_id(&ids) {
+        out.push_param(ids[i], nodes[i]);
+    }
+    put_chunks(w, prefix, out.finish())
 }
 
-/// Names of the device's sections that start with `prefix` (as strings; callers filter on path
-/// segment boundaries).
-fn section_names(r: &dyn KvRead, id: &DeviceId, prefix: &str) -> Result<Vec<String>, StoreError> {
-    let start = Key::new(keys::SECTION).dev(id).str_prefix(prefix);
-    r.range(start.bytes(), &start.prefix_end(), usize::MAX)?
-        .iter()
-        .map(|(k, _)| {
-            let mut r = KeyReader::new(k, keys::SECTION)?;
-            r.str()?;
-            r.str()
-        })
-        .collect()
+/// Indexes into `ids` in id order, keeping only the last index of a repeated id (a later `set`
+/// of the same path wins).
+fn by_id(ids: &[u32]) -> Vec<usize> {
+    let Some(&max) = ids.iter().max() else {
+        return Vec::new();
+    };
+    // Devices of a model report paths in the order that handed out the ids: nothing to do.
+    if ids.windows(2).all(|pair| pair[0] < pair[1]) {
+        return (0..ids.len()).collect();
+    }
+    // Ids of one model are dense, so a slot per id is usually cheaper than sorting.
+    if (max as usize) < 4 * ids.len() + 64 {
+        let mut slot = vec![usize::MAX; max as usize + 1];
+        for (i, &id) in ids.iter().enumerate() {
+            slot[id as usize] = i;
+        }
+        return slot.into_iter().filter(|&i| i != usize::MAX).collect();
+    }
+    let mut order: Vec<usize> = (0..ids.len()).collect();
+    order.sort_by_key(|&i| ids[i]);
+    let mut out: Vec<usize> = Vec::with_capacity(order.len());
+    for i in order {
+        match out.last_mut() {
+            Some(last) if ids[*last] == ids[i] => *last = i,
+            _ => out.push(i),
+        }
+    }
+    out
+}
+
+fn put_chunks(
+    w: &mut dyn KvWrite,
+    prefix: &Key,
+    chunks: Vec<(u32, Vec<u8>)>,
+) -> Result<(), StoreError> {
+    for (first, bytes) in chunks {
+        w.put(prefix.clone().u32(first).bytes(), &bytes)?;
+    }
+    Ok(())
+}
+
+/// The largest chunk that fits one page with its key (`prefix` plus a 4-byte id).
+fn chunk_limit(prefix: &Key) -> usize {
+    PAGE.saturating_sub(LEAF_OVERHEAD + prefix.bytes().len() + 4)
+        .max(MIN_CHUNK)
+}
+
+fn first_id(key: &[u8], prefix: &Key) -> Result<u32, StoreError> {
+    key.strip_prefix(prefix.bytes())
+        .and_then(|rest| <[u8; 4]>::try_from(rest).ok())
+        .map(u32::from_be_bytes)
+        .ok_or_else(|| StoreError::Corrupt(format!("tree chunk key {key:02x?}")))
+}
+
+/// Drops one trailing dot: object paths are stored without it.
+fn trim(path: &str) -> &str {
+    path.strip_suffix('.').unwrap_or(path)
+}
+
+fn missing(model: &str, id: u32) -> StoreError {
+    StoreError::Corrupt(format!("path id {id} missing from dictionary {model:?}"))
+}
+
+fn vanished(key: &[u8]) -> StoreError {
+    StoreError::Corrupt(format!(
+        "tree chunk {key:02x?} vanished within a transaction"
+    ))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::section_of;
+    use super::by_id;
 
     #[test]
-    fn sections_are_the_first_two_segments() {
-        assert_eq!(section_of("Device.WiFi.SSID.1.SSID"), "Device.WiFi");
-        assert_eq!(section_of("Device.WiFi"), "Device");
-        assert_eq!(section_of("Device"), "Device");
-        assert_eq!(section_of(""), "");
+    fn by_id_orders_and_keeps_the_last_duplicate() {
+        assert_eq!(by_id(&[5, 1, 5, 0]), [3, 1, 2]);
+        assert_eq!(by_id(&[900_000, 2, 900_000]), [1, 2]);
+        assert!(by_id(&[]).is_empty());
     }
 }

@@ -5,6 +5,7 @@
 
 mod support;
 
+mod chunked_tree;
 mod conformance_devices;
 mod conformance_tasks;
 mod conformance_tree;

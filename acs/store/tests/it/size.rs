@@ -1,7 +1,9 @@
 //! Disk footprint of fully refreshed XX230v trees (~6,400 parameters each) in redb.
 //!
-//! The target is <= 100 KB per device; the assertion uses a looser bound so it checks
-//! behaviour (interning, typed values, timestamp tables) rather than redb's page allocator. Run
+//! The target is <= 100 KB per device. The bound sits ~15% above the measured ~49 KB per
+//! device after compaction (page-sized tree chunks of interned, typed entries; ~43 KB of keys and
+//! values), so a regression in the encoding or in how chunks fill redb's pages fails it. The file
+//! as written is looser: redb doubles its file as it grows, so that figure moves in steps. Run
 //! with `--nocapture` to see the measured figures.
 
 use acs_store::{DeviceStore, Expect, Op, Param, ParamTree, Value, open_redb};
@@ -11,7 +13,7 @@ use crate::support::device;
 
 const DEVICES: usize = 200;
 const PER_BATCH: usize = 10;
-const BOUND: u64 = 150 * 1024;
+const BOUND: u64 = 56 * 1024;
 
 /// The XX230v tree as one refresh would store it: a handful of distinct timestamps (one per
 /// GetParameterValues round trip) and per-device serial and MAC values.
