@@ -311,6 +311,20 @@ fn parse_params(s: &str) -> Result<Vec<(String, String)>, AuthError> {
     Ok(out)
 }
 
+/// The password a CPE uses towards a Fibreplane ACS when the ACS derives per-device passwords
+/// from one secret: `hex(HMAC-SHA256(secret, username))`, first 20 characters. The ACS then
+/// stores no password per device, and an operator can recompute one for a technician.
+pub fn derive_password(secret: &str, username: &str) -> String {
+    use hmac::{Hmac, KeyInit, Mac};
+    let Ok(mut mac) = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(secret.as_bytes()) else {
+        return String::new();
+    };
+    mac.update(username.as_bytes());
+    let mut s = hex::encode(mac.finalize().into_bytes());
+    s.truncate(20);
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -336,18 +350,4 @@ mod tests {
         let g = parse_challenge(genie).unwrap();
         assert_eq!((g.algorithm.as_str(), g.opaque.as_str()), ("MD5", ""));
     }
-}
-
-/// The password a CPE uses towards a Fibreplane ACS when the ACS derives per-device passwords
-/// from one secret: `hex(HMAC-SHA256(secret, username))`, first 20 characters. The ACS then
-/// stores no password per device, and an operator can recompute one for a technician.
-pub fn derive_password(secret: &str, username: &str) -> String {
-    use hmac::{Hmac, KeyInit, Mac};
-    let Ok(mut mac) = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(secret.as_bytes()) else {
-        return String::new();
-    };
-    mac.update(username.as_bytes());
-    let mut s = hex::encode(mac.finalize().into_bytes());
-    s.truncate(20);
-    s
 }

@@ -1,6 +1,6 @@
 //! Mapping of each RPC element to its [`Body`] variant, with element names from the CWMP XSDs.
 
-use super::dom::Doc;
+use super::dom::{Doc, NONE, Streamed};
 use crate::error::ParseError;
 use crate::rpc::*;
 
@@ -79,13 +79,20 @@ impl Doc<'_> {
             },
             "GetParameterNamesResponse" => {
                 let list = self.req(n, "ParameterList")?;
-                let mut parameters = Vec::new();
-                for c in self.children(list, "ParameterInfoStruct") {
-                    let name = self.take(self.req(c, "Name")?);
-                    parameters.push(ParameterInfo {
-                        name,
-                        writable: self.bool(c, "Writable")?,
-                    });
+                if let Some(Streamed::Infos(parameters)) = self.streamed(list) {
+                    return Ok(Body::GetParameterNamesResponse { parameters });
+                }
+                let mut parameters = Vec::with_capacity(self.count(list, "ParameterInfoStruct"));
+                let mut c = self.nodes[list].first_child;
+                while c != NONE {
+                    if self.nodes[c].name == "ParameterInfoStruct" {
+                        let name = self.take(self.req(c, "Name")?);
+                        parameters.push(ParameterInfo {
+                            name,
+                            writable: self.bool(c, "Writable")?,
+                        });
+                    }
+                    c = self.nodes[c].next_sibling;
                 }
                 Body::GetParameterNamesResponse { parameters }
             }

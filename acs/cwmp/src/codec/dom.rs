@@ -1,23 +1,32 @@
-//! First parsing pass: XML events into a bounded, flat element arena.
+//! First parsing pass: XML into a bounded, flat element arena.
 //!
 //! Elements are identified by interned local names (`&'static str`) so that later matching is
 //! cheap and the arena does not allocate a string per element. Namespaces are resolved by URI,
 //! never by prefix. Every [`Limits`] field is enforced here, while reading, so that no input can
 //! make us allocate more than the limits allow.
+//!
+//! Two front ends feed the same [`Tree`]: [`super::fast`], a hand-written scanner for the plain
+//! XML that CPEs actually send, and [`super::slow`], built on quick-xml, which handles everything
+//! else (entities beyond the predefined five, CDATA, comments, DOCTYPE, odd spacing) and produces
+//! every error. The fast scanner gives up rather than guess, so both always agree. It also
+//! maps the entries of the RPC's parameter list itself ([`Doc::streamed`]); that list's node is
+//! in the arena, without children.
 
 use std::borrow::Cow;
 
-use quick_xml::events::{BytesStart, Event};
-use quick_xml::name::ResolveResult;
-use quick_xml::{NsReader, XmlVersion};
-
-use super::{SOAP_ENV, XSI};
+use super::names::{intern, is_list_entry};
+use super::{fast, slow};
 use crate::error::{ParseError, truncate_echo};
 use crate::limits::Limits;
-use crate::rpc::{CwmpVersion, XsdType};
+use crate::rpc::{CwmpVersion, ParameterInfo, ParameterValue, XsdType};
 
 /// Marks "no node" in the arena's child and sibling links.
 pub(super) const NONE: usize = usize::MAX;
+
+/// Elements deeper than this (Envelope = 1) have no namespace the mapper looks at: only the
+/// Envelope, Header, Body, the RPC element and header blocks are matched by namespace, so
+/// deeper nodes carry [`Ns::Unbound`] and resolving them is skipped.
+pub(super) const NS_DEPTH: usize = 3;
 
 /// The namespace class of an element.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,14 +35,15 @@ pub(super) enum Ns {
     Soap,
     /// One of the CWMP URNs.
     Cwmp(CwmpVersion),
-    /// No namespace, or an undeclared prefix (firmware that forgets `xmlns`).
+    /// No namespace, or an undeclared prefix (firmware that forgets `xmlns`); also every element
+    /// deeper than [`NS_DEPTH`].
     Unbound,
     /// Any other namespace.
     Other,
 }
 
 /// One element of the arena.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub(super) struct Node<'a> {
     /// Interned local name; empty for names this crate never looks at.
     pub(super) name: &'static str,
@@ -47,8 +57,22 @@ pub(super) struct Node<'a> {
     last_child: usize,
 }
 
+impl Node<'_> {
+    pub(super) fn new(name: &'static str, ns: Ns) -> Self {
+        Node {
+            name,
+            ns,
+            text: Cow::Borrowed(""),
+            xsi_type: None,
+            first_child: NONE,
+            next_sibling: NONE,
+            last_child: NONE,
+        }
+    }
+}
+
 /// The parsed document: node 0 is the SOAP Envelope.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub(super) struct Doc<'a> {
     pub(super) nodes: Vec<Node<'a>>,
     /// The first CWMP URN declared or used anywhere; the version of envelopes whose RPC element
@@ -59,171 +83,86 @@ pub(super) struct Doc<'a> {
     pub(super) rpc_raw_name: Option<String>,
     /// The namespace of the Body's first child when it is neither SOAP, CWMP nor absent.
     pub(super) rpc_other_ns: Option<String>,
+    /// The RPC's parameter list as the fast scanner built it directly, with the index of the
+    /// (childless) `ParameterList` node it belongs to.
+    pub(super) streamed: Option<(usize, Streamed)>,
 }
 
-/// Interns the local names the mapper looks at; everything else maps to `""`.
-macro_rules! interned {
-    ($($n:literal)*) => {
-        fn intern(s: &str) -> &'static str {
-            match s { $($n => $n,)* _ => "" }
-        }
-    };
-}
-
-interned! {
-    "Envelope" "Header" "Body" "Fault" "ID" "HoldRequests" "SessionTimeout" "sessionTimeout"
-    "SupportedCWMPVersions" "UseCWMPVersion" "NoMoreRequests"
-    "GetRPCMethods" "GetParameterNames" "GetParameterValues" "SetParameterValues"
-    "GetParameterAttributes" "SetParameterAttributes" "AddObject" "DeleteObject" "Reboot"
-    "FactoryReset" "Download" "Upload" "ScheduleInform" "GetRPCMethodsResponse"
-    "GetParameterNamesResponse" "GetParameterValuesResponse" "SetParameterValuesResponse"
-    "GetParameterAttributesResponse" "SetParameterAttributesResponse" "AddObjectResponse"
-    "DeleteObjectResponse" "RebootResponse" "FactoryResetResponse" "DownloadResponse"
-    "UploadResponse" "ScheduleInformResponse" "Inform" "TransferComplete"
-    "AutonomousTransferComplete" "RequestDownload" "InformResponse" "TransferCompleteResponse"
-    "AutonomousTransferCompleteResponse" "RequestDownloadResponse"
-    "ParameterPath" "NextLevel" "ParameterNames" "string" "ParameterList" "ParameterKey"
-    "ParameterValueStruct" "Name" "Value" "SetParameterAttributesStruct" "NotificationChange"
-    "Notification" "AccessListChange" "AccessList" "ObjectName" "CommandKey" "FileType" "URL"
-    "Username" "Password" "FileSize" "TargetFileName" "DelaySeconds" "SuccessURL" "FailureURL"
-    "MethodList" "ParameterInfoStruct" "Writable" "Status" "ParameterAttributeStruct"
-    "InstanceNumber" "StartTime" "CompleteTime" "DeviceId" "Manufacturer" "OUI" "ProductClass"
-    "SerialNumber" "Event" "EventStruct" "EventCode" "MaxEnvelopes" "CurrentTime" "RetryCount"
-    "FaultStruct" "FaultCode" "FaultString" "AnnounceURL" "TransferURL" "IsDownload"
-    "FileTypeArg" "ArgStruct" "faultcode" "faultstring" "detail" "SetParameterValuesFault"
-    "ParameterName"
-}
-
-/// Whether an element counts against [`Limits::max_parameters`]: every list entry type.
-fn is_list_entry(name: &str) -> bool {
-    matches!(
-        name,
-        "ParameterValueStruct"
-            | "ParameterInfoStruct"
-            | "ParameterAttributeStruct"
-            | "SetParameterAttributesStruct"
-            | "string"
-            | "EventStruct"
-            | "ArgStruct"
-            | "SetParameterValuesFault"
-    )
-}
-
-/// Classifies a resolved namespace; `Other` also returns the URI for error reporting.
-fn classify<'r>(res: &ResolveResult<'r>) -> (Ns, Option<&'r str>) {
-    match res {
-        ResolveResult::Bound(ns) if ns.0 == SOAP_ENV => (Ns::Soap, None),
-        ResolveResult::Bound(ns) => match CwmpVersion::from_urn(ns.0) {
-            Some(v) => (Ns::Cwmp(v), None),
-            None => (Ns::Other, Some(ns.0)),
-        },
-        ResolveResult::Unbound | ResolveResult::Unknown(_) => (Ns::Unbound, None),
-    }
-}
-
-/// State of one build.
-struct Builder<'a, 'l> {
-    doc: Doc<'a>,
-    stack: Vec<usize>,
-    limits: &'l Limits,
-    entries: usize,
+/// A list the fast scanner mapped while reading instead of storing its entries in the arena.
+#[derive(Debug, PartialEq)]
+pub(super) enum Streamed {
+    Values(Vec<ParameterValue>),
+    Infos(Vec<ParameterInfo>),
 }
 
 /// Reads `input` into a [`Doc`], enforcing `limits`. Fails with `NotSoap` as soon as the root is
 /// not a SOAP 1.1 Envelope.
 pub(super) fn build<'a>(input: &'a str, limits: &Limits) -> Result<Doc<'a>, ParseError> {
-    let mut reader = NsReader::from_str(input);
-    let mut b = Builder {
-        doc: Doc::default(),
-        stack: Vec::with_capacity(16),
-        limits,
-        entries: 0,
-    };
-    loop {
-        let event = reader.read_event().map_err(ParseError::xml)?;
-        match event {
-            Event::Start(e) => {
-                let (res, _) = reader.resolver().resolve_element(e.name());
-                let idx = b.open(&reader, &res, &e)?;
-                b.stack.push(idx);
-            }
-            Event::Empty(e) => {
-                let (res, _) = reader.resolver().resolve_element(e.name());
-                b.open(&reader, &res, &e)?;
-                if b.stack.is_empty() {
-                    // `<Envelope/>`: a root without a Body.
-                    return Err(ParseError::NotSoap);
-                }
-            }
-            Event::End(_) => {
-                // quick-xml already rejects unmatched end tags; this keeps node 0 guaranteed.
-                if b.stack.pop().is_none() {
-                    return Err(ParseError::Xml("unmatched end tag".into()));
-                }
-                if b.stack.is_empty() {
-                    // Anything after the root element is ignored, as lenient CPE stacks do.
-                    return Ok(b.doc);
-                }
-            }
-            Event::Text(t) => b.text(t.xml10_content())?,
-            Event::CData(t) => b.text(t.xml10_content())?,
-            Event::GeneralRef(r) => {
-                let c = match r.resolve_char_ref().map_err(ParseError::xml)? {
-                    Some(c) => c,
-                    None => match &*r {
-                        "lt" => '<',
-                        "gt" => '>',
-                        "amp" => '&',
-                        "apos" => '\'',
-                        "quot" => '"',
-                        other => {
-                            return Err(ParseError::Xml(format!(
-                                "unknown entity &{};",
-                                truncate_echo(other)
-                            )));
-                        }
-                    },
-                };
-                let mut buf = [0u8; 4];
-                b.text(Cow::Owned(c.encode_utf8(&mut buf).to_owned()))?;
-            }
-            // Refusing DTDs outright rules out entity expansion attacks of every kind.
-            Event::DocType(_) => return Err(ParseError::Xml("DOCTYPE is not allowed".into())),
-            Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
-            Event::Eof => {
-                return Err(if b.doc.nodes.is_empty() {
-                    ParseError::NotSoap
-                } else {
-                    ParseError::Xml("unexpected end of document".into())
-                });
-            }
-        }
+    match fast::build(input, limits) {
+        Some(doc) => Ok(doc),
+        // Anything the scanner is unsure about, errors included, is redone by quick-xml.
+        None => slow::build(input, limits),
     }
 }
 
-impl<'a> Builder<'a, '_> {
-    /// Adds an element to the arena under the current parent and returns its index.
-    fn open(
+/// The arena under construction, shared by both front ends so that linking and every limit
+/// check exist once.
+pub(super) struct Tree<'a, 'l> {
+    pub(super) doc: Doc<'a>,
+    /// Indexes of the open elements, outermost first.
+    pub(super) stack: Vec<usize>,
+    pub(super) limits: &'l Limits,
+    /// Elements admitted so far, including list entries streamed past the arena.
+    elements: usize,
+    entries: usize,
+}
+
+impl<'a, 'l> Tree<'a, 'l> {
+    pub(super) fn new(limits: &'l Limits, nodes: usize) -> Self {
+        Tree {
+            doc: Doc {
+                nodes: Vec::with_capacity(nodes.min(limits.max_elements)),
+                ..Doc::default()
+            },
+            stack: Vec::with_capacity(16),
+            limits,
+            elements: 0,
+            entries: 0,
+        }
+    }
+
+    /// Checks the depth, element and parameter limits for a new element at `depth` (Envelope =
+    /// 1) and interns its name.
+    pub(super) fn admit(
         &mut self,
-        reader: &NsReader<&'a [u8]>,
-        res: &ResolveResult<'_>,
-        e: &BytesStart<'_>,
-    ) -> Result<usize, ParseError> {
+        raw_name: &str,
+        depth: usize,
+    ) -> Result<&'static str, ParseError> {
+        let name = intern(raw_name);
+        self.admit_interned(name, depth)?;
+        Ok(name)
+    }
+
+    /// [`Self::admit`] for a name the caller has already interned.
+    #[inline]
+    pub(super) fn admit_interned(
+        &mut self,
+        name: &'static str,
+        depth: usize,
+    ) -> Result<(), ParseError> {
         let limits = self.limits;
-        if self.stack.len() + 1 > limits.max_depth {
+        if depth > limits.max_depth {
             return Err(ParseError::TooDeep {
                 limit: limits.max_depth,
             });
         }
-        if self.doc.nodes.len() >= limits.max_elements {
+        if self.elements >= limits.max_elements {
             return Err(ParseError::TooManyElements {
                 limit: limits.max_elements,
             });
         }
-        let local = e.local_name();
-        let raw_name: &str = local.as_ref();
-        let name = intern(raw_name);
-        if is_list_entry(name) {
+        self.elements += 1;
+        if !name.is_empty() && is_list_entry(name) {
             self.entries += 1;
             if self.entries > limits.max_parameters {
                 return Err(ParseError::TooManyParameters {
@@ -231,24 +170,30 @@ impl<'a> Builder<'a, '_> {
                 });
             }
         }
-        let (ns, other_uri) = classify(res);
-        if let Ns::Cwmp(v) = ns {
-            self.doc.cwmp_seen.get_or_insert(v);
-        }
-        let mut node = Node {
-            name,
-            ns,
-            text: Cow::Borrowed(""),
-            xsi_type: None,
-            first_child: NONE,
-            next_sibling: NONE,
-            last_child: NONE,
-        };
-        self.attributes(reader, e, &mut node)?;
+        Ok(())
+    }
 
+    /// Fails with `StringTooLong` when an attribute value exceeds the limit.
+    pub(super) fn check_len(&self, len: usize) -> Result<(), ParseError> {
+        if len > self.limits.max_string_len {
+            return Err(ParseError::StringTooLong {
+                limit: self.limits.max_string_len,
+            });
+        }
+        Ok(())
+    }
+
+    /// Adds an admitted element under the current parent and returns its index (not pushed on
+    /// the stack). `other_uri` is its namespace when that is neither SOAP, CWMP nor absent.
+    pub(super) fn link(
+        &mut self,
+        node: Node<'a>,
+        raw_name: &str,
+        other_uri: Option<&str>,
+    ) -> Result<usize, ParseError> {
         let Some(&parent) = self.stack.last() else {
             // The root: anything but a SOAP 1.1 Envelope is not ours to parse.
-            if name != "Envelope" || ns != Ns::Soap {
+            if node.name != "Envelope" || node.ns != Ns::Soap {
                 return Err(ParseError::NotSoap);
             }
             self.doc.nodes.push(node);
@@ -267,7 +212,7 @@ impl<'a> Builder<'a, '_> {
         }
         self.doc.nodes[parent].last_child = idx;
         if is_rpc {
-            if name.is_empty() {
+            if node.name.is_empty() {
                 self.doc.rpc_raw_name = Some(truncate_echo(raw_name));
             }
             if let Some(uri) = other_uri {
@@ -278,48 +223,8 @@ impl<'a> Builder<'a, '_> {
         Ok(idx)
     }
 
-    /// Reads the attributes we care about: CWMP namespace declarations and `xsi:type`.
-    fn attributes(
-        &mut self,
-        reader: &NsReader<&'a [u8]>,
-        e: &BytesStart<'_>,
-        node: &mut Node<'a>,
-    ) -> Result<(), ParseError> {
-        // Whether the current xsi_type came from a properly bound XSI attribute; a bound one
-        // wins over the any-prefix fallback.
-        let mut strong = false;
-        for attr in e.attributes() {
-            let attr = attr.map_err(ParseError::xml)?;
-            if attr.value.len() > self.limits.max_string_len {
-                return Err(ParseError::StringTooLong {
-                    limit: self.limits.max_string_len,
-                });
-            }
-            let key = attr.key;
-            if key.as_namespace_binding().is_some() {
-                if let Some(v) = CwmpVersion::from_urn(attr.value.trim()) {
-                    self.doc.cwmp_seen.get_or_insert(v);
-                }
-                continue;
-            }
-            if node.name != "Value" || key.local_name().as_ref() != "type" || strong {
-                continue;
-            }
-            let (res, _) = reader.resolver().resolve_attribute(key);
-            let bound_xsi = matches!(res, ResolveResult::Bound(ns) if ns.0 == XSI);
-            if bound_xsi || key.prefix().is_some() {
-                let value = attr
-                    .normalized_value(XmlVersion::default())
-                    .map_err(ParseError::xml)?;
-                node.xsi_type = Some(XsdType::parse(value.trim()));
-                strong = bound_xsi;
-            }
-        }
-        Ok(())
-    }
-
     /// Appends a piece of character data to the innermost open element.
-    fn text(&mut self, piece: Cow<'a, str>) -> Result<(), ParseError> {
+    pub(super) fn text(&mut self, piece: Cow<'a, str>) -> Result<(), ParseError> {
         let Some(&top) = self.stack.last() else {
             // Outside the root only whitespace is acceptable (before it; after it we have
             // already stopped reading).
@@ -330,19 +235,32 @@ impl<'a> Builder<'a, '_> {
             };
         };
         let node = &mut self.doc.nodes[top];
-        if node.first_child != NONE || piece.is_empty() {
+        if node.first_child != NONE {
             return Ok(());
         }
-        if node.text.len() + piece.len() > self.limits.max_string_len {
-            return Err(ParseError::StringTooLong {
-                limit: self.limits.max_string_len,
-            });
-        }
-        if node.text.is_empty() {
-            node.text = piece;
-        } else {
-            node.text.to_mut().push_str(&piece);
-        }
-        Ok(())
+        append(&mut node.text, piece, self.limits)
     }
+}
+
+/// Appends a piece of character data to the text of an element that has no child elements.
+#[inline]
+pub(super) fn append<'a>(
+    text: &mut Cow<'a, str>,
+    piece: Cow<'a, str>,
+    limits: &Limits,
+) -> Result<(), ParseError> {
+    if piece.is_empty() {
+        return Ok(());
+    }
+    if text.len() + piece.len() > limits.max_string_len {
+        return Err(ParseError::StringTooLong {
+            limit: limits.max_string_len,
+        });
+    }
+    if text.is_empty() {
+        *text = piece;
+    } else {
+        text.to_mut().push_str(&piece);
+    }
+    Ok(())
 }

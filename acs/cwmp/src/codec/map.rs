@@ -8,7 +8,8 @@
 use std::mem;
 
 use super::UNKNOWN_TIME;
-use super::dom::{self, Doc, NONE, Ns};
+use super::dom::{self, Doc, NONE, Ns, Streamed};
+use super::names::same;
 use crate::error::ParseError;
 use crate::limits::Limits;
 use crate::rpc::*;
@@ -41,7 +42,7 @@ impl Doc<'_> {
     pub(super) fn child(&self, n: usize, name: &str) -> Option<usize> {
         let mut c = self.nodes[n].first_child;
         while c != NONE {
-            if self.nodes[c].name == name {
+            if same(self.nodes[c].name, name) {
                 return Some(c);
             }
             c = self.nodes[c].next_sibling;
@@ -125,11 +126,39 @@ impl Doc<'_> {
             .collect())
     }
 
+    /// The number of children of `n` named `name`, to size the output of big lists exactly.
+    pub(super) fn count(&self, n: usize, name: &str) -> usize {
+        let mut count = 0;
+        let mut c = self.nodes[n].first_child;
+        while c != NONE {
+            count += usize::from(self.nodes[c].name == name);
+            c = self.nodes[c].next_sibling;
+        }
+        count
+    }
+
+    /// The entries of `list` if the fast scanner already mapped them.
+    pub(super) fn streamed(&mut self, list: usize) -> Option<Streamed> {
+        self.streamed
+            .take_if(|(idx, _)| *idx == list)
+            .map(|(_, entries)| entries)
+    }
+
     /// A `ParameterValueStruct` array.
     pub(super) fn values(&mut self, n: usize) -> R<Vec<ParameterValue>> {
         let list = self.req(n, "ParameterList")?;
-        let mut out = Vec::new();
-        for c in self.children(list, "ParameterValueStruct") {
+        if let Some(Streamed::Values(v)) = self.streamed(list) {
+            return Ok(v);
+        }
+        let mut out = Vec::with_capacity(self.count(list, "ParameterValueStruct"));
+        let mut c = self.nodes[list].first_child;
+        // Walking the sibling links directly: taking text leaves them intact.
+        while c != NONE {
+            let next = self.nodes[c].next_sibling;
+            if self.nodes[c].name != "ParameterValueStruct" {
+                c = next;
+                continue;
+            }
             let name = self.take(self.req(c, "Name")?);
             let (value, xsd_type) = match self.child(c, "Value") {
                 Some(v) => (
@@ -143,11 +172,12 @@ impl Doc<'_> {
                 value,
                 xsd_type,
             });
+            c = next;
         }
         Ok(out)
     }
 
-    fn envelope(&mut self) -> R<Envelope> {
+    pub(super) fn envelope(&mut self) -> R<Envelope> {
         let mut header = Header::default();
         if let Some(h) = self.child(0, "Header")
             && matches!(self.nodes[h].ns, Ns::Soap | Ns::Unbound)

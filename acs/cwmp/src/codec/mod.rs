@@ -1,14 +1,23 @@
 //! The wire format: SOAP 1.1 envelopes carrying CWMP RPCs.
 //!
-//! Parsing happens in two passes over a borrowed `&str`: [`dom`] turns quick-xml's namespace-
-//! resolved events into a flat arena of elements (enforcing every [`crate::Limits`] bound on the
-//! way, so hostile input is cut off before it costs memory), and [`map`] turns that arena into the
-//! typed [`crate::Envelope`]. Text stays borrowed from the input unless it contained entities, so
-//! an Inform parses with few allocations. Writing is plain string building in [`write`].
+//! Parsing happens in two passes over a borrowed `&str`: [`dom`] turns the XML into a flat arena
+//! of elements (enforcing every [`crate::Limits`] bound on the way, so hostile input is cut off
+//! before it costs memory), and [`map`] turns that arena into the typed [`crate::Envelope`]. The
+//! arena is filled by [`fast`], a scanner for the plain XML CPEs send, or, for anything else and
+//! for every error, by [`slow`] on quick-xml's namespace-resolving reader; `agree` tests that
+//! the two build the same thing. The fast scanner maps the RPC's big parameter list directly
+//! instead of storing its entries in the arena. Text stays borrowed from the input unless it
+//! contained entities, so an Inform parses with few allocations. Writing is plain string
+//! building in [`write`].
 
+#[cfg(test)]
+mod agree;
 mod body;
 mod dom;
+mod fast;
 mod map;
+mod names;
+mod slow;
 mod write;
 
 pub use map::parse_envelope;
