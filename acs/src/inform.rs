@@ -125,16 +125,16 @@ pub(crate) fn apply_inform(
 /// anything changed.
 pub(crate) fn note_fact(meta: &mut DeviceMeta, path: &str, value: &str) -> bool {
     let leaf = path.rsplit('.').next().unwrap_or("");
-    let in_ms = path.contains("ManagementServer.");
-    let in_info = path.contains(".DeviceInfo.");
+    // The leaf name is checked first: most parameters carry no fact, and the substring checks
+    // below then never run (a registration passes ~6,400 values through here).
+    let in_ms = || path.contains("ManagementServer.");
+    let in_info = || path.contains(".DeviceInfo.");
     let slot = match leaf {
-        "ConnectionRequestURL" if in_ms => &mut meta.connection_request_url,
-        "ParameterKey" if in_ms => &mut meta.parameter_key,
-        "SoftwareVersion" if in_info => &mut meta.software_version,
-        "HardwareVersion" if in_info => &mut meta.hardware_version,
-        "ExternalIPAddress" if path.contains(".WANDevice.") && !value.is_empty() => {
-            &mut meta.wan_ip
-        }
+        "ConnectionRequestURL" if in_ms() => &mut meta.connection_request_url,
+        "ParameterKey" if in_ms() => &mut meta.parameter_key,
+        "SoftwareVersion" if in_info() => &mut meta.software_version,
+        "HardwareVersion" if in_info() => &mut meta.hardware_version,
+        "ExternalIPAddress" if path.contains(".WANDevice.") && !value.is_empty() => &mut meta.wan_ip,
         "MACAddress" if is_own_mac(path) => {
             let Some(mac) = normalize_mac(value) else {
                 return false;

@@ -30,7 +30,7 @@ enum Work {
     /// A refresh: first GetParameterNames, then GetParameterValues of the leaves found.
     Refresh {
         path: String,
-        names: Option<HashMap<String, bool>>,
+        names: Option<Leaves>,
     },
     Add {
         path: String,
@@ -52,6 +52,34 @@ enum Work {
 pub(crate) struct Job {
     pub(crate) purpose: Purpose,
     work: Work,
+}
+
+/// The leaves a refresh's GetParameterNames found, in the CPE's order, to give each value of the
+/// following GetParameterValues its `writable`. CPEs answer both in the same order, so a cursor
+/// finds each name with one comparison; an index is built only if the orders differ.
+#[derive(Debug, Clone, Default)]
+struct Leaves {
+    order: Vec<(String, bool)>,
+    cursor: usize,
+    index: Option<HashMap<String, usize>>,
+}
+
+impl Leaves {
+    fn writable(&mut self, name: &str) -> Option<bool> {
+        if let Some((n, w)) = self.order.get(self.cursor)
+            && n == name
+        {
+            self.cursor += 1;
+            return Some(*w);
+        }
+        let order = &self.order;
+        let index = self
+            .index
+            .get_or_insert_with(|| order.iter().enumerate().map(|(i, (n, _))| (n.clone(), i)).collect());
+        let i = *index.get(name)?;
+        self.cursor = i + 1;
+        Some(self.order[i].1)
+    }
 }
 
 /// What an answer did.
@@ -275,7 +303,7 @@ impl Job {
                 // Only leaves are remembered (for their `writable` when the values arrive);
                 // objects are written now. A refresh replaces the subtree: anything the CPE no
                 // longer lists is gone.
-                let mut leaves = HashMap::with_capacity(parameters.len());
+                let mut leaves = Leaves::default();
                 out.remove.push(path.clone());
                 for mut p in parameters {
                     if p.name.ends_with('.') {
@@ -288,10 +316,10 @@ impl Job {
                         };
                         out.set.push((p.name, param));
                     } else {
-                        leaves.insert(p.name, p.writable);
+                        leaves.order.push((p.name, p.writable));
                     }
                 }
-                out.done = leaves.is_empty();
+                out.done = leaves.order.is_empty();
                 *names = Some(leaves);
             }
             (
@@ -302,7 +330,7 @@ impl Job {
             ) => {
                 out.set.reserve(parameters.len());
                 for p in parameters {
-                    let writable = found.get(&p.name).copied();
+                    let writable = found.writable(&p.name);
                     out.meta_changed |= note_fact(meta, &p.name, &p.value);
                     let param = leaf(&p, writable, now_ms);
                     out.set.push((p.name, param));
@@ -382,5 +410,63 @@ fn object_path(path: &str) -> String {
         path.to_owned()
     } else {
         format!("{path}.")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leaves_are_found_in_order_and_out_of_order() {
+        let mut l = Leaves {
+            order: vec![("a.x".into(), true), ("a.y".into(), false), ("b.z".into(), true)],
+            ..Leaves::default()
+        };
+        assert_eq!(l.writable("a.x"), Some(true));
+        assert_eq!(l.writable("a.y"), Some(false));
+        assert!(l.index.is_none(), "in-order lookups build no index");
+        assert_eq!(l.writable("a.x"), Some(true));
+        assert_eq!(l.writable("nope"), None);
+        assert_eq!(l.writable("b.z"), Some(true));
+    }
+
+    #[test]
+    fn a_refresh_writes_objects_first_then_values_with_their_writability() {
+        let mut job = Job::refresh("Device");
+        let mut meta = DeviceMeta::new(acs_store::DeviceId::parse("A-B-C").unwrap(), Default::default());
+        assert!(matches!(job.request(), Body::GetParameterNames { ref path, next_level: false } if path == "Device."));
+        let gpn = Body::GetParameterNamesResponse {
+            parameters: vec![
+                cwmp::ParameterInfo { name: "Device.".into(), writable: false },
+                cwmp::ParameterInfo { name: "Device.WiFi.SSID.1.SSID".into(), writable: true },
+                cwmp::ParameterInfo { name: "Device.DeviceInfo.UpTime".into(), writable: false },
+            ],
+        };
+        let a = job.apply(gpn, 5, &mut meta, None).unwrap();
+        assert!(!a.done);
+        assert_eq!(a.remove, vec!["Device".to_owned()]);
+        assert_eq!(a.set.len(), 1);
+        assert!(matches!(job.request(), Body::GetParameterValues { ref names } if names == &["Device."]));
+        let gpv = Body::GetParameterValuesResponse {
+            parameters: vec![
+                ParameterValue::new("Device.DeviceInfo.UpTime", "7", XsdType::UnsignedInt),
+                ParameterValue::new("Device.WiFi.SSID.1.SSID", "x", XsdType::String),
+            ],
+        };
+        let a = job.apply(gpv, 6, &mut meta, None).unwrap();
+        assert!(a.done);
+        let ssid = a.set.iter().find(|(p, _)| p.ends_with("SSID")).unwrap();
+        assert_eq!(ssid.1.writable, Some(true));
+        let up = a.set.iter().find(|(p, _)| p.ends_with("UpTime")).unwrap();
+        assert_eq!(up.1.writable, Some(false));
+    }
+
+    #[test]
+    fn a_mismatched_answer_is_an_8003_fault() {
+        let mut job = Job::refresh("Device");
+        let mut meta = DeviceMeta::new(acs_store::DeviceId::parse("A-B-C").unwrap(), Default::default());
+        let err = job.apply(Body::RebootResponse, 1, &mut meta, None).unwrap_err();
+        assert_eq!(err.code, 8003);
     }
 }

@@ -164,6 +164,9 @@ impl Session {
             return;
         };
         let now_ms = acs.clock_ms();
+        let task_ids = job.task_ids().to_vec();
+        // Waiters are told only when the job is over (done or faulted), not between its RPCs.
+        let mut over = true;
         let answer = answer.and_then(|body| {
             // Only a plain GetParameterValues needs the cached tree (for `writable`); a refresh
             // learns it from its own GetParameterNames, so a registration never reads the tree.
@@ -198,7 +201,7 @@ impl Session {
                 }
                 if applied.done {
                     let applied = &applied;
-                    for id in job.task_ids() {
+                    for id in &task_ids {
                         if let Some(op) = acs.finish_task_op(*id, applied, now_ms) {
                             ops.push(op);
                         }
@@ -208,14 +211,15 @@ impl Session {
                         });
                     }
                 } else {
-                    self.current = Some(job.clone());
+                    over = false;
+                    self.current = Some(job);
                 }
             }
             Err(fault) => {
                 if let Purpose::CrCredentials { .. } = job.purpose {
                     tracing::warn!(device = %self.device, code = fault.code, "could not set connection-request credentials");
                 }
-                for id in job.task_ids() {
+                for id in &task_ids {
                     ops.extend(acs.fault_task_ops(&self.device, *id, &fault, now_ms));
                 }
             }
@@ -233,7 +237,7 @@ impl Session {
                         }
                     }
                 }
-                for id in job.task_ids() {
+                for id in task_ids.iter().filter(|_| over) {
                     acs.notify_task(*id);
                 }
             }
