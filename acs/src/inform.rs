@@ -134,7 +134,9 @@ pub(crate) fn note_fact(meta: &mut DeviceMeta, path: &str, value: &str) -> bool 
         "ParameterKey" if in_ms() => &mut meta.parameter_key,
         "SoftwareVersion" if in_info() => &mut meta.software_version,
         "HardwareVersion" if in_info() => &mut meta.hardware_version,
-        "ExternalIPAddress" if path.contains(".WANDevice.") && !value.is_empty() => &mut meta.wan_ip,
+        "ExternalIPAddress" if path.contains(".WANDevice.") && !value.is_empty() => {
+            &mut meta.wan_ip
+        }
         "MACAddress" if is_own_mac(path) => {
             let Some(mac) = normalize_mac(value) else {
                 return false;

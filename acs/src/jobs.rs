@@ -73,9 +73,13 @@ impl Leaves {
             return Some(*w);
         }
         let order = &self.order;
-        let index = self
-            .index
-            .get_or_insert_with(|| order.iter().enumerate().map(|(i, (n, _))| (n.clone(), i)).collect());
+        let index = self.index.get_or_insert_with(|| {
+            order
+                .iter()
+                .enumerate()
+                .map(|(i, (n, _))| (n.clone(), i))
+                .collect()
+        });
         let i = *index.get(name)?;
         self.cursor = i + 1;
         Some(self.order[i].1)
@@ -420,7 +424,11 @@ mod tests {
     #[test]
     fn leaves_are_found_in_order_and_out_of_order() {
         let mut l = Leaves {
-            order: vec![("a.x".into(), true), ("a.y".into(), false), ("b.z".into(), true)],
+            order: vec![
+                ("a.x".into(), true),
+                ("a.y".into(), false),
+                ("b.z".into(), true),
+            ],
             ..Leaves::default()
         };
         assert_eq!(l.writable("a.x"), Some(true));
@@ -434,20 +442,36 @@ mod tests {
     #[test]
     fn a_refresh_writes_objects_first_then_values_with_their_writability() {
         let mut job = Job::refresh("Device");
-        let mut meta = DeviceMeta::new(acs_store::DeviceId::parse("A-B-C").unwrap(), Default::default());
-        assert!(matches!(job.request(), Body::GetParameterNames { ref path, next_level: false } if path == "Device."));
+        let mut meta = DeviceMeta::new(
+            acs_store::DeviceId::parse("A-B-C").unwrap(),
+            Default::default(),
+        );
+        assert!(
+            matches!(job.request(), Body::GetParameterNames { ref path, next_level: false } if path == "Device.")
+        );
         let gpn = Body::GetParameterNamesResponse {
             parameters: vec![
-                cwmp::ParameterInfo { name: "Device.".into(), writable: false },
-                cwmp::ParameterInfo { name: "Device.WiFi.SSID.1.SSID".into(), writable: true },
-                cwmp::ParameterInfo { name: "Device.DeviceInfo.UpTime".into(), writable: false },
+                cwmp::ParameterInfo {
+                    name: "Device.".into(),
+                    writable: false,
+                },
+                cwmp::ParameterInfo {
+                    name: "Device.WiFi.SSID.1.SSID".into(),
+                    writable: true,
+                },
+                cwmp::ParameterInfo {
+                    name: "Device.DeviceInfo.UpTime".into(),
+                    writable: false,
+                },
             ],
         };
         let a = job.apply(gpn, 5, &mut meta, None).unwrap();
         assert!(!a.done);
         assert_eq!(a.remove, vec!["Device".to_owned()]);
         assert_eq!(a.set.len(), 1);
-        assert!(matches!(job.request(), Body::GetParameterValues { ref names } if names == &["Device."]));
+        assert!(
+            matches!(job.request(), Body::GetParameterValues { ref names } if names == &["Device."])
+        );
         let gpv = Body::GetParameterValuesResponse {
             parameters: vec![
                 ParameterValue::new("Device.DeviceInfo.UpTime", "7", XsdType::UnsignedInt),
@@ -465,8 +489,13 @@ mod tests {
     #[test]
     fn a_mismatched_answer_is_an_8003_fault() {
         let mut job = Job::refresh("Device");
-        let mut meta = DeviceMeta::new(acs_store::DeviceId::parse("A-B-C").unwrap(), Default::default());
-        let err = job.apply(Body::RebootResponse, 1, &mut meta, None).unwrap_err();
+        let mut meta = DeviceMeta::new(
+            acs_store::DeviceId::parse("A-B-C").unwrap(),
+            Default::default(),
+        );
+        let err = job
+            .apply(Body::RebootResponse, 1, &mut meta, None)
+            .unwrap_err();
         assert_eq!(err.code, 8003);
     }
 }

@@ -292,7 +292,12 @@ async fn handle(
                     acs.metrics.sessions_completed.inc();
                     end_session(acs, state, &cookie);
                     acs.publish(DeviceEvent::SessionEnded { device });
-                    no_content()
+                    // Like GenieACS: the session is over, so the connection is too; closing from
+                    // our side spares a wake-up for the CPE's FIN.
+                    let mut r = no_content();
+                    r.headers_mut()
+                        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                    r
                 }
                 Reply::BadRequest(why) => {
                     end_session(acs, state, &cookie);

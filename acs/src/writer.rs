@@ -14,6 +14,8 @@ use tokio::sync::oneshot;
 
 /// Most ops folded into one transaction, so one commit cannot grow without bound.
 const MAX_OPS_PER_COMMIT: usize = 20_000;
+/// How long the writer waits for more writes to join a commit.
+const BATCH_WINDOW: std::time::Duration = std::time::Duration::from_micros(500);
 
 type Reply = oneshot::Sender<Result<Vec<Outcome>, String>>;
 
@@ -79,13 +81,22 @@ fn run(store: &dyn DeviceStore, rx: &mpsc::Receiver<(Vec<Op>, Reply)>) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         let mut total = batch[0].0.len();
+        let window = std::time::Instant::now() + BATCH_WINDOW;
         while total < MAX_OPS_PER_COMMIT {
-            match rx.try_recv() {
-                Ok(item) => {
+            let next = match rx.try_recv() {
+                Ok(item) => Some(item),
+                // Under load, waiting a fraction of a millisecond for more writes makes each
+                // commit (and its fsync) serve many sessions; an idle ACS pays the wait once.
+                Err(_) => rx
+                    .recv_timeout(window.saturating_duration_since(std::time::Instant::now()))
+                    .ok(),
+            };
+            match next {
+                Some(item) => {
                     total += item.0.len();
                     batch.push(item);
                 }
-                Err(_) => break,
+                None => break,
             }
         }
         let mut ops = Vec::with_capacity(total);
