@@ -21,6 +21,9 @@ pub(crate) struct InformUpdate {
     pub(crate) new_device: bool,
     /// Store ops to apply (meta, tree changes), in order.
     pub(crate) ops: Vec<Op>,
+    /// True when the Inform changed nothing but the last-inform time of a known device: the
+    /// common periodic Inform, whose write the ACS may defer (see `bookkeeping.rs`).
+    pub(crate) bookkeeping_only: bool,
 }
 
 /// Folds `inform` into `previous` (None for a first contact) at `now_ms`.
@@ -41,15 +44,19 @@ pub(crate) fn apply_inform(
         m
     });
     let d = &inform.device_id;
-    meta.identity = Identity {
+    let identity = Identity {
         manufacturer: d.manufacturer.clone(),
         oui: d.oui.clone(),
         product_class: d.product_class.clone(),
         serial_number: d.serial_number.clone(),
     };
+    // Anything that changes besides the last-inform time makes this Inform worth a durable write.
+    let mut significant = new_device || meta.identity != identity;
+    meta.identity = identity;
     meta.last_inform_ms = now_ms;
     let mut ops = Vec::new();
     if inform.has_event(BOOTSTRAP) {
+        significant = true;
         // A bootstrap means a factory reset or a new ACS URL: whatever we cached about the tree
         // and the keys we had set is stale. Pending tasks are operator intent and stay.
         meta.last_bootstrap_ms = Some(now_ms);
@@ -62,6 +69,7 @@ pub(crate) fn apply_inform(
         }
     }
     if inform.has_event(BOOT) {
+        significant = true;
         meta.last_boot_ms = Some(now_ms);
     }
     if let Some(root) = inform
@@ -69,7 +77,9 @@ pub(crate) fn apply_inform(
         .first()
         .and_then(|p| p.name.split('.').next())
         && (root == "Device" || root == "InternetGatewayDevice")
+        && meta.root != root
     {
+        significant = true;
         meta.root = root.to_owned();
     }
     // Only parameters whose value changed are written to the tree, so a periodic Inform costs
@@ -77,7 +87,7 @@ pub(crate) fn apply_inform(
     let mut changed = Vec::new();
     for p in &inform.parameters {
         let v = to_value(p);
-        note_fact(&mut meta, &p.name, &p.value);
+        significant |= note_fact(&mut meta, &p.name, &p.value);
         match meta.inform_params.iter_mut().find(|(n, _)| n == &p.name) {
             Some((_, old)) if *old == v => {}
             Some((_, old)) => {
@@ -113,10 +123,12 @@ pub(crate) fn apply_inform(
             remove_subtrees: Vec::new(),
         });
     }
+    let bookkeeping_only = !significant && ops.len() == 1;
     InformUpdate {
         meta,
         new_device,
         ops,
+        bookkeeping_only,
     }
 }
 
@@ -249,6 +261,29 @@ mod tests {
         assert_eq!(again.ops.len(), 1);
         assert_eq!(again.meta.registered_ms, 1000);
         assert_eq!(again.meta.last_inform_ms, 2000);
+        assert!(again.bookkeeping_only && !first_is_bookkeeping(&params));
+    }
+
+    fn first_is_bookkeeping(params: &[(&str, &str)]) -> bool {
+        let id = DeviceId::parse("1C61B4-Device2-S1").unwrap();
+        apply_inform(&id, None, &inform(&["2 PERIODIC"], params), 1).bookkeeping_only
+    }
+
+    #[test]
+    fn a_changed_value_or_a_boot_is_not_mere_bookkeeping() {
+        let id = DeviceId::parse("1C61B4-Device2-S1").unwrap();
+        let params = [("Device.DeviceInfo.SoftwareVersion", "1.0")];
+        let first = apply_inform(&id, None, &inform(&[BOOTSTRAP], &params), 1000);
+        let newer = [("Device.DeviceInfo.SoftwareVersion", "1.1")];
+        let upgraded = apply_inform(
+            &id,
+            Some((first.meta.clone(), 1)),
+            &inform(&["2 PERIODIC"], &newer),
+            2000,
+        );
+        assert!(!upgraded.bookkeeping_only);
+        let boot = apply_inform(&id, Some((first.meta, 1)), &inform(&[BOOT], &params), 3000);
+        assert!(!boot.bookkeeping_only);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! through one group-committing writer thread. Connection requests ([`cr`]) wake devices up.
 #![warn(missing_docs)]
 
+mod bookkeeping;
 pub mod config;
 mod cpe_auth;
 pub mod cr;
@@ -95,6 +96,7 @@ pub struct Acs {
     pub(crate) writer: Writer,
     pub(crate) auth: cpe_auth::CpeAuth,
     pub(crate) sessions: Registry,
+    pub(crate) inform_log: bookkeeping::InformLog,
     /// Counters for every queue, limit and error class.
     pub metrics: Metrics,
     events: broadcast::Sender<DeviceEvent>,
@@ -132,6 +134,7 @@ impl Acs {
         Ok(Arc::new(Self {
             auth: cpe_auth::CpeAuth::new(&config),
             sessions: Registry::default(),
+            inform_log: bookkeeping::InformLog::default(),
             writer: Writer::start(store.clone())?,
             store,
             config,
@@ -150,6 +153,25 @@ impl Acs {
     /// The device store (for reads; writes go through the ACS).
     pub fn store(&self) -> &Arc<dyn DeviceStore> {
         &self.store
+    }
+
+    /// A device's record, with its last-inform time as fresh as the ACS knows it (periodic
+    /// Informs are written behind, at most a second late; see `bookkeeping.rs`).
+    pub fn device(
+        &self,
+        id: &DeviceId,
+    ) -> Result<Option<store::Versioned<store::DeviceMeta>>, AcsError> {
+        let mut found = self.store.get(id)?;
+        if let (Some(v), Some(t)) = (&mut found, self.inform_log.get(id)) {
+            v.value.last_inform_ms = v.value.last_inform_ms.max(t);
+        }
+        Ok(found)
+    }
+
+    /// Writes every pending last-inform time now (also done every second while serving, and at
+    /// shutdown).
+    pub async fn flush_bookkeeping(&self) {
+        bookkeeping::flush(self).await;
     }
 
     /// Subscribes to device events.

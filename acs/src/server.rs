@@ -74,6 +74,7 @@ pub async fn serve(
     let (stop_tx, stop_rx) = watch::channel(false);
     let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let reaper = tokio::spawn(reap(acs.clone(), stop_rx.clone()));
+    let flusher = tokio::spawn(flush_bookkeeping(acs.clone(), stop_rx.clone()));
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -115,6 +116,19 @@ pub async fn serve(
     let _ =
         tokio::time::timeout(SHUTDOWN_GRACE, permits.acquire_many(MAX_CONNECTIONS as u32)).await;
     let _ = reaper.await;
+    let _ = flusher.await;
+    // Connections are closed: no more times can be noted, so this flush is the last one needed.
+    acs.flush_bookkeeping().await;
+}
+
+/// Writes noted last-inform times every second.
+async fn flush_bookkeeping(acs: Arc<Acs>, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(crate::bookkeeping::FLUSH_EVERY) => acs.flush_bookkeeping().await,
+            _ = stop.changed() => return,
+        }
+    }
 }
 
 /// Drops expired sessions once a second.
@@ -541,7 +555,13 @@ async fn register(
 ) -> Result<(inform::InformUpdate, u64), crate::AcsError> {
     for _ in 0..3 {
         let prev = previous.take().map(|v| (v.value, v.revision));
+        let prev_revision = prev.as_ref().map(|p| p.1);
         let mut update = inform::apply_inform(device, prev, inform, acs.clock_ms());
+        if let (true, Some(revision)) = (update.bookkeeping_only, prev_revision) {
+            // Only the last-inform time changed: written behind (see `bookkeeping.rs`).
+            acs.inform_log.note(device, update.meta.last_inform_ms);
+            return Ok((update, revision));
+        }
         let outcomes = acs.writer.apply(std::mem::take(&mut update.ops)).await?;
         let conflict = outcomes
             .iter()

@@ -224,18 +224,15 @@ impl Session {
                 }
             }
         }
-        let meta_written = ops.iter().any(|o| matches!(o, Op::PutDevice { .. }));
+        let meta_at = ops.iter().position(|o| matches!(o, Op::PutDevice { .. }));
         match acs.writer.apply(ops).await {
             Ok(outcomes) => {
-                if meta_written {
-                    for o in outcomes {
-                        if let acs_store::Outcome::Done {
-                            revision: Some(r), ..
-                        } = o
-                        {
-                            self.revision = r;
-                        }
-                    }
+                match meta_at.and_then(|i| outcomes.get(i)) {
+                    Some(acs_store::Outcome::Done {
+                        revision: Some(r), ..
+                    }) => self.revision = *r,
+                    Some(acs_store::Outcome::Conflict { .. }) => self.rewrite_meta(acs).await,
+                    _ => {}
                 }
                 for id in task_ids.iter().filter(|_| over) {
                     acs.notify_task(*id);
@@ -245,6 +242,40 @@ impl Session {
                 tracing::error!(device = %self.device, error = %e, "could not store session results")
             }
         }
+    }
+
+    /// Writes the session's device record again after a compare-and-swap conflict. While a
+    /// session runs, the only other writer of its device's record is the write-behind of
+    /// last-inform times (`bookkeeping.rs`), so merging means keeping the later of the two times.
+    async fn rewrite_meta(&mut self, acs: &Acs) {
+        for _ in 0..3 {
+            let Ok(Some(current)) = acs.store.get(&self.device) else {
+                return;
+            };
+            self.meta.last_inform_ms = self.meta.last_inform_ms.max(current.value.last_inform_ms);
+            let op = Op::PutDevice {
+                meta: self.meta.clone(),
+                expect: Expect::Revision(current.revision),
+            };
+            match acs.writer.apply(vec![op]).await.as_deref() {
+                Ok(
+                    [
+                        acs_store::Outcome::Done {
+                            revision: Some(r), ..
+                        },
+                    ],
+                ) => {
+                    self.revision = *r;
+                    return;
+                }
+                Ok(_) => continue,
+                Err(e) => {
+                    tracing::error!(device = %self.device, error = %e, "could not store the device record");
+                    return;
+                }
+            }
+        }
+        tracing::error!(device = %self.device, "device record kept changing; session changes to it not stored");
     }
 }
 

@@ -1,6 +1,7 @@
 //! Integration tests of the ACS: loopback HTTP against the real server, and end to end against
 //! the lab's cpe-sim agents. One test binary; each module is one concern.
 
+mod bookkeeping;
 mod e2e;
 mod harness;
 mod http_server;

@@ -1,0 +1,92 @@
+//! Write-behind of Inform bookkeeping.
+//!
+//! Most sessions are periodic Informs of a known device that change nothing but its last-inform
+//! time. Making each of those durable before answering would cost one store commit (and a share
+//! of an fsync) per session for a timestamp the next Inform rewrites anyway. Instead the time is
+//! noted here and written within [`FLUSH_EVERY`], in one batch. A crash can lose at most that
+//! much of these timestamps; everything else an Inform changes (a new device, a boot, a changed
+//! value, a fact the ACS keeps) is still durable before the InformResponse. This is the one
+//! exception to that rule, and it is deliberate (GenieACS's MongoDB writes do not wait for the
+//! journal either).
+
+use crate::Acs;
+use acs_store::{DeviceId, Expect, Op, Outcome};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// How often noted times are written.
+pub(crate) const FLUSH_EVERY: Duration = Duration::from_secs(1);
+
+/// Last-inform times not yet written, by device.
+#[derive(Default)]
+pub(crate) struct InformLog {
+    pending: Mutex<HashMap<DeviceId, i64>>,
+}
+
+impl InformLog {
+    /// Notes that `device` informed at `at_ms`.
+    pub(crate) fn note(&self, device: &DeviceId, at_ms: i64) {
+        let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let t = p.entry(device.clone()).or_insert(at_ms);
+        *t = (*t).max(at_ms);
+    }
+
+    /// The noted time of a device, for readers that want the freshest view.
+    pub(crate) fn get(&self, device: &DeviceId) -> Option<i64> {
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(device)
+            .copied()
+    }
+
+    fn take(&self) -> HashMap<DeviceId, i64> {
+        std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// Writes every noted time: read-modify-write of each device record, compare-and-swap on its
+/// revision, and a time that lost a race with another write is noted again for the next round.
+pub(crate) async fn flush(acs: &Acs) {
+    let noted = acs.inform_log.take();
+    if noted.is_empty() {
+        return;
+    }
+    let mut ops = Vec::with_capacity(noted.len());
+    let mut order = Vec::with_capacity(noted.len());
+    for (device, at) in noted {
+        match acs.store.get(&device) {
+            Ok(Some(current)) if current.value.last_inform_ms < at => {
+                let mut meta = current.value;
+                meta.last_inform_ms = at;
+                ops.push(Op::PutDevice {
+                    meta,
+                    expect: Expect::Revision(current.revision),
+                });
+                order.push((device, at));
+            }
+            // Deleted, or a later write already carries a newer time.
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(%device, error = %e, "could not read a device to record its last inform");
+                acs.inform_log.note(&device, at);
+            }
+        }
+    }
+    match acs.writer.apply(ops).await {
+        Ok(outcomes) => {
+            for ((device, at), outcome) in order.into_iter().zip(outcomes) {
+                if matches!(outcome, Outcome::Conflict { .. }) {
+                    acs.inform_log.note(&device, at);
+                }
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "could not record last-inform times; retrying");
+            for (device, at) in order {
+                acs.inform_log.note(&device, at);
+            }
+        }
+    }
+}
