@@ -277,8 +277,7 @@ impl Job {
                 for p in parameters {
                     let writable = tree.and_then(|t| t.get(&p.name)).and_then(|e| e.writable);
                     out.meta_changed |= note_fact(meta, &p.name, &p.value);
-                    let param = leaf(&p, writable, now_ms);
-                    out.set.push((p.name, param));
+                    out.set.push(owned_leaf(p, writable, now_ms));
                 }
             }
             (Work::Spv { values, key }, Body::SetParameterValuesResponse { status }) => {
@@ -336,8 +335,7 @@ impl Job {
                 for p in parameters {
                     let writable = found.writable(&p.name);
                     out.meta_changed |= note_fact(meta, &p.name, &p.value);
-                    let param = leaf(&p, writable, now_ms);
-                    out.set.push((p.name, param));
+                    out.set.push(owned_leaf(p, writable, now_ms));
                 }
             }
             (
@@ -397,6 +395,20 @@ impl Job {
             Purpose::CrCredentials { .. } => &[],
         }
     }
+}
+
+/// A leaf from a value the CPE sent, keeping the value's allocation.
+fn owned_leaf(p: ParameterValue, writable: Option<bool>, now_ms: i64) -> (String, Param) {
+    let value = acs_store::Value::from_wire_owned(p.xsd_type.local_name(), p.value);
+    (
+        p.name,
+        Param {
+            object: false,
+            writable,
+            value: Some(value),
+            timestamp_ms: now_ms,
+        },
+    )
 }
 
 fn leaf(p: &ParameterValue, writable: Option<bool>, now_ms: i64) -> Param {

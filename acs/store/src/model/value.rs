@@ -64,6 +64,18 @@ impl Value {
         })
     }
 
+    /// Like [`Value::from_wire`], but takes the text by value so string-like values keep its
+    /// allocation (a registration stores thousands of them).
+    pub fn from_wire_owned(xsd_local_type: &str, text: String) -> Self {
+        match xsd_local_type {
+            "string" => Self::String(text),
+            "dateTime" => Self::DateTime(text),
+            "base64" => Self::Base64(text),
+            "hexBinary" => Self::HexBinary(text),
+            _ => Self::from_wire(xsd_local_type, &text),
+        }
+    }
+
     /// The wire text of the value.
     pub fn text(&self) -> Cow<'_, str> {
         match self {
