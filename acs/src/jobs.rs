@@ -59,6 +59,8 @@ pub(crate) struct Job {
 /// finds each name with one comparison; an index is built only if the orders differ.
 #[derive(Debug, Clone, Default)]
 struct Leaves {
+    /// The objects found, written together with the values.
+    objects: Vec<(String, Param)>,
     order: Vec<(String, bool)>,
     cursor: usize,
     index: Option<HashMap<String, usize>>,
@@ -303,11 +305,9 @@ impl Job {
                 },
                 Body::GetParameterNamesResponse { parameters },
             ) => {
-                // Only leaves are remembered (for their `writable` when the values arrive);
-                // objects are written now. A refresh replaces the subtree: anything the CPE no
-                // longer lists is gone.
+                // Nothing is written yet: objects and leaves go to the store in one write with
+                // the values, so the device's tree is cut into chunks once per refresh.
                 let mut leaves = Leaves::default();
-                out.remove.push(path.clone());
                 for mut p in parameters {
                     if p.name.ends_with('.') {
                         p.name.pop();
@@ -317,20 +317,30 @@ impl Job {
                             value: None,
                             timestamp_ms: now_ms,
                         };
-                        out.set.push((p.name, param));
+                        leaves.objects.push((p.name, param));
                     } else {
                         leaves.order.push((p.name, p.writable));
                     }
                 }
-                out.done = leaves.order.is_empty();
+                if leaves.order.is_empty() {
+                    // No values to fetch: the refresh ends here.
+                    out.remove.push(path.clone());
+                    out.set = std::mem::take(&mut leaves.objects);
+                } else {
+                    out.done = false;
+                }
                 *names = Some(leaves);
             }
             (
                 Work::Refresh {
-                    names: Some(found), ..
+                    names: Some(found),
+                    path,
                 },
                 Body::GetParameterValuesResponse { parameters },
             ) => {
+                // A refresh replaces the subtree: anything the CPE no longer lists is gone.
+                out.remove.push(path.clone());
+                out.set = std::mem::take(&mut found.objects);
                 out.set.reserve(parameters.len());
                 for p in parameters {
                     let writable = found.writable(&p.name);
@@ -479,8 +489,10 @@ mod tests {
         };
         let a = job.apply(gpn, 5, &mut meta, None).unwrap();
         assert!(!a.done);
-        assert_eq!(a.remove, vec!["Device".to_owned()]);
-        assert_eq!(a.set.len(), 1);
+        assert!(
+            a.set.is_empty() && a.remove.is_empty(),
+            "nothing is written before the values"
+        );
         assert!(
             matches!(job.request(), Body::GetParameterValues { ref names } if names == &["Device."])
         );
@@ -492,6 +504,8 @@ mod tests {
         };
         let a = job.apply(gpv, 6, &mut meta, None).unwrap();
         assert!(a.done);
+        assert_eq!(a.remove, vec!["Device".to_owned()]);
+        assert_eq!(a.set.len(), 3, "the root object and both values");
         let ssid = a.set.iter().find(|(p, _)| p.ends_with("SSID")).unwrap();
         assert_eq!(ssid.1.writable, Some(true));
         let up = a.set.iter().find(|(p, _)| p.ends_with("UpTime")).unwrap();
