@@ -60,6 +60,16 @@ impl From<acs_store::StoreError> for AcsError {
     }
 }
 
+/// The devices with pending tasks in the store, read once at start-up.
+fn pending_devices(store: &dyn DeviceStore) -> Result<HashMap<DeviceId, u64>, AcsError> {
+    Ok(store
+        .tasks(None)?
+        .into_iter()
+        .filter(|t| t.status == TaskStatus::Pending)
+        .map(|t| (t.device, 1))
+        .collect())
+}
+
 /// Something that happened to a device, published for the NBI, the hub and tests.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -97,6 +107,11 @@ pub struct Acs {
     pub(crate) auth: cpe_auth::CpeAuth,
     pub(crate) sessions: Registry,
     pub(crate) inform_log: bookkeeping::InformLog,
+    /// Devices that may have pending tasks. Most sessions are periodic Informs of devices with
+    /// nothing queued; this set spares them a store read. A device is added before any of its
+    /// tasks is written and removed only when a session finds none pending and no task was
+    /// queued since it looked (the value counts queueings, so a race cannot lose a task).
+    with_tasks: Mutex<HashMap<DeviceId, u64>>,
     /// Counters for every queue, limit and error class.
     pub metrics: Metrics,
     events: broadcast::Sender<DeviceEvent>,
@@ -135,6 +150,7 @@ impl Acs {
             auth: cpe_auth::CpeAuth::new(&config),
             sessions: Registry::default(),
             inform_log: bookkeeping::InformLog::default(),
+            with_tasks: Mutex::new(pending_devices(store.as_ref())?),
             writer: Writer::start(store.clone())?,
             store,
             config,
@@ -213,6 +229,7 @@ impl Acs {
             not_before_ms: 0,
             expiry_ms: None,
         };
+        self.note_tasks(device);
         let out = self.writer.apply(vec![Op::PutTask(task.clone())]).await?;
         match out.first() {
             Some(Outcome::Done {
@@ -252,6 +269,32 @@ impl Acs {
             if tokio::time::timeout_at(deadline, rx).await.is_err() {
                 return Ok(TaskOutcome::Pending(task));
             }
+        }
+    }
+
+    /// `Some(generation)` if the device may have pending tasks; `None` means it has none.
+    pub(crate) fn may_have_tasks(&self, device: &DeviceId) -> Option<u64> {
+        self.with_tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(device)
+            .copied()
+    }
+
+    pub(crate) fn note_tasks(&self, device: &DeviceId) {
+        *self
+            .with_tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(device.clone())
+            .or_default() += 1;
+    }
+
+    /// Forgets the device's mark if nothing was queued since `generation` was read.
+    pub(crate) fn no_tasks(&self, device: &DeviceId, generation: u64) {
+        let mut map = self.with_tasks.lock().unwrap_or_else(|e| e.into_inner());
+        if map.get(device) == Some(&generation) {
+            map.remove(device);
         }
     }
 

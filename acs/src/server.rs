@@ -278,7 +278,13 @@ async fn handle(
             return text(status, msg);
         }
     };
-    let msg = if bytes.iter().all(u8::is_ascii_whitespace) {
+    let blank = bytes.iter().all(u8::is_ascii_whitespace);
+    if !trusted && !blank && !parts.headers.contains_key(header::AUTHORIZATION) {
+        // A CPE that sent no credentials gets its challenge before any parsing or store read:
+        // every Digest session starts this way, so this path stays cheap.
+        return unauthorized(acs, state, now, AuthOutcome::Challenge);
+    }
+    let msg = if blank {
         None
     } else {
         match cwmp::parse_envelope(&bytes, &acs.config.limits) {

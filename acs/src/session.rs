@@ -130,15 +130,27 @@ impl Session {
                 self.current = Some(job);
                 continue;
             }
-            if !self.tasks_loaded {
+            let generation = if self.tasks_loaded {
+                None
+            } else {
+                acs.may_have_tasks(&self.device)
+            };
+            if let Some(generation) = generation {
                 self.tasks_loaded = true;
                 let now_ms = acs.clock_ms();
-                let pending: Vec<_> = acs
+                let queued: Vec<_> = acs
                     .store
                     .tasks(Some(&self.device))
                     .unwrap_or_default()
                     .into_iter()
-                    .filter(|t| t.status == TaskStatus::Pending && t.not_before_ms <= now_ms)
+                    .filter(|t| t.status == TaskStatus::Pending)
+                    .collect();
+                if queued.is_empty() {
+                    acs.no_tasks(&self.device, generation);
+                }
+                let pending: Vec<_> = queued
+                    .into_iter()
+                    .filter(|t| t.not_before_ms <= now_ms)
                     .collect();
                 self.jobs.extend(Job::from_tasks(&pending, self.root()));
                 if !self.jobs.is_empty() {
