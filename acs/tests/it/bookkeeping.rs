@@ -3,21 +3,9 @@
 //! session's own writes to the record still land when the write-behind got there first.
 
 use crate::harness::{self, session};
-use acs::{AcsConfig, DeviceId, TaskKind, TaskOutcome};
+use acs::{TaskKind, TaskOutcome};
 use cwmp::{Body, Envelope};
 use std::time::Duration;
-
-fn quiet(dir: &std::path::Path) -> AcsConfig {
-    AcsConfig {
-        refresh_on_bootstrap: false,
-        manage_cr_credentials: false,
-        ..harness::config(dir)
-    }
-}
-
-fn device(serial: &str) -> DeviceId {
-    DeviceId::parse(&format!("1C61B4-Device2-{serial}")).unwrap()
-}
 
 async fn periodic(t: &harness::TestAcs, serial: &str) {
     let (mut c, _) = session(t, serial, &["2 PERIODIC"]).await;
@@ -27,11 +15,11 @@ async fn periodic(t: &harness::TestAcs, serial: &str) {
 #[tokio::test]
 async fn a_periodic_inform_time_is_written_behind_and_flushed_at_shutdown() {
     let tmp = tempfile::tempdir().unwrap();
-    let cfg = quiet(tmp.path());
+    let cfg = harness::quiet(tmp.path());
     let t = harness::start_in(tmp, cfg.clone()).await;
     let (mut c, _) = session(&t, "B1", &["0 BOOTSTRAP", "1 BOOT"]).await;
     assert_eq!(c.post(Vec::new(), &[]).await.status, 204);
-    let dev = device("B1");
+    let dev = harness::device("B1");
     let registered = t.acs.store().get(&dev).unwrap().unwrap();
     tokio::time::sleep(Duration::from_millis(20)).await;
     periodic(&t, "B1").await;
@@ -64,12 +52,12 @@ async fn a_periodic_inform_time_is_written_behind_and_flushed_at_shutdown() {
 
 #[tokio::test]
 async fn the_write_behind_reaches_the_store_within_seconds() {
-    let t = harness::start(quiet(std::path::Path::new("."))).await;
+    let t = harness::start(harness::quiet(std::path::Path::new("."))).await;
     let (mut c, _) = session(&t, "B2", &["0 BOOTSTRAP"]).await;
     assert_eq!(c.post(Vec::new(), &[]).await.status, 204);
     tokio::time::sleep(Duration::from_millis(20)).await;
     periodic(&t, "B2").await;
-    let dev = device("B2");
+    let dev = harness::device("B2");
     let want = t.acs.device(&dev).unwrap().unwrap().value.last_inform_ms;
     let mut seen = 0;
     for _ in 0..50 {
@@ -91,10 +79,10 @@ async fn the_write_behind_reaches_the_store_within_seconds() {
 
 #[tokio::test]
 async fn a_session_write_after_the_write_behind_still_lands() {
-    let t = harness::start(quiet(std::path::Path::new("."))).await;
+    let t = harness::start(harness::quiet(std::path::Path::new("."))).await;
     let (mut c, _) = session(&t, "B3", &["0 BOOTSTRAP"]).await;
     assert_eq!(c.post(Vec::new(), &[]).await.status, 204);
-    let dev = device("B3");
+    let dev = harness::device("B3");
     let values = vec![(
         "Device.WiFi.SSID.1.SSID".into(),
         "x".into(),

@@ -68,6 +68,21 @@ fn placeholder() -> Arc<Acs> {
     Acs::open(cfg).expect("placeholder ACS")
 }
 
+/// A config whose sessions end right after the Inform unless a task is queued: no tree
+/// discovery and no connection-request credentials.
+pub(crate) fn quiet(dir: &std::path::Path) -> AcsConfig {
+    AcsConfig {
+        refresh_on_bootstrap: false,
+        manage_cr_credentials: false,
+        ..config(dir)
+    }
+}
+
+/// The id of a test device with this serial.
+pub(crate) fn device(serial: &str) -> acs::DeviceId {
+    acs::DeviceId::parse(&format!("1C61B4-Device2-{serial}")).unwrap()
+}
+
 /// A lab configuration: digest auth with [`SECRET`], short timeouts.
 pub(crate) fn config(dir: &std::path::Path) -> AcsConfig {
     AcsConfig {

@@ -6,18 +6,9 @@ use acs::{AcsConfig, CpeAuthMode};
 use proptest::prelude::*;
 use std::io::Write;
 
-/// A config whose sessions end right after the Inform unless a task is queued.
-fn quiet(dir: &std::path::Path) -> AcsConfig {
-    AcsConfig {
-        refresh_on_bootstrap: false,
-        manage_cr_credentials: false,
-        ..harness::config(dir)
-    }
-}
-
 async fn start_quiet() -> harness::TestAcs {
     let tmp = tempfile::tempdir().unwrap();
-    let cfg = quiet(tmp.path());
+    let cfg = harness::quiet(tmp.path());
     harness::start_in(tmp, cfg).await
 }
 
@@ -230,7 +221,7 @@ async fn above_the_session_cap_new_informs_get_503_with_spread_retry_after() {
     let cfg = AcsConfig {
         max_sessions: 1,
         retry_after_secs: (30, 90),
-        ..quiet(tmp.path())
+        ..harness::quiet(tmp.path())
     };
     let t = harness::start_in(tmp, cfg).await;
     let (_held, _) = session(&t, "S107", &["2 PERIODIC"]).await;
@@ -251,7 +242,7 @@ async fn the_acs_answers_in_the_cpe_namespace() {
     let tmp = tempfile::tempdir().unwrap();
     let cfg = AcsConfig {
         cpe_auth: CpeAuthMode::None,
-        ..quiet(tmp.path())
+        ..harness::quiet(tmp.path())
     };
     let t = harness::start_in(tmp, cfg).await;
     for (i, v) in cwmp::CwmpVersion::ALL.into_iter().enumerate() {
@@ -304,7 +295,7 @@ proptest! {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
             let tmp = tempfile::tempdir().unwrap();
-            let cfg = AcsConfig { cpe_auth: CpeAuthMode::None, ..quiet(tmp.path()) };
+            let cfg = AcsConfig { cpe_auth: CpeAuthMode::None, ..harness::quiet(tmp.path()) };
             let t = harness::start_in(tmp, cfg).await;
             let mut c = Conn::open(t.addr).await;
             let r = c.post(body, &[]).await;

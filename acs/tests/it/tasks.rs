@@ -2,21 +2,9 @@
 //! answers stored, faults recorded and retried with back-off, tasks surviving a restart.
 
 use crate::harness::{self, Conn, session};
-use acs::{AcsConfig, DeviceId, TaskKind, TaskOutcome, TaskStatus};
+use acs::{AcsConfig, TaskKind, TaskOutcome, TaskStatus};
 use cwmp::{Body, Envelope, Fault, ParameterValue, SetParameterValuesFault, XsdType};
 use std::time::Duration;
-
-fn quiet(dir: &std::path::Path) -> AcsConfig {
-    AcsConfig {
-        refresh_on_bootstrap: false,
-        manage_cr_credentials: false,
-        ..harness::config(dir)
-    }
-}
-
-fn device(serial: &str) -> DeviceId {
-    DeviceId::parse(&format!("1C61B4-Device2-{serial}")).unwrap()
-}
 
 /// Answers the ACS's request `req` with `body`, echoing its ID.
 async fn reply(c: &mut Conn, req: &Envelope, body: Body) -> harness::Resp {
@@ -33,10 +21,10 @@ async fn register(t: &harness::TestAcs, serial: &str) {
 #[tokio::test]
 async fn queued_tasks_run_in_order_with_gpv_batched_and_results_stored() {
     let tmp = tempfile::tempdir().unwrap();
-    let cfg = quiet(tmp.path());
+    let cfg = harness::quiet(tmp.path());
     let t = harness::start_in(tmp, cfg).await;
     register(&t, "T1").await;
-    let dev = device("T1");
+    let dev = harness::device("T1");
     let g1 = t
         .acs
         .enqueue(
@@ -138,11 +126,11 @@ async fn a_cpe_fault_is_recorded_with_its_detail_and_retried_after_back_off() {
     let cfg = AcsConfig {
         task_retry_base: Duration::from_millis(300),
         task_max_attempts: 2,
-        ..quiet(tmp.path())
+        ..harness::quiet(tmp.path())
     };
     let t = harness::start_in(tmp, cfg).await;
     register(&t, "T2").await;
-    let dev = device("T2");
+    let dev = harness::device("T2");
     let values = vec![("Device.Bogus".into(), "1".into(), "string".into())];
     let task = t
         .acs
@@ -218,11 +206,11 @@ async fn survive_restart(backend: acs::StoreBackend) {
     let tmp = tempfile::tempdir().unwrap();
     let cfg = AcsConfig {
         backend,
-        ..quiet(tmp.path())
+        ..harness::quiet(tmp.path())
     };
     let t = harness::start_in(tmp, cfg.clone()).await;
     register(&t, "T3").await;
-    let dev = device("T3");
+    let dev = harness::device("T3");
     let task = t.acs.enqueue(&dev, TaskKind::Reboot).await.unwrap();
     let dir = t.stop().await;
 
@@ -252,10 +240,10 @@ async fn survive_restart(backend: acs::StoreBackend) {
 
 #[tokio::test]
 async fn enqueue_for_an_unknown_device_is_refused() {
-    let t = harness::start(quiet(std::path::Path::new("."))).await;
+    let t = harness::start(harness::quiet(std::path::Path::new("."))).await;
     let err = t
         .acs
-        .enqueue(&device("NOPE"), TaskKind::Reboot)
+        .enqueue(&harness::device("NOPE"), TaskKind::Reboot)
         .await
         .unwrap_err();
     assert!(matches!(err, acs::AcsError::NoSuchDevice), "{err}");
@@ -264,11 +252,11 @@ async fn enqueue_for_an_unknown_device_is_refused() {
 #[tokio::test]
 async fn an_answer_that_does_not_match_the_request_ends_the_session_with_400() {
     let tmp = tempfile::tempdir().unwrap();
-    let cfg = quiet(tmp.path());
+    let cfg = harness::quiet(tmp.path());
     let t = harness::start_in(tmp, cfg).await;
     register(&t, "T4").await;
     t.acs
-        .enqueue(&device("T4"), TaskKind::Reboot)
+        .enqueue(&harness::device("T4"), TaskKind::Reboot)
         .await
         .unwrap();
     let (mut c, _) = session(&t, "T4", &["2 PERIODIC"]).await;
