@@ -208,6 +208,10 @@ impl Acs {
             .map_or(0, |d| d.as_millis() as i64)
     }
 
+    pub(crate) fn has_subscribers(&self) -> bool {
+        self.events.receiver_count() > 0
+    }
+
     pub(crate) fn publish(&self, event: DeviceEvent) {
         let _ = self.events.send(event);
     }

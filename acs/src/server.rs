@@ -483,7 +483,10 @@ async fn start_session(
             ..AcsSessionConfig::default()
         },
     );
-    let event_codes: Vec<String> = inform.events.iter().map(|e| e.code.clone()).collect();
+    // Event codes are copied only when someone listens (the hub, the NBI, tests).
+    let event_codes: Option<Vec<String>> = acs
+        .has_subscribers()
+        .then(|| inform.events.iter().map(|e| e.code.clone()).collect());
     if !matches!(machine.receive(now, Some(env)), cwmp::AcsEvent::Inform(_)) {
         return text(StatusCode::BAD_REQUEST, "invalid Inform\n");
     }
@@ -533,10 +536,9 @@ async fn start_session(
         acs.metrics.registrations.inc();
         tracing::info!(%device, "device registered");
     }
-    acs.publish(DeviceEvent::Informed {
-        device,
-        events: event_codes,
-    });
+    if let Some(events) = event_codes {
+        acs.publish(DeviceEvent::Informed { device, events });
+    }
     let mut r = envelope(&reply);
     if let Ok(v) = HeaderValue::from_str(&format!("session={cookie}; Path=/; HttpOnly")) {
         r.headers_mut().insert(header::SET_COOKIE, v);
