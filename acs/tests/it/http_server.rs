@@ -216,6 +216,29 @@ async fn a_device_has_one_session_at_a_time() {
 }
 
 #[tokio::test]
+async fn an_abandoned_session_expires_and_the_device_can_inform_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = AcsConfig {
+        session_timeout: std::time::Duration::from_secs(1),
+        ..harness::quiet(tmp.path())
+    };
+    let t = harness::start_in(tmp, cfg).await;
+    let (_abandoned, _) = session(&t, "S110", &["2 PERIODIC"]).await;
+    assert_eq!(t.acs.live_sessions(), 1);
+    // The reaper runs every second; the session's deadline is one second after its last POST.
+    for _ in 0..40 {
+        if t.acs.live_sessions() == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(t.acs.live_sessions(), 0, "the abandoned session expired");
+    assert!(t.acs.metrics.sessions_expired.get() >= 1);
+    let (mut c, _) = session(&t, "S110", &["2 PERIODIC"]).await;
+    assert_eq!(c.post(Vec::new(), &[]).await.status, 204);
+}
+
+#[tokio::test]
 async fn above_the_session_cap_new_informs_get_503_with_spread_retry_after() {
     let tmp = tempfile::tempdir().unwrap();
     let cfg = AcsConfig {
