@@ -24,48 +24,36 @@ impl TestAcs {
         format!("http://{}/", self.addr)
     }
 
-    /// Stops the server and waits until it has let go of the store.
-    pub(crate) async fn stop(mut self) -> tempfile::TempDir {
-        if let Some(s) = self.stop.take() {
+    /// Stops the server and waits until it has let go of the store, so the directory can be
+    /// opened again. (Dropping a `TestAcs` also stops its server: the dropped sender ends the
+    /// shutdown future.)
+    pub(crate) async fn stop(self) -> tempfile::TempDir {
+        let Self {
+            acs,
+            dir,
+            stop,
+            task,
+            ..
+        } = self;
+        if let Some(s) = stop {
             let _ = s.send(());
         }
-        if let Some(t) = self.task.take() {
+        if let Some(t) = task {
             let _ = t.await;
         }
         // Connection tasks finish on their own after shutdown; once only this handle is left,
         // dropping it joins the writer thread and closes the store.
         for _ in 0..500 {
-            if Arc::strong_count(&self.acs) == 1 {
+            if Arc::strong_count(&acs) == 1 {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
-        let dir = tempfile::tempdir().expect("tempdir");
-        let dir = std::mem::replace(&mut self.dir, dir);
-        let acs = std::mem::replace(&mut self.acs, placeholder());
         tokio::task::spawn_blocking(move || drop(acs))
             .await
             .expect("close ACS");
         dir
     }
-}
-
-impl Drop for TestAcs {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-    }
-}
-
-/// An ACS over an in-memory-free throwaway store, to take the place of a stopped one.
-fn placeholder() -> Arc<Acs> {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let cfg = AcsConfig {
-        cpe_auth: CpeAuthMode::None,
-        ..config(dir.path())
-    };
-    Acs::open(cfg).expect("placeholder ACS")
 }
 
 /// A config whose sessions end right after the Inform unless a task is queued: no tree
