@@ -21,8 +21,10 @@ struct Args {
     /// CPEs registered (full tree discovery) in the registration scenario.
     #[arg(long, default_value_t = 300)]
     registrations: usize,
-    /// CPEs informing in the periodic scenario.
-    #[arg(long, default_value_t = 2000)]
+    /// CPEs informing in the periodic scenario. Enough that each informs less than once a
+    /// second at full speed, so the one-second write-behind of last-inform times cannot fold
+    /// several Informs of one device into one write (which would flatter the figure).
+    #[arg(long, default_value_t = 10_000)]
     periodic_cpes: usize,
     /// Length of the periodic scenario, seconds.
     #[arg(long, default_value_t = 20)]
