@@ -5,7 +5,7 @@
 //! connection-request credentials). Each job yields its RPCs one at a time and folds each answer
 //! into store ops; it never does IO itself.
 
-use crate::inform::{note_fact, to_value};
+use crate::inform::note_fact;
 use acs_store::{DeviceMeta, Param, ParamTree, TaskKind, TaskRecord};
 use cwmp::{Body, Fault, ParameterValue, XsdType};
 use std::collections::HashMap;
@@ -285,7 +285,8 @@ impl Job {
             (Work::Spv { values, key }, Body::SetParameterValuesResponse { status }) => {
                 for p in values.iter() {
                     out.meta_changed |= note_fact(meta, &p.name, &p.value);
-                    out.set.push((p.name.clone(), leaf(p, Some(true), now_ms)));
+                    // What we wrote is what the tree holds: secured values read back empty.
+                    out.set.push(owned_leaf(p.clone(), Some(true), now_ms));
                 }
                 if !key.is_empty() {
                     meta.parameter_key = key.clone();
@@ -407,7 +408,7 @@ impl Job {
     }
 }
 
-/// A leaf from a value the CPE sent, keeping the value's allocation.
+/// A leaf from a parameter value, keeping the value's allocation.
 fn owned_leaf(p: ParameterValue, writable: Option<bool>, now_ms: i64) -> (String, Param) {
     let value = acs_store::Value::from_wire_owned(p.xsd_type.local_name(), p.value);
     (
@@ -419,15 +420,6 @@ fn owned_leaf(p: ParameterValue, writable: Option<bool>, now_ms: i64) -> (String
             timestamp_ms: now_ms,
         },
     )
-}
-
-fn leaf(p: &ParameterValue, writable: Option<bool>, now_ms: i64) -> Param {
-    Param {
-        object: false,
-        writable,
-        value: Some(to_value(p)),
-        timestamp_ms: now_ms,
-    }
 }
 
 /// CWMP writes partial paths with a trailing dot; the store keeps them without it.
