@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
 # The project's test command (the README's second set-up command; .ci/run calls it verbatim).
-# It needs only the Rust toolchain: anything else a test needs is installed here, loudly.
+# It needs only the Rust toolchain: anything else a test needs is installed here, loudly, by the
+# scripts in scripts/deps/ (one per external peer: net-snmp, snmpsim, Chromium, ...).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # A target directory outside the clone keeps repeated CI runs incremental.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/fibreplane/target}"
+# Tools the tests need live outside the clone too (a Python venv, for example).
+export FIBREPLANE_TOOLS="${FIBREPLANE_TOOLS:-$HOME/.cache/fibreplane/tools}"
+for dep in scripts/deps/*.sh; do
+    [ -e "$dep" ] || continue
+    echo "test.sh: $dep" >&2
+    bash "$dep"
+done
 cargo fmt --all -- --check
 cargo test --workspace --all-features --locked
