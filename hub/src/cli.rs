@@ -71,6 +71,10 @@ struct AcsArgs {
     /// Do not discover the whole tree of new devices.
     #[arg(long)]
     no_bootstrap_refresh: bool,
+    /// Threads serving CWMP, each with its own listening socket and single-threaded runtime
+    /// (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    cwmp_threads: usize,
 }
 
 pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
@@ -120,15 +124,20 @@ async fn run_acs(a: AcsArgs) -> anyhow::Result<()> {
         ..AcsConfig::default()
     };
     let tls = config.tls.as_ref().map(acs::server::load_tls).transpose()?;
-    let listener = tokio::net::TcpListener::bind(config.cwmp_listen)
-        .await
+    let threads = match a.cwmp_threads {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        n => n,
+    };
+    let listeners = acs::server::bind_shards(config.cwmp_listen, threads)
         .with_context(|| format!("binding {}", config.cwmp_listen))?;
-    let local = listener.local_addr()?;
+    let local = listeners[0].local_addr()?;
     let acs = Acs::open(config).context("opening the ACS")?;
-    tracing::info!(cwmp = %local, tls = tls.is_some(), "ACS listening");
+    tracing::info!(cwmp = %local, tls = tls.is_some(), threads, "ACS listening");
     // Machine-readable line for scripts and tests that start the ACS on port 0.
     println!("{{\"cwmp_listen\":\"{local}\"}}");
-    acs::server::serve(acs, listener, tls, shutdown_signal()).await;
+    acs::server::serve_shards(acs, listeners, tls, shutdown_signal())
+        .await
+        .context("starting the CWMP threads")?;
     tracing::info!("ACS stopped");
     Ok(())
 }
