@@ -77,12 +77,20 @@ struct AcsArgs {
     /// File holding the NBI bearer token (else FIBREPLANE_NBI_TOKEN).
     #[arg(long)]
     nbi_token_file: Option<PathBuf>,
+    /// Address the file server binds (GenieACS uses 7567): serves files uploaded through the NBI
+    /// to CPEs for Download tasks.
+    #[arg(long)]
+    fs_listen: Option<SocketAddr>,
+    /// The file server's URL as CPEs reach it (default: http://<--fs-listen>).
+    #[arg(long)]
+    fs_url: Option<String>,
     /// Let anyone call the NBI without a token: lab use only, refused unless --nbi-listen is a
     /// loopback address.
     #[arg(long)]
     nbi_anonymous: bool,
     /// Threads serving CWMP, each with its own listening socket and single-threaded runtime
-    /// (0: one per core).
+    /// (0: one per two cores, at least one, leaving the other half to the store writer, the NBI
+    /// and the rest of the control plane).
     #[arg(long, default_value_t = 0)]
     cwmp_threads: usize,
 }
@@ -135,7 +143,7 @@ async fn run_acs(a: AcsArgs) -> anyhow::Result<()> {
     };
     let tls = config.tls.as_ref().map(acs::server::load_tls).transpose()?;
     let threads = match a.cwmp_threads {
-        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        0 => (std::thread::available_parallelism().map_or(1, usize::from) / 2).max(1),
         n => n,
     };
     let listeners = acs::server::bind_shards(config.cwmp_listen, threads)
@@ -162,6 +170,25 @@ async fn run_acs(a: AcsArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
+    let fs = match a.fs_listen {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding {addr}"))?;
+            let bound = listener.local_addr()?;
+            let url = match (&a.fs_url, bound.ip().is_unspecified()) {
+                (Some(u), _) => u.trim_end_matches('/').to_owned(),
+                (None, false) => format!("http://{bound}"),
+                (None, true) => {
+                    bail!("--fs-listen {addr} needs --fs-url: the URL CPEs fetch files from")
+                }
+            };
+            Some((listener, url))
+        }
+        None => None,
+    };
+    let files = nbi::files::FileStore::new(config.data_dir.join("files"))
+        .context("creating the files directory")?;
     let acs = Acs::open(config).context("opening the ACS")?;
     tracing::info!(cwmp = %local, tls = tls.is_some(), threads, "ACS listening");
     // One shutdown signal, fanned out to every listener.
@@ -180,11 +207,24 @@ async fn run_acs(a: AcsArgs) -> anyhow::Result<()> {
             line.push_str(&format!(",\"nbi_listen\":\"{addr}\""));
             let config = nbi::NbiConfig {
                 access,
-                fs_base_url: None,
+                fs_base_url: fs.as_ref().map(|(_, url)| url.clone()),
+                files: Some(files.clone()),
             };
             Some(tokio::spawn(nbi::serve(
                 acs.clone(),
                 config,
+                listener,
+                stopped(stop_rx.clone()),
+            )))
+        }
+        None => None,
+    };
+    let fs_task = match fs {
+        Some((listener, _)) => {
+            line.push_str(&format!(",\"fs_listen\":\"{}\"", listener.local_addr()?));
+            Some(tokio::spawn(nbi::serve_files(
+                acs.clone(),
+                files,
                 listener,
                 stopped(stop_rx.clone()),
             )))
@@ -196,7 +236,7 @@ async fn run_acs(a: AcsArgs) -> anyhow::Result<()> {
     acs::server::serve_shards(acs, listeners, tls, stopped(stop_rx))
         .await
         .context("starting the CWMP threads")?;
-    if let Some(t) = nbi_task {
+    for t in [nbi_task, fs_task].into_iter().flatten() {
         t.await.context("NBI task")?.context("NBI")?;
     }
     tracing::info!("ACS stopped");

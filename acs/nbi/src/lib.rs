@@ -13,6 +13,7 @@
 pub mod auth;
 pub mod date;
 pub mod doc;
+pub mod files;
 pub mod import;
 pub mod listing;
 pub mod query;
@@ -33,6 +34,8 @@ pub struct NbiConfig {
     /// Base URL of the file server that `download` tasks point CPEs at (`http://host:7567`), if
     /// one runs.
     pub fs_base_url: Option<String>,
+    /// Where uploaded files are kept; without it, `PUT /files/<name>` answers 503.
+    pub files: Option<files::FileStore>,
 }
 
 /// Why the NBI could not start.
@@ -48,6 +51,19 @@ pub enum NbiError {
     /// The listener failed.
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
+}
+
+/// Serves the file server (GenieACS's port 7567) on a pre-bound listener until `shutdown`.
+pub async fn serve_files(
+    acs: Arc<acs::Acs>,
+    files: files::FileStore,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), NbiError> {
+    axum::serve(listener, files::router(acs, files))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
 }
 
 /// The NBI's routes as an axum router.

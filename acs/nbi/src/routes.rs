@@ -92,7 +92,7 @@ fn internal(e: impl std::fmt::Display) -> Response {
 }
 
 /// Decodes one `%`-escaped path segment (GenieACS clients escape the `%` of device ids again).
-fn decode(seg: &str) -> Option<String> {
+pub(crate) fn decode(seg: &str) -> Option<String> {
     let b = seg.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -146,12 +146,32 @@ async fn dispatch(State(ctx): State<Ctx>, req: Request) -> Response {
     else {
         return text(StatusCode::BAD_REQUEST, "invalid %-escape in path");
     };
+    let m = &parts.method;
+    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+    // Files are streamed to disk; every other body is small and read whole.
+    if let ["files", name] = segs.as_slice()
+        && !name.is_empty()
+    {
+        return match *m {
+            Method::PUT => put_file(&ctx, name, &parts.headers, body).await,
+            Method::DELETE => delete_file(&ctx, name).await,
+            _ => not_allowed("PUT, DELETE"),
+        };
+    }
     let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
         return text(StatusCode::PAYLOAD_TOO_LARGE, "413 Payload Too Large");
     };
-    let m = &parts.method;
-    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
     match segs.as_slice() {
+        [coll @ ("presets" | "objects"), name] if !name.is_empty() => match *m {
+            Method::PUT => put_json_doc(&ctx, coll, name, &body).await,
+            Method::DELETE => delete_doc(&ctx, coll, name).await,
+            _ => not_allowed("PUT, DELETE"),
+        },
+        [coll @ ("provisions" | "virtual_parameters"), name] if !name.is_empty() => match *m {
+            Method::PUT => put_script(&ctx, coll, name, &body).await,
+            Method::DELETE => delete_doc(&ctx, coll, name).await,
+            _ => not_allowed("PUT, DELETE"),
+        },
         ["devices", id, "tasks"] => match *m {
             Method::POST => post_task(&ctx, id, &params, &body).await,
             _ => not_allowed("POST"),
@@ -188,7 +208,147 @@ async fn dispatch(State(ctx): State<Ctx>, req: Request) -> Response {
 }
 
 fn known_collection(c: &str) -> bool {
-    matches!(c, "devices" | "tasks" | "faults")
+    matches!(c, "devices" | "tasks" | "faults") || CONFIG_COLLECTIONS.contains(&c)
+}
+
+/// Collections of documents the NBI stores for clients (GenieACS's names).
+const CONFIG_COLLECTIONS: [&str; 5] = [
+    "presets",
+    "objects",
+    "provisions",
+    "virtual_parameters",
+    crate::files::COLLECTION,
+];
+
+/// Largest preset, object, provision or virtual-parameter document.
+const MAX_DOC_BYTES: usize = 256 * 1024;
+
+async fn store_doc(ctx: &Ctx, coll: &str, name: &str, doc: &Node) -> Response {
+    let op = Op::PutDoc {
+        collection: coll.to_owned(),
+        name: name.to_owned(),
+        body: doc.json().into_bytes(),
+    };
+    match ctx.acs.write(vec![op]).await {
+        Ok(_) => text(StatusCode::OK, ""),
+        Err(e) => internal(e),
+    }
+}
+
+/// `PUT /presets/<name>` and `/objects/<name>`: the JSON object stored as sent, with `_id` set to
+/// the name (GenieACS replaces the whole document).
+async fn put_json_doc(ctx: &Ctx, coll: &str, name: &str, body: &[u8]) -> Response {
+    if body.len() > MAX_DOC_BYTES {
+        return text(StatusCode::PAYLOAD_TOO_LARGE, "413 Payload Too Large");
+    }
+    let json: serde_json::Value = match serde_json::from_slice(body) {
+        Ok(j) => j,
+        Err(e) => return text(StatusCode::BAD_REQUEST, format!("SyntaxError: {e}")),
+    };
+    let serde_json::Value::Object(map) = json else {
+        return text(
+            StatusCode::BAD_REQUEST,
+            "Invalid document: a JSON object is expected",
+        );
+    };
+    let mut fields = vec![("_id".to_owned(), Node::Str(name.to_owned()))];
+    fields.extend(
+        map.iter()
+            .filter(|(k, _)| k.as_str() != "_id")
+            .map(|(k, v)| (k.clone(), Node::from_json(v))),
+    );
+    store_doc(ctx, coll, name, &Node::Obj(fields)).await
+}
+
+/// `PUT /provisions/<name>` and `/virtual_parameters/<name>`: the body is JavaScript, stored as
+/// `{_id, script}`. Running scripts (and so checking their syntax as GenieACS does) needs the
+/// script engine, which is not part of this version; the script is kept verbatim.
+async fn put_script(ctx: &Ctx, coll: &str, name: &str, body: &[u8]) -> Response {
+    if body.len() > MAX_DOC_BYTES {
+        return text(StatusCode::PAYLOAD_TOO_LARGE, "413 Payload Too Large");
+    }
+    let Ok(script) = std::str::from_utf8(body) else {
+        return text(
+            StatusCode::BAD_REQUEST,
+            "SyntaxError: the script is not UTF-8",
+        );
+    };
+    let doc = Node::Obj(vec![
+        ("_id".into(), Node::Str(name.to_owned())),
+        ("script".into(), Node::Str(script.to_owned())),
+    ]);
+    store_doc(ctx, coll, name, &doc).await
+}
+
+async fn delete_doc(ctx: &Ctx, coll: &str, name: &str) -> Response {
+    let op = Op::DeleteDoc {
+        collection: coll.to_owned(),
+        name: name.to_owned(),
+    };
+    match ctx.acs.write(vec![op]).await {
+        Ok(_) => text(StatusCode::OK, ""),
+        Err(e) => internal(e),
+    }
+}
+
+async fn put_file(ctx: &Ctx, name: &str, headers: &http::HeaderMap, body: Body) -> Response {
+    let Some(files) = &ctx.config.files else {
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "file storage is not configured",
+        );
+    };
+    let (length, sha256) = match files.put(name, body).await {
+        Ok(done) => done,
+        Err(crate::files::FileError::TooLarge) => {
+            return text(StatusCode::PAYLOAD_TOO_LARGE, "413 Payload Too Large");
+        }
+        Err(e) => return internal(e),
+    };
+    let doc = crate::files::document(
+        name,
+        length,
+        &sha256,
+        ctx.acs.now_ms(),
+        crate::files::metadata(headers),
+    );
+    let op = Op::PutDoc {
+        collection: crate::files::COLLECTION.to_owned(),
+        name: name.to_owned(),
+        body: doc.json().into_bytes(),
+    };
+    match ctx.acs.write(vec![op]).await {
+        Ok(_) => respond(
+            StatusCode::CREATED,
+            None,
+            "text/plain; charset=utf-8",
+            Body::empty(),
+        ),
+        Err(e) => internal(e),
+    }
+}
+
+async fn delete_file(ctx: &Ctx, name: &str) -> Response {
+    let known = matches!(
+        ctx.acs.store().doc(crate::files::COLLECTION, name),
+        Ok(Some(_))
+    );
+    if !known {
+        return not_found();
+    }
+    let op = Op::DeleteDoc {
+        collection: crate::files::COLLECTION.to_owned(),
+        name: name.to_owned(),
+    };
+    if let Err(e) = ctx.acs.write(vec![op]).await {
+        return internal(e);
+    }
+    if let Some(files) = &ctx.config.files
+        && let Err(e) = files.delete(name).await
+    {
+        return internal(e);
+    }
+    text(StatusCode::OK, "")
 }
 
 fn device_id(id: &str) -> Option<DeviceId> {
@@ -508,6 +668,7 @@ async fn list(ctx: &Ctx, coll: &str, params: &HashMap<String, String>, head: boo
     let collection = match coll {
         "devices" => Collection::Devices,
         "tasks" | "faults" => Collection::TasksOrFaults,
+        c if CONFIG_COLLECTIONS.contains(&c) => Collection::Raw,
         _ => return not_found(),
     };
     let spec = match list_spec(collection, params) {
@@ -529,8 +690,16 @@ async fn list(ctx: &Ctx, coll: &str, params: &HashMap<String, String>, head: boo
                     .map(doc::task),
                 &spec,
             )),
-            _ => Matches::Docs(match_docs(
+            "faults" => Matches::Docs(match_docs(
                 acs.store().faults(None)?.iter().map(doc::fault),
+                &spec,
+            )),
+            other => Matches::Docs(match_docs(
+                acs.store().docs(other)?.iter().filter_map(|(_, bytes)| {
+                    serde_json::from_slice::<serde_json::Value>(bytes)
+                        .ok()
+                        .map(|j| Node::from_json(&j))
+                }),
                 &spec,
             )),
         };
@@ -705,7 +874,7 @@ fn match_devices(acs: &Acs, spec: &ListSpec) -> Result<Vec<DeviceId>, acs::AcsEr
 }
 
 /// A response body fed by a channel: each message is one chunk.
-struct ChannelBody(tokio::sync::mpsc::Receiver<Bytes>);
+pub(crate) struct ChannelBody(pub(crate) tokio::sync::mpsc::Receiver<Bytes>);
 
 impl http_body::Body for ChannelBody {
     type Data = Bytes;

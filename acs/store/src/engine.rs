@@ -76,6 +76,21 @@ impl<K: Kv> Engine<K> {
                 tree::clear(w, &id)?;
                 Ok(done)
             }
+            Op::PutDoc {
+                collection,
+                name,
+                body,
+            } => {
+                w.put(
+                    Key::new(keys::DOC).str(&collection).str(&name).bytes(),
+                    &body,
+                )?;
+                Ok(done)
+            }
+            Op::DeleteDoc { collection, name } => {
+                w.delete(Key::new(keys::DOC).str(&collection).str(&name).bytes())?;
+                Ok(done)
+            }
             Op::NoteInform { id, at_ms } => {
                 note_inform(w, &id, at_ms)?;
                 Ok(done)
@@ -199,6 +214,26 @@ impl<K: Kv> DeviceStore for Engine<K> {
             .iter()
             .map(|(k, v)| codec::decode(v, &|| format!("fault key {k:02x?}")))
             .collect()
+    }
+
+    fn docs(&self, collection: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let prefix = Key::new(keys::DOC).str(collection);
+        let pairs = self
+            .kv
+            .read(|r| r.range(prefix.bytes(), &prefix.prefix_end(), usize::MAX))?;
+        pairs
+            .into_iter()
+            .map(|(k, v)| {
+                let mut r = KeyReader::new(&k, keys::DOC)?;
+                r.str()?;
+                Ok((r.str()?, v))
+            })
+            .collect()
+    }
+
+    fn doc(&self, collection: &str, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.kv
+            .read(|r| r.get(Key::new(keys::DOC).str(collection).str(name).bytes()))
     }
 
     fn try_lease(

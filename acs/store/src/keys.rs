@@ -31,6 +31,8 @@ pub(crate) const INDEX: u8 = 9;
 /// Last-inform times written by [`crate::Op::NoteInform`]: `(device) -> i64`. Kept apart from
 /// `META` so that the commonest write touches a few densely packed pages, not the metadata's.
 pub(crate) const INFORMED: u8 = 10;
+/// Configuration documents: `(collection, name) -> bytes` (presets, provisions, files' metadata).
+pub(crate) const DOC: u8 = 11;
 
 /// Builds a key component by component.
 #[derive(Debug, Clone)]

@@ -113,6 +113,16 @@ macro_rules! delegate_device_store {
             ) -> Result<Vec<$crate::FaultRecord>, $crate::StoreError> {
                 self.engine.faults(device)
             }
+            fn docs(&self, collection: &str) -> Result<Vec<(String, Vec<u8>)>, $crate::StoreError> {
+                self.engine.docs(collection)
+            }
+            fn doc(
+                &self,
+                collection: &str,
+                name: &str,
+            ) -> Result<Option<Vec<u8>>, $crate::StoreError> {
+                self.engine.doc(collection, name)
+            }
             fn try_lease(
                 &self,
                 id: &$crate::DeviceId,

@@ -28,6 +28,11 @@ pub trait DeviceStore: Send + Sync + 'static {
     fn tasks(&self, device: Option<&DeviceId>) -> Result<Vec<TaskRecord>, StoreError>;
     /// Faults in `(device, channel)` order, all or one device's.
     fn faults(&self, device: Option<&DeviceId>) -> Result<Vec<FaultRecord>, StoreError>;
+    /// The configuration documents of a collection (presets, provisions, virtual parameters,
+    /// file metadata, …), as `(name, bytes)` in name order. The store does not interpret them.
+    fn docs(&self, collection: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+    /// One configuration document.
+    fn doc(&self, collection: &str, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Per-device lease: true if `owner` now holds it (free, expired, or already held by owner).
     fn try_lease(
         &self,
@@ -90,6 +95,22 @@ pub enum Op {
         id: DeviceId,
         /// When it informed, in milliseconds since the Unix epoch.
         at_ms: i64,
+    },
+    /// Creates or replaces a configuration document.
+    PutDoc {
+        /// Its collection, e.g. `presets`.
+        collection: String,
+        /// Its name (GenieACS's `_id`).
+        name: String,
+        /// Its content, stored as given.
+        body: Vec<u8>,
+    },
+    /// Removes a configuration document (no error if absent).
+    DeleteDoc {
+        /// Its collection.
+        collection: String,
+        /// Its name.
+        name: String,
     },
     /// Removes a device with its tree, tasks, faults and index entries.
     DeleteDevice {

@@ -40,6 +40,7 @@ async fn anonymous_access_is_only_for_loopback() {
     let config = nbi::NbiConfig {
         access: nbi::Access::Anonymous,
         fs_base_url: None,
+        files: None,
     };
     let err = nbi::serve(t.acs.clone(), config, open, async {})
         .await

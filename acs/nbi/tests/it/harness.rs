@@ -14,6 +14,7 @@ pub(crate) struct TestNbi {
     pub(crate) acs: Arc<Acs>,
     pub(crate) cwmp: SocketAddr,
     pub(crate) nbi: SocketAddr,
+    pub(crate) fs: SocketAddr,
     _dir: tempfile::TempDir,
     _stop: tokio::sync::watch::Sender<bool>,
 }
@@ -52,9 +53,15 @@ pub(crate) async fn start_with(access: nbi::Access) -> TestNbi {
         None,
         stopped(rx.clone()),
     ));
+    let files = nbi::files::FileStore::new(dir.path().join("files")).expect("files dir");
+    let fs_l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let fs_addr = fs_l.local_addr().unwrap();
+    let fs = nbi::serve_files(acs.clone(), files.clone(), fs_l, stopped(rx.clone()));
+    tokio::spawn(async move { fs.await.expect("file server serves") });
     let config = nbi::NbiConfig {
         access,
-        fs_base_url: None,
+        fs_base_url: Some(format!("http://{fs_addr}")),
+        files: Some(files),
     };
     let server = nbi::serve(acs.clone(), config, nbi_l, stopped(rx));
     tokio::spawn(async move { server.await.expect("NBI serves") });
@@ -62,6 +69,7 @@ pub(crate) async fn start_with(access: nbi::Access) -> TestNbi {
         acs,
         cwmp: cwmp_addr,
         nbi: nbi_addr,
+        fs: fs_addr,
         _dir: dir,
         _stop: stop,
     }

@@ -1,7 +1,9 @@
 //! The NBI's integration tests: one binary, one module per concern.
 
 mod auth;
+mod config_docs;
 mod contract;
 mod e2e;
+mod files;
 mod harness;
 mod query_lang;

@@ -8,6 +8,7 @@ for_each_backend!(
     crud,
     cas,
     note_inform_keeps_the_revision,
+    documents_are_kept_per_collection,
     batch_continues_after_conflict,
     indexes_stay_exact,
     scan_pages_in_id_order,
@@ -127,6 +128,60 @@ fn note_inform_keeps_the_revision(h: &Harness) {
             t0
         );
     }
+}
+
+fn documents_are_kept_per_collection(h: &Harness) {
+    let put = |c: &str, n: &str, b: &str| Op::PutDoc {
+        collection: c.into(),
+        name: n.into(),
+        body: b.as_bytes().to_vec(),
+    };
+    {
+        let s = h.open();
+        let s = s.as_ref();
+        s.apply(vec![
+            put("presets", "inform", "{\"weight\":0}"),
+            put("presets", "bootstrap", "{}"),
+            put("provisions", "inform", "declare();"),
+            put("presets", "inform", "{\"weight\":1}"),
+        ])
+        .unwrap();
+        let names: Vec<String> = s
+            .docs("presets")
+            .unwrap()
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(names, ["bootstrap", "inform"]);
+        assert_eq!(
+            s.doc("presets", "inform").unwrap().as_deref(),
+            Some(&b"{\"weight\":1}"[..])
+        );
+        assert_eq!(s.docs("provisions").unwrap().len(), 1);
+        // A collection name that is a prefix of another does not see its documents.
+        assert!(s.docs("preset").unwrap().is_empty());
+        apply1(
+            s,
+            Op::DeleteDoc {
+                collection: "presets".into(),
+                name: "bootstrap".into(),
+            },
+        );
+        apply1(
+            s,
+            Op::DeleteDoc {
+                collection: "presets".into(),
+                name: "absent".into(),
+            },
+        );
+    }
+    let s = h.open();
+    assert_eq!(
+        s.docs("presets").unwrap().len(),
+        1,
+        "durable across a reopen"
+    );
+    assert_eq!(s.doc("presets", "bootstrap").unwrap(), None);
 }
 
 fn batch_continues_after_conflict(h: &Harness) {

@@ -77,6 +77,7 @@ impl Model {
                 self.trees.remove(id.as_str());
                 done
             }
+            Op::PutDoc { .. } | Op::DeleteDoc { .. } => done,
             Op::NoteInform { id, at_ms } => {
                 if self.devices.contains_key(id.as_str()) {
                     self.informed.insert(id.to_string(), at_ms);
