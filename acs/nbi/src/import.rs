@@ -36,6 +36,24 @@ fn date_of(v: &Json) -> Option<i64> {
     }
 }
 
+/// A number in mongoexport's extended JSON (`{"$numberLong": "…"}` and its kin), as text.
+fn extended_number(v: &Json) -> Option<String> {
+    let o = v.as_object()?;
+    [
+        "$numberLong",
+        "$numberInt",
+        "$numberDouble",
+        "$numberDecimal",
+    ]
+    .iter()
+    .find_map(|k| o.get(*k))
+    .and_then(|n| match n {
+        Json::String(s) => Some(s.clone()),
+        Json::Number(n) => Some(n.to_string()),
+        _ => None,
+    })
+}
+
 /// Converts one device document.
 pub fn device(doc: &Json) -> Result<(DeviceMeta, ParamTree), ImportError> {
     let Json::Object(d) = doc else {
@@ -117,9 +135,10 @@ fn walk(path: &str, node: &Json, depth: usize, tree: &mut ParamTree) -> Result<(
                 Json::Bool(b) => b.to_string(),
                 Json::Number(n) => n.to_string(),
                 Json::Null => String::new(),
-                other => match date_of(other) {
-                    Some(ms) => date::iso(ms),
-                    None => other.to_string(),
+                other => match (date_of(other), extended_number(other)) {
+                    (Some(ms), _) => date::iso(ms),
+                    (None, Some(n)) => n,
+                    (None, None) => other.to_string(),
                 },
             };
             Some(Value::from_wire_owned(local, text))
@@ -141,4 +160,187 @@ fn walk(path: &str, node: &Json, depth: usize, tree: &mut ParamTree) -> Result<(
         }
     }
     Ok(())
+}
+
+/// Splits a stream of JSON documents, either one per line (or simply concatenated, as
+/// `mongoexport` writes them) or one JSON array, into documents, without holding more than one
+/// document in memory. Each document is at most `max_doc` bytes.
+pub struct Documents<R> {
+    reader: R,
+    max_doc: usize,
+    state: Framing,
+    buf: [u8; 1],
+}
+
+#[derive(PartialEq, Eq)]
+enum Framing {
+    Start,
+    Lines,
+    Array,
+    Done,
+}
+
+impl<R: std::io::Read> Documents<R> {
+    /// Reads documents from `reader`.
+    pub fn new(reader: R, max_doc: usize) -> Self {
+        Self {
+            reader,
+            max_doc,
+            state: Framing::Start,
+            buf: [0],
+        }
+    }
+
+    fn byte(&mut self) -> std::io::Result<Option<u8>> {
+        match self.reader.read(&mut self.buf)? {
+            0 => Ok(None),
+            _ => Ok(Some(self.buf[0])),
+        }
+    }
+
+    /// The next document's bytes, `None` at the end.
+    fn next_doc(&mut self) -> Result<Option<Vec<u8>>, ImportError> {
+        let io = |e: std::io::Error| bad(format!("reading: {e}"));
+        let mut doc = Vec::new();
+        let (mut depth, mut in_str, mut escaped) = (0usize, false, false);
+        loop {
+            let Some(b) = self.byte().map_err(io)? else {
+                return match (depth, &self.state) {
+                    (0, Framing::Array) => Err(bad("the JSON array is not closed")),
+                    (0, _) => Ok(None),
+                    _ => Err(bad("the input ends inside a document")),
+                };
+            };
+            if depth == 0 {
+                match b {
+                    b if b.is_ascii_whitespace() => continue,
+                    b'[' if self.state == Framing::Start => {
+                        self.state = Framing::Array;
+                        continue;
+                    }
+                    b',' if self.state == Framing::Array => continue,
+                    b']' if self.state == Framing::Array => {
+                        self.state = Framing::Done;
+                        return Ok(None);
+                    }
+                    b'{' => {
+                        if self.state == Framing::Start {
+                            self.state = Framing::Lines;
+                        }
+                    }
+                    _ => return Err(bad("expected a JSON object")),
+                }
+            }
+            doc.push(b);
+            if doc.len() > self.max_doc {
+                return Err(bad(format!(
+                    "a document is larger than {} bytes",
+                    self.max_doc
+                )));
+            }
+            if in_str {
+                match (escaped, b) {
+                    (true, _) => escaped = false,
+                    (false, b'\\') => escaped = true,
+                    (false, b'"') => in_str = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match b {
+                b'"' => in_str = true,
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Ok(Some(doc));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+impl<R: std::io::Read> Iterator for Documents<R> {
+    type Item = Result<Json, ImportError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.state == Framing::Done {
+            return None;
+        }
+        match self.next_doc() {
+            Ok(Some(bytes)) => {
+                Some(serde_json::from_slice(&bytes).map_err(|e| bad(format!("invalid JSON: {e}"))))
+            }
+            Ok(None) => None,
+            Err(e) => {
+                self.state = Framing::Done;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn docs(input: &str) -> Vec<Result<Json, ImportError>> {
+        Documents::new(input.as_bytes(), 1 << 20).collect()
+    }
+
+    #[test]
+    fn lines_and_arrays_split_into_documents() {
+        let want = vec![
+            serde_json::json!({"a": "}{\"]"}),
+            serde_json::json!({"b": [1, {"c": 2}]}),
+        ];
+        for input in [
+            "{\"a\":\"}{\\\"]\"}\n{\"b\":[1,{\"c\":2}]}\n",
+            "[ {\"a\":\"}{\\\"]\"} ,\n {\"b\":[1,{\"c\":2}]} ]",
+            "{\"a\":\"}{\\\"]\"}{\"b\":[1,{\"c\":2}]}",
+        ] {
+            let got: Vec<Json> = docs(input).into_iter().map(Result::unwrap).collect();
+            assert_eq!(got, want, "{input}");
+        }
+        assert!(docs("").is_empty());
+        assert!(docs("[]").is_empty());
+    }
+
+    #[test]
+    fn broken_input_is_an_error_not_a_hang() {
+        for input in ["[{\"a\":1}", "{\"a\":", "3", "[1]"] {
+            assert!(docs(input).iter().any(Result::is_err), "{input}");
+        }
+        let big = format!("{{\"a\":\"{}\"}}", "x".repeat(100));
+        assert!(Documents::new(big.as_bytes(), 50).any(|d| d.is_err()));
+    }
+
+    #[test]
+    fn mongoexport_extended_json_is_understood() {
+        let doc = serde_json::json!({
+            "_id": "202BC1-BM632w-000000",
+            "_deviceId": {"_OUI": "202BC1", "_ProductClass": "BM632w", "_SerialNumber": "000000"},
+            "_lastInform": {"$date": "2026-11-22T10:53:03.604Z"},
+            "_registered": {"$date": {"$numberLong": "1795344783604"}},
+            "X": {"_object": true, "N": {"_object": false, "_value": {"$numberLong": "12"}, "_type": "xsd:long"}}
+        });
+        let (meta, tree) = device(&doc).unwrap();
+        assert_eq!(meta.last_inform_ms, 1_795_344_783_604);
+        assert_eq!(meta.registered_ms, 1_795_344_783_604);
+        assert_eq!(tree.get("X.N").unwrap().value, Some(Value::Long(12)));
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_input_never_panics(input in proptest::collection::vec(any::<u8>(), 0..200)) {
+            for d in Documents::new(&input[..], 64).take(50) {
+                if let Ok(doc) = d {
+                    let _ = device(&doc);
+                }
+            }
+        }
+    }
 }
