@@ -19,6 +19,7 @@ mod error;
 mod fleet;
 mod model;
 mod model_rpc;
+pub mod olt;
 mod report;
 mod respond;
 mod task;
