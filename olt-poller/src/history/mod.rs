@@ -107,6 +107,7 @@ pub(crate) fn decode_sample(b: &[u8]) -> Result<(u64, OpticalSample), OltError> 
     ))
 }
 
+#[cfg_attr(not(feature = "sled"), allow(dead_code))]
 pub(crate) fn decode_head(b: &[u8]) -> Result<u64, OltError> {
     Ok(u64::from_be_bytes(
         b.try_into()
