@@ -8,6 +8,8 @@ set -euo pipefail
 TOOLS="${FIBREPLANE_TOOLS:-$HOME/.cache/fibreplane/tools}"
 VENV="$TOOLS/snmpsim-venv"
 SNMPSIM_VERSION="1.2.2"
+# snmpsim 1.2.2 imports pysmi but does not declare it; 1.6.x is the line it was released with.
+PYSMI_VERSION="1.6.3"
 
 need_apt=()
 command -v snmpbulkwalk >/dev/null 2>&1 || need_apt+=(snmp)
@@ -23,12 +25,12 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
 fi
 command -v snmpbulkwalk >/dev/null || { echo "snmp.sh: snmpbulkwalk missing after install" >&2; exit 1; }
 
-if ! "$VENV/bin/python" -c "import snmpsim, sys; sys.exit(0 if snmpsim.__version__ == '$SNMPSIM_VERSION' else 1)" >/dev/null 2>&1; then
+if ! "$VENV/bin/python" -c "import snmpsim, pysmi, sys; sys.exit(0 if snmpsim.__version__ == '$SNMPSIM_VERSION' and pysmi.__version__ == '$PYSMI_VERSION' else 1)" >/dev/null 2>&1; then
     echo "snmp.sh: creating $VENV with snmpsim $SNMPSIM_VERSION" >&2
     mkdir -p "$TOOLS"
     rm -rf "$VENV"
     /usr/bin/python3 -m venv "$VENV"
-    "$VENV/bin/pip" install -q "snmpsim==$SNMPSIM_VERSION"
+    "$VENV/bin/pip" install -q "snmpsim==$SNMPSIM_VERSION" "pysmi==$PYSMI_VERSION"
 fi
 [ -x "$VENV/bin/snmpsim-command-responder" ] || { echo "snmp.sh: snmpsim-command-responder missing" >&2; exit 1; }
 # snmpsim drops privileges to nobody when started as root: the venv must be readable by it.
