@@ -104,14 +104,23 @@ fn from_file_or_env(file: Option<&PathBuf>, env: &str) -> anyhow::Result<Option<
         let s = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
         return Ok(Some(Secret::new(s.trim_end_matches(['\r', '\n']))));
     }
-    Ok(std::env::var(env).ok().filter(|s| !s.is_empty()).map(Secret::new))
+    Ok(std::env::var(env)
+        .ok()
+        .filter(|s| !s.is_empty())
+        .map(Secret::new))
 }
 
 fn credentials(p: &PollArgs) -> anyhow::Result<Credentials> {
     Ok(match p.version {
         VersionArg::V2c => {
-            let env = p.community_env.as_deref().unwrap_or("FIBREPLANE_OLT_COMMUNITY");
-            let community = match (&p.community, from_file_or_env(p.community_file.as_ref(), env)?) {
+            let env = p
+                .community_env
+                .as_deref()
+                .unwrap_or("FIBREPLANE_OLT_COMMUNITY");
+            let community = match (
+                &p.community,
+                from_file_or_env(p.community_file.as_ref(), env)?,
+            ) {
                 (Some(_), Some(_)) => bail!("give the community one way only"),
                 (Some(c), None) => {
                     if c != "public" {
@@ -131,8 +140,10 @@ fn credentials(p: &PollArgs) -> anyhow::Result<Credentials> {
         }
         VersionArg::V3 => {
             let user = p.v3_user.clone().context("--version 3 needs --v3-user")?;
-            let auth_password = from_file_or_env(p.v3_auth_file.as_ref(), "FIBREPLANE_OLT_V3_AUTH_PASS")?
-                .context("no v3 auth password: --v3-auth-file or FIBREPLANE_OLT_V3_AUTH_PASS")?;
+            let auth_password =
+                from_file_or_env(p.v3_auth_file.as_ref(), "FIBREPLANE_OLT_V3_AUTH_PASS")?.context(
+                    "no v3 auth password: --v3-auth-file or FIBREPLANE_OLT_V3_AUTH_PASS",
+                )?;
             let privacy = from_file_or_env(p.v3_priv_file.as_ref(), "FIBREPLANE_OLT_V3_PRIV_PASS")?
                 .map(|s| (PrivProtocol::Aes128, s));
             Credentials::V3(V3Credentials {
@@ -175,7 +186,9 @@ async fn poll(p: PollArgs) -> anyhow::Result<()> {
             }
             out.push_str(&v.to_string());
         } else {
-            let lvl = |d: Option<olt_poller::Dbm>| d.map_or_else(|| "-".to_owned(), |d| format!("{:.2}", d.0));
+            let lvl = |d: Option<olt_poller::Dbm>| {
+                d.map_or_else(|| "-".to_owned(), |d| format!("{:.2}", d.0))
+            };
             out.push_str(&format!(
                 "{:<8} {:>3} {:<16} {:<28} rx {:>7} tx {:>6} olt-rx {:>7}",
                 onu.port.to_string(),

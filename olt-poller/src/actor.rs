@@ -99,7 +99,10 @@ impl OltFleet {
     /// Starts polling an OLT every `interval` (the first poll runs at once).
     pub fn add(&mut self, olt: OltConfig) -> Result<(), OltError> {
         if self.actors.contains_key(&olt.id) {
-            return Err(OltError::Config(format!("OLT {} is already polled", olt.id)));
+            return Err(OltError::Config(format!(
+                "OLT {} is already polled",
+                olt.id
+            )));
         }
         let (tx, rx) = mpsc::channel(8);
         let id = olt.id.clone();
@@ -204,7 +207,11 @@ impl Actor {
                 return Err(e);
             }
         };
-        tracing::debug!(onus = snap.onus.len(), requests = snap.stats.requests, "polled");
+        tracing::debug!(
+            onus = snap.onus.len(),
+            requests = snap.stats.requests,
+            "polled"
+        );
         for ev in self.tracker.observe(&snap) {
             let _ = self.events.send(ev);
         }

@@ -99,13 +99,18 @@ impl SecretRef {
     /// Reads the secret; exactly one source must be set and non-empty.
     pub fn resolve(&self, what: &str) -> Result<Secret, OltError> {
         let v = match (&self.env, &self.file) {
-            (Some(var), None) => std::env::var(var)
-                .map_err(|_| OltError::Config(format!("{what}: environment variable {var} is not set")))?,
+            (Some(var), None) => std::env::var(var).map_err(|_| {
+                OltError::Config(format!("{what}: environment variable {var} is not set"))
+            })?,
             (None, Some(path)) => std::fs::read_to_string(path)
                 .map_err(|e| OltError::Config(format!("{what}: reading {}: {e}", path.display())))?
                 .trim_end_matches(['\r', '\n'])
                 .to_owned(),
-            _ => return Err(OltError::Config(format!("{what}: give exactly one of env, file"))),
+            _ => {
+                return Err(OltError::Config(format!(
+                    "{what}: give exactly one of env, file"
+                )));
+            }
         };
         if v.is_empty() {
             return Err(OltError::Config(format!("{what} is empty")));
@@ -202,9 +207,13 @@ impl VendorChoice {
             return Ok(Self::Auto);
         }
         if s.ends_with(".toml") {
-            return Ok(Self::Fixed(Box::new(crate::profile::Profile::from_file(Path::new(s))?)));
+            return Ok(Self::Fixed(Box::new(crate::profile::Profile::from_file(
+                Path::new(s),
+            )?)));
         }
-        Ok(Self::Fixed(Box::new(crate::profile::Profile::builtin_named(s)?)))
+        Ok(Self::Fixed(Box::new(
+            crate::profile::Profile::builtin_named(s)?,
+        )))
     }
 }
 
@@ -228,18 +237,27 @@ impl OltEntry {
                     .resolve(&what("community"))?,
             },
             "3" | "v3" => {
-                let user = self.user.clone().ok_or_else(|| OltError::Config(what("v3 needs user")))?;
+                let user = self
+                    .user
+                    .clone()
+                    .ok_or_else(|| OltError::Config(what("v3 needs user")))?;
                 let auth_password = self
                     .auth_password
                     .as_ref()
-                    .ok_or_else(|| OltError::Config(what("v3 needs auth_password (authNoPriv or authPriv)")))?
+                    .ok_or_else(|| {
+                        OltError::Config(what("v3 needs auth_password (authNoPriv or authPriv)"))
+                    })?
                     .resolve(&what("auth_password"))?;
                 let privacy = match (&self.priv_password, self.priv_protocol) {
                     (Some(p), proto) => Some((
                         proto.unwrap_or(PrivProtocol::Aes128),
                         p.resolve(&what("priv_password"))?,
                     )),
-                    (None, Some(_)) => return Err(OltError::Config(what("priv_protocol without priv_password"))),
+                    (None, Some(_)) => {
+                        return Err(OltError::Config(what(
+                            "priv_protocol without priv_password",
+                        )));
+                    }
                     (None, None) => None,
                 };
                 Credentials::V3(V3Credentials {
@@ -249,10 +267,16 @@ impl OltEntry {
                     privacy,
                 })
             }
-            v => return Err(OltError::Config(what(&format!("unsupported SNMP version {v:?}")))),
+            v => {
+                return Err(OltError::Config(what(&format!(
+                    "unsupported SNMP version {v:?}"
+                ))));
+            }
         };
         if self.interval_secs == 0 || self.timeout_ms == 0 {
-            return Err(OltError::Config(what("interval and timeout must be positive")));
+            return Err(OltError::Config(what(
+                "interval and timeout must be positive",
+            )));
         }
         Ok(OltConfig {
             id: OltId::new(self.id.clone())?,

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::{Dbm, Onu, OnuKey, OnuState, OltTime, PonPortInfo};
+use crate::model::{Dbm, OltTime, Onu, OnuKey, OnuState, PonPortInfo};
 use crate::oid::Oid;
 use crate::profile::{ColumnSpec, ColumnType, Profile, Role, StateMeaning};
 use crate::value::{SnmpValue, VarBind};

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::config::OpticalThresholds;
-use crate::model::{Dbm, DownCause, OltId, OltTime, OltSnapshot, OnuKey, OnuState, PonPort};
+use crate::model::{Dbm, DownCause, OltId, OltSnapshot, OltTime, OnuKey, OnuState, PonPort};
 
 /// An optical alarm level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -170,12 +170,15 @@ impl Tracker {
             };
             let was = before.map(|s| s.state);
             match (was, onu.state) {
-                (Some(OnuState::Offline { cause: a }), OnuState::Offline { cause: b }) if a == b => {}
+                (Some(OnuState::Offline { cause: a }), OnuState::Offline { cause: b })
+                    if a == b => {}
                 (_, OnuState::Offline { cause }) => out.push(ev(EventKind::OnuOffline {
                     cause,
                     at: onu.last_down_time.clone(),
                 })),
-                (Some(OnuState::Offline { .. }), OnuState::Online) => out.push(ev(EventKind::OnuOnline)),
+                (Some(OnuState::Offline { .. }), OnuState::Online) => {
+                    out.push(ev(EventKind::OnuOnline))
+                }
                 _ => {}
             }
             if level != prev_level

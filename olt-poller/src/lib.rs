@@ -36,9 +36,9 @@ pub use config::{
 };
 pub use error::OltError;
 pub use events::{EventKind, OpticalLevel, PollerEvent, Tracker};
-pub use history::{OpticalHistory, OpticalSample, RedbHistory};
 #[cfg(feature = "sled")]
 pub use history::SledHistory;
+pub use history::{OpticalHistory, OpticalSample, RedbHistory};
 pub use model::{
     Dbm, DownCause, OltId, OltSnapshot, OltTime, Onu, OnuKey, OnuState, PollStats, PonPort,
     PonPortInfo,

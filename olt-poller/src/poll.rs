@@ -66,8 +66,7 @@ pub async fn poll_once(cfg: &OltConfig, limits: WalkLimits) -> Result<OltSnapsho
     } else {
         Vec::new()
     };
-    let columns: BTreeMap<Role, Vec<VarBind>> =
-        cols.iter().map(|(r, _)| *r).zip(rows).collect();
+    let columns: BTreeMap<Role, Vec<VarBind>> = cols.iter().map(|(r, _)| *r).zip(rows).collect();
     let (ports, onus) = build_rows(profile, cfg.firmware.as_deref(), &port_names, &columns)?;
     let mut stats = session.stats;
     stats.backoffs = backoffs;

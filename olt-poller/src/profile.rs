@@ -261,7 +261,8 @@ impl Profile {
 
     /// The built-in Huawei MA56xx/MA58xx profile.
     pub fn huawei() -> Self {
-        Self::from_toml(HUAWEI, "huawei.toml").expect("the embedded huawei.toml is checked by tests")
+        Self::from_toml(HUAWEI, "huawei.toml")
+            .expect("the embedded huawei.toml is checked by tests")
     }
 
     /// The built-in ZTE C300/C320 profile.
@@ -284,7 +285,10 @@ impl Profile {
 
     /// Picks the profile whose sysObjectID prefix matches; an unknown vendor is an error that
     /// names what was seen and what is known.
-    pub fn detect<'a>(profiles: &'a [Self], sys_object_id: Option<&Oid>) -> Result<&'a Self, OltError> {
+    pub fn detect<'a>(
+        profiles: &'a [Self],
+        sys_object_id: Option<&Oid>,
+    ) -> Result<&'a Self, OltError> {
         sys_object_id
             .and_then(|s| {
                 profiles.iter().find(|p| {
@@ -309,10 +313,12 @@ impl Profile {
         firmware: Option<&str>,
     ) -> Result<&BTreeMap<String, StateMeaning>, OltError> {
         let name = firmware.unwrap_or(&self.state.default_firmware);
-        self.state
-            .firmware
-            .get(name)
-            .ok_or_else(|| OltError::Config(format!("profile {} has no firmware map {name:?}", self.name)))
+        self.state.firmware.get(name).ok_or_else(|| {
+            OltError::Config(format!(
+                "profile {} has no firmware map {name:?}",
+                self.name
+            ))
+        })
     }
 
     fn check(&self) -> Result<(), OltError> {
@@ -323,17 +329,26 @@ impl Profile {
         if !self.columns.contains_key(&Role::State) {
             return Err(bad("no state column".into()));
         }
-        if !self.state.firmware.contains_key(&self.state.default_firmware) {
+        if !self
+            .state
+            .firmware
+            .contains_key(&self.state.default_firmware)
+        {
             return Err(bad("default_firmware names no map".into()));
         }
         for (fw, map) in &self.state.firmware {
             for key in map.keys() {
-                key.parse::<i64>()
-                    .map_err(|_| bad(format!("firmware {fw}: state key {key:?} is not an integer")))?;
+                key.parse::<i64>().map_err(|_| {
+                    bad(format!(
+                        "firmware {fw}: state key {key:?} is not an integer"
+                    ))
+                })?;
             }
             let needs_cause = map.values().any(|m| *m == StateMeaning::OfflineFromCause);
             if needs_cause && !self.columns.contains_key(&Role::DownCause) {
-                return Err(bad(format!("firmware {fw} maps \"offline\" but there is no down_cause column")));
+                return Err(bad(format!(
+                    "firmware {fw} maps \"offline\" but there is no down_cause column"
+                )));
             }
         }
         for (role, c) in &self.columns {
@@ -352,7 +367,13 @@ mod tests {
     #[test]
     fn builtins_parse_and_decode_the_notes_indexes() {
         let h = Profile::huawei();
-        let p = |f, s, p| Some(PonPort { frame: f, slot: s, port: p });
+        let p = |f, s, p| {
+            Some(PonPort {
+                frame: f,
+                slot: s,
+                port: p,
+            })
+        };
         assert_eq!(h.index.decode(4_194_304_000), p(0, 0, 0));
         assert_eq!(h.index.decode(4_194_304_256), p(0, 0, 1));
         assert_eq!(h.index.decode(4_194_312_192), p(0, 1, 0));
@@ -386,7 +407,10 @@ mod tests {
         assert_eq!(Profile::detect(&all, Some(&zte)).unwrap().name, "zte");
         let nokia: Oid = "1.3.6.1.4.1.637.61.1".parse().unwrap();
         let e = Profile::detect(&all, Some(&nokia)).unwrap_err().to_string();
-        assert!(e.contains("1.3.6.1.4.1.637.61.1") && e.contains("huawei, zte"), "{e}");
+        assert!(
+            e.contains("1.3.6.1.4.1.637.61.1") && e.contains("huawei, zte"),
+            "{e}"
+        );
         assert!(Profile::detect(&all, None).is_err());
     }
 

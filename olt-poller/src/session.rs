@@ -135,7 +135,8 @@ impl Session {
                     Op::Get(_) => s.get_many(&refs).await,
                     Op::Bulk(_, reps) => s.getbulk(&refs, 0, reps).await,
                 };
-                pdu.map_err(|e| classify(&e)).and_then(|pdu| copy_reply(&pdu))
+                pdu.map_err(|e| classify(&e))
+                    .and_then(|pdu| copy_reply(&pdu))
             };
             match tokio::time::timeout(self.target.timeout, fut).await {
                 Ok(Ok(reply)) => {

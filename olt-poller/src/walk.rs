@@ -282,16 +282,21 @@ mod tests {
             })
             .collect();
         w.on_response(&r, 0, 0, reply).unwrap();
-        assert!(w.repetitions() < 10 && w.repetitions() >= 1, "{}", w.repetitions());
+        assert!(
+            w.repetitions() < 10 && w.repetitions() >= 1,
+            "{}",
+            w.repetitions()
+        );
     }
 
     #[test]
     fn non_increasing_and_error_status_are_errors() {
         let mut w = TableWalk::new(vec![oid("1.1")], WalkLimits::default());
         let r = w.next_request().unwrap();
-        assert!(w
-            .on_response(&r, 0, 0, vec![vb("1.1.5", 0), vb("1.1.5", 0)])
-            .is_err());
+        assert!(
+            w.on_response(&r, 0, 0, vec![vb("1.1.5", 0), vb("1.1.5", 0)])
+                .is_err()
+        );
         let mut w = TableWalk::new(vec![oid("1.1")], WalkLimits::default());
         let r = w.next_request().unwrap();
         assert!(matches!(

@@ -114,7 +114,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 AuthArg::Sha256 => SimAuth::Sha256,
             };
             let apw = env_secret("OLT_SIM_V3_AUTH_PASS")?;
-            let ppw = std::env::var("OLT_SIM_V3_PRIV_PASS").ok().filter(|s| !s.is_empty());
+            let ppw = std::env::var("OLT_SIM_V3_PRIV_PASS")
+                .ok()
+                .filter(|s| !s.is_empty());
             Some((name.clone(), auth, apw, ppw))
         }
         None => None,
@@ -128,7 +130,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         let mut addr = args.listen;
         if addr.port() != 0 {
             addr.set_port(
-                u16::try_from(u32::from(addr.port()) + i).context("--count runs past port 65535")?,
+                u16::try_from(u32::from(addr.port()) + i)
+                    .context("--count runs past port 65535")?,
             );
         }
         let socket = UdpSocket::bind(addr)
@@ -168,13 +171,20 @@ async fn run(args: Args) -> anyhow::Result<()> {
             None => std::env::var("OLT_SIM_TOKEN").unwrap_or_default(),
         };
         if token.len() < 16 {
-            bail!("the control API needs a token of at least 16 characters (OLT_SIM_TOKEN or --token-file)");
+            bail!(
+                "the control API needs a token of at least 16 characters (OLT_SIM_TOKEN or --token-file)"
+            );
         }
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("binding {addr}"))?;
         control_addr = Some(listener.local_addr()?);
-        tokio::spawn(olt::serve_control(listener, agents.clone(), Arc::new(token), stop_rx.clone()));
+        tokio::spawn(olt::serve_control(
+            listener,
+            agents.clone(),
+            Arc::new(token),
+            stop_rx.clone(),
+        ));
     }
     let list: Vec<String> = agents.iter().map(|a| a.addr().to_string()).collect();
     println!(

@@ -83,7 +83,9 @@ pub struct OltSimHandle(Arc<Shared>);
 
 impl std::fmt::Debug for OltSimHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OltSimHandle").field("addr", &self.0.addr).finish_non_exhaustive()
+        f.debug_struct("OltSimHandle")
+            .field("addr", &self.0.addr)
+            .finish_non_exhaustive()
     }
 }
 
@@ -120,7 +122,11 @@ impl OltSimHandle {
 }
 
 /// Starts an agent on a bound socket; it serves until `shutdown` flips to true.
-pub fn start(socket: UdpSocket, config: &OltSimConfig, shutdown: watch::Receiver<bool>) -> std::io::Result<OltSimHandle> {
+pub fn start(
+    socket: UdpSocket,
+    config: &OltSimConfig,
+    shutdown: watch::Receiver<bool>,
+) -> std::io::Result<OltSimHandle> {
     let addr = socket.local_addr()?;
     let net = Network::generate(
         config.vendor,
@@ -133,10 +139,15 @@ pub fn start(socket: UdpSocket, config: &OltSimConfig, shutdown: watch::Receiver
     // RFC 3411 engine id: enterprise-format, text: unique per agent address.
     let mut engine_id = vec![0x80, 0x00, 0x1f, 0x88, 0x04];
     engine_id.extend_from_slice(format!("olt-sim-{}", addr.port()).as_bytes());
-    let user = config.v3_user.as_ref().map(|(name, auth, apw, ppw)| {
-        UsmUser::new(name, *auth, apw, ppw.as_deref(), &engine_id)
-    });
-    let responder = Responder::new(config.community.as_ref().map(|c| c.as_bytes().to_vec()), user, engine_id);
+    let user = config
+        .v3_user
+        .as_ref()
+        .map(|(name, auth, apw, ppw)| UsmUser::new(name, *auth, apw, ppw.as_deref(), &engine_id));
+    let responder = Responder::new(
+        config.community.as_ref().map(|c| c.as_bytes().to_vec()),
+        user,
+        engine_id,
+    );
     let view = Arc::new(mib::render(&net, 0, config.zte_zero_based));
     let shared = Arc::new(Shared {
         net: Mutex::new(net),
@@ -150,7 +161,12 @@ pub fn start(socket: UdpSocket, config: &OltSimConfig, shutdown: watch::Receiver
     Ok(OltSimHandle(shared))
 }
 
-async fn serve(socket: Arc<UdpSocket>, shared: Arc<Shared>, mut responder: Responder, mut shutdown: watch::Receiver<bool>) {
+async fn serve(
+    socket: Arc<UdpSocket>,
+    shared: Arc<Shared>,
+    mut responder: Responder,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut buf = vec![0u8; 65_535];
     loop {
         let (n, peer) = tokio::select! {
@@ -172,7 +188,11 @@ async fn serve(socket: Arc<UdpSocket>, shared: Arc<Shared>, mut responder: Respo
             }
             f.stall
         };
-        let view = shared.view.read().unwrap_or_else(PoisonError::into_inner).clone();
+        let view = shared
+            .view
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         let time = u32::try_from(shared.started.elapsed().as_secs()).unwrap_or(u32::MAX);
         let Some(reply) = responder.handle(&view, &buf[..n], time) else {
             continue;

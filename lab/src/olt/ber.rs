@@ -132,7 +132,11 @@ pub(crate) fn oid(c: &[u8]) -> Result<Vec<u32>> {
         }
         if b & 0x80 == 0 {
             if first {
-                let (a, b) = if acc < 80 { (acc / 40, acc % 40) } else { (2, acc - 80) };
+                let (a, b) = if acc < 80 {
+                    (acc / 40, acc % 40)
+                } else {
+                    (2, acc - 80)
+                };
                 out.push(u32::try_from(a).map_err(|_| BerError("bad OID"))?);
                 out.push(u32::try_from(b).map_err(|_| BerError("OID sub-identifier too large"))?);
                 first = false;
@@ -232,7 +236,21 @@ mod tests {
 
     #[test]
     fn integers_round_trip() {
-        for v in [0, 1, 127, 128, 255, 256, -1, -128, -129, 2_147_483_647, -80_000, i64::MIN, i64::MAX] {
+        for v in [
+            0,
+            1,
+            127,
+            128,
+            255,
+            256,
+            -1,
+            -128,
+            -129,
+            2_147_483_647,
+            -80_000,
+            i64::MIN,
+            i64::MAX,
+        ] {
             let mut out = Vec::new();
             integer(&mut out, v);
             assert_eq!(Reader::new(&out).integer().unwrap(), v, "{v}");
@@ -241,7 +259,25 @@ mod tests {
 
     #[test]
     fn oids_round_trip_above_2_pow_31() {
-        let o = vec![1, 3, 6, 1, 4, 1, 2011, 6, 128, 1, 1, 2, 46, 1, 15, 4_194_312_192, 0];
+        let o = vec![
+            1,
+            3,
+            6,
+            1,
+            4,
+            1,
+            2011,
+            6,
+            128,
+            1,
+            1,
+            2,
+            46,
+            1,
+            15,
+            4_194_312_192,
+            0,
+        ];
         let mut out = Vec::new();
         oid_tlv(&mut out, &o);
         let c = Reader::new(&out).expect(tag::OID).unwrap();

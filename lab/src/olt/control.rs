@@ -46,7 +46,12 @@ struct Call {
 }
 
 /// Serves the control API until `shutdown` flips to true.
-pub async fn serve(listener: TcpListener, agents: Arc<Vec<OltSimHandle>>, token: Arc<String>, mut shutdown: watch::Receiver<bool>) {
+pub async fn serve(
+    listener: TcpListener,
+    agents: Arc<Vec<OltSimHandle>>,
+    token: Arc<String>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
@@ -77,7 +82,11 @@ fn reply(status: StatusCode, body: &serde_json::Value) -> Response<Full<Bytes>> 
     r
 }
 
-async fn handle(agents: &[OltSimHandle], token: &str, req: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn handle(
+    agents: &[OltSimHandle],
+    token: &str,
+    req: Request<Incoming>,
+) -> Response<Full<Bytes>> {
     let presented = req
         .headers()
         .get(AUTHORIZATION)
@@ -85,7 +94,10 @@ async fn handle(agents: &[OltSimHandle], token: &str, req: Request<Incoming>) ->
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
     if !ct_eq(presented.as_bytes(), token.as_bytes()) {
-        return reply(StatusCode::UNAUTHORIZED, &json!({"error": "bad or missing bearer token"}));
+        return reply(
+            StatusCode::UNAUTHORIZED,
+            &json!({"error": "bad or missing bearer token"}),
+        );
     }
     let (method, path) = (req.method().clone(), req.uri().path().to_owned());
     if method == Method::GET && path == "/state" {
@@ -105,7 +117,12 @@ async fn handle(agents: &[OltSimHandle], token: &str, req: Request<Incoming>) ->
     }
     let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
-        Err(_) => return reply(StatusCode::PAYLOAD_TOO_LARGE, &json!({"error": "body too large"})),
+        Err(_) => {
+            return reply(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &json!({"error": "body too large"}),
+            );
+        }
     };
     let call: Call = match serde_json::from_slice(&body) {
         Ok(c) => c,
@@ -117,7 +134,9 @@ async fn handle(agents: &[OltSimHandle], token: &str, req: Request<Incoming>) ->
     let bad = |m: &str| reply(StatusCode::BAD_REQUEST, &json!({"error": m}));
     let changed = match path.as_str() {
         "/cut" => {
-            let Some(port) = call.port else { return bad("port required") };
+            let Some(port) = call.port else {
+                return bad("port required");
+            };
             agent.change(|n| n.cut_port(port))
         }
         "/power" => {

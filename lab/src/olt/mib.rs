@@ -96,7 +96,16 @@ pub(crate) fn date_and_time(secs: u64) -> Vec<u8> {
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
     let y = (yoe + era * 400 + i64::from(m <= 2)) as u16;
     let [y0, y1] = y.to_be_bytes();
-    vec![y0, y1, m, d, (rem / 3600) as u8, ((rem / 60) % 60) as u8, (rem % 60) as u8, 0]
+    vec![
+        y0,
+        y1,
+        m,
+        d,
+        (rem / 3600) as u8,
+        ((rem / 60) % 60) as u8,
+        (rem % 60) as u8,
+        0,
+    ]
 }
 
 fn at(base: &[u32], more: &[u32]) -> Vec<u32> {
@@ -110,8 +119,14 @@ fn at(base: &[u32], more: &[u32]) -> Vec<u32> {
 pub(crate) fn render(net: &Network, uptime_ticks: u32, zte_zero_based: bool) -> MibView {
     let mut rows: Vec<(Vec<u32>, Val)> = Vec::with_capacity(net.onus.len() * 11 + 64);
     let (sys_oid, descr): (&[u32], &str) = match net.vendor {
-        SimVendor::Huawei => (&[1, 3, 6, 1, 4, 1, 2011, 2, 248], "Huawei Integrated Access Software (olt-sim)"),
-        SimVendor::Zte => (&[1, 3, 6, 1, 4, 1, 3902, 1082, 1001, 320], "ZXA10 C320 (olt-sim)"),
+        SimVendor::Huawei => (
+            &[1, 3, 6, 1, 4, 1, 2011, 2, 248],
+            "Huawei Integrated Access Software (olt-sim)",
+        ),
+        SimVendor::Zte => (
+            &[1, 3, 6, 1, 4, 1, 3902, 1082, 1001, 320],
+            "ZXA10 C320 (olt-sim)",
+        ),
     };
     rows.push((at(&SYSTEM, &[1, 0]), Val::Octets(descr.as_bytes().to_vec())));
     rows.push((at(&SYSTEM, &[2, 0]), Val::Oid(sys_oid.to_vec())));
@@ -123,7 +138,10 @@ pub(crate) fn render(net: &Network, uptime_ticks: u32, zte_zero_based: bool) -> 
             SimVendor::Huawei => format!("GPON 0/{slot}/{port}"),
             SimVendor::Zte => format!("gpon-olt_1/{slot}/{port}"),
         };
-        rows.push((at(&IF_NAME, &[if_index(net.vendor, p)]), Val::Octets(name.into_bytes())));
+        rows.push((
+            at(&IF_NAME, &[if_index(net.vendor, p)]),
+            Val::Octets(name.into_bytes()),
+        ));
     }
     for o in &net.onus {
         match net.vendor {
@@ -132,10 +150,7 @@ pub(crate) fn render(net: &Network, uptime_ticks: u32, zte_zero_based: bool) -> 
         }
     }
     rows.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut objects: Vec<Vec<u32>> = rows
-        .iter()
-        .map(|(o, _)| object_of(net.vendor, o))
-        .collect();
+    let mut objects: Vec<Vec<u32>> = rows.iter().map(|(o, _)| object_of(net.vendor, o)).collect();
     objects.dedup();
     let entries = rows
         .into_iter()
@@ -172,7 +187,10 @@ fn huawei_rows(net: &Network, o: &SimOnu, rows: &mut Vec<(Vec<u32>, Val)>) {
         Some(SimCause::Admin) => 8,
     };
     rows.push((col(43, 3), Val::Octets(net.serial(o))));
-    rows.push((col(43, 9), Val::Octets(format!("onu-{}", o.index).into_bytes())));
+    rows.push((
+        col(43, 9),
+        Val::Octets(format!("onu-{}", o.index).into_bytes()),
+    ));
     rows.push((col(46, 15), Val::Int(if online { 1 } else { 2 })));
     rows.push((col(46, 22), Val::Octets(date_and_time(o.last_up))));
     rows.push((col(46, 23), Val::Octets(date_and_time(o.last_down))));
@@ -194,17 +212,40 @@ fn zte_rows(net: &Network, o: &SimOnu, zero_based: bool, rows: &mut Vec<(Vec<u32
         Some(SimCause::Admin) => 7,
     } - i64::from(zero_based);
     let (slot, port) = slot_port(net.vendor, o.port);
-    rows.push((at(&ZTE_ONU, &[1, 1, 2, ifx, onu]), Val::Octets(format!("onu_{slot}/{port}/{onu}").into_bytes())));
-    rows.push((at(&ZTE_ONU, &[1, 1, 3, ifx, onu]), Val::Octets(format!("onu-{}", o.index).into_bytes())));
-    rows.push((at(&ZTE_ONU, &[1, 1, 5, ifx, onu]), Val::Octets(net.serial(o))));
-    let admin = if o.down == Some(SimCause::Admin) { 2 } else { 1 };
+    rows.push((
+        at(&ZTE_ONU, &[1, 1, 2, ifx, onu]),
+        Val::Octets(format!("onu_{slot}/{port}/{onu}").into_bytes()),
+    ));
+    rows.push((
+        at(&ZTE_ONU, &[1, 1, 3, ifx, onu]),
+        Val::Octets(format!("onu-{}", o.index).into_bytes()),
+    ));
+    rows.push((
+        at(&ZTE_ONU, &[1, 1, 5, ifx, onu]),
+        Val::Octets(net.serial(o)),
+    ));
+    let admin = if o.down == Some(SimCause::Admin) {
+        2
+    } else {
+        1
+    };
     rows.push((at(&ZTE_ONU, &[2, 1, 1, ifx, onu]), Val::Int(admin)));
     rows.push((at(&ZTE_ONU, &[2, 1, 4, ifx, onu]), Val::Int(phase)));
-    let raw = |dbm: f64| if online { ((dbm + 30.0) / 0.002).round() as i64 } else { 65_535 };
+    let raw = |dbm: f64| {
+        if online {
+            ((dbm + 30.0) / 0.002).round() as i64
+        } else {
+            65_535
+        }
+    };
     let opt = |c: u32| at(&ZTE_OPT, &[c, ifx, onu, 1]);
     rows.push((opt(10), Val::Int(raw(o.rx_dbm))));
     rows.push((opt(14), Val::Int(raw(o.tx_dbm))));
-    let olt_rx = if online { (o.olt_rx_dbm * 1000.0).round() as i64 } else { -80_000 };
+    let olt_rx = if online {
+        (o.olt_rx_dbm * 1000.0).round() as i64
+    } else {
+        -80_000
+    };
     rows.push((at(&ZTE_OLT_RX, &[2, ifx, onu]), Val::Int(olt_rx)));
 }
 
@@ -215,7 +256,10 @@ mod tests {
     #[test]
     fn dates() {
         // 2026-11-20T03:14:00Z
-        assert_eq!(date_and_time(1_795_144_440), vec![0x07, 0xea, 11, 20, 3, 14, 0, 0]);
+        assert_eq!(
+            date_and_time(1_795_144_440),
+            vec![0x07, 0xea, 11, 20, 3, 14, 0, 0]
+        );
         assert_eq!(date_and_time(0), vec![0; 8]);
     }
 

@@ -27,7 +27,13 @@ pub use usm::{SimAuth, ct_eq};
 /// community `public`, v3 user `fuzz`); never panics.
 pub fn answer_once(net: &Network, dgram: &[u8]) -> Option<Vec<u8>> {
     let engine = b"\x80\x00\x1f\x88\x04fuzz".to_vec();
-    let user = usm::UsmUser::new("fuzz", SimAuth::Sha1, "authpass1", Some("privpass1"), &engine);
+    let user = usm::UsmUser::new(
+        "fuzz",
+        SimAuth::Sha1,
+        "authpass1",
+        Some("privpass1"),
+        &engine,
+    );
     let mut r = proto::Responder::new(Some(b"public".to_vec()), Some(user), engine);
     let view = mib::render(net, 0, false);
     r.handle(&view, dgram, 1)

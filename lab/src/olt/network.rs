@@ -135,8 +135,16 @@ impl Network {
                     tx_dbm: rng.range(1.0, 3.5),
                     olt_rx_dbm: rng.range(-27.0, -18.0),
                     last_up: now - back,
-                    last_down: if down.is_some() { now - back / 2 } else { now - back - 60 },
-                    dying_gasp: if down == Some(SimCause::DyingGasp) { now - back / 2 } else { 0 },
+                    last_down: if down.is_some() {
+                        now - back / 2
+                    } else {
+                        now - back - 60
+                    },
+                    dying_gasp: if down == Some(SimCause::DyingGasp) {
+                        now - back / 2
+                    } else {
+                        0
+                    },
                 });
             }
         }

@@ -39,7 +39,11 @@ pub(crate) struct Responder {
 }
 
 impl Responder {
-    pub(crate) fn new(community: Option<Vec<u8>>, user: Option<UsmUser>, engine_id: Vec<u8>) -> Self {
+    pub(crate) fn new(
+        community: Option<Vec<u8>>,
+        user: Option<UsmUser>,
+        engine_id: Vec<u8>,
+    ) -> Self {
         Self {
             community,
             user,
@@ -52,7 +56,12 @@ impl Responder {
     }
 
     /// Answers one datagram; `engine_time` is seconds since the agent started.
-    pub(crate) fn handle(&mut self, view: &MibView, dgram: &[u8], engine_time: u32) -> Option<Vec<u8>> {
+    pub(crate) fn handle(
+        &mut self,
+        view: &MibView,
+        dgram: &[u8],
+        engine_time: u32,
+    ) -> Option<Vec<u8>> {
         let r = self.try_handle(view, dgram, engine_time);
         match r {
             Ok(out) => out,
@@ -63,7 +72,12 @@ impl Responder {
         }
     }
 
-    fn try_handle(&mut self, view: &MibView, dgram: &[u8], time: u32) -> Result<Option<Vec<u8>>, BerError> {
+    fn try_handle(
+        &mut self,
+        view: &MibView,
+        dgram: &[u8],
+        time: u32,
+    ) -> Result<Option<Vec<u8>>, BerError> {
         let mut top = Reader::new(dgram);
         let mut msg = top.sequence()?;
         match msg.integer()? {
@@ -92,10 +106,18 @@ impl Responder {
         }
     }
 
-    fn v3(&mut self, view: &MibView, dgram: &[u8], mut msg: Reader<'_>, time: u32) -> Result<Option<Vec<u8>>, BerError> {
+    fn v3(
+        &mut self,
+        view: &MibView,
+        dgram: &[u8],
+        mut msg: Reader<'_>,
+        time: u32,
+    ) -> Result<Option<Vec<u8>>, BerError> {
         let mut global = msg.sequence()?;
         let msg_id = global.integer()?;
-        let max_size = usize::try_from(global.integer()?).unwrap_or(0).clamp(484, MAX_DATAGRAM);
+        let max_size = usize::try_from(global.integer()?)
+            .unwrap_or(0)
+            .clamp(484, MAX_DATAGRAM);
         let flags = *global.octets()?.first().ok_or(BerError("empty msgFlags"))?;
         if global.integer()? != 3 {
             return Ok(None);
@@ -111,7 +133,11 @@ impl Responder {
         let (data_tag, data) = msg.any()?;
         let (auth, privacy, reportable) = (flags & 1 != 0, flags & 2 != 0, flags & 4 != 0);
         // The plaintext request id, for reports to unauthenticated requests.
-        let plain_req_id = if data_tag == tag::SEQUENCE { scoped_req_id(data) } else { 0 };
+        let plain_req_id = if data_tag == tag::SEQUENCE {
+            scoped_req_id(data)
+        } else {
+            0
+        };
         let report = |s: &mut Self, which: u32, authed: bool| {
             if reportable {
                 Ok(Some(s.report(msg_id, plain_req_id, which, authed, time)))
@@ -129,7 +155,8 @@ impl Responder {
             return report(self, UNSUPPORTED_SEC_LEVELS, false);
         }
         // Verify the MAC over the whole message with the MAC field zeroed.
-        let offset = sub_offset(dgram, auth_params).ok_or(BerError("auth params outside message"))?;
+        let offset =
+            sub_offset(dgram, auth_params).ok_or(BerError("auth params outside message"))?;
         if auth_params.len() != user.auth.mac_len() {
             return report(self, WRONG_DIGESTS, false);
         }
@@ -146,7 +173,13 @@ impl Responder {
             (true, Some(key), tag::OCTETS) => {
                 let salt: [u8; 8] = priv_params.try_into().map_err(|_| BerError("bad salt"))?;
                 plain = data.to_vec();
-                usm::decrypt(&key, self.boots, u32::try_from(msg_time).unwrap_or(0), &salt, &mut plain);
+                usm::decrypt(
+                    &key,
+                    self.boots,
+                    u32::try_from(msg_time).unwrap_or(0),
+                    &salt,
+                    &mut plain,
+                );
                 match Reader::new(&plain).expect(tag::SEQUENCE) {
                     Ok(s) => s,
                     Err(_) => return report(self, DECRYPTION_ERRORS, false),
@@ -162,7 +195,14 @@ impl Responder {
         let Some(resp) = process_pdu(view, t, pdu, max_size.saturating_sub(HEADER_ROOM))? else {
             return Ok(None);
         };
-        Ok(Some(self.wrap_v3(msg_id, &user, flags & 3, &context_name, &resp, time)))
+        Ok(Some(self.wrap_v3(
+            msg_id,
+            &user,
+            flags & 3,
+            &context_name,
+            &resp,
+            time,
+        )))
     }
 
     /// A Report PDU with one usmStats counter.
@@ -173,7 +213,11 @@ impl Responder {
         oid.extend_from_slice(&[which, 0]);
         let mut vb_inner = Vec::new();
         ber::oid_tlv(&mut vb_inner, &oid);
-        ber::tlv(&mut vb_inner, tag::COUNTER32, &ber::uint_bytes(u64::from(self.usm_counters[i])));
+        ber::tlv(
+            &mut vb_inner,
+            tag::COUNTER32,
+            &ber::uint_bytes(u64::from(self.usm_counters[i])),
+        );
         let mut vbs = Vec::new();
         ber::tlv(&mut vbs, tag::SEQUENCE, &vb_inner);
         let pdu = pdu_bytes(tag::REPORT, req_id, 0, 0, &vbs);
@@ -191,7 +235,15 @@ impl Responder {
     }
 
     /// Wraps a response PDU in an authenticated (and, with privacy, encrypted) v3 message.
-    fn wrap_v3(&mut self, msg_id: i64, user: &UsmUser, flags: u8, context: &[u8], pdu: &[u8], time: u32) -> Vec<u8> {
+    fn wrap_v3(
+        &mut self,
+        msg_id: i64,
+        user: &UsmUser,
+        flags: u8,
+        context: &[u8],
+        pdu: &[u8],
+        time: u32,
+    ) -> Vec<u8> {
         let scoped = scoped_pdu(&self.engine_id, context, pdu);
         let (data, salt) = match user.priv_key.filter(|_| flags & 2 != 0) {
             Some(key) => {
@@ -205,7 +257,14 @@ impl Responder {
             }
             None => (scoped, Vec::new()),
         };
-        let (sec, mac_at) = sec_params(&self.engine_id, self.boots, time, &user.name, user.auth.mac_len(), &salt);
+        let (sec, mac_at) = sec_params(
+            &self.engine_id,
+            self.boots,
+            time,
+            &user.name,
+            user.auth.mac_len(),
+            &salt,
+        );
         let (mut out, sec_at) = message(msg_id, flags, &sec, &data);
         let mac = user.auth.mac(&user.auth_key, &out);
         let at = sec_at + mac_at;
@@ -242,7 +301,14 @@ fn scoped_pdu(engine: &[u8], context: &[u8], pdu: &[u8]) -> Vec<u8> {
 }
 
 /// UsmSecurityParameters; returns the encoding and the offset of the (zeroed) MAC inside it.
-fn sec_params(engine: &[u8], boots: u32, time: u32, user: &[u8], mac_len: usize, salt: &[u8]) -> (Vec<u8>, usize) {
+fn sec_params(
+    engine: &[u8],
+    boots: u32,
+    time: u32,
+    user: &[u8],
+    mac_len: usize,
+    salt: &[u8],
+) -> (Vec<u8>, usize) {
     let mut inner = Vec::with_capacity(64);
     ber::tlv(&mut inner, tag::OCTETS, engine);
     ber::integer(&mut inner, i64::from(boots));
@@ -305,7 +371,12 @@ fn next_after<'a>(view: &'a MibView, oid: &[u32]) -> Option<&'a Entry> {
 }
 
 /// Runs one request PDU; `None` for PDU types an agent does not answer.
-fn process_pdu(view: &MibView, t: u8, pdu: &[u8], budget: usize) -> Result<Option<Vec<u8>>, BerError> {
+fn process_pdu(
+    view: &MibView,
+    t: u8,
+    pdu: &[u8],
+    budget: usize,
+) -> Result<Option<Vec<u8>>, BerError> {
     let mut r = Reader::new(pdu);
     let req_id = r.integer()?;
     let a = r.integer()?;
@@ -327,9 +398,15 @@ fn process_pdu(view: &MibView, t: u8, pdu: &[u8], budget: usize) -> Result<Optio
                 match view.entries.binary_search_by(|e| (*e.oid).cmp(o)) {
                     Ok(i) => out.extend_from_slice(&view.entries[i].varbind),
                     Err(_) => {
-                        let i = view.objects.partition_point(|x| x.as_slice() <= o.as_slice());
+                        let i = view
+                            .objects
+                            .partition_point(|x| x.as_slice() <= o.as_slice());
                         let known = i > 0 && o.starts_with(&view.objects[i - 1]);
-                        let ex = if known { tag::NO_SUCH_INSTANCE } else { tag::NO_SUCH_OBJECT };
+                        let ex = if known {
+                            tag::NO_SUCH_INSTANCE
+                        } else {
+                            tag::NO_SUCH_OBJECT
+                        };
                         exception(&mut out, o, ex);
                     }
                 }
@@ -383,7 +460,13 @@ fn process_pdu(view: &MibView, t: u8, pdu: &[u8], budget: usize) -> Result<Optio
             for o in &oids {
                 exception(&mut out, o, tag::NULL);
             }
-            return Ok(Some(pdu_bytes(tag::RESPONSE, req_id, NOT_WRITABLE, 1, &out)));
+            return Ok(Some(pdu_bytes(
+                tag::RESPONSE,
+                req_id,
+                NOT_WRITABLE,
+                1,
+                &out,
+            )));
         }
         _ => return Ok(None),
     }

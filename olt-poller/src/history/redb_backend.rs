@@ -5,8 +5,8 @@ use std::path::Path;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 use super::{
-    OpticalHistory, OpticalSample, check_capacity, decode_sample, encode_sample,
-    finish_range, onu_prefix, slot_key,
+    OpticalHistory, OpticalSample, check_capacity, decode_sample, encode_sample, finish_range,
+    onu_prefix, slot_key,
 };
 use crate::error::OltError;
 use crate::model::{OltId, OnuKey};
@@ -52,7 +52,10 @@ impl OpticalHistory for RedbHistory {
                     .map_or(0, |g| g.value());
                 let slot = u32::try_from(seq % u64::from(self.capacity)).unwrap_or(0);
                 table
-                    .insert(slot_key(&prefix, slot).as_slice(), encode_sample(seq, s).as_slice())
+                    .insert(
+                        slot_key(&prefix, slot).as_slice(),
+                        encode_sample(seq, s).as_slice(),
+                    )
                     .map_err(err)?;
                 heads.insert(prefix.as_slice(), seq + 1).map_err(err)?;
             }
@@ -85,7 +88,11 @@ impl OpticalHistory for RedbHistory {
         let w = self.db.begin_write().map_err(err)?;
         {
             let heads = w.open_table(HEADS).map_err(err)?;
-            let Some(head) = heads.get(prefix.as_slice()).map_err(err)?.map(|g| g.value()) else {
+            let Some(head) = heads
+                .get(prefix.as_slice())
+                .map_err(err)?
+                .map(|g| g.value())
+            else {
                 return Ok(());
             };
             let cut = head.saturating_sub(keep as u64);
