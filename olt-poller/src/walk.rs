@@ -84,7 +84,7 @@ impl TableWalk {
             .enumerate()
             .filter_map(|(i, c)| c.clone().map(|o| (i, o)))
             .unzip();
-        (!oids.is_empty()).then(|| BulkRequest {
+        (!oids.is_empty()).then_some(BulkRequest {
             oids,
             columns,
             max_repetitions: self.reps,

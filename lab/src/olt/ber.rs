@@ -100,8 +100,8 @@ impl<'a> Reader<'a> {
         self.expect(tag::OCTETS)
     }
 
-    pub(crate) fn sequence(&mut self) -> Result<Reader<'a>> {
-        Ok(Reader::new(self.expect(tag::SEQUENCE)?))
+    pub(crate) fn sequence(&mut self) -> Result<Self> {
+        Ok(Self::new(self.expect(tag::SEQUENCE)?))
     }
 }
 
