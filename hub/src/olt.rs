@@ -95,7 +95,11 @@ struct PollArgs {
 
 pub(crate) async fn run(args: OltArgs) -> anyhow::Result<()> {
     match args.command {
-        OltCommand::Poll(p) => poll(p).await,
+        OltCommand::Poll(p) => {
+            let out = poll(&p).await?;
+            print!("{out}");
+            Ok(())
+        }
     }
 }
 
@@ -159,12 +163,13 @@ fn credentials(p: &PollArgs) -> anyhow::Result<Credentials> {
     })
 }
 
-async fn poll(p: PollArgs) -> anyhow::Result<()> {
+/// Polls once and renders the ONUs (one JSON object per line with `--json`).
+async fn poll(p: &PollArgs) -> anyhow::Result<String> {
     let cfg = OltConfig {
         id: OltId::new(format!("{}:{}", p.host, p.port))?,
         target: SnmpTarget {
             addr: SocketAddr::new(p.host, p.port),
-            credentials: credentials(&p)?,
+            credentials: credentials(p)?,
             timeout: Duration::from_millis(p.timeout_ms.max(1)),
             retries: p.retries,
         },
@@ -202,7 +207,6 @@ async fn poll(p: PollArgs) -> anyhow::Result<()> {
         }
         out.push('\n');
     }
-    print!("{out}");
     tracing::info!(
         onus = snap.onus.len(),
         requests = snap.stats.requests,
@@ -210,5 +214,85 @@ async fn poll(p: PollArgs) -> anyhow::Result<()> {
         vendor = %snap.vendor,
         "polled"
     );
-    Ok(())
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+    use fibreplane_lab::olt::{self, OltSimConfig, SimVendor};
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        command: OltCommand,
+    }
+
+    fn args(extra: &[&str]) -> PollArgs {
+        let mut argv = vec!["t", "poll", "--host", "127.0.0.1"];
+        argv.extend_from_slice(extra);
+        match Cli::parse_from(argv).command {
+            OltCommand::Poll(p) => p,
+        }
+    }
+
+    #[test]
+    fn community_sources() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c");
+        std::fs::write(&f, "from-file\n").unwrap();
+        let p = args(&["--community-file", f.to_str().unwrap()]);
+        match credentials(&p).unwrap() {
+            Credentials::V2c { community } => assert_eq!(community.expose(), "from-file"),
+            Credentials::V3(_) => panic!("v2c expected"),
+        }
+        let p = args(&["--community", "x", "--community-file", f.to_str().unwrap()]);
+        assert!(credentials(&p).is_err());
+        let p = args(&["--community-env", "FIBREPLANE_TEST_SURELY_UNSET"]);
+        let e = credentials(&p).unwrap_err().to_string();
+        assert!(e.contains("no community"), "{e}");
+        let p = args(&["--version", "3"]);
+        assert!(
+            credentials(&p)
+                .unwrap_err()
+                .to_string()
+                .contains("--v3-user")
+        );
+    }
+
+    #[tokio::test]
+    async fn polls_olt_sim_and_prints_one_json_line_per_onu() {
+        let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let (_stop, rx) = tokio::sync::watch::channel(false);
+        let config = OltSimConfig {
+            vendor: SimVendor::Zte,
+            ports: 2,
+            onus_per_port: 4,
+            serial_offset: 40,
+            ..OltSimConfig::default()
+        };
+        let sim = olt::start(socket, &config, rx).unwrap();
+        let port = sim.addr().port().to_string();
+        let out = poll(&args(&[
+            "--port",
+            &port,
+            "--community",
+            "public",
+            "--vendor",
+            "zte",
+            "--json",
+        ]))
+        .await
+        .unwrap();
+        let lines: Vec<serde_json::Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 8);
+        assert_eq!(lines[0]["serial"], "FPSIM00000040");
+        assert_eq!(lines[0]["vendor"], "zte");
+        assert_eq!(lines[0]["pon"], "0/1/1");
+        assert!(lines.iter().all(|l| l["state"].is_string()));
+    }
 }

@@ -352,6 +352,41 @@ mod tests {
     }
 
     #[test]
+    fn v3_entries_resolve_with_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, p) = (dir.path().join("a"), dir.path().join("p"));
+        std::fs::write(&a, "auth-pass-1").unwrap();
+        std::fs::write(&p, "priv-pass-1").unwrap();
+        let text = format!(
+            "[[olt]]\nid = \"zte-1\"\nhost = \"127.0.0.1\"\nport = 1161\nversion = \"3\"\nuser = \"ops\"\n\
+             auth_protocol = \"sha256\"\nauth_password = {{ file = {:?} }}\npriv_password = {{ file = {:?} }}\n\
+             vendor = \"zte\"\nfirmware = \"mib\"\ninterval_secs = 300\n",
+            a.display().to_string(),
+            p.display().to_string()
+        );
+        let cfg = parse_config(&text).unwrap();
+        let c = &cfg[0];
+        assert_eq!(c.target.addr.port(), 1161);
+        assert_eq!(c.interval, Duration::from_secs(300));
+        assert_eq!(c.firmware.as_deref(), Some("mib"));
+        match &c.target.credentials {
+            Credentials::V3(v) => {
+                assert_eq!(v.auth, AuthProtocol::Sha256);
+                assert_eq!(v.auth_password.expose(), "auth-pass-1");
+                assert_eq!(v.privacy.as_ref().unwrap().0, PrivProtocol::Aes128);
+            }
+            Credentials::V2c { .. } => panic!("v3 expected"),
+        }
+        let dup = format!("{text}{text}");
+        assert!(
+            parse_config(&dup)
+                .unwrap_err()
+                .to_string()
+                .contains("duplicate")
+        );
+    }
+
+    #[test]
     fn bad_configs_say_why() {
         let e = parse_config("[[olt]]\nid = \"a\"\nhost = \"127.0.0.1\"\nversion = \"2c\"\n")
             .unwrap_err()
