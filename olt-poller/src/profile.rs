@@ -417,8 +417,12 @@ mod tests {
     #[test]
     fn bad_profiles_are_refused_with_reasons() {
         let good = HUAWEI;
-        let no_cause = good.replace("[columns.down_cause]", "[columns.unused_col]");
-        assert!(Profile::from_toml(&no_cause, "t").is_err());
+        // "offline" takes its cause from a column: a profile without one is refused.
+        let a = good.find("[columns.down_cause]").unwrap();
+        let b = good.find("[columns.dying_gasp_time]").unwrap();
+        let no_cause = format!("{}{}", &good[..a], &good[b..]);
+        let e = Profile::from_toml(&no_cause, "t").unwrap_err().to_string();
+        assert!(e.contains("no down_cause column"), "{e}");
         let bad_state = good.replace("\"1\" = \"online\"", "\"1\" = \"sleeping\"");
         let e = Profile::from_toml(&bad_state, "t").unwrap_err().to_string();
         assert!(e.contains("sleeping"), "{e}");
