@@ -62,6 +62,8 @@ pub struct Faults {
     pub drop_next: u64,
     /// Drop every request (a dead OLT).
     pub drop_all: bool,
+    /// Answer tooBig to GETBULKs whose response would exceed this many varbinds.
+    pub too_big_above: Option<usize>,
 }
 
 struct Shared {
@@ -177,7 +179,7 @@ async fn serve(
             },
             _ = shutdown.changed() => return,
         };
-        let stall = {
+        let (stall, too_big_above) = {
             let mut f = lock(&shared.faults);
             if f.drop_all {
                 continue;
@@ -186,8 +188,9 @@ async fn serve(
                 f.drop_next -= 1;
                 continue;
             }
-            f.stall
+            (f.stall, f.too_big_above)
         };
+        responder.too_big_above = too_big_above;
         let view = shared
             .view
             .read()

@@ -5,8 +5,9 @@
 //! `POST /power {"agent":0,"onus":[0,1,2]}` or `{"agent":0,"port":2,"count":20}` is a power
 //! outage (dying gasp); `POST /restore {"agent":0,"port":3}` (or no port: all) brings ONUs back;
 //! `POST /drift {"agent":0,"onu":5,"rx_dbm":-28.4}` moves an ONU's receive level;
-//! `POST /faults {"agent":0,"stall_ms":3000,"drop_next":2,"drop_all":false}` injects agent
-//! faults; `GET /state` lists every agent with its counts. `agent` defaults to 0.
+//! `POST /faults {"agent":0,"stall_ms":3000,"drop_next":2,"drop_all":false,"too_big_above":100}`
+//! injects agent faults (`too_big_above`: tooBig for GETBULK responses above that many varbinds,
+//! 0 clears); `GET /state` lists every agent with its counts. `agent` defaults to 0.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -43,6 +44,7 @@ struct Call {
     stall_ms: Option<u64>,
     drop_next: Option<u64>,
     drop_all: Option<bool>,
+    too_big_above: Option<usize>,
 }
 
 /// Serves the control API until `shutdown` flips to true.
@@ -171,6 +173,10 @@ async fn handle(
             }
             if let Some(all) = call.drop_all {
                 f.drop_all = all;
+            }
+            if let Some(n) = call.too_big_above {
+                // 0 clears the fault.
+                f.too_big_above = (n > 0).then_some(n);
             }
             agent.set_faults(f);
             0

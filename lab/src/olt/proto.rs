@@ -36,6 +36,9 @@ pub(crate) struct Responder {
     usm_counters: [u32; 7],
     /// Datagrams dropped as malformed or unauthorised.
     pub(crate) dropped: u64,
+    /// Fault injection: answer tooBig to a GETBULK whose response would carry more varbinds
+    /// (some OLTs do this instead of sending fewer repetitions as RFC 3416 asks).
+    pub(crate) too_big_above: Option<usize>,
 }
 
 impl Responder {
@@ -52,6 +55,7 @@ impl Responder {
             salt: 0x5eed,
             usm_counters: [0; 7],
             dropped: 0,
+            too_big_above: None,
         }
     }
 
@@ -90,7 +94,8 @@ impl Responder {
                     return Ok(None);
                 }
                 let (t, pdu) = msg.any()?;
-                let Some(resp) = process_pdu(view, t, pdu, MAX_DATAGRAM)? else {
+                let Some(resp) = process_pdu(view, t, pdu, MAX_DATAGRAM, self.too_big_above)?
+                else {
                     return Ok(None);
                 };
                 let mut inner = Vec::with_capacity(resp.len() + community.len() + 8);
@@ -192,7 +197,14 @@ impl Responder {
         let _context_engine = sp.octets()?;
         let context_name = sp.octets()?.to_vec();
         let (t, pdu) = sp.any()?;
-        let Some(resp) = process_pdu(view, t, pdu, max_size.saturating_sub(HEADER_ROOM))? else {
+        let Some(resp) = process_pdu(
+            view,
+            t,
+            pdu,
+            max_size.saturating_sub(HEADER_ROOM),
+            self.too_big_above,
+        )?
+        else {
             return Ok(None);
         };
         Ok(Some(self.wrap_v3(
@@ -370,12 +382,23 @@ fn next_after<'a>(view: &'a MibView, oid: &[u32]) -> Option<&'a Entry> {
     view.entries.get(i)
 }
 
+/// Varbinds in an encoded varbind list.
+fn bulk_count(list: &[u8]) -> usize {
+    let mut r = Reader::new(list);
+    let mut n = 0;
+    while r.any().is_ok() {
+        n += 1;
+    }
+    n
+}
+
 /// Runs one request PDU; `None` for PDU types an agent does not answer.
 fn process_pdu(
     view: &MibView,
     t: u8,
     pdu: &[u8],
     budget: usize,
+    too_big_above: Option<usize>,
 ) -> Result<Option<Vec<u8>>, BerError> {
     let mut r = Reader::new(pdu);
     let req_id = r.integer()?;
@@ -454,6 +477,10 @@ fn process_pdu(
                 if all_end {
                     break;
                 }
+            }
+            let count = bulk_count(&out);
+            if too_big_above.is_some_and(|max| count > max) {
+                return Ok(Some(pdu_bytes(tag::RESPONSE, req_id, TOO_BIG, 0, &[])));
             }
         }
         tag::SET => {

@@ -99,6 +99,39 @@ async fn a_walk_timeout_backs_off_max_repetitions_and_finishes() {
     assert!(snap.stats.backoffs >= 3);
 }
 
+#[tokio::test]
+async fn too_big_answers_make_the_walker_back_off_and_finish() {
+    use fibreplane_lab::olt::{Faults, SimVendor};
+    let sim = super::support::start_sim(super::support::sim_config(SimVendor::Huawei, 4, 16)).await;
+    sim.handle.set_faults(Faults {
+        too_big_above: Some(100),
+        ..Faults::default()
+    });
+    let snap = poll_once(
+        &olt("toobig", v2c(sim.handle.addr(), "lab-community"), "huawei"),
+        WalkLimits::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(snap.onus.len(), 64);
+    // 11 columns: 32 repetitions (352 varbinds) and 16 (176) are refused, 8 (88) passes; the
+    // walker then probes upwards again (+25 % per full response) and backs off on each refusal.
+    assert!(snap.stats.backoffs >= 2, "{:?}", snap.stats);
+    assert!(snap.stats.max_repetitions < WalkLimits::default().initial_repetitions);
+    // An agent that refuses even one repetition per column is a clear error, not a loop.
+    sim.handle.set_faults(Faults {
+        too_big_above: Some(3),
+        ..Faults::default()
+    });
+    let err = poll_once(
+        &olt("toobig", v2c(sim.handle.addr(), "lab-community"), "huawei"),
+        WalkLimits::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("tooBig"), "{err}");
+}
+
 /// An agent that answers every request with `reply(request)`.
 async fn scripted(reply: impl Fn(&[u8]) -> Vec<u8> + Send + 'static) -> std::net::SocketAddr {
     let s = UdpSocket::bind("127.0.0.1:0").await.unwrap();
