@@ -3,8 +3,9 @@
 //! network (fibre cut, power outage, drift) or the agent (stall, drop).
 //!
 //! Layout: `ber.rs` (BER with limits), `proto.rs` (datagram in → datagram out, sans-IO),
-//! `usm.rs` (v3 keys, HMAC, AES-CFB), `network.rs` (the simulated PON), `mib.rs` (the network as
-//! vendor tables), `agent.rs` (the UDP driver), `control.rs` (the HTTP control API).
+//! `v3.rs` (the v3 message layer: reports, MAC, time window, privacy), `usm.rs` (v3 keys, HMAC,
+//! AES-CFB), `network.rs` (the simulated PON), `mib.rs` (the network as vendor tables),
+//! `agent.rs` (the UDP driver), `control.rs` (the HTTP control API).
 //!
 //! Serials: by default ONU #i (global index = `serial_offset` + position) has serial
 //! `FPSIM` + `{i:08}`, exactly what `cpe-sim` gives CPE #i, so a demo can tie an ONU to its CPE.
@@ -16,6 +17,7 @@ mod mib;
 mod network;
 mod proto;
 mod usm;
+mod v3;
 
 pub use agent::{Faults, OltSimConfig, OltSimHandle, start};
 pub use control::serve as serve_control;

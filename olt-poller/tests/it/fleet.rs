@@ -100,8 +100,12 @@ async fn events_follow_the_simulated_network() {
             .collect();
         assert_eq!(n + online_before.len(), 5);
 
-        // Drift one online ONU's Rx into warning, then critical, then back (with hysteresis).
-        let pos = 0;
+        // Drift one online ONU of port 0 (untouched above) into warning, then critical, then
+        // back (with hysteresis).
+        let pos = sim
+            .handle
+            .read(|n| n.onus.iter().position(|o| o.port == 0 && o.down.is_none()))
+            .expect("port 0 has an online ONU");
         let key = base
             .onus
             .iter()
@@ -119,7 +123,7 @@ async fn events_follow_the_simulated_network() {
                 }
             }
         }
-        if sim.handle.read(|n| n.onus[pos].down.is_none()) {
+        {
             assert_eq!(
                 levels,
                 vec![
