@@ -10,7 +10,7 @@
 //! journal either).
 
 use crate::Acs;
-use acs_store::{DeviceId, Expect, Op, Outcome};
+use acs_store::{DeviceId, Op};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -46,47 +46,25 @@ impl InformLog {
     }
 }
 
-/// Writes every noted time: read-modify-write of each device record, compare-and-swap on its
-/// revision, and a time that lost a race with another write is noted again for the next round.
+/// Writes every noted time in one batch of [`Op::NoteInform`], which touch neither the device's
+/// metadata nor its revision: no read first, and no compare-and-swap race with sessions. A batch
+/// that fails is noted again for the next round.
 pub(crate) async fn flush(acs: &Acs) {
     let noted = acs.inform_log.take();
     if noted.is_empty() {
         return;
     }
-    let mut ops = Vec::with_capacity(noted.len());
-    let mut order = Vec::with_capacity(noted.len());
-    for (device, at) in noted {
-        match acs.store.get(&device) {
-            Ok(Some(current)) if current.value.last_inform_ms < at => {
-                let mut meta = current.value;
-                meta.last_inform_ms = at;
-                ops.push(Op::PutDevice {
-                    meta,
-                    expect: Expect::Revision(current.revision),
-                });
-                order.push((device, at));
-            }
-            // Deleted, or a later write already carries a newer time.
-            Ok(_) => {}
-            Err(e) => {
-                tracing::warn!(%device, error = %e, "could not read a device to record its last inform");
-                acs.inform_log.note(&device, at);
-            }
-        }
-    }
-    match acs.writer.apply(ops).await {
-        Ok(outcomes) => {
-            for ((device, at), outcome) in order.into_iter().zip(outcomes) {
-                if matches!(outcome, Outcome::Conflict { .. }) {
-                    acs.inform_log.note(&device, at);
-                }
-            }
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "could not record last-inform times; retrying");
-            for (device, at) in order {
-                acs.inform_log.note(&device, at);
-            }
+    let ops = noted
+        .iter()
+        .map(|(id, &at_ms)| Op::NoteInform {
+            id: id.clone(),
+            at_ms,
+        })
+        .collect();
+    if let Err(e) = acs.writer.apply(ops).await {
+        tracing::error!(error = %e, "could not record last-inform times; retrying");
+        for (device, at) in noted {
+            acs.inform_log.note(&device, at);
         }
     }
 }

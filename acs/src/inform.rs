@@ -135,7 +135,7 @@ pub(crate) fn apply_inform(
 /// Records the facts the ACS keeps outside the tree (for indexes and connection requests) when a
 /// parameter carrying one is seen, in an Inform or in a GetParameterValues answer. Returns whether
 /// anything changed.
-pub(crate) fn note_fact(meta: &mut DeviceMeta, path: &str, value: &str) -> bool {
+pub fn note_fact(meta: &mut DeviceMeta, path: &str, value: &str) -> bool {
     let leaf = path.rsplit('.').next().unwrap_or("");
     // The leaf name is checked first: most parameters carry no fact, and the substring checks
     // below then never run (a registration passes ~6,400 values through here).
@@ -184,6 +184,13 @@ fn url_host(url: &str) -> Option<&str> {
         None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
     };
     (!host.is_empty()).then_some(host)
+}
+
+/// Whether the ACS indexes the MAC address a parameter at `path` holds: a `MACAddress` of the
+/// device's own interfaces, not of hosts or neighbours it reports (the NBI plans MAC queries on
+/// exactly these paths).
+pub fn indexed_mac_path(path: &str) -> bool {
+    path.rsplit('.').next() == Some("MACAddress") && is_own_mac(path)
 }
 
 fn is_own_mac(path: &str) -> bool {

@@ -22,6 +22,7 @@ pub use acs_store::{self as store, DeviceId, DeviceStore, TaskKind, TaskRecord, 
 pub use config::{AcsConfig, CpeAuthMode, Secret, StoreBackend, TlsFiles};
 pub use cpe_auth::derive_password;
 pub use cr::CrError;
+pub use inform::{indexed_mac_path, note_fact};
 pub use metrics::Metrics;
 
 use acs_store::{FaultRecord, Op, Outcome};
@@ -193,6 +194,35 @@ impl Acs {
     /// Subscribes to device events.
     pub fn subscribe(&self) -> broadcast::Receiver<DeviceEvent> {
         self.events.subscribe()
+    }
+
+    /// The ACS's clock: milliseconds since the Unix epoch, never running backwards.
+    pub fn now_ms(&self) -> i64 {
+        self.clock_ms()
+    }
+
+    /// Whether the device is in a CWMP session right now (the NBI refuses to delete what a
+    /// session is using, as GenieACS does with its session lock).
+    pub fn in_session(&self, device: &DeviceId) -> bool {
+        self.sessions.has_device(device)
+    }
+
+    /// Applies store operations through the ACS's single writer (group commit), durably. Other
+    /// components (the NBI, importers) write this way so that every write shares one queue.
+    pub async fn write(&self, ops: Vec<Op>) -> Result<Vec<Outcome>, AcsError> {
+        let touched: Vec<DeviceId> = ops
+            .iter()
+            .filter_map(|op| match op {
+                Op::PutTask(t) => Some(t.device.clone()),
+                _ => None,
+            })
+            .collect();
+        let out = self.writer.apply(ops).await?;
+        // A task written here must be found by the device's next session.
+        for device in &touched {
+            self.note_tasks(device);
+        }
+        Ok(out)
     }
 
     /// Number of live CWMP sessions.

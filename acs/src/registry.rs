@@ -44,6 +44,11 @@ impl Registry {
         self.lock().by_cookie.len()
     }
 
+    /// Whether `device` has a live session.
+    pub(crate) fn has_device(&self, device: &DeviceId) -> bool {
+        self.lock().by_device.contains_key(device)
+    }
+
     /// Checks that a session for `device` could start now, without registering it.
     pub(crate) fn admit(&self, device: &DeviceId, cap: usize) -> Result<(), Refused> {
         let inner = self.lock();

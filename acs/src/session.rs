@@ -257,14 +257,17 @@ impl Session {
     }
 
     /// Writes the session's device record again after a compare-and-swap conflict. While a
-    /// session runs, the only other writer of its device's record is the write-behind of
-    /// last-inform times (`bookkeeping.rs`), so merging means keeping the later of the two times.
+    /// session runs, the other writer of its device's record is the NBI, which owns the tags
+    /// (last-inform times are written beside the record, see `bookkeeping.rs`); merging means
+    /// keeping the current tags and the later of the two inform times. A device deleted meanwhile
+    /// stays deleted.
     async fn rewrite_meta(&mut self, acs: &Acs) {
         for _ in 0..3 {
             let Ok(Some(current)) = acs.store.get(&self.device) else {
                 return;
             };
             self.meta.last_inform_ms = self.meta.last_inform_ms.max(current.value.last_inform_ms);
+            self.meta.tags = current.value.tags;
             let op = Op::PutDevice {
                 meta: self.meta.clone(),
                 expect: Expect::Revision(current.revision),

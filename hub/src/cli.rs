@@ -73,6 +73,20 @@ struct AcsArgs {
     /// Do not discover the whole tree of new devices.
     #[arg(long)]
     no_bootstrap_refresh: bool,
+    /// Address the GenieACS-compatible NBI binds (GenieACS uses 7557); no NBI without it.
+    #[arg(long)]
+    nbi_listen: Option<SocketAddr>,
+    /// File holding the NBI bearer token (else FIBREPLANE_NBI_TOKEN).
+    #[arg(long)]
+    nbi_token_file: Option<PathBuf>,
+    /// Let anyone call the NBI without a token: lab use only, refused unless --nbi-listen is a
+    /// loopback address.
+    #[arg(long)]
+    nbi_anonymous: bool,
+    /// Threads serving CWMP, each with its own listening socket and single-threaded runtime
+    /// (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    cwmp_threads: usize,
 }
 
 pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
@@ -123,15 +137,71 @@ async fn run_acs(a: AcsArgs) -> anyhow::Result<()> {
         ..AcsConfig::default()
     };
     let tls = config.tls.as_ref().map(acs::server::load_tls).transpose()?;
-    let listener = tokio::net::TcpListener::bind(config.cwmp_listen)
-        .await
+    let threads = match a.cwmp_threads {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        n => n,
+    };
+    let listeners = acs::server::bind_shards(config.cwmp_listen, threads)
         .with_context(|| format!("binding {}", config.cwmp_listen))?;
-    let local = listener.local_addr()?;
+    let local = listeners[0].local_addr()?;
+    let nbi = match a.nbi_listen {
+        Some(addr) => {
+            let access = if a.nbi_anonymous {
+                if !addr.ip().is_loopback() {
+                    bail!(
+                        "--nbi-anonymous is only allowed with a loopback --nbi-listen, not {addr}"
+                    );
+                }
+                nbi::Access::Anonymous
+            } else {
+                let token = read_secret(a.nbi_token_file.as_ref(), "FIBREPLANE_NBI_TOKEN")?
+                    .context("the NBI needs FIBREPLANE_NBI_TOKEN or --nbi-token-file")?;
+                nbi::Access::Token(nbi::Token::new(token.expose()))
+            };
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding {addr}"))?;
+            Some((listener, access))
+        }
+        None => None,
+    };
     let acs = Acs::open(config).context("opening the ACS")?;
-    tracing::info!(cwmp = %local, tls = tls.is_some(), "ACS listening");
+    tracing::info!(cwmp = %local, tls = tls.is_some(), threads, "ACS listening");
+    // One shutdown signal, fanned out to every listener.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let mut line = format!("{{\"cwmp_listen\":\"{local}\"");
+    let nbi_task = match nbi {
+        Some((listener, access)) => {
+            let addr = listener.local_addr()?;
+            line.push_str(&format!(",\"nbi_listen\":\"{addr}\""));
+            let config = nbi::NbiConfig {
+                access,
+                fs_base_url: None,
+            };
+            Some(tokio::spawn(nbi::serve(
+                acs.clone(),
+                config,
+                listener,
+                stopped(stop_rx.clone()),
+            )))
+        }
+        None => None,
+    };
     // Machine-readable line for scripts and tests that start the ACS on port 0.
-    println!("{{\"cwmp_listen\":\"{local}\"}}");
-    acs::server::serve(acs, listener, tls, shutdown_signal()).await;
+    println!("{line}}}");
+    acs::server::serve_shards(acs, listeners, tls, stopped(stop_rx))
+        .await
+        .context("starting the CWMP threads")?;
+    if let Some(t) = nbi_task {
+        t.await.context("NBI task")?.context("NBI")?;
+    }
     tracing::info!("ACS stopped");
     Ok(())
 }

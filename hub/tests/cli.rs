@@ -78,9 +78,12 @@ fn acs_serves_a_session_and_stops_on_sigterm() {
             "--cpe-auth",
             "none",
             "--no-bootstrap-refresh",
+            "--nbi-listen",
+            "127.0.0.1:0",
             "--data-dir",
         ])
         .arg(dir.path())
+        .env("FIBREPLANE_NBI_TOKEN", "cli-nbi-token")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -90,6 +93,11 @@ fn acs_serves_a_session_and_stops_on_sigterm() {
         .read_line(&mut line)
         .unwrap();
     let addr = line.split('"').nth(3).unwrap().to_owned();
+    let nbi = line
+        .split('"')
+        .nth(7)
+        .expect("nbi_listen in the address line")
+        .to_owned();
     let mut s = TcpStream::connect(&addr).unwrap();
     let (code, body, cookie) = post(&mut s, &inform(), None);
     assert_eq!(code, 200);
@@ -100,6 +108,24 @@ fn acs_serves_a_session_and_stops_on_sigterm() {
     let (code, _, _) = post(&mut s, b"", cookie.as_deref());
     assert!(code == 204 || code == 200, "{code}");
     assert!(dir.path().join("fibreplane.redb").exists());
+    // The NBI lists the device for the token, and only for it.
+    let get = |auth: &str| {
+        let mut s = TcpStream::connect(&nbi).unwrap();
+        write!(
+            s,
+            "HEAD /devices/ HTTP/1.1\r\nHost: nbi\r\n{auth}Connection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    };
+    let ok = get("Authorization: Bearer cli-nbi-token\r\n");
+    assert!(
+        ok.starts_with("HTTP/1.1 200") && ok.contains("total: 1"),
+        "{ok}"
+    );
+    assert!(get("").starts_with("HTTP/1.1 401"));
     Command::new("kill")
         .arg("-TERM")
         .arg(child.id().to_string())
@@ -128,6 +154,21 @@ fn digest_without_a_secret_is_refused_with_a_clear_message() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("FIBREPLANE_CPE_SECRET"), "{err}");
+}
+
+#[test]
+fn an_nbi_without_a_token_is_refused_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_fibreplane"))
+        .args(["acs", "--cwmp-listen", "127.0.0.1:0", "--cpe-auth", "none"])
+        .args(["--nbi-listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env_remove("FIBREPLANE_NBI_TOKEN")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("FIBREPLANE_NBI_TOKEN"), "{err}");
 }
 
 #[test]

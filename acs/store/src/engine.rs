@@ -76,6 +76,10 @@ impl<K: Kv> Engine<K> {
                 tree::clear(w, &id)?;
                 Ok(done)
             }
+            Op::NoteInform { id, at_ms } => {
+                note_inform(w, &id, at_ms)?;
+                Ok(done)
+            }
             Op::DeleteDevice { id } => {
                 delete_device(w, &id)?;
                 Ok(done)
@@ -217,11 +221,33 @@ fn read_meta(r: &dyn KvRead, id: &DeviceId) -> Result<Option<Versioned<DeviceMet
     let Some(bytes) = r.get(Key::new(keys::META).dev(id).bytes())? else {
         return Ok(None);
     };
-    let rec: MetaRecord<DeviceMeta> = codec::decode(&bytes, &|| format!("device {id}"))?;
+    let mut rec: MetaRecord<DeviceMeta> = codec::decode(&bytes, &|| format!("device {id}"))?;
+    if let Some(at) = noted_inform(r, id)? {
+        rec.meta.last_inform_ms = rec.meta.last_inform_ms.max(at);
+    }
     Ok(Some(Versioned {
         value: rec.meta,
         revision: rec.revision,
     }))
+}
+
+/// The time recorded by the last [`Op::NoteInform`] of a device.
+fn noted_inform(r: &dyn KvRead, id: &DeviceId) -> Result<Option<i64>, StoreError> {
+    r.get(Key::new(keys::INFORMED).dev(id).bytes())?
+        .map(|b| keys::decode_u64(&b).map(|n| n as i64))
+        .transpose()
+}
+
+/// Records a last-inform time beside a known device's metadata. The metadata is only checked for
+/// existence, not read, so this stays two small B-tree operations.
+fn note_inform(w: &mut dyn KvWrite, id: &DeviceId, at_ms: i64) -> Result<(), StoreError> {
+    if w.contains(Key::new(keys::META).dev(id).bytes())? {
+        w.put(
+            Key::new(keys::INFORMED).dev(id).bytes(),
+            &(at_ms as u64).to_be_bytes(),
+        )?;
+    }
+    Ok(())
 }
 
 fn put_device(
@@ -280,6 +306,7 @@ fn delete_device(w: &mut dyn KvWrite, id: &DeviceId) -> Result<(), StoreError> {
             w.delete(&key)?;
         }
         w.delete(Key::new(keys::META).dev(id).bytes())?;
+        w.delete(Key::new(keys::INFORMED).dev(id).bytes())?;
         bump_counter(w, DEVICES, |n| n.saturating_sub(1))?;
     }
     tree::clear(w, id)?;

@@ -28,6 +28,9 @@ pub(crate) const TASK_BY_DEVICE: u8 = 7;
 pub(crate) const FAULT: u8 = 8;
 /// Secondary indexes: `(index kind, key, device) -> ()`.
 pub(crate) const INDEX: u8 = 9;
+/// Last-inform times written by [`crate::Op::NoteInform`]: `(device) -> i64`. Kept apart from
+/// `META` so that the commonest write touches a few densely packed pages, not the metadata's.
+pub(crate) const INFORMED: u8 = 10;
 
 /// Builds a key component by component.
 #[derive(Debug, Clone)]

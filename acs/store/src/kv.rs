@@ -12,6 +12,10 @@ pub(crate) type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
 pub(crate) trait KvRead {
     /// The value at `key`.
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Whether `key` is present; engines that can answer without copying the value should.
+    fn contains(&self, key: &[u8]) -> Result<bool, StoreError> {
+        Ok(self.get(key)?.is_some())
+    }
     /// Up to `limit` pairs with `start <= key < end`, in key order.
     fn range(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Pairs, StoreError>;
     /// The keys with `start <= key < end`, in key order: for callers that decide from keys alone

@@ -91,6 +91,13 @@ fn get(
         .map(|v| v.value().to_vec()))
 }
 
+fn contains(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    key: &[u8],
+) -> Result<bool, StoreError> {
+    Ok(table.get(key).map_err(StoreError::engine)?.is_some())
+}
+
 fn range(
     table: &impl ReadableTable<&'static [u8], &'static [u8]>,
     start: &[u8],
@@ -126,6 +133,9 @@ impl KvRead for ReadView {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         get(&self.table, key)
     }
+    fn contains(&self, key: &[u8]) -> Result<bool, StoreError> {
+        contains(&self.table, key)
+    }
     fn range(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Pairs, StoreError> {
         range(&self.table, start, end, limit)
     }
@@ -137,6 +147,9 @@ impl KvRead for ReadView {
 impl KvRead for WriteView<'_> {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         get(&self.table, key)
+    }
+    fn contains(&self, key: &[u8]) -> Result<bool, StoreError> {
+        contains(&self.table, key)
     }
     fn range(&self, start: &[u8], end: &[u8], limit: usize) -> Result<Pairs, StoreError> {
         range(&self.table, start, end, limit)

@@ -81,6 +81,16 @@ pub enum Op {
         /// The device.
         id: DeviceId,
     },
+    /// Records that a device informed at `at_ms`, without rewriting its metadata or bumping its
+    /// revision: the periodic Inform's only change, kept in a small record beside the metadata
+    /// that this replaces. Readers see `last_inform_ms` as the later of the metadata's and this
+    /// record's. Ignored for an unknown device.
+    NoteInform {
+        /// The device.
+        id: DeviceId,
+        /// When it informed, in milliseconds since the Unix epoch.
+        at_ms: i64,
+    },
     /// Removes a device with its tree, tasks, faults and index entries.
     DeleteDevice {
         /// The device.

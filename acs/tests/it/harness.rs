@@ -113,6 +113,41 @@ pub(crate) async fn start_in(dir: tempfile::TempDir, mut config: AcsConfig) -> T
     }
 }
 
+/// Starts an ACS served by `shards` single-threaded runtimes on `SO_REUSEPORT` listeners, as
+/// `fibreplane acs` runs it.
+pub(crate) async fn start_sharded(config: AcsConfig, shards: usize) -> TestAcs {
+    let mut config = config;
+    let dir = tempfile::tempdir().expect("tempdir");
+    config.data_dir = dir.path().to_owned();
+    let acs = Acs::open(config).expect("open ACS");
+    let listeners =
+        acs::server::bind_shards("127.0.0.1:0".parse().unwrap(), shards).expect("bind shards");
+    let addr = listeners[0].local_addr().expect("addr");
+    for l in &listeners {
+        assert_eq!(
+            l.local_addr().unwrap(),
+            addr,
+            "every shard listens on one port"
+        );
+    }
+    let (tx, rx) = oneshot::channel::<()>();
+    let server = acs.clone();
+    let task = tokio::spawn(async move {
+        acs::server::serve_shards(server, listeners, None, async {
+            let _ = rx.await;
+        })
+        .await
+        .expect("CWMP threads start");
+    });
+    TestAcs {
+        acs,
+        addr,
+        dir,
+        stop: Some(tx),
+        task: Some(task),
+    }
+}
+
 /// One HTTP/1.1 connection to the ACS.
 pub(crate) struct Conn {
     sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,

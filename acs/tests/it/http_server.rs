@@ -22,6 +22,24 @@ async fn only_post_is_allowed() {
 }
 
 #[tokio::test]
+async fn sharded_listeners_share_one_port_and_serve_every_session() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = harness::start_sharded(harness::quiet(tmp.path()), 2).await;
+    // Each session is a new TCP connection, which the kernel hands to either shard.
+    for i in 0..24 {
+        let serial = format!("SH{i}");
+        let (mut c, _) = session(&t, &serial, &["1 BOOT"]).await;
+        assert_eq!(c.post(Vec::new(), &[]).await.status, 204);
+        let meta = t.acs.store().get(&harness::device(&serial)).unwrap();
+        assert!(meta.is_some(), "{serial} registered");
+    }
+    assert_eq!(t.acs.live_sessions(), 0);
+    // Shutdown stops every shard thread and releases the store.
+    let dir = t.stop().await;
+    assert!(dir.path().exists());
+}
+
+#[tokio::test]
 async fn digest_session_runs_inform_then_204_and_registers_the_device() {
     let t = start_quiet().await;
     let (mut c, resp) = session(&t, "S100", &["0 BOOTSTRAP", "1 BOOT"]).await;

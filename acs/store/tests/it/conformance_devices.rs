@@ -7,6 +7,7 @@ use crate::support::{Harness, apply1, device, for_each_backend, id, put_ok};
 for_each_backend!(
     crud,
     cas,
+    note_inform_keeps_the_revision,
     batch_continues_after_conflict,
     indexes_stay_exact,
     scan_pages_in_id_order,
@@ -63,6 +64,69 @@ fn cas(h: &Harness) {
     conflict(Expect::Revision(1), Some(2));
     conflict(Expect::Revision(3), Some(2));
     assert_eq!(s.get(&id("dev-cas")).unwrap().expect("present").revision, 2);
+}
+
+fn note_inform_keeps_the_revision(h: &Harness) {
+    let d = id("dev-noted");
+    let meta = device("dev-noted", "SN");
+    let t0 = meta.last_inform_ms;
+    let note = |s: &dyn acs_store::DeviceStore, at_ms| {
+        apply1(
+            s,
+            Op::NoteInform {
+                id: d.clone(),
+                at_ms,
+            },
+        );
+    };
+    {
+        let s = h.open();
+        let s = s.as_ref();
+        // Unknown devices are not created by a noted time.
+        note(s, t0 + 1);
+        assert!(s.get(&d).unwrap().is_none());
+        assert_eq!(s.count().unwrap(), 0);
+
+        assert_eq!(put_ok(s, meta.clone(), Expect::Absent), 1);
+        note(s, t0 + 5_000);
+        let got = s.get(&d).unwrap().expect("present");
+        assert_eq!((got.revision, got.value.last_inform_ms), (1, t0 + 5_000));
+        // The noted time replaces the previous one, the metadata's still counts, and a session's
+        // CAS on revision 1 still succeeds.
+        note(s, t0 + 2_000);
+        assert_eq!(
+            s.get(&d).unwrap().expect("present").value.last_inform_ms,
+            t0 + 2_000
+        );
+        note(s, t0 - 2_000);
+        assert_eq!(
+            s.get(&d).unwrap().expect("present").value.last_inform_ms,
+            t0
+        );
+        note(s, t0 + 5_000);
+        let mut changed = meta.clone();
+        changed.tags.insert("t".into());
+        assert_eq!(put_ok(s, changed, Expect::Revision(1)), 2);
+        assert_eq!(
+            s.get(&d).unwrap().expect("present").value.last_inform_ms,
+            t0 + 5_000
+        );
+    }
+    {
+        // Durable across a reopen; gone with the device.
+        let s = h.open();
+        let s = s.as_ref();
+        assert_eq!(
+            s.get(&d).unwrap().expect("present").value.last_inform_ms,
+            t0 + 5_000
+        );
+        apply1(s, Op::DeleteDevice { id: d.clone() });
+        assert_eq!(put_ok(s, meta, Expect::Absent), 1);
+        assert_eq!(
+            s.get(&d).unwrap().expect("present").value.last_inform_ms,
+            t0
+        );
+    }
 }
 
 fn batch_continues_after_conflict(h: &Harness) {

@@ -31,6 +31,7 @@ struct Model {
     tasks: BTreeMap<u64, TaskRecord>,
     highest_task: u64,
     faults: BTreeMap<(String, String), FaultRecord>,
+    informed: BTreeMap<String, i64>,
 }
 
 impl Model {
@@ -76,8 +77,15 @@ impl Model {
                 self.trees.remove(id.as_str());
                 done
             }
+            Op::NoteInform { id, at_ms } => {
+                if self.devices.contains_key(id.as_str()) {
+                    self.informed.insert(id.to_string(), at_ms);
+                }
+                done
+            }
             Op::DeleteDevice { id } => {
                 self.devices.remove(id.as_str());
+                self.informed.remove(id.as_str());
                 self.trees.remove(id.as_str());
                 self.tasks.retain(|_, t| t.device != id);
                 self.faults.retain(|(d, _), _| d != id.as_str());
@@ -117,11 +125,14 @@ impl Model {
     fn check(&self, s: &dyn DeviceStore) {
         for d in DEVICES {
             let got = s.get(&id(d)).unwrap().map(|v| (v.revision, v.value));
-            assert_eq!(
-                got.as_ref(),
-                self.devices.get(d).map(|(r, m)| (*r, m.clone())).as_ref(),
-                "meta {d}"
-            );
+            let want = self.devices.get(d).map(|(r, m)| {
+                let mut m = m.clone();
+                if let Some(&t) = self.informed.get(d) {
+                    m.last_inform_ms = m.last_inform_ms.max(t);
+                }
+                (*r, m)
+            });
+            assert_eq!(got, want, "meta {d}");
             assert_eq!(
                 s.get_tree(&id(d)).unwrap(),
                 self.trees.get(d).cloned().unwrap_or_default(),
@@ -234,7 +245,11 @@ fn op() -> impl Strategy<Value = Op> {
         3 => put,
         3 => update,
         1 => dev.clone().prop_map(|d| Op::ClearTree { id: id(d) }),
-        1 => dev.prop_map(|d| Op::DeleteDevice { id: id(d) }),
+        1 => dev.clone().prop_map(|d| Op::DeleteDevice { id: id(d) }),
+        2 => (dev, -2i64..3).prop_map(|(d, s)| Op::NoteInform {
+            id: id(d),
+            at_ms: 1_700_000_000_000 + s * 1000,
+        }),
         2 => put_task,
         1 => (1u64..6).prop_map(Op::DeleteTask),
         2 => fault,

@@ -1,0 +1,78 @@
+//! GenieACS-compatible northbound REST API (NBI) of the Fibreplane ACS.
+//!
+//! Same routes, status codes, reason phrases, document shapes, query language and body framing as
+//! GenieACS 1.2's NBI (port 7557), so existing clients keep working unmodified; unlike GenieACS it
+//! authenticates every request ([`auth`]), answers bad input with a 400 instead of hanging, and
+//! plans queries on the store's indexes ([`query::Plan`]).
+//!
+//! The pure parts (documents, query language, listing, task bodies) are separate modules tested
+//! without a server; [`routes`] is the thin HTTP layer.
+
+#![warn(missing_docs)]
+
+pub mod auth;
+pub mod date;
+pub mod doc;
+pub mod import;
+pub mod listing;
+pub mod query;
+mod routes;
+pub mod task_body;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub use auth::{Access, Token};
+
+/// What the NBI needs besides the ACS.
+#[derive(Debug, Clone)]
+pub struct NbiConfig {
+    /// Who may call it.
+    pub access: Access,
+    /// Base URL of the file server that `download` tasks point CPEs at (`http://host:7567`), if
+    /// one runs.
+    pub fs_base_url: Option<String>,
+}
+
+/// Why the NBI could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NbiError {
+    /// Anonymous access was asked for on an address other machines can reach.
+    #[error("anonymous NBI access is only allowed on a loopback address, not {0}")]
+    AnonymousNotLoopback(SocketAddr),
+    /// No token configured.
+    #[error("the NBI needs a token (FIBREPLANE_NBI_TOKEN or a token file)")]
+    NoToken,
+    /// The listener failed.
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The NBI's routes as an axum router.
+pub fn router(acs: Arc<acs::Acs>, config: NbiConfig) -> axum::Router {
+    routes::router(acs, config)
+}
+
+/// Serves the NBI on a pre-bound listener until `shutdown` resolves. Refuses a configuration that
+/// would expose it without credentials to other machines.
+pub async fn serve(
+    acs: Arc<acs::Acs>,
+    config: NbiConfig,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), NbiError> {
+    let addr = listener.local_addr()?;
+    match &config.access {
+        Access::Anonymous if !addr.ip().is_loopback() => {
+            return Err(NbiError::AnonymousNotLoopback(addr));
+        }
+        Access::Token(t) if t.is_empty() => return Err(NbiError::NoToken),
+        _ => {}
+    }
+    axum::serve(listener, router(acs, config))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}

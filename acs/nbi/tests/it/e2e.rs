@@ -1,0 +1,173 @@
+//! End to end over loopback: NBI → ACS → connection request → lab cpe-sim CPE (real CWMP agent
+//! with the XX230v data model) → results back through the NBI.
+
+use crate::harness::{self, SECRET, call};
+use fibreplane_lab::{CpeAuth, Credential, Fleet, SimConfig};
+use serde_json::json;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+async fn registered_cpe(t: &harness::TestNbi) -> (Fleet, String) {
+    let config = SimConfig {
+        acs_url: t.cwmp_url(),
+        count: 1,
+        auth: CpeAuth::Digest(Credential::Secret(SECRET.to_owned())),
+        stagger: Duration::ZERO,
+        ..SimConfig::default()
+    };
+    let fleet = Fleet::start(config).await.expect("fleet");
+    fleet.inform(0, &[]).await.expect("first session");
+    let id = fleet.device_id(0);
+    (fleet, id)
+}
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_parameter_values_with_connection_request_answers_200_and_stores_the_value() {
+    let t = harness::start().await;
+    let (fleet, id) = registered_cpe(&t).await;
+    let body = r#"{"name":"getParameterValues","parameterNames":["Device.DeviceInfo.UpTime","Device.WiFi.SSID.1.SSID"]}"#;
+    // Ids are escaped once more in paths, as GenieACS clients do.
+    let r = call(
+        &t,
+        "POST",
+        &format!("/devices/{}/tasks?connection_request", enc(&id)),
+        Some(body),
+    )
+    .await;
+    assert_eq!((r.status, r.reason.as_str()), (200, "OK"), "{}", r.body);
+    assert_eq!(r.json()["name"], json!("getParameterValues"));
+    let q = enc(&format!(r#"{{"_id":"{id}"}}"#));
+    let r = call(
+        &t,
+        "GET",
+        &format!("/devices/?query={q}&projection=Device.WiFi.SSID.1.SSID"),
+        None,
+    )
+    .await;
+    let docs = r.list();
+    let ssid = &docs[0]["Device"]["WiFi"]["SSID"]["1"]["SSID"];
+    assert_eq!(
+        ssid["_value"].as_str(),
+        fleet.param(0, "Device.WiFi.SSID.1.SSID").as_deref(),
+        "{ssid}"
+    );
+    assert_eq!(ssid["_type"], json!("xsd:string"));
+    // The task is done and gone from the queue, as in GenieACS.
+    let tasks = call(&t, "GET", "/tasks/", None).await;
+    assert_eq!(tasks.list(), Vec::<serde_json::Value>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_set_shows_in_faults_and_can_be_retried_or_deleted() {
+    let t = harness::start().await;
+    let (_fleet, id) = registered_cpe(&t).await;
+    // The serial number is read-only: the CPE answers with a SetParameterValues fault.
+    let body = r#"{"name":"setParameterValues","parameterValues":[["Device.DeviceInfo.SerialNumber","X"]]}"#;
+    let r = call(
+        &t,
+        "POST",
+        &format!("/devices/{}/tasks?connection_request", enc(&id)),
+        Some(body),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.reason.as_str()),
+        (202, "Task faulted"),
+        "{}",
+        r.body
+    );
+    let tid = r.json()["_id"].as_str().unwrap().to_owned();
+    let faults = call(&t, "GET", "/faults/", None).await.list();
+    assert_eq!(faults.len(), 1, "{faults:?}");
+    let f = &faults[0];
+    assert_eq!(f["_id"], json!(format!("{id}:task_{tid}")));
+    assert_eq!(f["channel"], json!(format!("task_{tid}")));
+    assert!(f["code"].as_str().unwrap().starts_with("cwmp."), "{f}");
+    // Retry clears the fault and re-queues the task.
+    assert_eq!(
+        call(&t, "POST", &format!("/tasks/{tid}/retry"), None)
+            .await
+            .status,
+        200
+    );
+    assert_eq!(call(&t, "GET", "/faults/", None).await.body, "[\n\n]");
+    assert_eq!(call(&t, "GET", "/tasks/", None).await.list().len(), 1);
+    // Deleting the fault of a task deletes the task too.
+    let r = call(
+        &t,
+        "POST",
+        &format!("/devices/{}/tasks?connection_request", enc(&id)),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "connection request only");
+    let faulted = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let f = call(&t, "GET", "/faults/", None).await.list();
+            if !f.is_empty() {
+                return f;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the retried task faults again");
+    let fid = faulted[0]["_id"].as_str().unwrap();
+    assert_eq!(
+        call(&t, "DELETE", &format!("/faults/{}", enc(fid)), None)
+            .await
+            .status,
+        200
+    );
+    assert_eq!(call(&t, "GET", "/faults/", None).await.body, "[\n\n]");
+    assert_eq!(call(&t, "GET", "/tasks/", None).await.body, "[\n\n]");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_accepted_connection_request_without_a_session_gives_202_queued() {
+    let t = harness::start().await;
+    // A CPE that accepts connection requests but never informs.
+    let cr = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let cr_url = format!("http://{}/", cr.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = cr.accept().await {
+            let mut buf = [0u8; 2048];
+            let _ = s.read(&mut buf).await;
+            let _ = s
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                .await;
+        }
+    });
+    let mut doc = harness::genieacs_device();
+    doc["InternetGatewayDevice"]["ManagementServer"]["ConnectionRequestURL"]["_value"] =
+        json!(cr_url);
+    let id = harness::import(&t, &doc).await;
+    let cap = harness::capture("08-task-cr-no-session-202.json");
+    let r = call(
+        &t,
+        "POST",
+        &format!("/devices/{id}/tasks?connection_request&timeout=1500"),
+        // The capture did not record its task body; any task will do.
+        Some(r#"{"name":"reboot"}"#),
+    )
+    .await;
+    assert_eq!(r.status, cap["response"]["status"].as_u64().unwrap() as u16);
+    assert_eq!(r.reason, cap["response"]["reason"].as_str().unwrap());
+    assert_eq!(
+        call(&t, "GET", "/tasks/", None).await.list().len(),
+        1,
+        "the task stays queued"
+    );
+}
