@@ -23,6 +23,8 @@ enum Command {
     /// Runs a demo control plane: the ACS on a fresh embedded store and a lab fleet of simulated
     /// XX230v CPEs informing it.
     Demo(crate::demo::DemoArgs),
+    /// OLT tools: `olt poll` polls one OLT over SNMP once.
+    Olt(crate::olt::OltArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -99,6 +101,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
         Command::Acs(a) => run_acs(a).await,
         Command::Demo(d) => crate::demo::run(d, shutdown_signal()).await,
+        Command::Olt(o) => crate::olt::run(o).await,
     }
 }
 

@@ -5,6 +5,7 @@
 
 mod cli;
 mod demo;
+mod olt;
 
 use anyhow::Context;
 use clap::Parser;

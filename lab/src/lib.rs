@@ -1,5 +1,6 @@
 //! Lab peers that behave like real devices on the wire. `cpe-sim` is a CWMP CPE agent fleet built
-//! on the `cwmp` crate's CPE role and driven by a GenieACS-sim CSV data model.
+//! on the `cwmp` crate's CPE role and driven by a GenieACS-sim CSV data model; [`olt`] is
+//! `olt-sim`, an SNMP agent that serves simulated GPON OLT tables.
 //!
 //! Entry points: [`Fleet::start`] with a [`SimConfig`] runs N virtual CPEs in one process, each
 //! with its own copy-on-write [`CpeModel`] over a shared [`BaseModel`]. The ACS end-to-end tests
@@ -19,6 +20,7 @@ mod error;
 mod fleet;
 mod model;
 mod model_rpc;
+pub mod olt;
 mod report;
 mod respond;
 mod task;

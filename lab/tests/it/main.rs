@@ -5,5 +5,6 @@ mod acs;
 mod cli;
 mod cr;
 mod model;
+mod olt_sim;
 mod periodic;
 mod session;

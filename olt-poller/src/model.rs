@@ -1,0 +1,219 @@
+//! The domain model: OLTs, PON ports, ONUs, their states and optical levels.
+//!
+//! These are the types the hub and the outage correlator consume; wire types (varbinds, raw
+//! integers) stop at `decode.rs`.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// An OLT's name in the configuration (unique in a fleet).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct OltId(String);
+
+impl OltId {
+    /// Wraps a name; refuses empty names and names with control characters (they key the store).
+    pub fn new(name: impl Into<String>) -> Result<Self, crate::OltError> {
+        let name = name.into();
+        if name.is_empty() || name.len() > 128 || name.chars().any(char::is_control) {
+            return Err(crate::OltError::Config(format!("bad OLT id {name:?}")));
+        }
+        Ok(Self(name))
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for OltId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A PON port's physical position, decoded from its ifIndex (`frame/slot/port`; ZTE's shelf is
+/// the frame).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct PonPort {
+    /// Frame (Huawei) or shelf (ZTE).
+    pub frame: u32,
+    /// Slot (board).
+    pub slot: u32,
+    /// Port on the board.
+    pub port: u32,
+}
+
+impl fmt::Display for PonPort {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}/{}", self.frame, self.slot, self.port)
+    }
+}
+
+/// Identifies one ONU on one OLT: the PON port's ifIndex and the ONU id on that port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct OnuKey {
+    /// The PON port's ifIndex (u32: Huawei's exceed 2^31).
+    pub if_index: u32,
+    /// The ONU id on the port.
+    pub onu_id: u32,
+}
+
+/// An optical power level in dBm.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Dbm(pub f64);
+
+impl Dbm {
+    /// Rounds to 0.001 dB, the finest step any profile reports, so sums of float scaling do not
+    /// print as 12.340000000000002.
+    pub(crate) fn rounded(v: f64) -> Self {
+        Self((v * 1000.0).round() / 1000.0)
+    }
+}
+
+/// Why an ONU is offline, as the correlator classes it (see the note's cause table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum DownCause {
+    /// Loss of signal / frame family: the fibre.
+    Los,
+    /// The ONU announced a power loss.
+    DyingGasp,
+    /// Deactivated or shut down by an operator or the OLT.
+    Admin,
+    /// Reset (by command, button or software).
+    Reset,
+    /// Authentication or registration failed.
+    AuthFailed,
+    /// A cause the OLT reported that fits none of the above.
+    Other,
+    /// The OLT did not say.
+    Unknown,
+}
+
+/// An ONU's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum OnuState {
+    /// Ranged and working.
+    Online,
+    /// Registering or synchronising (neither up nor down).
+    Registering,
+    /// Down, with the OLT's reason.
+    Offline {
+        /// Why.
+        cause: DownCause,
+    },
+    /// The state column had no usable value for this ONU.
+    Unknown,
+}
+
+impl OnuState {
+    /// Whether the ONU is offline.
+    pub fn is_offline(&self) -> bool {
+        matches!(self, Self::Offline { .. })
+    }
+}
+
+/// A timestamp as the OLT reports it (SNMPv2-TC DateAndTime), ISO 8601, with the OLT's zone
+/// offset when it sends one. The OLT's clock, not ours: the correlator clusters on it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct OltTime(pub String);
+
+/// A PON port as polled: position, ifIndex and the OLT's name for it (`ifName`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PonPortInfo {
+    /// The ifIndex.
+    pub if_index: u32,
+    /// The decoded position.
+    pub port: PonPort,
+    /// IF-MIB ifName (e.g. `GPON 0/1/3`), when the OLT has one.
+    pub name: Option<String>,
+}
+
+/// One ONU as polled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Onu {
+    /// Its key on the OLT.
+    pub key: OnuKey,
+    /// Its PON port.
+    pub port: PonPort,
+    /// The port's ifName.
+    pub port_name: Option<String>,
+    /// Serial number: `TPLG1A2B3C4D` for 8-byte GPON serials, else the printable string.
+    pub serial: Option<String>,
+    /// The operator's description.
+    pub description: Option<String>,
+    /// State (with the down cause when offline).
+    #[serde(flatten)]
+    pub state: OnuState,
+    /// The raw state value, for firmware-mapping checks.
+    pub raw_state: Option<i64>,
+    /// The raw down-cause value (Huawei), when the profile has one.
+    pub raw_cause: Option<i64>,
+    /// ONU receive level (downstream, 1490 nm).
+    pub rx_dbm: Option<Dbm>,
+    /// ONU transmit level (upstream, 1310 nm).
+    pub tx_dbm: Option<Dbm>,
+    /// Level of the ONU's signal received at the OLT.
+    pub olt_rx_dbm: Option<Dbm>,
+    /// When the ONU last went down (OLT clock).
+    pub last_down_time: Option<OltTime>,
+    /// When it last came up (OLT clock).
+    pub last_up_time: Option<OltTime>,
+    /// When it last sent a dying gasp (OLT clock).
+    pub dying_gasp_time: Option<OltTime>,
+}
+
+impl Onu {
+    /// The OLT's time of the last state change: the last down time for an offline ONU, the last
+    /// up time for an online one.
+    pub fn last_change(&self) -> Option<&OltTime> {
+        if self.state.is_offline() {
+            self.last_down_time.as_ref()
+        } else {
+            self.last_up_time.as_ref()
+        }
+    }
+}
+
+/// Counters of one poll, for logs and metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PollStats {
+    /// Requests sent (including retries).
+    pub requests: u64,
+    /// Requests that timed out.
+    pub timeouts: u64,
+    /// Replies discarded as stale, duplicated or unparsable.
+    pub discarded: u64,
+    /// tooBig answers and oversized responses that made the walker back off.
+    pub backoffs: u64,
+    /// Varbinds received.
+    pub varbinds: u64,
+    /// Max-repetitions at the end of the walk.
+    pub max_repetitions: u32,
+}
+
+/// Everything one poll of one OLT returned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OltSnapshot {
+    /// The OLT.
+    pub olt: OltId,
+    /// The vendor profile used.
+    pub vendor: String,
+    /// The OLT's sysObjectID.
+    pub sys_object_id: Option<String>,
+    /// When the poll finished (Unix milliseconds, our clock).
+    pub polled_at_ms: u64,
+    /// PON ports seen (from ifName and the ONU tables).
+    pub ports: Vec<PonPortInfo>,
+    /// ONUs, ordered by key.
+    pub onus: Vec<Onu>,
+    /// Poll counters.
+    pub stats: PollStats,
+}
