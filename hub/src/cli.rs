@@ -20,6 +20,8 @@ pub(crate) struct Args {
 enum Command {
     /// Runs the TR-069 ACS (CWMP on --cwmp-listen).
     Acs(AcsArgs),
+    /// Imports another ACS's data into the store (GenieACS `mongoexport` output).
+    Import(crate::import::ImportArgs),
     /// Runs a demo control plane: the ACS on a fresh embedded store and a lab fleet of simulated
     /// XX230v CPEs informing it.
     Demo(crate::demo::DemoArgs),
@@ -36,7 +38,7 @@ enum AuthArg {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
-enum BackendArg {
+pub(crate) enum BackendArg {
     Redb,
     Sled,
 }
@@ -102,6 +104,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         Command::Acs(a) => run_acs(a).await,
         Command::Demo(d) => crate::demo::run(d, shutdown_signal()).await,
         Command::Olt(o) => crate::olt::run(o).await,
+        Command::Import(i) => crate::import::run(i).await,
     }
 }
 

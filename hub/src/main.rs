@@ -5,6 +5,7 @@
 
 mod cli;
 mod demo;
+mod import;
 mod olt;
 
 use anyhow::Context;

@@ -207,3 +207,134 @@ fn demo_brings_up_a_living_fleet_and_exits_after_its_duration() {
     assert_eq!(devices, 5, "{stdout}");
     assert!(stdout.contains("sessions ok"), "{stdout}");
 }
+
+/// Starts `fibreplane acs` with an NBI on `dir` and returns the child and the NBI address.
+fn acs_with_nbi(dir: &std::path::Path) -> (std::process::Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fibreplane"))
+        .args(["acs", "--cwmp-listen", "127.0.0.1:0", "--cpe-auth", "none"])
+        .args(["--nbi-listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir)
+        .env("FIBREPLANE_NBI_TOKEN", "import-token")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let nbi = line.split('"').nth(7).unwrap().to_owned();
+    (child, nbi)
+}
+
+fn nbi_get(addr: &str, target: &str) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET {target} HTTP/1.1\r\nHost: nbi\r\nAuthorization: Bearer import-token\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    // Undo the chunked framing: the listing is small enough to arrive in few chunks.
+    let body = out.split_once("\r\n\r\n").unwrap().1;
+    let mut text = String::new();
+    let mut rest = body;
+    while let Some((size, tail)) = rest.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap();
+        if n == 0 {
+            break;
+        }
+        text.push_str(&tail[..n]);
+        rest = &tail[n + 2..];
+    }
+    text
+}
+
+#[test]
+fn a_genieacs_export_imports_idempotently_and_the_nbi_returns_it_as_genieacs_did() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = include_str!("../../acs/nbi/tests/fixtures/genieacs/device-full.json");
+    let original: serde_json::Value =
+        serde_json::from_str::<Vec<serde_json::Value>>(src).unwrap()[0].clone();
+    // mongoexport's JSON-lines form, with a second device and one broken line.
+    let mut second = original.clone();
+    second["_id"] = serde_json::json!("202BC1-BM632w-000001");
+    let export = dir.path().join("devices.json");
+    std::fs::write(&export, format!("{original}\n{second}\n")).unwrap();
+    let presets = dir.path().join("presets.json");
+    std::fs::write(
+        &presets,
+        "[{\"_id\":\"inform\",\"weight\":0,\"configurations\":[]}]",
+    )
+    .unwrap();
+    let store = dir.path().join("store");
+    for _ in 0..2 {
+        let out = Command::new(env!("CARGO_BIN_EXE_fibreplane"))
+            .args(["import", "genieacs", "--data-dir"])
+            .arg(&store)
+            .arg("--devices")
+            .arg(&export)
+            .arg("--presets")
+            .arg(&presets)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+        assert_eq!(report["devices"], 2);
+        assert_eq!(report["presets"], 1);
+        assert_eq!(report["failed"], 0);
+    }
+    let (mut child, nbi) = acs_with_nbi(&store);
+    let body = nbi_get(
+        &nbi,
+        "/devices/?query=%7B%22_id%22%3A%22202BC1-BM632w-000000%22%7D",
+    );
+    let listed: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap();
+    let mut want = original;
+    want.as_object_mut().unwrap().remove("_timestamp");
+    assert_eq!(listed, vec![want], "the device as GenieACS returned it");
+    let all: Vec<serde_json::Value> =
+        serde_json::from_str(&nbi_get(&nbi, "/devices/?projection=_id")).unwrap();
+    assert_eq!(all.len(), 2, "importing twice did not duplicate anything");
+    let presets: Vec<serde_json::Value> =
+        serde_json::from_str(&nbi_get(&nbi, "/presets/")).unwrap();
+    assert_eq!(presets[0]["_id"], "inform");
+    child.kill().unwrap();
+    let _ = child.wait();
+}
+
+#[test]
+fn a_broken_export_reports_each_bad_document_and_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("devices.json");
+    std::fs::write(
+        &export,
+        "{\"_id\":\"ok-1\",\"_deviceId\":{}}\n{\"no_id\":1}\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_fibreplane"))
+        .args(["import", "genieacs", "--data-dir"])
+        .arg(dir.path().join("store"))
+        .arg("--devices")
+        .arg(&export)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("document 2") && err.contains("no _id"),
+        "{err}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
+    assert_eq!(
+        (report["devices"].as_u64(), report["failed"].as_u64()),
+        (Some(1), Some(1))
+    );
+}
