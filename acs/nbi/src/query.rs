@@ -143,6 +143,13 @@ impl Query {
         self.root.needs_tree()
     }
 
+    /// Whether the plan's candidates are exactly the matches: the query is nothing but one
+    /// equality on the serial-number or tag index, so candidates need not be read to be counted.
+    pub fn plan_is_exact(&self) -> bool {
+        matches!(self.root, Expr::Field { .. })
+            && matches!(self.plan(), Plan::Serials(_) | Plan::Tags(_))
+    }
+
     /// The narrowest index lookup whose results contain every match.
     pub fn plan(&self) -> Plan {
         let conjuncts: Vec<&Expr> = match &self.root {

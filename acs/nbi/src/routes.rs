@@ -834,6 +834,7 @@ fn match_devices(acs: &Acs, spec: &ListSpec) -> Result<Vec<DeviceId>, acs::AcsEr
         ids.dedup();
         Ok(ids)
     };
+    let exact = spec.query.plan_is_exact() && spec.sort.is_empty();
     let ids = match spec.query.plan() {
         Plan::Ids(ids) => {
             let mut v: Vec<DeviceId> = ids.iter().filter_map(|i| device_id(i)).collect();
@@ -848,6 +849,8 @@ fn match_devices(acs: &Acs, spec: &ListSpec) -> Result<Vec<DeviceId>, acs::AcsEr
         Plan::Scan => None,
     };
     match ids {
+        // The index answers the query by itself: nothing to read until documents are sent.
+        Some(ids) if exact => return Ok(ids),
         Some(ids) => {
             for id in ids {
                 keep(id, &mut found)?;

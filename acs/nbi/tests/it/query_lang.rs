@@ -114,6 +114,19 @@ fn index_plans_cover_every_match() {
         plan(r#"{"_deviceId._OUI":"1C61B4","_deviceId._ProductClass":"Device2"}"#),
         Plan::Model("1C61B4-Device2".into())
     );
+    let exact = |q: &str| {
+        Query::parse(q, Collection::Devices)
+            .unwrap()
+            .plan_is_exact()
+    };
+    assert!(exact(r#"{"_tags":"a"}"#) && exact(r#"{"_deviceId._SerialNumber":"S"}"#));
+    assert!(
+        !exact(r#"{"_tags":"a","_id":"b"}"#),
+        "a second condition must be checked"
+    );
+    assert!(!exact(
+        r#"{"Device.Ethernet.Interface.1.MACAddress":"AA:BB:CC:DD:EE:FF"}"#
+    ));
     // Wildcards, regexes, hosts' MACs and disjunctions need a scan.
     for q in [
         r#"{"_deviceId._SerialNumber":"0000*"}"#,
