@@ -20,9 +20,9 @@ pub mod query;
 mod routes;
 pub mod task_body;
 
+use axum::serve::ListenerExt;
 use std::future::Future;
 use std::net::SocketAddr;
-use axum::serve::ListenerExt;
 use std::sync::Arc;
 
 pub use auth::{Access, Token};

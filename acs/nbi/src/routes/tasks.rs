@@ -1,0 +1,249 @@
+//! `POST /devices/<id>/tasks` with GenieACS's connection-request state machine, and the task and
+//! fault deletions and retries.
+
+use super::{Ctx, device_id, internal, json, respond, text};
+use crate::{doc, task_body};
+use acs::{DeviceEvent, DeviceId, TaskOutcome, TaskRecord, TaskStatus};
+use acs_store::{Op, Outcome, ParamTree};
+use axum::body::Body;
+use axum::response::Response;
+use bytes::Bytes;
+use http::StatusCode;
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// GenieACS's default wait for a session to start after a connection request
+/// (`cwmp.deviceOnlineThreshold`).
+const DEFAULT_ONLINE_WAIT: Duration = Duration::from_millis(4000);
+/// GenieACS's wait for that session to end.
+const SESSION_WAIT: Duration = Duration::from_secs(120);
+
+/// GenieACS's wording for connection-request failures (it becomes a reason phrase and a body).
+fn cr_message(e: &acs::CrError) -> String {
+    use acs::CrError as E;
+    match e {
+        E::Offline | E::Timeout => "Device is offline".into(),
+        E::NoUrl => "Invalid connection request URL".into(),
+        E::AuthFailed => "Incorrect connection request credentials".into(),
+        E::UnknownDevice => "No such device".into(),
+        other => format!("Connection request error: {other}"),
+    }
+}
+
+pub(super) async fn post_task(
+    ctx: &Ctx,
+    id: &str,
+    params: &HashMap<String, String>,
+    body: &Bytes,
+) -> Response {
+    let cr = params.contains_key("connection_request");
+    let online_wait = params
+        .get("timeout")
+        .and_then(|t| t.parse::<u64>().ok())
+        .map_or(DEFAULT_ONLINE_WAIT, Duration::from_millis);
+    let has_body = !body.iter().all(u8::is_ascii_whitespace);
+    if !has_body && !cr {
+        return text(StatusCode::BAD_REQUEST, "");
+    }
+    let Some(device) = device_id(id) else {
+        return text(StatusCode::NOT_FOUND, "No such device");
+    };
+    let acs = &ctx.acs;
+    match acs.device(&device) {
+        Ok(Some(_)) => {}
+        Ok(None) => return text(StatusCode::NOT_FOUND, "No such device"),
+        Err(e) => return internal(e),
+    }
+    if !has_body {
+        return match acs.connection_request(&device).await {
+            Ok(()) => respond(
+                StatusCode::OK,
+                None,
+                "text/plain; charset=utf-8",
+                Body::empty(),
+            ),
+            Err(e) => {
+                let msg = cr_message(&e);
+                respond(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    Some(&msg),
+                    "text/plain; charset=utf-8",
+                    Body::from(msg.clone()),
+                )
+            }
+        };
+    }
+    let tree = if body.windows(18).any(|w| w == b"setParameterValues") {
+        acs.store().get_tree(&device).unwrap_or_default()
+    } else {
+        ParamTree::default()
+    };
+    let known_type = |path: &str| {
+        tree.get(path)
+            .and_then(|p| p.value.as_ref())
+            .map(|v| v.xsd_type().to_owned())
+    };
+    let fs = ctx.config.fs_base_url.clone();
+    let file_url = |name: &str| format!("{}/{}", fs.as_deref().unwrap_or(""), name);
+    let new = match task_body::parse(
+        body,
+        &known_type,
+        fs.is_some().then_some(&file_url as &dyn Fn(&str) -> String),
+    ) {
+        Ok(t) => t,
+        Err(e) => return text(StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    let now = acs.now_ms();
+    let mut task = TaskRecord {
+        id: 0,
+        device: device.clone(),
+        kind: new.kind,
+        created_ms: now,
+        status: TaskStatus::Pending,
+        attempts: 0,
+        not_before_ms: 0,
+        expiry_ms: new
+            .expiry_secs
+            .map(|s| now.saturating_add(s.saturating_mul(1000))),
+    };
+    // Subscribe before the connection request so the session's start cannot be missed.
+    let mut events = acs.subscribe();
+    match acs.write(vec![Op::PutTask(task.clone())]).await.as_deref() {
+        Ok(
+            [
+                Outcome::Done {
+                    task_id: Some(tid), ..
+                },
+            ],
+        ) => task.id = *tid,
+        Ok(_) => return internal("task id not assigned"),
+        Err(e) => return internal(e),
+    }
+    if !cr {
+        return json(StatusCode::ACCEPTED, None, &doc::task(&task));
+    }
+    if let Err(e) = acs.connection_request(&device).await {
+        return json(
+            StatusCode::ACCEPTED,
+            Some(&cr_message(&e)),
+            &doc::task(&task),
+        );
+    }
+    let queued = "Task queued but not processed";
+    let started = tokio::time::timeout(online_wait, async {
+        loop {
+            match events.recv().await {
+                Ok(DeviceEvent::Informed { device: d, .. }) if d == device => return true,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return false,
+                _ => {}
+            }
+        }
+    })
+    .await;
+    if started != Ok(true) {
+        return json(StatusCode::ACCEPTED, Some(queued), &doc::task(&task));
+    }
+    let outcome = tokio::select! {
+        o = acs.wait_task(task.id, SESSION_WAIT) => o,
+        () = session_end(&mut events, &device) => acs.wait_task(task.id, Duration::ZERO).await,
+    };
+    match outcome {
+        Ok(TaskOutcome::Done(_)) => json(StatusCode::OK, None, &doc::task(&task)),
+        Ok(TaskOutcome::Faulted(..)) => json(
+            StatusCode::ACCEPTED,
+            Some("Task faulted"),
+            &doc::task(&task),
+        ),
+        Ok(TaskOutcome::Pending(_)) => json(StatusCode::ACCEPTED, Some(queued), &doc::task(&task)),
+        // Deleted meanwhile (by another client): it will not run.
+        Err(acs::AcsError::NoSuchTask) => {
+            json(StatusCode::ACCEPTED, Some(queued), &doc::task(&task))
+        }
+        Err(e) => internal(e),
+    }
+}
+
+async fn session_end(
+    events: &mut tokio::sync::broadcast::Receiver<DeviceEvent>,
+    device: &DeviceId,
+) {
+    loop {
+        match events.recv().await {
+            Ok(DeviceEvent::SessionEnded { device: d }) if &d == device => return,
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                std::future::pending::<()>().await
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The store names a task's fault channel `task_<decimal id>`; the NBI shows `task_<24 hex>`.
+fn channel_from_wire(channel: &str) -> String {
+    match channel.strip_prefix("task_").and_then(doc::parse_task_id) {
+        Some(id) => format!("task_{id}"),
+        None => channel.to_owned(),
+    }
+}
+
+pub(super) async fn delete_task(ctx: &Ctx, id: &str) -> Response {
+    let found = doc::parse_task_id(id).and_then(|tid| ctx.acs.store().task(tid).ok().flatten());
+    let Some(task) = found else {
+        return text(StatusCode::NOT_FOUND, "Task not found");
+    };
+    if ctx.acs.in_session(&task.device) {
+        return text(StatusCode::SERVICE_UNAVAILABLE, "Device is in session");
+    }
+    let ops = vec![
+        Op::DeleteTask(task.id),
+        Op::DeleteFault {
+            device: task.device.clone(),
+            channel: format!("task_{}", task.id),
+        },
+    ];
+    match ctx.acs.write(ops).await {
+        Ok(_) => text(StatusCode::OK, ""),
+        Err(e) => internal(e),
+    }
+}
+
+pub(super) async fn retry_task(ctx: &Ctx, id: &str) -> Response {
+    let found = doc::parse_task_id(id).and_then(|tid| ctx.acs.store().task(tid).ok().flatten());
+    let Some(mut task) = found else {
+        return text(StatusCode::NOT_FOUND, "Task not found");
+    };
+    if ctx.acs.in_session(&task.device) {
+        return text(StatusCode::SERVICE_UNAVAILABLE, "Device is in session");
+    }
+    let channel = format!("task_{}", task.id);
+    let device = task.device.clone();
+    task.status = TaskStatus::Pending;
+    task.not_before_ms = 0;
+    let ops = vec![Op::PutTask(task), Op::DeleteFault { device, channel }];
+    match ctx.acs.write(ops).await {
+        Ok(_) => text(StatusCode::OK, ""),
+        Err(e) => internal(e),
+    }
+}
+
+pub(super) async fn delete_fault(ctx: &Ctx, id: &str) -> Response {
+    let Some((dev, channel)) = id.rsplit_once(':') else {
+        return text(StatusCode::OK, "");
+    };
+    let Some(device) = device_id(dev) else {
+        return text(StatusCode::OK, "");
+    };
+    if ctx.acs.in_session(&device) {
+        return text(StatusCode::SERVICE_UNAVAILABLE, "Device is in session");
+    }
+    let channel = channel_from_wire(channel);
+    let mut ops = Vec::new();
+    if let Some(tid) = channel.strip_prefix("task_").and_then(|t| t.parse().ok()) {
+        ops.push(Op::DeleteTask(tid));
+    }
+    ops.push(Op::DeleteFault { device, channel });
+    match ctx.acs.write(ops).await {
+        Ok(_) => text(StatusCode::OK, ""),
+        Err(e) => internal(e),
+    }
+}
