@@ -29,7 +29,7 @@ pub(crate) fn submit_login(username: &str, password: &str) -> String {
 
 /// Where the login stands, as [`LoginState`] JSON.
 pub(crate) const LOGIN_STATE: &str = r#"(() => {
-  const shown = (el) => el && getComputedStyle(el).display !== 'none' && !el.hidden;
+  const shown = (el) => !!el && el.getClientRects().length > 0;
   if (document.querySelector('#topReboot') && window.$ && $.dm) return {state: 'ok'};
   const confirm = document.querySelector('#confirm-yes');
   if (shown(confirm)) return {state: 'busy'};
