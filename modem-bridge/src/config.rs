@@ -141,7 +141,7 @@ impl std::fmt::Display for ModemId {
 }
 
 /// One allow-list entry as written in the service's JSON file. The password is named by an
-/// environment variable, never written in the file.
+/// environment variable or a file (one of the two), never written in the allow-list itself.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModemEntry {
@@ -153,7 +153,11 @@ pub struct ModemEntry {
     #[serde(default = "default_user")]
     pub username: String,
     /// Environment variable holding the password.
-    pub password_env: String,
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// File holding the password (trailing newline ignored).
+    #[serde(default)]
+    pub password_file: Option<std::path::PathBuf>,
     /// Firmware profile.
     #[serde(default)]
     pub profile: ModemProfile,
@@ -166,9 +170,23 @@ fn default_user() -> String {
 impl ModemEntry {
     /// Resolves the entry into a target, reading the password from the environment.
     pub fn target(&self) -> Result<ModemTarget, BridgeError> {
-        let password = Secret::from_env(&self.password_env).ok_or_else(|| {
-            BridgeError::Config(format!("{} is not set (password of modem {})", self.password_env, self.id))
-        })?;
+        let password = match (&self.password_env, &self.password_file) {
+            (Some(var), None) => Secret::from_env(var).ok_or_else(|| {
+                BridgeError::Config(format!("{var} is not set (password of modem {})", self.id))
+            })?,
+            (None, Some(path)) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    BridgeError::Config(format!("password file of modem {}: {e}", self.id))
+                })?;
+                Secret::new(text.trim_end_matches(['\r', '\n']))
+            }
+            _ => {
+                return Err(BridgeError::Config(format!(
+                    "modem {} needs exactly one of password_env and password_file",
+                    self.id
+                )));
+            }
+        };
         Ok(ModemTarget {
             addr: self.address,
             profile: self.profile.clone(),

@@ -63,7 +63,14 @@ impl NativeClient {
         let signer = Signer::new(params, AesSession::random(target.profile.cipher), &creds.username, &creds.password);
         let body = signer.login_body(&creds.username, &creds.password);
         s.signer = Some(signer);
-        let answer = s.post("/cgi_gdpr?9", body, true).await?;
+        let answer = match s.post("/cgi_gdpr?9", body, true).await {
+            // A login the modem cannot even parse means it speaks another dialect (GCM vs CBC,
+            // another sign): the browser path, which runs the modem's own JavaScript, may work.
+            Err(BridgeError::Http(400)) => {
+                return Err(ProtocolMismatch::new("login rejected as malformed (HTTP 400)").into());
+            }
+            other => other?,
+        };
         parse::login_result(&answer)?;
         if s.cookie.is_none() {
             return Err(ProtocolMismatch::new("login set no JSESSIONID cookie").into());

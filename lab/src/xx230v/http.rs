@@ -1,5 +1,6 @@
 //! The emulator's HTTP surface (axum): pages, static JavaScript, `getGDPRParm` and `cgi_gdpr`.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -42,6 +43,27 @@ pub(crate) struct SimState {
     dev2: Dev2,
     started: Instant,
     logins: Mutex<Logins>,
+    pub(crate) stats: SimStats,
+}
+
+/// Login counters, for tests and benchmarks.
+#[derive(Debug, Default)]
+pub struct SimStats {
+    /// Successful logins.
+    pub logins: AtomicU64,
+    /// Successful logins whose `User-Agent` is headless Chromium's.
+    pub browser_logins: AtomicU64,
+    /// Rejected logins (wrong credentials or locked out).
+    pub failed_logins: AtomicU64,
+    /// Logouts.
+    pub logouts: AtomicU64,
+}
+
+impl std::fmt::Debug for SimState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The password and its hash stay out of debug output.
+        f.debug_struct("SimState").field("cipher", &self.opts.cipher).field("stats", &self.stats).finish_non_exhaustive()
+    }
 }
 
 impl SimState {
@@ -49,7 +71,7 @@ impl SimState {
         let hash = crypto::credential_hash(&opts.username, &opts.password);
         let seq = rand::rng().random_range(100_000_000..999_999_999);
         let logins = Mutex::new(Logins::new(opts.limits.clone()));
-        Self { opts, hash, keys: KeyPair::fixed(), seq, dev2, started: Instant::now(), logins }
+        Self { opts, hash, keys: KeyPair::fixed(), seq, dev2, started: Instant::now(), logins, stats: SimStats::default() }
     }
 }
 
@@ -195,6 +217,7 @@ async fn cgi_gdpr(State(s): State<Arc<SimState>>, headers: HeaderMap, body: Byte
         if let Ok(mut l) = s.logins.lock() {
             l.logout(&session.cookie);
         }
+        s.stats.logouts.fetch_add(1, Ordering::Relaxed);
         // Success is an empty body.
         return StatusCode::OK.into_response();
     }
@@ -244,12 +267,22 @@ fn login(s: &SimState, headers: &HeaderMap, ck: ClientKey, data: &str, tag: Opti
         Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     };
     match outcome {
-        LoginOutcome::Ok(cookie) => encrypted(&ck, "$.ret=0;\n", Some(cookie)),
-        LoginOutcome::BadPassword { times, forbid } | LoginOutcome::Locked { times, forbid } => encrypted(
+        LoginOutcome::Ok(cookie) => {
+            s.stats.logins.fetch_add(1, Ordering::Relaxed);
+            let agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default();
+            if agent.contains("HeadlessChrome") {
+                s.stats.browser_logins.fetch_add(1, Ordering::Relaxed);
+            }
+            encrypted(&ck, "$.ret=0;\n", Some(cookie))
+        }
+        LoginOutcome::BadPassword { times, forbid } | LoginOutcome::Locked { times, forbid } => {
+            s.stats.failed_logins.fetch_add(1, Ordering::Relaxed);
+            encrypted(
             &ck,
-            &format!("var currAuthTimes={times};\nvar currForbidTime={forbid};\n$.ret=71233;\n"),
-            None,
-        ),
+                &format!("var currAuthTimes={times};\nvar currForbidTime={forbid};\n$.ret=71233;\n"),
+                None,
+            )
+        }
         LoginOutcome::OtherUser => encrypted(&ck, &format!("$.ret={RET_OTHER_USER};\n"), None),
     }
 }

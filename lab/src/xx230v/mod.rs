@@ -16,6 +16,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub use crypto::SimCipher;
+pub use http::SimStats;
 pub use state::Limits;
 
 use crate::{BaseModel, CpeModel, Identity};
@@ -82,6 +83,7 @@ pub struct RunningSim {
     pub addr: SocketAddr,
     /// The serial number it reports.
     pub serial: String,
+    state: Arc<http::SimState>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -95,21 +97,27 @@ impl RunningSim {
         let serial = model.get(&model.rel("DeviceInfo.SerialNumber")).unwrap_or_default();
         let state = Arc::new(http::SimState::new(opts, data::Dev2::from_model(&model)));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let served = state.clone();
         let task = tokio::spawn(async move {
             let shutdown = async {
                 let _ = rx.await;
             };
-            if let Err(e) = axum::serve(listener, http::router(state)).with_graceful_shutdown(shutdown).await {
+            if let Err(e) = axum::serve(listener, http::router(served)).with_graceful_shutdown(shutdown).await {
                 tracing::warn!(error = %e, "xx230v-sim stopped");
             }
         });
-        Ok(Self { addr, serial, shutdown: Some(tx), task })
+        Ok(Self { addr, serial, state, shutdown: Some(tx), task })
     }
 
     /// Binds `addr` and starts an emulator of the built-in XX230v dump.
     pub async fn bind(addr: SocketAddr, opts: SimOptions) -> std::io::Result<Self> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         Self::start(listener, Arc::new(BaseModel::xx230v()), opts)
+    }
+
+    /// Its login counters.
+    pub fn stats(&self) -> &SimStats {
+        &self.state.stats
     }
 
     /// Stops it and waits for the server task.

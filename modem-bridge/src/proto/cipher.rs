@@ -137,7 +137,8 @@ impl AesSession {
                 if body.len() < TAG_B64_LEN {
                     return Err(ProtocolMismatch::new("GCM response shorter than its tag"));
                 }
-                let (ct, tag) = body.split_at(body.len() - TAG_B64_LEN);
+                // Split as bytes: peer text need not be ASCII, and base64 decoding rejects what is not.
+                let (ct, tag) = body.as_bytes().split_at(body.len() - TAG_B64_LEN);
                 let mut buf = B64.decode(ct).map_err(|_| ProtocolMismatch::new("response is not base64"))?;
                 let tag = B64.decode(tag).map_err(|_| ProtocolMismatch::new("GCM tag is not base64"))?;
                 if tag.len() != 16 {
