@@ -23,6 +23,9 @@ enum Command {
     /// Runs a demo control plane: the ACS on a fresh embedded store and a lab fleet of simulated
     /// XX230v CPEs informing it.
     Demo(crate::demo::DemoArgs),
+    /// Reads TP-Link XX230v diagnostics through the web UI, or serves them to the hub.
+    #[command(subcommand)]
+    Modem(crate::modem::ModemCommand),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -77,6 +80,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
         Command::Acs(a) => run_acs(a).await,
         Command::Demo(d) => crate::demo::run(d, shutdown_signal()).await,
+        Command::Modem(m) => crate::modem::run(m, shutdown_signal()).await,
     }
 }
 

@@ -5,6 +5,7 @@
 
 mod cli;
 mod demo;
+mod modem;
 
 use anyhow::Context;
 use clap::Parser;
