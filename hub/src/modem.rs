@@ -88,7 +88,10 @@ pub(crate) struct ServeArgs {
     timeout: u64,
 }
 
-pub(crate) async fn run(cmd: ModemCommand, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+pub(crate) async fn run(
+    cmd: ModemCommand,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     match cmd {
         ModemCommand::Read(a) => read(a).await,
         ModemCommand::Serve(a) => serve(a, shutdown).await,
@@ -96,11 +99,16 @@ pub(crate) async fn run(cmd: ModemCommand, shutdown: impl Future<Output = ()> + 
 }
 
 fn pool(size: usize, timeout: Duration) -> Arc<ChromiumPool> {
-    ChromiumPool::new(ChromiumConfig { pool_size: size, read_timeout: timeout, ..ChromiumConfig::default() })
+    ChromiumPool::new(ChromiumConfig {
+        pool_size: size,
+        read_timeout: timeout,
+        ..ChromiumConfig::default()
+    })
 }
 
 async fn read(a: ReadArgs) -> anyhow::Result<()> {
-    let password = Secret::from_env(&a.password_env).with_context(|| format!("{} is not set", a.password_env))?;
+    let password = Secret::from_env(&a.password_env)
+        .with_context(|| format!("{} is not set", a.password_env))?;
     let sections = if a.sections.is_empty() {
         Section::ALL.to_vec()
     } else {
@@ -126,7 +134,10 @@ async fn read(a: ReadArgs) -> anyhow::Result<()> {
             },
             ..ModemProfile::xx230v()
         },
-        credentials: Credentials { username: a.username, password },
+        credentials: Credentials {
+            username: a.username,
+            password,
+        },
     };
     let result = bridge.read(&target, &sections, choice).await;
     if let Some(p) = browser {
@@ -142,8 +153,12 @@ async fn read(a: ReadArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn serve(a: ServeArgs, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(&a.allow_list).with_context(|| format!("reading {}", a.allow_list.display()))?;
+async fn serve(
+    a: ServeArgs,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&a.allow_list)
+        .with_context(|| format!("reading {}", a.allow_list.display()))?;
     let allow = AllowList::from_json(&text)?;
     let tokens: Vec<Secret> = std::env::var(&a.token_env)
         .unwrap_or_default()
@@ -157,8 +172,14 @@ async fn serve(a: ServeArgs, shutdown: impl Future<Output = ()> + Send + 'static
     }
     let timeout = Duration::from_secs(a.timeout);
     let browser = pool(a.browser_pool, timeout);
-    let state = Arc::new(ApiState::new(Bridge::new(timeout, Some(browser.clone()))?, &allow, tokens)?);
-    let listener = tokio::net::TcpListener::bind(a.listen).await.with_context(|| format!("binding {}", a.listen))?;
+    let state = Arc::new(ApiState::new(
+        Bridge::new(timeout, Some(browser.clone()))?,
+        &allow,
+        tokens,
+    )?);
+    let listener = tokio::net::TcpListener::bind(a.listen)
+        .await
+        .with_context(|| format!("binding {}", a.listen))?;
     let local = listener.local_addr()?;
     tracing::info!(api = %local, modems = allow.modems.len(), "modem API listening");
     println!("{{\"modem_api_listen\":\"{local}\"}}");

@@ -63,7 +63,10 @@ pub struct Bridge {
 
 impl Bridge {
     /// A bridge; without a pool, Chromium reads fail with a configuration error.
-    pub fn new(read_timeout: Duration, chromium: Option<Arc<ChromiumPool>>) -> Result<Self, BridgeError> {
+    pub fn new(
+        read_timeout: Duration,
+        chromium: Option<Arc<ChromiumPool>>,
+    ) -> Result<Self, BridgeError> {
         Ok(Self {
             native: NativeClient::new(read_timeout)?,
             chromium,
@@ -78,7 +81,12 @@ impl Bridge {
     }
 
     /// Reads `sections` of `target`.
-    pub async fn read(&self, target: &ModemTarget, sections: &[Section], choice: PathChoice) -> Result<Report, BridgeError> {
+    pub async fn read(
+        &self,
+        target: &ModemTarget,
+        sections: &[Section],
+        choice: PathChoice,
+    ) -> Result<Report, BridgeError> {
         let lock = {
             let mut locks = self.locks.lock().await;
             locks.entry(target.addr).or_default().clone()
@@ -90,31 +98,52 @@ impl Bridge {
             let calls = plan::calls_for(sections);
             let (path, readout) = match choice {
                 PathChoice::Native => (UsedPath::Native, self.native_read(target, &calls).await?),
-                PathChoice::Chromium => (UsedPath::Chromium, self.chromium_read(target, &calls).await?),
+                PathChoice::Chromium => (
+                    UsedPath::Chromium,
+                    self.chromium_read(target, &calls).await?,
+                ),
                 PathChoice::Auto => match self.native_read(target, &calls).await {
                     Ok(r) => (UsedPath::Native, r),
                     Err(BridgeError::Protocol(why)) if self.chromium.is_some() => {
                         warn!(%why, "native path does not speak this firmware; using the browser");
-                        (UsedPath::Chromium, self.chromium_read(target, &calls).await?)
+                        (
+                            UsedPath::Chromium,
+                            self.chromium_read(target, &calls).await?,
+                        )
                     }
                     Err(e) => return Err(e),
                 },
             };
             let diagnostics = diag::map(&readout, sections, &target.profile.optics);
-            Ok(Report { path, elapsed_ms: start.elapsed().as_millis() as u64, diagnostics })
+            Ok(Report {
+                path,
+                elapsed_ms: start.elapsed().as_millis() as u64,
+                diagnostics,
+            })
         }
         .instrument(span)
         .await
     }
 
-    async fn native_read(&self, target: &ModemTarget, calls: &[plan::Call]) -> Result<Readout, BridgeError> {
+    async fn native_read(
+        &self,
+        target: &ModemTarget,
+        calls: &[plan::Call],
+    ) -> Result<Readout, BridgeError> {
         tokio::time::timeout(self.read_timeout, self.native.read(target, calls))
             .await
             .map_err(|_| BridgeError::Timeout(self.read_timeout))?
     }
 
-    async fn chromium_read(&self, target: &ModemTarget, calls: &[plan::Call]) -> Result<Readout, BridgeError> {
-        let pool = self.chromium.as_ref().ok_or_else(|| BridgeError::Config("the Chromium path is not enabled".into()))?;
+    async fn chromium_read(
+        &self,
+        target: &ModemTarget,
+        calls: &[plan::Call],
+    ) -> Result<Readout, BridgeError> {
+        let pool = self
+            .chromium
+            .as_ref()
+            .ok_or_else(|| BridgeError::Config("the Chromium path is not enabled".into()))?;
         pool.read(target, calls).await
     }
 }

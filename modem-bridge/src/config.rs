@@ -107,7 +107,8 @@ impl ModemId {
     pub fn new(s: &str) -> Result<Self, BridgeError> {
         let ok = !s.is_empty()
             && s.len() <= 64
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
         if ok {
             Ok(Self(s.to_owned()))
         } else {
@@ -190,7 +191,10 @@ impl ModemEntry {
         Ok(ModemTarget {
             addr: self.address,
             profile: self.profile.clone(),
-            credentials: Credentials { username: self.username.clone(), password },
+            credentials: Credentials {
+                username: self.username.clone(),
+                password,
+            },
         })
     }
 }

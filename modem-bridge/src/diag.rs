@@ -293,22 +293,31 @@ pub fn map(readout: &Readout, sections: &[Section], units: &OpticsUnits) -> Mode
     let hosts = v.entries(plan::HOSTS).map(hosts);
     for s in sections {
         match s {
-            Section::Device => d.device_info = v.entries(plan::DEV_INFO).and_then(<[_]>::first).map(device),
+            Section::Device => {
+                d.device_info = v.entries(plan::DEV_INFO).and_then(<[_]>::first).map(device)
+            }
             Section::Wan => d.wan = v.entries(plan::WAN).and_then(wan),
             Section::Lan => d.lan = v.entries(plan::LAN).and_then(<[_]>::first).map(lan),
             Section::Wifi => d.wi_fi = wifi(&v, hosts.as_deref().unwrap_or_default()),
             Section::Hosts => d.hosts.clone_from(&hosts),
             Section::Resources => {
                 d.memory_status = v.entries(plan::MEM).and_then(<[_]>::first).and_then(|a| {
-                    Some(MemoryStatus { total: num(a, "total")?, free: num(a, "free")? })
+                    Some(MemoryStatus {
+                        total: num(a, "total")?,
+                        free: num(a, "free")?,
+                    })
                 });
-                d.process_status = v
-                    .entries(plan::PROC)
-                    .and_then(<[_]>::first)
-                    .and_then(|a| Some(ProcessStatus { cpu_usage: num(a, "CPUUsage")? }));
+                d.process_status = v.entries(plan::PROC).and_then(<[_]>::first).and_then(|a| {
+                    Some(ProcessStatus {
+                        cpu_usage: num(a, "CPUUsage")?,
+                    })
+                });
             }
             Section::Optics => {
-                d.optical = v.entries(plan::OPTICS).and_then(<[_]>::first).map(|a| optical(a, units));
+                d.optical = v
+                    .entries(plan::OPTICS)
+                    .and_then(<[_]>::first)
+                    .map(|a| optical(a, units));
             }
         }
     }
@@ -404,7 +413,10 @@ fn wifi(v: &View<'_>, hosts: &[Host]) -> Option<Vec<WiFiRadio>> {
                     .count() as u32,
                 ssids: ssids
                     .iter()
-                    .filter(|s| get(s, "lowerLayers").trim_end_matches('.') == radio_ref.trim_end_matches('.'))
+                    .filter(|s| {
+                        get(s, "lowerLayers").trim_end_matches('.')
+                            == radio_ref.trim_end_matches('.')
+                    })
                     .map(|s| WiFiSsid {
                         ssid: get(s, "SSID").to_owned(),
                         enable: flag(s, "enable").unwrap_or(false),
@@ -422,17 +434,28 @@ fn wifi(v: &View<'_>, hosts: &[Host]) -> Option<Vec<WiFiRadio>> {
 fn optical(a: &Attrs, units: &OpticsUnits) -> Optical {
     let raw_f = |k| num::<f64>(a, k);
     let pon_state = num(a, "status");
-    let keys = ["RXPower", "TXPower", "transceiverTemperature", "supplyVottage", "biasCurrent", "status"];
+    let keys = [
+        "RXPower",
+        "TXPower",
+        "transceiverTemperature",
+        "supplyVottage",
+        "biasCurrent",
+        "status",
+    ];
     Optical {
         status: if pon_state == Some(5) { "Up" } else { "Down" }.to_owned(),
         pon_state,
         pon_type: get(a, "ponType").to_owned(),
         optical_signal_level_dbm: raw_f("RXPower").and_then(|r| units.power.to_dbm(r)),
         transmit_optical_level_dbm: raw_f("TXPower").and_then(|r| units.power.to_dbm(r)),
-        transceiver_temperature_c: raw_f("transceiverTemperature").map(|r| round2(r / units.temperature_divisor)),
+        transceiver_temperature_c: raw_f("transceiverTemperature")
+            .map(|r| round2(r / units.temperature_divisor)),
         supply_voltage_v: raw_f("supplyVottage").map(|r| round2(r / units.voltage_divisor)),
         bias_current_ma: raw_f("biasCurrent").map(|r| round2(r * units.bias_ua_per_unit / 1000.0)),
-        raw: keys.iter().filter_map(|k| Some(((*k).to_owned(), opt(a, k)?))).collect(),
+        raw: keys
+            .iter()
+            .filter_map(|k| Some(((*k).to_owned(), opt(a, k)?)))
+            .collect(),
     }
 }
 

@@ -16,8 +16,8 @@
 //! Architecture invariant: this is the only crate that depends on `chromiumoxide`.
 #![warn(missing_docs)]
 
-pub mod browser;
 mod bridge;
+pub mod browser;
 mod config;
 pub mod diag;
 mod error;
@@ -28,7 +28,9 @@ mod secret;
 pub mod service;
 
 pub use bridge::{Bridge, PathChoice, Report, UsedPath};
-pub use config::{Credentials, ModemEntry, ModemId, ModemProfile, ModemTarget, OpticsUnits, PowerUnit};
+pub use config::{
+    Credentials, ModemEntry, ModemId, ModemProfile, ModemTarget, OpticsUnits, PowerUnit,
+};
 pub use diag::ModemDiagnostics;
 pub use error::{BridgeError, ProtocolMismatch};
 pub use plan::Section;

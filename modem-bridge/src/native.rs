@@ -56,11 +56,29 @@ impl NativeClient {
         let base = format!("http://{}", target.addr);
         let referer = HeaderValue::from_str(&format!("{base}/"))
             .map_err(|_| BridgeError::Config("address is not a valid header".into()))?;
-        let mut s = Session { client: self, base, referer, cookie: None, token: None, signer: None };
-        let text = s.post(&format!("/cgi/getGDPRParm?_={}", millis()), String::new(), false).await?;
+        let mut s = Session {
+            client: self,
+            base,
+            referer,
+            cookie: None,
+            token: None,
+            signer: None,
+        };
+        let text = s
+            .post(
+                &format!("/cgi/getGDPRParm?_={}", millis()),
+                String::new(),
+                false,
+            )
+            .await?;
         let params = parse::gdpr_params(&text)?;
         let creds = &target.credentials;
-        let signer = Signer::new(params, AesSession::random(target.profile.cipher), &creds.username, &creds.password);
+        let signer = Signer::new(
+            params,
+            AesSession::random(target.profile.cipher),
+            &creds.username,
+            &creds.password,
+        );
         let body = signer.login_body(&creds.username, &creds.password);
         s.signer = Some(signer);
         let answer = match s.post("/cgi_gdpr?9", body, true).await {
@@ -76,7 +94,10 @@ impl NativeClient {
             return Err(ProtocolMismatch::new("login set no JSESSIONID cookie").into());
         }
         let page = s.get(&format!("/?_={}", millis())).await?;
-        s.token = Some(HeaderValue::from_str(&parse::token(&page)?).map_err(|_| ProtocolMismatch::new("token"))?);
+        s.token = Some(
+            HeaderValue::from_str(&parse::token(&page)?)
+                .map_err(|_| ProtocolMismatch::new("token"))?,
+        );
         debug!(modem = %target.addr, "logged in");
         Ok(s)
     }
@@ -120,11 +141,14 @@ impl Session<'_> {
 
     async fn call(&mut self, payload: &str) -> Result<String, BridgeError> {
         let body = self.signer()?.request_body(payload);
-        self.post(&format!("/cgi_gdpr?9?_={}", millis()), body, true).await
+        self.post(&format!("/cgi_gdpr?9?_={}", millis()), body, true)
+            .await
     }
 
     fn signer(&self) -> Result<&Signer, BridgeError> {
-        self.signer.as_ref().ok_or_else(|| BridgeError::Config("no session".into()))
+        self.signer
+            .as_ref()
+            .ok_or_else(|| BridgeError::Config("no session".into()))
     }
 
     fn headers(&self) -> HeaderMap {
@@ -140,16 +164,32 @@ impl Session<'_> {
     }
 
     async fn get(&mut self, path: &str) -> Result<String, BridgeError> {
-        let req = self.client.http.get(format!("{}{path}", self.base)).headers(self.headers());
+        let req = self
+            .client
+            .http
+            .get(format!("{}{path}", self.base))
+            .headers(self.headers());
         let resp = req.send().await?;
         self.finish(resp).await
     }
 
-    async fn post(&mut self, path: &str, body: String, encrypted: bool) -> Result<String, BridgeError> {
+    async fn post(
+        &mut self,
+        path: &str,
+        body: String,
+        encrypted: bool,
+    ) -> Result<String, BridgeError> {
         let url = format!("{}{path}", self.base);
         let mut attempt = 0;
         let resp = loop {
-            let resp = self.client.http.post(&url).headers(self.headers()).body(body.clone()).send().await?;
+            let resp = self
+                .client
+                .http
+                .post(&url)
+                .headers(self.headers())
+                .body(body.clone())
+                .send()
+                .await?;
             let status = resp.status().as_u16();
             attempt += 1;
             if (status == 500 || status == 406) && attempt < RETRIES {
@@ -193,7 +233,9 @@ fn jsessionid(set_cookie: &str) -> Option<&str> {
 }
 
 fn millis() -> u128 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis())
 }
 
 #[cfg(test)]
@@ -202,7 +244,10 @@ mod tests {
 
     #[test]
     fn session_cookie_is_extracted_and_validated() {
-        assert_eq!(jsessionid("JSESSIONID=4d786fede0164d76; Path=/; HttpOnly"), Some("4d786fede0164d76"));
+        assert_eq!(
+            jsessionid("JSESSIONID=4d786fede0164d76; Path=/; HttpOnly"),
+            Some("4d786fede0164d76")
+        );
         assert_eq!(jsessionid("other=1"), None);
         assert_eq!(jsessionid("JSESSIONID=a;b"), Some("a"));
         assert_eq!(jsessionid("JSESSIONID=a b"), None);

@@ -28,8 +28,15 @@ pub enum Section {
 
 impl Section {
     /// Every section, in report order.
-    pub const ALL: [Self; 7] =
-        [Self::Device, Self::Wan, Self::Lan, Self::Wifi, Self::Hosts, Self::Resources, Self::Optics];
+    pub const ALL: [Self; 7] = [
+        Self::Device,
+        Self::Wan,
+        Self::Lan,
+        Self::Wifi,
+        Self::Hosts,
+        Self::Resources,
+        Self::Optics,
+    ];
 
     /// Parses a path segment (`optics`).
     pub fn parse(s: &str) -> Option<Self> {
@@ -83,7 +90,14 @@ const fn call(oid: &'static str, op: Operation, attrs: &'static [&'static str]) 
 pub const DEV_INFO: Call = call(
     "DEV2_DEV_INFO",
     Operation::Go,
-    &["manufacturer", "modelName", "hardwareVersion", "softwareVersion", "serialNumber", "upTime"],
+    &[
+        "manufacturer",
+        "modelName",
+        "hardwareVersion",
+        "softwareVersion",
+        "serialNumber",
+        "upTime",
+    ],
 );
 /// WAN connections; the first enabled one is reported. `connIPv6Address` is not in the published
 /// field list and is read when the firmware has it.
@@ -104,8 +118,11 @@ pub const WAN: Call = call(
     ],
 );
 /// The LAN bridge.
-pub const LAN: Call =
-    call("DEV2_ADT_LAN", Operation::Gl, &["MACAddress", "IPAddress", "IPSubnetMask", "DHCPv4Enable"]);
+pub const LAN: Call = call(
+    "DEV2_ADT_LAN",
+    Operation::Gl,
+    &["MACAddress", "IPAddress", "IPSubnetMask", "DHCPv4Enable"],
+);
 /// Per-band switches (list index 0/1/2 = 2.4/5/6 GHz).
 pub const WIFI_COMMON: Call = call(
     "DEV2_ADT_WIFI_COMMON",
@@ -113,16 +130,29 @@ pub const WIFI_COMMON: Call = call(
     &["primaryEnable", "guestEnable", "ioTssidEnable", "mloEnable"],
 );
 /// Radios (TR-181 `Device.WiFi.Radio`).
-pub const WIFI_RADIO: Call =
-    call("DEV2_WIFI_RADIO", Operation::Gl, &["enable", "status", "channel", "operatingFrequencyBand"]);
+pub const WIFI_RADIO: Call = call(
+    "DEV2_WIFI_RADIO",
+    Operation::Gl,
+    &["enable", "status", "channel", "operatingFrequencyBand"],
+);
 /// SSIDs (TR-181 `Device.WiFi.SSID`); `lowerLayers` names the radio.
-pub const WIFI_SSID: Call =
-    call("DEV2_WIFI_SSID", Operation::Gl, &["enable", "status", "SSID", "BSSID", "lowerLayers"]);
+pub const WIFI_SSID: Call = call(
+    "DEV2_WIFI_SSID",
+    Operation::Gl,
+    &["enable", "status", "SSID", "BSSID", "lowerLayers"],
+);
 /// Connected hosts.
 pub const HOSTS: Call = call(
     "DEV2_HOST_ENTRY",
     Operation::Gl,
-    &["active", "X_TP_LanConnType", "physAddress", "IPAddress", "hostName", "leaseTimeRemaining"],
+    &[
+        "active",
+        "X_TP_LanConnType",
+        "physAddress",
+        "IPAddress",
+        "hostName",
+        "leaseTimeRemaining",
+    ],
 );
 /// Memory in KiB.
 pub const MEM: Call = call("DEV2_MEM_STATUS", Operation::Go, &["total", "free"]);

@@ -53,9 +53,15 @@ pub struct ApiState {
 
 impl ApiState {
     /// Resolves every allow-list entry now, so a missing password variable fails at start-up.
-    pub fn new(bridge: Bridge, allow: &AllowList, tokens: Vec<Secret>) -> Result<Self, BridgeError> {
+    pub fn new(
+        bridge: Bridge,
+        allow: &AllowList,
+        tokens: Vec<Secret>,
+    ) -> Result<Self, BridgeError> {
         if tokens.is_empty() || tokens.iter().any(|t| t.expose().len() < MIN_TOKEN_LEN) {
-            return Err(BridgeError::Config(format!("API tokens must be at least {MIN_TOKEN_LEN} bytes")));
+            return Err(BridgeError::Config(format!(
+                "API tokens must be at least {MIN_TOKEN_LEN} bytes"
+            )));
         }
         let mut modems = HashMap::new();
         for e in &allow.modems {
@@ -63,7 +69,11 @@ impl ApiState {
                 return Err(BridgeError::Config(format!("modem {} listed twice", e.id)));
             }
         }
-        Ok(Self { bridge, modems, tokens })
+        Ok(Self {
+            bridge,
+            modems,
+            tokens,
+        })
     }
 
     fn authorized(&self, headers: &HeaderMap) -> bool {
@@ -97,7 +107,9 @@ pub async fn serve(
     state: Arc<ApiState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -127,9 +139,20 @@ async fn section(
     read(&s, &headers, &id, &[sec], q.path).await
 }
 
-async fn read(s: &ApiState, headers: &HeaderMap, id: &str, sections: &[Section], path: PathChoice) -> Response {
+async fn read(
+    s: &ApiState,
+    headers: &HeaderMap,
+    id: &str,
+    sections: &[Section],
+    path: PathChoice,
+) -> Response {
     if !s.authorized(headers) {
-        return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], "unauthorized").into_response();
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            "unauthorized",
+        )
+            .into_response();
     }
     let Some(target) = ModemId::new(id).ok().and_then(|id| s.modems.get(&id)) else {
         return (StatusCode::NOT_FOUND, "unknown modem").into_response();

@@ -15,7 +15,10 @@ use modem_bridge::browser::{ChromiumConfig, ChromiumPool};
 use modem_bridge::{Bridge, Credentials, ModemProfile, ModemTarget, PathChoice, Secret, Section};
 
 #[derive(Debug, Parser)]
-#[command(name = "modem-load", about = "Native vs Chromium diagnostic reads of emulated XX230v modems")]
+#[command(
+    name = "modem-load",
+    about = "Native vs Chromium diagnostic reads of emulated XX230v modems"
+)]
 struct Args {
     /// Modems read concurrently in the second phase (one emulator each).
     #[arg(long, default_value_t = 20)]
@@ -43,7 +46,10 @@ fn target(sim: &RunningSim) -> ModemTarget {
     ModemTarget {
         addr: sim.addr,
         profile: ModemProfile::xx230v(),
-        credentials: Credentials { username: "user".into(), password: Secret::new(PASSWORD) },
+        credentials: Credentials {
+            username: "user".into(),
+            password: Secret::new(PASSWORD),
+        },
     }
 }
 
@@ -61,7 +67,12 @@ struct Stats {
 
 fn stats(mut v: Vec<Duration>, wall: Duration) -> Stats {
     v.sort();
-    Stats { median: percentile(&v, 0.5), p99: percentile(&v, 0.99), n: v.len(), wall }
+    Stats {
+        median: percentile(&v, 0.5),
+        p99: percentile(&v, 0.99),
+        n: v.len(),
+        wall,
+    }
 }
 
 fn ms(d: Duration) -> f64 {
@@ -69,14 +80,22 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// Reads every target `reads` times (after one untimed warm-up), all targets at once.
-async fn run(bridge: &Arc<Bridge>, targets: &[ModemTarget], reads: usize, path: PathChoice) -> anyhow::Result<Stats> {
+async fn run(
+    bridge: &Arc<Bridge>,
+    targets: &[ModemTarget],
+    reads: usize,
+    path: PathChoice,
+) -> anyhow::Result<Stats> {
     for t in targets {
-        bridge.read(t, &Section::ALL, path).await.context("warm-up read")?;
+        bridge
+            .read(t, &Section::ALL, path)
+            .await
+            .context("warm-up read")?;
     }
     let start = Instant::now();
     let mut tasks = Vec::new();
-    for t in targets.iter().cloned() {
-        let b = bridge.clone();
+    for t in targets {
+        let (b, t) = (bridge.clone(), t.clone());
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::with_capacity(reads);
             for _ in 0..reads {
@@ -103,22 +122,32 @@ fn tree_pss_kib(root: u32, detail: bool) -> u64 {
         if let Ok(tasks) = std::fs::read_dir(format!("/proc/{p}/task")) {
             for t in tasks.flatten() {
                 let kids = std::fs::read_to_string(t.path().join("children")).unwrap_or_default();
-                pids.extend(kids.split_whitespace().filter_map(|c| c.parse::<u32>().ok()));
+                pids.extend(
+                    kids.split_whitespace()
+                        .filter_map(|c| c.parse::<u32>().ok()),
+                );
             }
         }
         i += 1;
     }
     let mut total = 0;
     for p in pids {
-        let Some(kib) = std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")).ok().and_then(|s| {
-            let line = s.lines().find(|l| l.starts_with("Pss:"))?;
-            line.split_whitespace().nth(1)?.parse::<u64>().ok()
-        }) else {
+        let Some(kib) = std::fs::read_to_string(format!("/proc/{p}/smaps_rollup"))
+            .ok()
+            .and_then(|s| {
+                let line = s.lines().find(|l| l.starts_with("Pss:"))?;
+                line.split_whitespace().nth(1)?.parse::<u64>().ok()
+            })
+        else {
             continue;
         };
         if detail {
             let cmd = std::fs::read_to_string(format!("/proc/{p}/cmdline")).unwrap_or_default();
-            let kind = cmd.split(['\0', ' ']).find_map(|a| a.strip_prefix("--type=")).unwrap_or("browser").to_owned();
+            let kind = cmd
+                .split(['\0', ' '])
+                .find_map(|a| a.strip_prefix("--type="))
+                .unwrap_or("browser")
+                .to_owned();
             println!("  pid {p:>7} {kind:<12} {:>7.1} MiB", kib as f64 / 1024.0);
         }
         total += kib;
@@ -141,14 +170,25 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let mut sims = Vec::new();
     for _ in 0..args.modems.max(1) {
-        sims.push(RunningSim::bind("127.0.0.1:0".parse()?, SimOptions::new("user", PASSWORD)).await?);
+        sims.push(
+            RunningSim::bind("127.0.0.1:0".parse()?, SimOptions::new("user", PASSWORD)).await?,
+        );
     }
     let targets: Vec<ModemTarget> = sims.iter().map(target).collect();
-    let pool = ChromiumPool::new(ChromiumConfig { pool_size: args.pool, read_timeout: Duration::from_secs(60), extra_args: args.chromium_args.clone(), reads_per_context: args.reads_per_context, ..Default::default() });
+    let pool = ChromiumPool::new(ChromiumConfig {
+        pool_size: args.pool,
+        read_timeout: Duration::from_secs(60),
+        extra_args: args.chromium_args.clone(),
+        reads_per_context: args.reads_per_context,
+        ..Default::default()
+    });
     let bridge = Arc::new(Bridge::new(Duration::from_secs(60), Some(pool.clone()))?);
     pool.warm_up().await.context("launching Chromium")?;
 
-    println!("modem-load: {} modem(s), {} timed full reads per modem per path, pool {}", args.modems, args.reads, args.pool);
+    println!(
+        "modem-load: {} modem(s), {} timed full reads per modem per path, pool {}",
+        args.modems, args.reads, args.pool
+    );
     let n1 = run(&bridge, &targets[..1], args.reads, PathChoice::Native).await?;
     print("native, 1 modem", &n1);
     let c1 = run(&bridge, &targets[..1], args.reads, PathChoice::Chromium).await?;
@@ -162,7 +202,9 @@ async fn main() -> anyhow::Result<()> {
         tokio::spawn(async move {
             loop {
                 if let Some(pid) = pool.browser_pid().await {
-                    let kib = tokio::task::spawn_blocking(move || tree_pss_kib(pid, false)).await.unwrap_or(0);
+                    let kib = tokio::task::spawn_blocking(move || tree_pss_kib(pid, false))
+                        .await
+                        .unwrap_or(0);
                     peak.fetch_max(kib, std::sync::atomic::Ordering::Relaxed);
                 }
                 tokio::time::sleep(Duration::from_millis(250)).await;
@@ -179,7 +221,10 @@ async fn main() -> anyhow::Result<()> {
     };
     let ratio1 = ms(c1.median) / ms(n1.median).max(1e-3);
     let ration = ms(cn.median) / ms(nn.median).max(1e-3);
-    println!("native speed-up (median, 1 modem): {ratio1:.1}x   ({} modems: {ration:.1}x)", targets.len());
+    println!(
+        "native speed-up (median, 1 modem): {ratio1:.1}x   ({} modems: {ration:.1}x)",
+        targets.len()
+    );
     println!(
         "browser pool memory: peak {:.0} MiB PSS during the {}-modem phase, {:.0} MiB at its end ({} contexts)",
         peak_kib as f64 / 1024.0,
@@ -191,8 +236,16 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "targets: native >= 10x faster: {}; chromium warm median <= 500 ms: {}; pool <= 600 MiB: {}",
         if ratio1 >= 10.0 { "met" } else { "MISSED" },
-        if ms(c1.median) <= 500.0 { "met" } else { "MISSED" },
-        if pss as f64 / 1024.0 <= 600.0 { "met" } else { "MISSED" },
+        if ms(c1.median) <= 500.0 {
+            "met"
+        } else {
+            "MISSED"
+        },
+        if pss as f64 / 1024.0 <= 600.0 {
+            "met"
+        } else {
+            "MISSED"
+        },
     );
     pool.shutdown().await;
     for s in sims {

@@ -13,7 +13,10 @@ use fibreplane_lab::xx230v::{Limits, RunningSim, SimCipher, SimOptions, cpe_sim_
 
 /// Command-line options.
 #[derive(Debug, Parser)]
-#[command(name = "xx230v-sim", about = "Emulated TP-Link XX230v web UIs (lab only)")]
+#[command(
+    name = "xx230v-sim",
+    about = "Emulated TP-Link XX230v web UIs (lab only)"
+)]
 struct Args {
     /// Address of the first modem; with --count N the next ones use the following ports (or
     /// each its own free port when the port is 0).
@@ -78,7 +81,9 @@ async fn main() -> anyhow::Result<()> {
             let port = u16::try_from(u32::from(addr.port()) + i).context("port out of range")?;
             addr.set_port(port);
         }
-        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding {addr}"))?;
         let opts = SimOptions {
             username: args.username.clone(),
             password: password.clone(),
@@ -89,10 +94,15 @@ async fn main() -> anyhow::Result<()> {
                 idle: Duration::from_secs(args.session_idle_secs),
             },
             strict_accept_encoding: args.strict_accept_encoding,
-            identity: args.index.map(|first| cpe_sim_identity(first + u64::from(i), &args.serial_prefix)),
+            identity: args
+                .index
+                .map(|first| cpe_sim_identity(first + u64::from(i), &args.serial_prefix)),
         };
         let sim = RunningSim::start(listener, base.clone(), opts)?;
-        println!("{{\"index\":{i},\"listen\":\"{}\",\"serial\":\"{}\"}}", sim.addr, sim.serial);
+        println!(
+            "{{\"index\":{i},\"listen\":\"{}\",\"serial\":\"{}\"}}",
+            sim.addr, sim.serial
+        );
         sims.push(sim);
     }
     tokio::signal::ctrl_c().await?;

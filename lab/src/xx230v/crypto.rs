@@ -35,7 +35,10 @@ impl KeyPair {
     pub(crate) fn fixed() -> Self {
         // Constants above are valid hex; a failure would be a source edit error caught by tests.
         let parse = |h: &str| BigUint::parse_bytes(h.as_bytes(), 16).unwrap_or_default();
-        Self { n: parse(N_HEX), d: parse(D_HEX) }
+        Self {
+            n: parse(N_HEX),
+            d: parse(D_HEX),
+        }
     }
 
     pub(crate) fn modulus_hex(&self) -> &'static str {
@@ -44,7 +47,7 @@ impl KeyPair {
 
     /// Decrypts a hex sign of whole 128-digit blocks; trailing NULs of the last block dropped.
     pub(crate) fn decrypt_sign(&self, hex: &str) -> Option<String> {
-        if hex.is_empty() || hex.len() % 128 != 0 || hex.len() > 128 * 8 {
+        if hex.is_empty() || !hex.len().is_multiple_of(128) || hex.len() > 128 * 8 {
             return None;
         }
         let mut plain = Vec::with_capacity(hex.len() / 2);
@@ -120,23 +123,34 @@ impl ClientKey {
         if iv.len() != iv_len {
             return None;
         }
-        Some(Self { cipher, key: key.try_into().ok()?, iv })
+        Some(Self {
+            cipher,
+            key: key.try_into().ok()?,
+            iv,
+        })
     }
 
     /// Decrypts a request's `data` (and `tag` for GCM).
     pub(crate) fn open(&self, data: &str, tag: Option<&str>) -> Option<String> {
         let mut buf = B64.decode(data.trim()).ok()?;
         let plain = match self.cipher {
-            SimCipher::Cbc => cbc::Decryptor::<aes::Aes128>::new((&self.key).into(), self.iv.as_slice().into())
-                .decrypt_padded_vec_mut::<Pkcs7>(&buf)
-                .ok()?,
+            SimCipher::Cbc => {
+                cbc::Decryptor::<aes::Aes128>::new((&self.key).into(), self.iv.as_slice().into())
+                    .decrypt_padded_vec_mut::<Pkcs7>(&buf)
+                    .ok()?
+            }
             SimCipher::Gcm => {
                 let tag = B64.decode(tag?.trim()).ok()?;
                 if tag.len() != 16 {
                     return None;
                 }
                 aes_gcm::Aes128Gcm::new((&self.key).into())
-                    .decrypt_in_place_detached(self.iv.as_slice().into(), b"", &mut buf, tag.as_slice().into())
+                    .decrypt_in_place_detached(
+                        self.iv.as_slice().into(),
+                        b"",
+                        &mut buf,
+                        tag.as_slice().into(),
+                    )
                     .ok()?;
                 buf
             }
@@ -216,7 +230,10 @@ mod tests {
         assert!(parse_body("sign=ab\r\n").is_none());
         assert!(parse_body("junk").is_none());
         let s = parse_sign("key=1&iv=2&h=abc&s=77").unwrap();
-        assert_eq!((s.key.as_deref(), s.h.as_str(), s.s), (Some("1"), "abc", 77));
+        assert_eq!(
+            (s.key.as_deref(), s.h.as_str(), s.s),
+            (Some("1"), "abc", 77)
+        );
         assert!(parse_sign("h=abc").is_none());
         assert_eq!(credential_hash("user", "pw").len(), 32);
     }

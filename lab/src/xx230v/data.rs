@@ -29,7 +29,12 @@ fn b(v: Option<String>) -> String {
 impl Dev2 {
     pub(crate) fn from_model(m: &CpeModel) -> Self {
         let g = |p: &str| m.get(&format!("Device.{p}")).unwrap_or_default();
-        let obj = |pairs: &[(&str, String)]| -> Obj { pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect() };
+        let obj = |pairs: &[(&str, String)]| -> Obj {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect()
+        };
         let mut o: BTreeMap<&'static str, Vec<Obj>> = BTreeMap::new();
         o.insert(
             "DEV2_DEV_INFO",
@@ -43,15 +48,31 @@ impl Dev2 {
             ])],
         );
         // The WAN is the first IP interface that is up and is not the LAN bridge.
-        let wan_if = (2..=16).find(|i| g(&format!("IP.Interface.{i}.Status")) == "Up").unwrap_or(6);
+        let wan_if = (2..=16)
+            .find(|i| g(&format!("IP.Interface.{i}.Status")) == "Up")
+            .unwrap_or(6);
         let wan = |p: &str| g(&format!("IP.Interface.{wan_if}.{p}"));
         let gateway = (1..=16)
-            .map(|i| g(&format!("Routing.Router.1.IPv4Forwarding.{i}.GatewayIPAddress")))
+            .map(|i| {
+                g(&format!(
+                    "Routing.Router.1.IPv4Forwarding.{i}.GatewayIPAddress"
+                ))
+            })
             .find(|a| !a.is_empty() && a != "0.0.0.0")
             .unwrap_or_default();
-        let ppp = lower_layer(m, &format!("Device.IP.Interface.{wan_if}"), "Device.PPP.Interface.");
-        let dns = ppp.as_ref().map(|p| m.get(&format!("{p}.IPCP.DNSServers")).unwrap_or_default()).unwrap_or_default();
-        let status = ppp.as_ref().and_then(|p| m.get(&format!("{p}.ConnectionStatus"))).unwrap_or_else(|| "Connected".into());
+        let ppp = lower_layer(
+            m,
+            &format!("Device.IP.Interface.{wan_if}"),
+            "Device.PPP.Interface.",
+        );
+        let dns = ppp
+            .as_ref()
+            .map(|p| m.get(&format!("{p}.IPCP.DNSServers")).unwrap_or_default())
+            .unwrap_or_default();
+        let status = ppp
+            .as_ref()
+            .and_then(|p| m.get(&format!("{p}.ConnectionStatus")))
+            .unwrap_or_else(|| "Connected".into());
         let mac = mac_below(m, &format!("Device.IP.Interface.{wan_if}")).unwrap_or_default();
         o.insert(
             "DEV2_ADT_WAN",
@@ -59,7 +80,10 @@ impl Dev2 {
                 obj(&[
                     ("enable", "1".into()),
                     ("name", "pppoe_gpon_3_3".into()),
-                    ("connType", if ppp.is_some() { "PPPoE" } else { "IPoE" }.into()),
+                    (
+                        "connType",
+                        if ppp.is_some() { "PPPoE" } else { "IPoE" }.into(),
+                    ),
                     ("connStatusV4", status),
                     ("MACAddr", mac),
                     ("connIPv4Address", wan("IPv4Address.1.IPAddress")),
@@ -71,7 +95,12 @@ impl Dev2 {
                 ]),
                 // A second, disabled WAN (the IPTV/VoIP slot real units carry) exercises the
                 // "first enabled entry" rule.
-                obj(&[("enable", "0".into()), ("name", "ipoe_gpon_4_4".into()), ("connType", "IPoE".into()), ("stack", "2,0,0,0,0,0".into())]),
+                obj(&[
+                    ("enable", "0".into()),
+                    ("name", "ipoe_gpon_4_4".into()),
+                    ("connType", "IPoE".into()),
+                    ("stack", "2,0,0,0,0,0".into()),
+                ]),
             ],
         );
         o.insert(
@@ -80,27 +109,49 @@ impl Dev2 {
                 ("MACAddress", g("Ethernet.Link.1.MACAddress")),
                 ("IPAddress", g("IP.Interface.1.IPv4Address.1.IPAddress")),
                 ("IPSubnetMask", g("IP.Interface.1.IPv4Address.1.SubnetMask")),
-                ("DHCPv4Enable", b(m.get("Device.DHCPv4.Server.Pool.1.Enable"))),
+                (
+                    "DHCPv4Enable",
+                    b(m.get("Device.DHCPv4.Server.Pool.1.Enable")),
+                ),
             ])],
         );
-        let radios: Vec<u32> = (1..=3).filter(|r| !g(&format!("WiFi.Radio.{r}.OperatingFrequencyBand")).is_empty()).collect();
+        let radios: Vec<u32> = (1..=3)
+            .filter(|r| !g(&format!("WiFi.Radio.{r}.OperatingFrequencyBand")).is_empty())
+            .collect();
         // Guest SSIDs are the ones named `…_Guest` in the dump; the primary is the radio's first SSID.
-        let ssids: Vec<u32> = (1..=32).filter(|s| !g(&format!("WiFi.SSID.{s}.SSID")).is_empty()).collect();
+        let ssids: Vec<u32> = (1..=32)
+            .filter(|s| !g(&format!("WiFi.SSID.{s}.SSID")).is_empty())
+            .collect();
         let ap_enable = |s: u32| b(m.get(&format!("Device.WiFi.AccessPoint.{s}.Enable")));
-        let on_radio = |s: u32, r: u32| g(&format!("WiFi.SSID.{s}.LowerLayers")).trim_end_matches('.') == format!("Device.WiFi.Radio.{r}");
+        let on_radio = |s: u32, r: u32| {
+            g(&format!("WiFi.SSID.{s}.LowerLayers")).trim_end_matches('.')
+                == format!("Device.WiFi.Radio.{r}")
+        };
         o.insert(
             "DEV2_ADT_WIFI_COMMON",
             radios
                 .iter()
                 .map(|&r| {
-                    let primary = ssids.iter().copied().find(|&s| on_radio(s, r)).map(ap_enable).unwrap_or_default();
+                    let primary = ssids
+                        .iter()
+                        .copied()
+                        .find(|&s| on_radio(s, r))
+                        .map(ap_enable)
+                        .unwrap_or_default();
                     let guest = ssids
                         .iter()
                         .copied()
-                        .find(|&s| on_radio(s, r) && g(&format!("WiFi.SSID.{s}.SSID")).ends_with("_Guest"))
+                        .find(|&s| {
+                            on_radio(s, r) && g(&format!("WiFi.SSID.{s}.SSID")).ends_with("_Guest")
+                        })
                         .map(ap_enable)
                         .unwrap_or_else(|| "0".into());
-                    obj(&[("primaryEnable", primary), ("guestEnable", guest), ("ioTssidEnable", "0".into()), ("mloEnable", "0".into())])
+                    obj(&[
+                        ("primaryEnable", primary),
+                        ("guestEnable", guest),
+                        ("ioTssidEnable", "0".into()),
+                        ("mloEnable", "0".into()),
+                    ])
                 })
                 .collect(),
         );
@@ -152,8 +203,17 @@ impl Dev2 {
                 })
                 .collect(),
         );
-        o.insert("DEV2_MEM_STATUS", vec![obj(&[("total", g("DeviceInfo.MemoryStatus.Total")), ("free", g("DeviceInfo.MemoryStatus.Free"))])]);
-        o.insert("DEV2_PROC_STATUS", vec![obj(&[("CPUUsage", g("DeviceInfo.ProcessStatus.CPUUsage"))])]);
+        o.insert(
+            "DEV2_MEM_STATUS",
+            vec![obj(&[
+                ("total", g("DeviceInfo.MemoryStatus.Total")),
+                ("free", g("DeviceInfo.MemoryStatus.Free")),
+            ])],
+        );
+        o.insert(
+            "DEV2_PROC_STATUS",
+            vec![obj(&[("CPUUsage", g("DeviceInfo.ProcessStatus.CPUUsage"))])],
+        );
         let opt = |k: &str| g(&format!("Optical.Interface.1.X_TP_GPON_Config.{k}"));
         o.insert(
             "DEV2_OPTC_GPON_CFG",
@@ -169,12 +229,21 @@ impl Dev2 {
             ])],
         );
         let base_uptime = g("DeviceInfo.UpTime").parse().unwrap_or(0);
-        Self { objects: o, base_uptime }
+        Self {
+            objects: o,
+            base_uptime,
+        }
     }
 
     /// Answers a `go`/`gl` call: the requested attributes (all when none are named), every value a
     /// string, `stack` numbering list entries; `None` for an OID this firmware does not have.
-    pub(crate) fn answer(&self, op: &str, oid: &str, wanted: &[String], uptime: u64) -> Option<Value> {
+    pub(crate) fn answer(
+        &self,
+        op: &str,
+        oid: &str,
+        wanted: &[String],
+        uptime: u64,
+    ) -> Option<Value> {
         let entries = self.objects.get(oid)?;
         let render = |i: usize, e: &Obj| -> Value {
             let mut m = Map::new();
@@ -182,7 +251,11 @@ impl Dev2 {
                 if k == "stack" || (!wanted.is_empty() && !wanted.contains(k)) {
                     continue;
                 }
-                let v = if oid == "DEV2_DEV_INFO" && k == "upTime" { uptime.to_string() } else { v.clone() };
+                let v = if oid == "DEV2_DEV_INFO" && k == "upTime" {
+                    uptime.to_string()
+                } else {
+                    v.clone()
+                };
                 m.insert(k.clone(), Value::from(v));
             }
             if op == "gl" {
@@ -191,8 +264,17 @@ impl Dev2 {
             Value::Object(m)
         };
         Some(match op {
-            "gl" => Value::Array(entries.iter().enumerate().map(|(i, e)| render(i, e)).collect()),
-            _ => entries.first().map(|e| render(0, e)).unwrap_or(Value::Object(Map::new())),
+            "gl" => Value::Array(
+                entries
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| render(i, e))
+                    .collect(),
+            ),
+            _ => entries
+                .first()
+                .map(|e| render(0, e))
+                .unwrap_or(Value::Object(Map::new())),
         })
     }
 }
@@ -202,7 +284,12 @@ fn lower_layer(m: &CpeModel, path: &str, prefix: &str) -> Option<String> {
     let mut cur = path.to_owned();
     for _ in 0..6 {
         let next = m.get(&format!("{cur}.LowerLayers"))?;
-        let next = next.split(',').next()?.trim().trim_end_matches('.').to_owned();
+        let next = next
+            .split(',')
+            .next()?
+            .trim()
+            .trim_end_matches('.')
+            .to_owned();
         if next.is_empty() {
             return None;
         }
@@ -218,11 +305,19 @@ fn lower_layer(m: &CpeModel, path: &str, prefix: &str) -> Option<String> {
 fn mac_below(m: &CpeModel, path: &str) -> Option<String> {
     let mut cur = path.to_owned();
     for _ in 0..8 {
-        if let Some(mac) = m.get(&format!("{cur}.MACAddress")).filter(|v| !v.is_empty()) {
+        if let Some(mac) = m
+            .get(&format!("{cur}.MACAddress"))
+            .filter(|v| !v.is_empty())
+        {
             return Some(mac);
         }
         let next = m.get(&format!("{cur}.LowerLayers"))?;
-        cur = next.split(',').next()?.trim().trim_end_matches('.').to_owned();
+        cur = next
+            .split(',')
+            .next()?
+            .trim()
+            .trim_end_matches('.')
+            .to_owned();
     }
     None
 }

@@ -28,9 +28,15 @@ const MAIN_HTML: &str = include_str!("assets/main.html");
 const TPWEB_JS: &str = include_str!("assets/tpweb.js");
 const CRYPTOJS: [(&str, &str); 5] = [
     ("core.js", include_str!("assets/cryptojs/core.js")),
-    ("enc-base64.js", include_str!("assets/cryptojs/enc-base64.js")),
+    (
+        "enc-base64.js",
+        include_str!("assets/cryptojs/enc-base64.js"),
+    ),
     ("md5.js", include_str!("assets/cryptojs/md5.js")),
-    ("cipher-core.js", include_str!("assets/cryptojs/cipher-core.js")),
+    (
+        "cipher-core.js",
+        include_str!("assets/cryptojs/cipher-core.js"),
+    ),
     ("aes.js", include_str!("assets/cryptojs/aes.js")),
 ];
 
@@ -62,7 +68,10 @@ pub struct SimStats {
 impl std::fmt::Debug for SimState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The password and its hash stay out of debug output.
-        f.debug_struct("SimState").field("cipher", &self.opts.cipher).field("stats", &self.stats).finish_non_exhaustive()
+        f.debug_struct("SimState")
+            .field("cipher", &self.opts.cipher)
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
     }
 }
 
@@ -71,7 +80,16 @@ impl SimState {
         let hash = crypto::credential_hash(&opts.username, &opts.password);
         let seq = rand::rng().random_range(100_000_000..999_999_999);
         let logins = Mutex::new(Logins::new(opts.limits.clone()));
-        Self { opts, hash, keys: KeyPair::fixed(), seq, dev2, started: Instant::now(), logins, stats: SimStats::default() }
+        Self {
+            opts,
+            hash,
+            keys: KeyPair::fixed(),
+            seq,
+            dev2,
+            started: Instant::now(),
+            logins,
+            stats: SimStats::default(),
+        }
     }
 }
 
@@ -82,7 +100,10 @@ pub(crate) fn router(state: Arc<SimState>) -> Router {
         .route("/js/cryptojs/{file}", get(cryptojs))
         .route("/cgi/getGDPRParm", post(gdpr_parm))
         .route("/cgi_gdpr", post(cgi_gdpr))
-        .layer(middleware::from_fn_with_state(state.clone(), encoding_rules))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            encoding_rules,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }
@@ -91,7 +112,9 @@ pub(crate) fn router(state: Arc<SimState>) -> Router {
 /// a `cgi_gdpr` request advertising gzip gets 406. Answers are never compressed.
 async fn encoding_rules(State(s): State<Arc<SimState>>, req: Request, next: Next) -> Response {
     let h = req.headers();
-    if h.get(header::CONTENT_ENCODING).is_some_and(|v| v.as_bytes() != b"identity") {
+    if h.get(header::CONTENT_ENCODING)
+        .is_some_and(|v| v.as_bytes() != b"identity")
+    {
         return StatusCode::UNSUPPORTED_MEDIA_TYPE.into_response();
     }
     let gzip = h
@@ -148,7 +171,10 @@ fn cipher_name(c: SimCipher) -> &'static str {
 
 async fn index(State(s): State<Arc<SimState>>, headers: HeaderMap) -> Response {
     let c = cookie(&headers);
-    let token = s.logins.lock().ok().and_then(|mut l| l.session(Instant::now(), c.as_deref()).map(|x| x.token.clone()));
+    let token = s.logins.lock().ok().and_then(|mut l| {
+        l.session(Instant::now(), c.as_deref())
+            .map(|x| x.token.clone())
+    });
     let page = match token {
         Some(t) => MAIN_HTML.replace("{{TOKEN}}", &t),
         None => LOGIN_HTML.to_owned(),
@@ -171,7 +197,9 @@ async fn gdpr_parm(State(s): State<Arc<SimState>>, headers: HeaderMap) -> Respon
 
 fn random_id() -> String {
     let mut rng = rand::rng();
-    (0..30).map(|_| char::from(b"0123456789abcdef"[rng.random_range(0..16)])).collect()
+    (0..30)
+        .map(|_| char::from(b"0123456789abcdef"[rng.random_range(0..16)]))
+        .collect()
 }
 
 async fn cgi_gdpr(State(s): State<Arc<SimState>>, headers: HeaderMap, body: Bytes) -> Response {
@@ -184,7 +212,11 @@ async fn cgi_gdpr(State(s): State<Arc<SimState>>, headers: HeaderMap, body: Byte
     let Some(b) = crypto::parse_body(text) else {
         return StatusCode::BAD_REQUEST.into_response();
     };
-    let Some(sign) = s.keys.decrypt_sign(b.sign).and_then(|t| crypto::parse_sign(&t)) else {
+    let Some(sign) = s
+        .keys
+        .decrypt_sign(b.sign)
+        .and_then(|t| crypto::parse_sign(&t))
+    else {
         return StatusCode::BAD_REQUEST.into_response();
     };
     let seq_ok = sign.s == s.seq + b.data.len() as u64;
@@ -197,11 +229,17 @@ async fn cgi_gdpr(State(s): State<Arc<SimState>>, headers: HeaderMap, body: Byte
     // A data call: the session cookie, its token and the credential hash must all match.
     let c = cookie(&headers);
     let now = Instant::now();
-    let session = s.logins.lock().ok().and_then(|mut l| l.session(now, c.as_deref()).cloned());
+    let session = s
+        .logins
+        .lock()
+        .ok()
+        .and_then(|mut l| l.session(now, c.as_deref()).cloned());
     let Some(session) = session else {
         return StatusCode::FORBIDDEN.into_response();
     };
-    let token_ok = headers.get("TokenID").is_some_and(|t| t.as_bytes() == session.token.as_bytes());
+    let token_ok = headers
+        .get("TokenID")
+        .is_some_and(|t| t.as_bytes() == session.token.as_bytes());
     if !token_ok || sign.h != s.hash || !seq_ok {
         return StatusCode::FORBIDDEN.into_response();
     }
@@ -223,7 +261,12 @@ async fn cgi_gdpr(State(s): State<Arc<SimState>>, headers: HeaderMap, body: Byte
     }
     let wanted: Vec<String> = req["data"]
         .as_object()
-        .map(|m| m.keys().filter(|k| *k != "stack" && *k != "pstack").cloned().collect())
+        .map(|m| {
+            m.keys()
+                .filter(|k| *k != "stack" && *k != "pstack")
+                .cloned()
+                .collect()
+        })
         .unwrap_or_default();
     let uptime = s.dev2.base_uptime + s.started.elapsed().as_secs();
     let answer = match op {
@@ -240,14 +283,27 @@ async fn cgi_gdpr(State(s): State<Arc<SimState>>, headers: HeaderMap, body: Byte
 
 fn encrypted(key: &ClientKey, text: &str, set_cookie: Option<String>) -> Response {
     let mut resp = ([(header::CONTENT_TYPE, "text/plain")], key.seal(text)).into_response();
-    if let Some(c) = set_cookie.and_then(|c| HeaderValue::from_str(&format!("JSESSIONID={c}; Path=/; HttpOnly")).ok()) {
+    if let Some(c) = set_cookie
+        .and_then(|c| HeaderValue::from_str(&format!("JSESSIONID={c}; Path=/; HttpOnly")).ok())
+    {
         resp.headers_mut().insert(header::SET_COOKIE, c);
     }
     resp
 }
 
-fn login(s: &SimState, headers: &HeaderMap, ck: ClientKey, data: &str, tag: Option<&str>, h: &str, seq_ok: bool) -> Response {
-    let Some(payload) = ck.open(data, tag).and_then(|p| serde_json::from_str::<Value>(&p).ok()) else {
+fn login(
+    s: &SimState,
+    headers: &HeaderMap,
+    ck: ClientKey,
+    data: &str,
+    tag: Option<&str>,
+    h: &str,
+    seq_ok: bool,
+) -> Response {
+    let Some(payload) = ck
+        .open(data, tag)
+        .and_then(|p| serde_json::from_str::<Value>(&p).ok())
+    else {
         return StatusCode::BAD_REQUEST.into_response();
     };
     if !seq_ok || payload["oid"] != "/cgi/login" {
@@ -255,7 +311,10 @@ fn login(s: &SimState, headers: &HeaderMap, ck: ClientKey, data: &str, tag: Opti
     }
     let b64 = base64::engine::general_purpose::STANDARD;
     let field = |k: &str| {
-        payload["data"][k].as_str().and_then(|v| b64.decode(v).ok()).and_then(|v| String::from_utf8(v).ok())
+        payload["data"][k]
+            .as_str()
+            .and_then(|v| b64.decode(v).ok())
+            .and_then(|v| String::from_utf8(v).ok())
     };
     let good = h == s.hash
         && field("UserName").as_deref() == Some(s.opts.username.as_str())
@@ -263,13 +322,23 @@ fn login(s: &SimState, headers: &HeaderMap, ck: ClientKey, data: &str, tag: Opti
     let force = payload["data"]["Action"].as_str() == Some("2");
     let c = cookie(headers);
     let outcome = match s.logins.lock() {
-        Ok(mut l) => l.login(Instant::now(), good, force, c.as_deref(), ck.clone(), (random_id(), random_id())),
+        Ok(mut l) => l.login(
+            Instant::now(),
+            good,
+            force,
+            c.as_deref(),
+            ck.clone(),
+            (random_id(), random_id()),
+        ),
         Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     };
     match outcome {
         LoginOutcome::Ok(cookie) => {
             s.stats.logins.fetch_add(1, Ordering::Relaxed);
-            let agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default();
+            let agent = headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
             if agent.contains("HeadlessChrome") {
                 s.stats.browser_logins.fetch_add(1, Ordering::Relaxed);
             }
@@ -278,8 +347,10 @@ fn login(s: &SimState, headers: &HeaderMap, ck: ClientKey, data: &str, tag: Opti
         LoginOutcome::BadPassword { times, forbid } | LoginOutcome::Locked { times, forbid } => {
             s.stats.failed_logins.fetch_add(1, Ordering::Relaxed);
             encrypted(
-            &ck,
-                &format!("var currAuthTimes={times};\nvar currForbidTime={forbid};\n$.ret=71233;\n"),
+                &ck,
+                &format!(
+                    "var currAuthTimes={times};\nvar currForbidTime={forbid};\n$.ret=71233;\n"
+                ),
                 None,
             )
         }

@@ -1,9 +1,9 @@
 //! `xx230v-sim`: an emulator of the TP-Link XX230v's web UI — the EX "cgi_gdpr" protocol, a login
 //! page whose own JavaScript performs the RSA/AES login in a browser, and DEV2_* data from the
 //! XX230v's real TR-181 dump. It follows the published protocol description (no TP-Link code):
-//! textbook RSA sign with a 512-bit key, AES-128-CBC (or GCM) with the client's key, `JSESSIONID`
-//! + `TokenID` + `Referer` checks, one session at a time, a failed-login counter with lock-out,
-//! and no compression.
+//! textbook RSA sign with a 512-bit key, AES-128-CBC (or GCM) with the client's key, the
+//! `JSESSIONID`, `TokenID` and `Referer` checks, one session at a time, a failed-login counter
+//! with lock-out, and no compression.
 //!
 //! Architecture invariant: it only listens (on loopback in tests); it never opens a connection.
 
@@ -67,13 +67,22 @@ pub fn cpe_sim_identity(index: u64, prefix: &str) -> Identity {
 /// The identity of the built-in dump itself (serial 22275A7000395, MACs 1C:61:B4:FB:2A:C8…).
 fn dump_identity() -> Identity {
     let model = fibreplane_schemas::DataModel::xx230v();
-    let serial = model.value("Device.DeviceInfo.SerialNumber").unwrap_or_default().to_owned();
+    let serial = model
+        .value("Device.DeviceInfo.SerialNumber")
+        .unwrap_or_default()
+        .to_owned();
     // The device's MAC block: the last three bytes of its first interface MAC, low bits cleared
     // (cpe-sim adds each MAC's original low three bits back).
-    let mac = model.value("Device.Ethernet.Link.1.MACAddress").unwrap_or_default();
+    let mac = model
+        .value("Device.Ethernet.Link.1.MACAddress")
+        .unwrap_or_default();
     let low: String = mac.split(':').skip(3).collect();
     let mac_base = u32::from_str_radix(&low, 16).unwrap_or(0) & !7;
-    Identity { serial, mac_base, cr_url: String::new() }
+    Identity {
+        serial,
+        mac_base,
+        cr_url: String::new(),
+    }
 }
 
 /// A running emulator.
@@ -90,11 +99,17 @@ pub struct RunningSim {
 
 impl RunningSim {
     /// Starts an emulator on a pre-bound listener.
-    pub fn start(listener: tokio::net::TcpListener, base: Arc<BaseModel>, opts: SimOptions) -> std::io::Result<Self> {
+    pub fn start(
+        listener: tokio::net::TcpListener,
+        base: Arc<BaseModel>,
+        opts: SimOptions,
+    ) -> std::io::Result<Self> {
         let addr = listener.local_addr()?;
         let identity = opts.identity.clone().unwrap_or_else(dump_identity);
         let model = CpeModel::new(base, identity);
-        let serial = model.get(&model.rel("DeviceInfo.SerialNumber")).unwrap_or_default();
+        let serial = model
+            .get(&model.rel("DeviceInfo.SerialNumber"))
+            .unwrap_or_default();
         let state = Arc::new(http::SimState::new(opts, data::Dev2::from_model(&model)));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let served = state.clone();
@@ -102,11 +117,20 @@ impl RunningSim {
             let shutdown = async {
                 let _ = rx.await;
             };
-            if let Err(e) = axum::serve(listener, http::router(served)).with_graceful_shutdown(shutdown).await {
+            if let Err(e) = axum::serve(listener, http::router(served))
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
                 tracing::warn!(error = %e, "xx230v-sim stopped");
             }
         });
-        Ok(Self { addr, serial, state, shutdown: Some(tx), task })
+        Ok(Self {
+            addr,
+            serial,
+            state,
+            shutdown: Some(tx),
+            task,
+        })
     }
 
     /// Binds `addr` and starts an emulator of the built-in XX230v dump.

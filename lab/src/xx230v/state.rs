@@ -21,7 +21,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_failures: 5, lockout: Duration::from_secs(60), idle: Duration::from_secs(300) }
+        Self {
+            max_failures: 5,
+            lockout: Duration::from_secs(60),
+            idle: Duration::from_secs(300),
+        }
     }
 }
 
@@ -58,7 +62,12 @@ pub(crate) struct Logins {
 
 impl Logins {
     pub(crate) fn new(limits: Limits) -> Self {
-        Self { limits, failures: 0, locked_until: None, current: None }
+        Self {
+            limits,
+            failures: 0,
+            locked_until: None,
+            current: None,
+        }
     }
 
     /// Applies a login whose credentials were (`good`) or were not correct. `force` is the
@@ -76,7 +85,10 @@ impl Logins {
         if let Some(until) = self.locked_until {
             if until > now {
                 let forbid = (until - now).as_secs().max(1);
-                return LoginOutcome::Locked { times: self.failures, forbid };
+                return LoginOutcome::Locked {
+                    times: self.failures,
+                    forbid,
+                };
             }
             self.locked_until = None;
             self.failures = 0;
@@ -88,7 +100,10 @@ impl Logins {
                 self.locked_until = Some(now + self.limits.lockout);
                 forbid = self.limits.lockout.as_secs();
             }
-            return LoginOutcome::BadPassword { times: self.failures, forbid };
+            return LoginOutcome::BadPassword {
+                times: self.failures,
+                forbid,
+            };
         }
         self.failures = 0;
         let same_client = matches!((&self.current, cookie), (Some(s), Some(c)) if s.cookie == c);
@@ -96,14 +111,22 @@ impl Logins {
             return LoginOutcome::OtherUser;
         }
         let (cookie, token) = fresh_ids;
-        self.current = Some(Session { cookie: cookie.clone(), token, key, last: now });
+        self.current = Some(Session {
+            cookie: cookie.clone(),
+            token,
+            key,
+            last: now,
+        });
         LoginOutcome::Ok(cookie)
     }
 
     /// The live session the cookie names, touched.
     pub(crate) fn session(&mut self, now: Instant, cookie: Option<&str>) -> Option<&Session> {
         self.expire(now);
-        let s = self.current.as_mut().filter(|s| Some(s.cookie.as_str()) == cookie)?;
+        let s = self
+            .current
+            .as_mut()
+            .filter(|s| Some(s.cookie.as_str()) == cookie)?;
         s.last = now;
         Some(s)
     }
@@ -123,7 +146,11 @@ impl Logins {
     }
 
     fn expire(&mut self, now: Instant) {
-        if self.current.as_ref().is_some_and(|s| now.duration_since(s.last) >= self.limits.idle) {
+        if self
+            .current
+            .as_ref()
+            .is_some_and(|s| now.duration_since(s.last) >= self.limits.idle)
+        {
             self.current = None;
         }
     }
@@ -146,11 +173,23 @@ mod tests {
     fn one_session_at_a_time_unless_forced() {
         let t0 = Instant::now();
         let mut l = Logins::new(Limits::default());
-        assert_eq!(l.login(t0, true, false, None, key(), ids(1)), LoginOutcome::Ok("c1".into()));
-        assert_eq!(l.login(t0, true, false, None, key(), ids(2)), LoginOutcome::OtherUser);
+        assert_eq!(
+            l.login(t0, true, false, None, key(), ids(1)),
+            LoginOutcome::Ok("c1".into())
+        );
+        assert_eq!(
+            l.login(t0, true, false, None, key(), ids(2)),
+            LoginOutcome::OtherUser
+        );
         // The holder itself may log in again.
-        assert_eq!(l.login(t0, true, false, Some("c1"), key(), ids(3)), LoginOutcome::Ok("c3".into()));
-        assert_eq!(l.login(t0, true, true, None, key(), ids(4)), LoginOutcome::Ok("c4".into()));
+        assert_eq!(
+            l.login(t0, true, false, Some("c1"), key(), ids(3)),
+            LoginOutcome::Ok("c3".into())
+        );
+        assert_eq!(
+            l.login(t0, true, true, None, key(), ids(4)),
+            LoginOutcome::Ok("c4".into())
+        );
         assert!(l.session(t0, Some("c3")).is_none());
         l.logout("c4");
         assert!(!l.active(t0));
@@ -159,16 +198,38 @@ mod tests {
     #[test]
     fn failures_lock_out_and_the_lock_expires() {
         let t0 = Instant::now();
-        let limits = Limits { max_failures: 3, lockout: Duration::from_secs(30), idle: Duration::from_secs(60) };
+        let limits = Limits {
+            max_failures: 3,
+            lockout: Duration::from_secs(30),
+            idle: Duration::from_secs(60),
+        };
         let mut l = Logins::new(limits);
         for i in 1..3 {
-            assert_eq!(l.login(t0, false, false, None, key(), ids(0)), LoginOutcome::BadPassword { times: i, forbid: 0 });
+            assert_eq!(
+                l.login(t0, false, false, None, key(), ids(0)),
+                LoginOutcome::BadPassword {
+                    times: i,
+                    forbid: 0
+                }
+            );
         }
-        assert_eq!(l.login(t0, false, false, None, key(), ids(0)), LoginOutcome::BadPassword { times: 3, forbid: 30 });
+        assert_eq!(
+            l.login(t0, false, false, None, key(), ids(0)),
+            LoginOutcome::BadPassword {
+                times: 3,
+                forbid: 30
+            }
+        );
         // Even the right password is refused while locked.
-        assert!(matches!(l.login(t0, true, false, None, key(), ids(1)), LoginOutcome::Locked { .. }));
+        assert!(matches!(
+            l.login(t0, true, false, None, key(), ids(1)),
+            LoginOutcome::Locked { .. }
+        ));
         let later = t0 + Duration::from_secs(31);
-        assert_eq!(l.login(later, true, false, None, key(), ids(1)), LoginOutcome::Ok("c1".into()));
+        assert_eq!(
+            l.login(later, true, false, None, key(), ids(1)),
+            LoginOutcome::Ok("c1".into())
+        );
     }
 
     #[test]
@@ -176,7 +237,13 @@ mod tests {
         let t0 = Instant::now();
         let mut l = Logins::new(Limits::default());
         l.login(t0, true, false, None, key(), ids(1));
-        assert!(l.session(t0 + Duration::from_secs(10), Some("c1")).is_some());
-        assert!(l.session(t0 + Duration::from_secs(400), Some("c1")).is_none());
+        assert!(
+            l.session(t0 + Duration::from_secs(10), Some("c1"))
+                .is_some()
+        );
+        assert!(
+            l.session(t0 + Duration::from_secs(400), Some("c1"))
+                .is_none()
+        );
     }
 }

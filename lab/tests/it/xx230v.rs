@@ -13,11 +13,17 @@ const PASSWORD: &str = "lab-pw-1";
 
 /// The venv's interpreter; a missing venv fails the test loudly (never a skip).
 fn python() -> PathBuf {
-    let tools = std::env::var_os("FIBREPLANE_TOOLS").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/fibreplane/tools")
-    });
+    let tools = std::env::var_os("FIBREPLANE_TOOLS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/fibreplane/tools")
+        });
     let py = tools.join("tplink-venv/bin/python");
-    assert!(py.exists(), "{} missing: run scripts/deps/tplink-client.sh (./scripts/test.sh does)", py.display());
+    assert!(
+        py.exists(),
+        "{} missing: run scripts/deps/tplink-client.sh (./scripts/test.sh does)",
+        py.display()
+    );
     py
 }
 
@@ -36,12 +42,18 @@ async fn client(addr: SocketAddr, mode: &str) -> Value {
     })
     .await
     .unwrap();
-    assert!(out.status.success(), "client failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "client failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("client prints JSON")
 }
 
 async fn sim(opts: SimOptions) -> RunningSim {
-    RunningSim::bind("127.0.0.1:0".parse().unwrap(), opts).await.unwrap()
+    RunningSim::bind("127.0.0.1:0".parse().unwrap(), opts)
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,7 +14,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chromiumoxide::cdp::browser_protocol::browser::BrowserContextId;
-use chromiumoxide::cdp::browser_protocol::target::{CreateBrowserContextParams, CreateTargetParams};
+use chromiumoxide::cdp::browser_protocol::target::{
+    CreateBrowserContextParams, CreateTargetParams,
+};
 use chromiumoxide::{Browser, BrowserConfig, Page};
 use futures_util::StreamExt as _;
 use tokio::sync::{Mutex, Semaphore};
@@ -114,7 +116,9 @@ pub struct ChromiumPool {
 
 impl std::fmt::Debug for ChromiumPool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ChromiumPool").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("ChromiumPool")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -139,12 +143,23 @@ impl ChromiumPool {
     /// The browser's process id (for memory accounting), if it runs.
     pub async fn browser_pid(&self) -> Option<u32> {
         let mut live = self.live.lock().await;
-        live.as_mut()?.browser.get_mut_child().and_then(|c| c.as_mut_inner().id())
+        live.as_mut()?
+            .browser
+            .get_mut_child()
+            .and_then(|c| c.as_mut_inner().id())
     }
 
     /// Reads `calls` from `target` through the modem's own page, within the read budget.
-    pub async fn read(self: &Arc<Self>, target: &ModemTarget, calls: &[Call]) -> Result<Readout, BridgeError> {
-        let _permit = self.permits.acquire().await.map_err(|_| BridgeError::Browser("pool closed".into()))?;
+    pub async fn read(
+        self: &Arc<Self>,
+        target: &ModemTarget,
+        calls: &[Call],
+    ) -> Result<Readout, BridgeError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| BridgeError::Browser("pool closed".into()))?;
         let slot = self.checkout().await?;
         let budget = self.config.read_timeout;
         let outcome = tokio::time::timeout(budget, read::read(&slot.page, target, calls)).await;
@@ -195,8 +210,13 @@ impl ChromiumPool {
             }
         }
         let live = self.live.lock().await;
-        let live = live.as_ref().ok_or_else(|| BridgeError::Browser("browser not running".into()))?;
-        let context = live.browser.create_browser_context(CreateBrowserContextParams::default()).await?;
+        let live = live
+            .as_ref()
+            .ok_or_else(|| BridgeError::Browser("browser not running".into()))?;
+        let context = live
+            .browser
+            .create_browser_context(CreateBrowserContextParams::default())
+            .await?;
         let params = CreateTargetParams::builder()
             .url("about:blank")
             .browser_context_id(context.clone())
@@ -204,7 +224,12 @@ impl ChromiumPool {
             .map_err(BridgeError::Browser)?;
         let page = live.browser.new_page(params).await?;
         debug!(generation, "new browser context");
-        Ok(Slot { page, context, generation: live.generation, uses: 0 })
+        Ok(Slot {
+            page,
+            context,
+            generation: live.generation,
+            uses: 0,
+        })
     }
 
     async fn discard(&self, slot: Slot) {
@@ -252,9 +277,17 @@ impl ChromiumPool {
                 }
             }
         });
-        let generation = self.generations.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let generation = self
+            .generations
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
         info!(generation, "browser launched");
-        *guard = Some(Live { browser, handler, _profile: profile, generation });
+        *guard = Some(Live {
+            browser,
+            handler,
+            _profile: profile,
+            generation,
+        });
         Ok(generation)
     }
 }

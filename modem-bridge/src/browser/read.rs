@@ -16,11 +16,19 @@ use crate::proto::{dm, parse};
 /// How often the login state is polled.
 const POLL: Duration = Duration::from_millis(20);
 
-pub(super) async fn read(page: &Page, target: &ModemTarget, calls: &[Call]) -> Result<Readout, BridgeError> {
+pub(super) async fn read(
+    page: &Page,
+    target: &ModemTarget,
+    calls: &[Call],
+) -> Result<Readout, BridgeError> {
     let base = format!("http://{}/", target.addr);
     page.goto(base.as_str()).await?;
     let creds = &target.credentials;
-    let submitted: bool = eval(page, &script::submit_login(&creds.username, creds.password.expose())).await?;
+    let submitted: bool = eval(
+        page,
+        &script::submit_login(&creds.username, creds.password.expose()),
+    )
+    .await?;
     if !submitted {
         return Err(ProtocolMismatch::new("the page has no login form").into());
     }
@@ -44,7 +52,9 @@ async fn wait_logged_in(page: &Page) -> Result<(), BridgeError> {
             Ok(LoginState::Ok) => return Ok(()),
             Ok(LoginState::Busy) => return Err(BridgeError::Busy),
             Ok(LoginState::Error { ret, times, forbid }) => {
-                let text = format!("var currAuthTimes={times};\nvar currForbidTime={forbid};\n$.ret={ret};");
+                let text = format!(
+                    "var currAuthTimes={times};\nvar currForbidTime={forbid};\n$.ret={ret};"
+                );
                 parse::login_result(&text)?;
                 return Err(ProtocolMismatch::new("login error without a code").into());
             }
@@ -63,9 +73,15 @@ async fn run_calls(page: &Page, calls: &[Call]) -> Result<Readout, BridgeError> 
         .map_err(|_| ProtocolMismatch::new("page answer is not a JSON object"))?;
     let mut out = Readout::new();
     for c in calls {
-        let answer = answers.get(c.oid).ok_or_else(|| ProtocolMismatch::new(format!("no answer for {}", c.oid)))?;
+        let answer = answers
+            .get(c.oid)
+            .ok_or_else(|| ProtocolMismatch::new(format!("no answer for {}", c.oid)))?;
         if let Some(err) = answer.get("error") {
-            return Err(BridgeError::Browser(format!("{}: {}", c.oid, err.as_str().unwrap_or("error"))));
+            return Err(BridgeError::Browser(format!(
+                "{}: {}",
+                c.oid,
+                err.as_str().unwrap_or("error")
+            )));
         }
         let r = match dm::reply(c.oid, &answer.to_string()) {
             Ok(d) => ObjectResult::Data(d),
@@ -79,7 +95,9 @@ async fn run_calls(page: &Page, calls: &[Call]) -> Result<Readout, BridgeError> 
 
 async fn eval<T: serde::de::DeserializeOwned>(page: &Page, js: &str) -> Result<T, BridgeError> {
     let r = page.evaluate(js).await?;
-    r.into_value::<T>().map_err(|e| BridgeError::Browser(format!("unexpected script result: {}", e.classify_name())))
+    r.into_value::<T>().map_err(|e| {
+        BridgeError::Browser(format!("unexpected script result: {}", e.classify_name()))
+    })
 }
 
 trait Classify {

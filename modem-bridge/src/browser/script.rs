@@ -74,7 +74,11 @@ pub(crate) fn read_calls(calls: &[Call]) -> String {
     let list: Vec<_> = calls
         .iter()
         .map(|c| {
-            let data: serde_json::Map<_, _> = c.attrs.iter().map(|a| ((*a).to_owned(), json!(""))).collect();
+            let data: serde_json::Map<_, _> = c
+                .attrs
+                .iter()
+                .map(|a| ((*a).to_owned(), json!("")))
+                .collect();
             json!({"oid": c.oid, "list": c.op == Operation::Gl, "data": data})
         })
         .collect();
@@ -120,8 +124,19 @@ mod tests {
 
     #[test]
     fn login_states_parse() {
-        let s: LoginState = serde_json::from_str(r#"{"state":"error","ret":71233,"times":2,"forbid":0}"#).unwrap();
-        assert!(matches!(s, LoginState::Error { ret: 71233, times: 2, forbid: 0 }));
-        assert!(matches!(serde_json::from_str(r#"{"state":"busy"}"#).unwrap(), LoginState::Busy));
+        let s: LoginState =
+            serde_json::from_str(r#"{"state":"error","ret":71233,"times":2,"forbid":0}"#).unwrap();
+        assert!(matches!(
+            s,
+            LoginState::Error {
+                ret: 71233,
+                times: 2,
+                forbid: 0
+            }
+        ));
+        assert!(matches!(
+            serde_json::from_str(r#"{"state":"busy"}"#).unwrap(),
+            LoginState::Busy
+        ));
     }
 }

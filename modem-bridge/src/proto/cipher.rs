@@ -74,7 +74,11 @@ impl AesSession {
         }
         let mut key = [0u8; 16];
         key.copy_from_slice(key_digits.as_bytes());
-        Some(Self { variant, key, iv: iv_digits.as_bytes().to_vec() })
+        Some(Self {
+            variant,
+            key,
+            iv: iv_digits.as_bytes().to_vec(),
+        })
     }
 
     /// A fresh random session key.
@@ -82,7 +86,9 @@ impl AesSession {
         use rand::Rng as _;
         let mut rng = rand::rng();
         let mut digits = |n: usize| -> String {
-            (0..n).map(|_| char::from(b'0' + rng.random_range(0..10u8))).collect()
+            (0..n)
+                .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
+                .collect()
         };
         let (k, iv) = (digits(16), digits(variant.iv_len()));
         // Both strings have the lengths `from_digits` checks.
@@ -108,7 +114,10 @@ impl AesSession {
         match self.variant {
             CipherVariant::Cbc => {
                 let enc = CbcEnc::new((&self.key).into(), self.iv.as_slice().into());
-                Sealed { data: B64.encode(enc.encrypt_padded_vec_mut::<Pkcs7>(plain)), tag: None }
+                Sealed {
+                    data: B64.encode(enc.encrypt_padded_vec_mut::<Pkcs7>(plain)),
+                    tag: None,
+                }
             }
             CipherVariant::Gcm => {
                 let cipher = aes_gcm::Aes128Gcm::new((&self.key).into());
@@ -117,7 +126,10 @@ impl AesSession {
                 let tag = cipher
                     .encrypt_in_place_detached(self.iv.as_slice().into(), b"", &mut buf)
                     .unwrap_or_default();
-                Sealed { data: B64.encode(buf), tag: Some(B64.encode(tag)) }
+                Sealed {
+                    data: B64.encode(buf),
+                    tag: Some(B64.encode(tag)),
+                }
             }
         }
     }
@@ -128,7 +140,9 @@ impl AesSession {
         let body = body.trim();
         match self.variant {
             CipherVariant::Cbc => {
-                let ct = B64.decode(body).map_err(|_| ProtocolMismatch::new("response is not base64"))?;
+                let ct = B64
+                    .decode(body)
+                    .map_err(|_| ProtocolMismatch::new("response is not base64"))?;
                 let dec = CbcDec::new((&self.key).into(), self.iv.as_slice().into());
                 dec.decrypt_padded_vec_mut::<Pkcs7>(&ct)
                     .map_err(|_| ProtocolMismatch::new("response does not decrypt with AES-CBC"))
@@ -139,15 +153,26 @@ impl AesSession {
                 }
                 // Split as bytes: peer text need not be ASCII, and base64 decoding rejects what is not.
                 let (ct, tag) = body.as_bytes().split_at(body.len() - TAG_B64_LEN);
-                let mut buf = B64.decode(ct).map_err(|_| ProtocolMismatch::new("response is not base64"))?;
-                let tag = B64.decode(tag).map_err(|_| ProtocolMismatch::new("GCM tag is not base64"))?;
+                let mut buf = B64
+                    .decode(ct)
+                    .map_err(|_| ProtocolMismatch::new("response is not base64"))?;
+                let tag = B64
+                    .decode(tag)
+                    .map_err(|_| ProtocolMismatch::new("GCM tag is not base64"))?;
                 if tag.len() != 16 {
                     return Err(ProtocolMismatch::new("GCM tag length"));
                 }
                 let cipher = aes_gcm::Aes128Gcm::new((&self.key).into());
                 cipher
-                    .decrypt_in_place_detached(self.iv.as_slice().into(), b"", &mut buf, tag.as_slice().into())
-                    .map_err(|_| ProtocolMismatch::new("response does not authenticate with AES-GCM"))?;
+                    .decrypt_in_place_detached(
+                        self.iv.as_slice().into(),
+                        b"",
+                        &mut buf,
+                        tag.as_slice().into(),
+                    )
+                    .map_err(|_| {
+                        ProtocolMismatch::new("response does not authenticate with AES-GCM")
+                    })?;
                 Ok(buf)
             }
         }
@@ -168,7 +193,8 @@ mod tests {
     fn cbc_known_answer_matches_the_reference_construction() {
         // AES-128-CBC/PKCS#7 of "{}" under key "1234567890123456", IV "6543210987654321",
         // computed independently with `openssl enc -aes-128-cbc`.
-        let s = AesSession::from_digits(CipherVariant::Cbc, "1234567890123456", "6543210987654321").unwrap();
+        let s = AesSession::from_digits(CipherVariant::Cbc, "1234567890123456", "6543210987654321")
+            .unwrap();
         let sealed = s.seal(b"{}");
         assert_eq!(sealed.data, KAT_CBC);
         assert_eq!(s.open(&sealed.data).unwrap(), b"{}");
@@ -179,7 +205,8 @@ mod tests {
 
     #[test]
     fn gcm_appends_the_tag_and_rejects_tampering() {
-        let s = AesSession::from_digits(CipherVariant::Gcm, "1234567890123456", "123456789012").unwrap();
+        let s = AesSession::from_digits(CipherVariant::Gcm, "1234567890123456", "123456789012")
+            .unwrap();
         let sealed = s.seal(b"{\"a\":1}");
         let tag = sealed.tag.clone().unwrap();
         assert_eq!(tag.len(), 24);
@@ -188,7 +215,10 @@ mod tests {
         let mut bad = body.into_bytes();
         bad[0] = if bad[0] == b'A' { b'B' } else { b'A' };
         assert!(s.open(std::str::from_utf8(&bad).unwrap()).is_err());
-        assert_eq!(s.sign_fields(), "key=MTIzNDU2Nzg5MDEyMzQ1Ng==&iv=MTIzNDU2Nzg5MDEy");
+        assert_eq!(
+            s.sign_fields(),
+            "key=MTIzNDU2Nzg5MDEyMzQ1Ng==&iv=MTIzNDU2Nzg5MDEy"
+        );
     }
 
     proptest! {

@@ -99,7 +99,11 @@ fn attrs(v: &Value) -> Result<Attrs, ProtocolMismatch> {
                 Value::Number(n) => n.to_string(),
                 Value::Bool(b) => u8::from(*b).to_string(),
                 Value::Null => String::new(),
-                _ => return Err(ProtocolMismatch::new(format!("attribute {k} is not a scalar"))),
+                _ => {
+                    return Err(ProtocolMismatch::new(format!(
+                        "attribute {k} is not a scalar"
+                    )));
+                }
             };
             Ok((k.clone(), s))
         })
@@ -111,8 +115,12 @@ pub fn reply(oid: &str, text: &str) -> Result<DmData, BridgeError> {
     if text.len() > MAX_REPLY {
         return Err(ProtocolMismatch::new("answer exceeds the size limit").into());
     }
-    let v: Value = serde_json::from_str(text)
-        .map_err(|e| ProtocolMismatch::new(format!("answer to {oid} is not JSON ({})", e.classify_name())))?;
+    let v: Value = serde_json::from_str(text).map_err(|e| {
+        ProtocolMismatch::new(format!(
+            "answer to {oid} is not JSON ({})",
+            e.classify_name()
+        ))
+    })?;
     if depth(&v) > MAX_DEPTH {
         return Err(ProtocolMismatch::new("answer nests too deeply").into());
     }
@@ -120,15 +128,22 @@ pub fn reply(oid: &str, text: &str) -> Result<DmData, BridgeError> {
         return Err(ProtocolMismatch::new("answer is not an object").into());
     };
     if root.get("success").and_then(Value::as_bool) == Some(false) {
-        let code = root.get("errorcode").and_then(|c| c.as_i64().or_else(|| c.as_str()?.parse().ok()));
-        return Err(BridgeError::Refused { oid: oid.to_owned(), code: code.unwrap_or(-1) });
+        let code = root
+            .get("errorcode")
+            .and_then(|c| c.as_i64().or_else(|| c.as_str()?.parse().ok()));
+        return Err(BridgeError::Refused {
+            oid: oid.to_owned(),
+            code: code.unwrap_or(-1),
+        });
     }
     match root.get("data") {
         Some(Value::Array(items)) => {
             if items.len() > MAX_ENTRIES {
                 return Err(ProtocolMismatch::new("list exceeds the entry limit").into());
             }
-            Ok(DmData::List(items.iter().map(attrs).collect::<Result<_, _>>()?))
+            Ok(DmData::List(
+                items.iter().map(attrs).collect::<Result<_, _>>()?,
+            ))
         }
         Some(obj @ Value::Object(_)) => Ok(DmData::Object(attrs(obj)?)),
         None | Some(Value::Null) => Ok(DmData::List(Vec::new())),
@@ -159,7 +174,12 @@ mod tests {
 
     #[test]
     fn request_lists_attributes_as_empty_keys() {
-        let j = request_json(Operation::Gl, "DEV2_ADT_LAN", "0,0,0,0,0,0", &["MACAddress", "IPAddress"]);
+        let j = request_json(
+            Operation::Gl,
+            "DEV2_ADT_LAN",
+            "0,0,0,0,0,0",
+            &["MACAddress", "IPAddress"],
+        );
         let v: Value = serde_json::from_str(&j).unwrap();
         assert_eq!(v["operation"], "gl");
         assert_eq!(v["oid"], "DEV2_ADT_LAN");
@@ -169,17 +189,31 @@ mod tests {
 
     #[test]
     fn replies_parse_objects_lists_and_refusals() {
-        let o = reply("X", r#"{"data":{"upTime":"15687","n":3},"operation":"go","oid":"X","success":true}"#).unwrap();
+        let o = reply(
+            "X",
+            r#"{"data":{"upTime":"15687","n":3},"operation":"go","oid":"X","success":true}"#,
+        )
+        .unwrap();
         assert_eq!(o.entries()[0]["upTime"], "15687");
         assert_eq!(o.entries()[0]["n"], "3");
-        let l = reply("X", r#"{"data":[{"a":"1","stack":"1,0,0,0,0,0"},{"a":"2"}],"success":true}"#).unwrap();
+        let l = reply(
+            "X",
+            r#"{"data":[{"a":"1","stack":"1,0,0,0,0,0"},{"a":"2"}],"success":true}"#,
+        )
+        .unwrap();
         assert_eq!(l.entries().len(), 2);
         assert!(matches!(
             reply("DEV2_X", r#"{"success":false,"errorcode":9804}"#),
             Err(BridgeError::Refused { code: 9804, .. })
         ));
-        assert!(matches!(reply("X", "[[[[[[[[[[1]]]]]]]]]]"), Err(BridgeError::Protocol(_))));
-        assert!(matches!(reply("X", r#"{"data":{"a":{"b":"c"}}}"#), Err(BridgeError::Protocol(_))));
+        assert!(matches!(
+            reply("X", "[[[[[[[[[[1]]]]]]]]]]"),
+            Err(BridgeError::Protocol(_))
+        ));
+        assert!(matches!(
+            reply("X", r#"{"data":{"a":{"b":"c"}}}"#),
+            Err(BridgeError::Protocol(_))
+        ));
         let many = format!("{{\"data\":[{}{{}}]}}", "{},".repeat(MAX_ENTRIES));
         assert!(matches!(reply("X", &many), Err(BridgeError::Protocol(_))));
     }

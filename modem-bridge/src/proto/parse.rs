@@ -43,7 +43,11 @@ pub fn js_var<'a>(text: &'a str, name: &str) -> Option<&'a str> {
         let value = after[eq + 1..].trim_start();
         let end = value.find(';')?;
         let v = value[..end].trim();
-        return Some(v.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(v));
+        return Some(
+            v.strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .unwrap_or(v),
+        );
     }
     None
 }
@@ -58,7 +62,10 @@ pub fn ret_code(text: &str) -> Option<i64> {
 
 fn bounded(text: &str) -> Result<&str, ProtocolMismatch> {
     if text.len() > MAX_TEXT {
-        return Err(ProtocolMismatch::new(format!("answer of {} bytes exceeds the limit", text.len())));
+        return Err(ProtocolMismatch::new(format!(
+            "answer of {} bytes exceeds the limit",
+            text.len()
+        )));
     }
     Ok(text)
 }
@@ -70,7 +77,8 @@ pub fn gdpr_params(text: &str) -> Result<GdprParams, BridgeError> {
         return Err(ProtocolMismatch::new("getGDPRParm without $.ret=0").into());
     }
     let field = |name: &str| {
-        js_var(text, name).ok_or_else(|| ProtocolMismatch::new(format!("getGDPRParm lacks `{name}`")))
+        js_var(text, name)
+            .ok_or_else(|| ProtocolMismatch::new(format!("getGDPRParm lacks `{name}`")))
     };
     let key = RsaPublicKey::from_hex(field("nn")?, field("ee")?)?;
     let seq = field("seq")?
@@ -86,7 +94,11 @@ pub fn gdpr_params(text: &str) -> Result<GdprParams, BridgeError> {
 /// Interprets the decrypted login answer.
 pub fn login_result(text: &str) -> Result<(), BridgeError> {
     let text = bounded(text)?;
-    let num = |name: &str| js_var(text, name).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    let num = |name: &str| {
+        js_var(text, name)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
     match ret_code(text) {
         Some(RET_OK) => Ok(()),
         Some(RET_BAD_PASSWORD) => {
@@ -94,11 +106,16 @@ pub fn login_result(text: &str) -> Result<(), BridgeError> {
             if forbid > 0 {
                 Err(BridgeError::LockedOut { seconds: forbid })
             } else {
-                Err(BridgeError::Login { attempts: u32::try_from(num("currAuthTimes")).unwrap_or(u32::MAX) })
+                Err(BridgeError::Login {
+                    attempts: u32::try_from(num("currAuthTimes")).unwrap_or(u32::MAX),
+                })
             }
         }
         Some(RET_OTHER_USER) => Err(BridgeError::Busy),
-        Some(code) => Err(BridgeError::Refused { oid: "/cgi/login".into(), code }),
+        Some(code) => Err(BridgeError::Refused {
+            oid: "/cgi/login".into(),
+            code,
+        }),
         None => Err(ProtocolMismatch::new("login answer without $.ret").into()),
     }
 }
@@ -106,7 +123,8 @@ pub fn login_result(text: &str) -> Result<(), BridgeError> {
 /// The session token in the main page (`var token="…";`).
 pub fn token(html: &str) -> Result<String, BridgeError> {
     let html = bounded(html)?;
-    let t = js_var(html, "token").ok_or_else(|| ProtocolMismatch::new("main page without a token"))?;
+    let t =
+        js_var(html, "token").ok_or_else(|| ProtocolMismatch::new("main page without a token"))?;
     if t.is_empty() || t.len() > 128 || !t.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(ProtocolMismatch::new("main page token is malformed").into());
     }
@@ -139,9 +157,15 @@ mod tests {
             "$.ret=0;".to_owned(),
             format!("var ee=\"010001\"; var nn=\"{NN}\"; var seq=\"x\"; $.ret=0;"),
             format!("var ee=\"010001\"; var nn=\"{NN}\"; var seq=\"1\"; $.ret=1;"),
-            format!("var ee=\"010001\"; var nn=\"{}\"; var seq=\"1\"; $.ret=0;", &NN[2..]),
+            format!(
+                "var ee=\"010001\"; var nn=\"{}\"; var seq=\"1\"; $.ret=0;",
+                &NN[2..]
+            ),
         ] {
-            assert!(matches!(gdpr_params(&bad), Err(BridgeError::Protocol(_))), "{bad}");
+            assert!(
+                matches!(gdpr_params(&bad), Err(BridgeError::Protocol(_))),
+                "{bad}"
+            );
         }
     }
 
@@ -156,14 +180,24 @@ mod tests {
             login_result("var currAuthTimes=5;\nvar currForbidTime=58;\n$.ret=71233;"),
             Err(BridgeError::LockedOut { seconds: 58 })
         ));
-        assert!(matches!(login_result("$.ret=71239;"), Err(BridgeError::Busy)));
-        assert!(matches!(login_result("$.ret=71234;"), Err(BridgeError::Refused { code: 71234, .. })));
-        assert!(matches!(login_result("hello"), Err(BridgeError::Protocol(_))));
+        assert!(matches!(
+            login_result("$.ret=71239;"),
+            Err(BridgeError::Busy)
+        ));
+        assert!(matches!(
+            login_result("$.ret=71234;"),
+            Err(BridgeError::Refused { code: 71234, .. })
+        ));
+        assert!(matches!(
+            login_result("hello"),
+            Err(BridgeError::Protocol(_))
+        ));
     }
 
     #[test]
     fn token_is_found_and_validated() {
-        let page = "<html><script type=\"text/javascript\">var token=\"086724f57013f16e042e\";</script>";
+        let page =
+            "<html><script type=\"text/javascript\">var token=\"086724f57013f16e042e\";</script>";
         assert_eq!(token(page).unwrap(), "086724f57013f16e042e");
         assert!(token("<html>").is_err());
         assert!(token("var token=\"a b\";").is_err());

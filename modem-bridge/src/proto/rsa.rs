@@ -31,7 +31,9 @@ impl RsaPublicKey {
     /// Parses the hex modulus (`nn`) and exponent (`ee`).
     pub fn from_hex(nn: &str, ee: &str) -> Result<Self, BridgeError> {
         if !ALLOWED_MODULUS_HEX.contains(&nn.len()) {
-            return Err(ProtocolMismatch::new(format!("RSA modulus of {} hex digits", nn.len())).into());
+            return Err(
+                ProtocolMismatch::new(format!("RSA modulus of {} hex digits", nn.len())).into(),
+            );
         }
         if ee.is_empty() || ee.len() > 8 {
             return Err(ProtocolMismatch::new("RSA exponent length").into());
@@ -43,7 +45,11 @@ impl RsaPublicKey {
         if n.bits() < 8 || e.bits() < 2 {
             return Err(ProtocolMismatch::new("degenerate RSA key").into());
         }
-        Ok(Self { n, e, chunk: nn.len() / 2 })
+        Ok(Self {
+            n,
+            e,
+            chunk: nn.len() / 2,
+        })
     }
 
     /// Hex digits one encrypted chunk occupies (128 for a 512-bit key).
@@ -80,7 +86,8 @@ mod tests {
     #[test]
     fn private_key_recovers_nul_padded_chunks() {
         let key = RsaPublicKey::from_hex(N, "010001").unwrap();
-        let msg = b"key=1234567890123456&iv=6543210987654321&h=0123456789abcdef0123456789abcdef&s=1234";
+        let msg =
+            b"key=1234567890123456&iv=6543210987654321&h=0123456789abcdef0123456789abcdef&s=1234";
         let hex = key.encrypt_unpadded(msg);
         assert_eq!(hex.len(), 256);
         let n = BigUint::parse_bytes(N.as_bytes(), 16).unwrap();
@@ -104,7 +111,10 @@ mod tests {
         assert_eq!(key.block_hex_len(), 128);
         let one = key.encrypt_unpadded(b"h=abc&s=12");
         assert_eq!(one.len(), 128);
-        assert!(one.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        assert!(
+            one.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        );
         let two = key.encrypt_unpadded(&[b'x'; 65]);
         assert_eq!(two.len(), 256);
         // Deterministic: textbook RSA has no randomness.

@@ -54,7 +54,8 @@ impl Signer {
     /// Decrypts an answer of this session.
     pub fn open(&self, body: &str) -> Result<String, crate::error::ProtocolMismatch> {
         let plain = self.aes.open(body)?;
-        String::from_utf8(plain).map_err(|_| crate::error::ProtocolMismatch::new("answer is not UTF-8"))
+        String::from_utf8(plain)
+            .map_err(|_| crate::error::ProtocolMismatch::new("answer is not UTF-8"))
     }
 
     fn body(&self, payload: &str, login: bool) -> String {
@@ -82,7 +83,10 @@ mod tests {
     const NN: &str = "c34acfa0f7d0007241d29061aa9aeb9a7e3cf7350766dea0285684035daf8b4b3ff5fcb2af8862e8df255daabc2fc5fe054780ccac223ba1e9174e06d07866eb";
 
     fn signer(v: CipherVariant) -> Signer {
-        let params = GdprParams { key: RsaPublicKey::from_hex(NN, "010001").unwrap(), seq: 1000 };
+        let params = GdprParams {
+            key: RsaPublicKey::from_hex(NN, "010001").unwrap(),
+            seq: 1000,
+        };
         Signer::new(params, AesSession::random(v), "user", &Secret::new("pw"))
     }
 

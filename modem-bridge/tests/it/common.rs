@@ -18,14 +18,22 @@ pub(crate) async fn sim(cipher: SimCipher) -> RunningSim {
 }
 
 pub(crate) async fn sim_with(opts: SimOptions) -> RunningSim {
-    RunningSim::bind("127.0.0.1:0".parse().unwrap(), opts).await.unwrap()
+    RunningSim::bind("127.0.0.1:0".parse().unwrap(), opts)
+        .await
+        .unwrap()
 }
 
 pub(crate) fn target(sim: &RunningSim, variant: CipherVariant, password: &str) -> ModemTarget {
     ModemTarget {
         addr: sim.addr,
-        profile: ModemProfile { cipher: variant, ..ModemProfile::xx230v() },
-        credentials: Credentials { username: "user".into(), password: Secret::new(password) },
+        profile: ModemProfile {
+            cipher: variant,
+            ..ModemProfile::xx230v()
+        },
+        credentials: Credentials {
+            username: "user".into(),
+            password: Secret::new(password),
+        },
     }
 }
 
@@ -35,7 +43,11 @@ pub(crate) fn pool() -> Arc<ChromiumPool> {
         Path::new(DEBIAN_CHROMIUM).exists(),
         "{DEBIAN_CHROMIUM} missing: run scripts/deps/chromium.sh (./scripts/test.sh does)"
     );
-    ChromiumPool::new(ChromiumConfig { pool_size: 2, read_timeout: Duration::from_secs(30), ..Default::default() })
+    ChromiumPool::new(ChromiumConfig {
+        pool_size: 2,
+        read_timeout: Duration::from_secs(30),
+        ..Default::default()
+    })
 }
 
 pub(crate) fn bridge(pool: Option<Arc<ChromiumPool>>) -> Bridge {

@@ -2,8 +2,8 @@
 //! and GCM), the firmware's refusals, real headless Chromium running the emulator's login
 //! JavaScript, agreement of the two paths field by field, and the service API.
 
-mod common;
 mod chromium;
+mod common;
 mod native;
 mod service;
 mod sim_rules;

@@ -42,20 +42,81 @@ async fn api_requires_the_token_and_only_reads_allow_listed_modems() {
         }
         r.send()
     };
-    assert_eq!(get("/modem/lab-1/diagnostics", None).await.unwrap().status(), 401);
-    assert_eq!(get("/modem/lab-1/diagnostics", Some(&TOKEN[1..])).await.unwrap().status(), 401);
-    assert_eq!(get(&format!("/modem/lab-1/diagnostics?token={TOKEN}"), None).await.unwrap().status(), 401);
-    assert_eq!(get("/modem/lab-2/diagnostics", Some(TOKEN)).await.unwrap().status(), 404);
-    assert_eq!(get("/modem/127.0.0.1:80/diagnostics", Some(TOKEN)).await.unwrap().status(), 404);
-    assert_eq!(get("/modem/lab-1/bogus", Some(TOKEN)).await.unwrap().status(), 404);
-    let full: Value = get("/modem/lab-1/diagnostics", Some(TOKEN)).await.unwrap().text().await.unwrap().parse().unwrap();
+    assert_eq!(
+        get("/modem/lab-1/diagnostics", None)
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        get("/modem/lab-1/diagnostics", Some(&TOKEN[1..]))
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        get(&format!("/modem/lab-1/diagnostics?token={TOKEN}"), None)
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        get("/modem/lab-2/diagnostics", Some(TOKEN))
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        get("/modem/127.0.0.1:80/diagnostics", Some(TOKEN))
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        get("/modem/lab-1/bogus", Some(TOKEN))
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    let full: Value = get("/modem/lab-1/diagnostics", Some(TOKEN))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .parse()
+        .unwrap();
     assert_eq!(full["path"], "native");
-    assert_eq!(full["diagnostics"]["DeviceInfo"]["SerialNumber"], "22275A7000395");
-    assert_eq!(full["diagnostics"]["Optical"]["OpticalSignalLevelDbm"], -2.5);
-    let optics: Value = get("/modem/lab-1/optics", Some(TOKEN)).await.unwrap().text().await.unwrap().parse().unwrap();
+    assert_eq!(
+        full["diagnostics"]["DeviceInfo"]["SerialNumber"],
+        "22275A7000395"
+    );
+    assert_eq!(
+        full["diagnostics"]["Optical"]["OpticalSignalLevelDbm"],
+        -2.5
+    );
+    let optics: Value = get("/modem/lab-1/optics", Some(TOKEN))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(optics["diagnostics"]["DeviceInfo"].is_null());
     assert_eq!(optics["diagnostics"]["Optical"]["Status"], "Up");
-    let post = http.post(format!("http://{api}/modem/lab-1/diagnostics")).header("Authorization", format!("Bearer {TOKEN}")).send().await.unwrap();
+    let post = http
+        .post(format!("http://{api}/modem/lab-1/diagnostics"))
+        .header("Authorization", format!("Bearer {TOKEN}"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(post.status(), 405, "read-only");
     let _ = tx.send(());
     server.await.unwrap().unwrap();
@@ -68,9 +129,17 @@ fn short_tokens_and_missing_passwords_are_refused_at_start() {
     let b = || Bridge::new(Duration::from_secs(1), None).unwrap();
     assert!(ApiState::new(b(), &allow, vec![Secret::new("short")]).is_err());
     assert!(ApiState::new(b(), &allow, vec![Secret::new(TOKEN)]).is_err());
-    assert!(AllowList::from_json(r#"{"modems":[{"id":"a/b","address":"127.0.0.1:1","password_env":"X"}]}"#).is_err());
-    assert!(AllowList::from_json(r#"{"modems":[{"id":"a","url":"http://x/","password_env":"X"}]}"#).is_err());
-    let neither = AllowList::from_json(r#"{"modems":[{"id":"m","address":"127.0.0.1:1"}]}"#).unwrap();
+    assert!(
+        AllowList::from_json(
+            r#"{"modems":[{"id":"a/b","address":"127.0.0.1:1","password_env":"X"}]}"#
+        )
+        .is_err()
+    );
+    assert!(
+        AllowList::from_json(r#"{"modems":[{"id":"a","url":"http://x/","password_env":"X"}]}"#)
+            .is_err()
+    );
+    let neither =
+        AllowList::from_json(r#"{"modems":[{"id":"m","address":"127.0.0.1:1"}]}"#).unwrap();
     assert!(ApiState::new(b(), &neither, vec![Secret::new(TOKEN)]).is_err());
 }
-
