@@ -214,7 +214,10 @@ mod tests {
     #[test]
     fn the_fixed_key_pair_is_consistent() {
         let k = KeyPair::fixed();
-        let m = BigUint::from_bytes_be(b"h=0123&s=42");
+        // The client right-pads the sign string with NULs to the 64-byte block.
+        let mut block = b"h=0123&s=42".to_vec();
+        block.resize(64, 0);
+        let m = BigUint::from_bytes_be(&block);
         let c = m.modpow(&BigUint::from(65_537u32), &k.n);
         let mut hex = c.to_str_radix(16);
         while hex.len() < 128 {
@@ -236,5 +239,25 @@ mod tests {
         );
         assert!(parse_sign("h=abc").is_none());
         assert_eq!(credential_hash("user", "pw").len(), 32);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn peer_input_never_panics(text in ".{0,600}", hex in "[0-9a-f]{0,512}") {
+            let k = KeyPair::fixed();
+            let _ = k.decrypt_sign(&hex);
+            let _ = k.decrypt_sign(&text);
+            let _ = parse_body(&text);
+            let _ = parse_sign(&text);
+            let keys = [
+                ClientKey::from_sign(SimCipher::Cbc, "1234567890123456", "1234567890123456"),
+                ClientKey::from_sign(SimCipher::Gcm, "MTIzNDU2Nzg5MDEyMzQ1Ng==", "MTIzNDU2Nzg5MDEy"),
+            ];
+            for key in keys {
+                let key = key.expect("valid test keys");
+                let _ = key.open(&text, Some(&text));
+                proptest::prop_assert_eq!(key.open(&key.seal(&text), None).is_some(), key.cipher == SimCipher::Cbc);
+            }
+        }
     }
 }
