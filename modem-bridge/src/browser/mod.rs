@@ -5,6 +5,10 @@
 //! One browser process (a fresh profile directory each launch) serves a bounded pool of
 //! incognito browser contexts, one page each, reused across reads. A read that fails drops its
 //! page; a browser whose CDP connection ends is relaunched on the next read.
+//!
+//! Secrets: the password reaches the page inside a CDP `Runtime.evaluate` message. This crate
+//! never logs it, but chromiumoxide logs every CDP message at TRACE level (target
+//! `chromiumoxide::conn`): never run the bridge with that target at TRACE in production.
 
 mod read;
 mod script;

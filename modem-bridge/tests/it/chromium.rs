@@ -84,6 +84,26 @@ async fn auto_falls_back_to_the_browser_on_a_protocol_mismatch_and_reports_refus
         .unwrap_err();
     assert!(matches!(err, BridgeError::Login { attempts: 1 }), "{err}");
     s.stop().await;
+    // Someone holds the modem's one session: the page shows the "another user is logged in"
+    // prompt and the driver backs off instead of clicking #confirm-yes.
+    let s = sim(SimCipher::Cbc).await;
+    let held = crate::sim_rules::hold(s.addr).await;
+    let err = b
+        .read(
+            &target(&s, CipherVariant::Cbc, PASSWORD),
+            &[Section::Device],
+            PathChoice::Chromium,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, BridgeError::Busy), "{err}");
+    assert_eq!(
+        held.call(Some(&held.token), Some(&format!("{}/", held.base)))
+            .await,
+        200,
+        "the holder was not kicked out"
+    );
+    s.stop().await;
     p.shutdown().await;
 }
 

@@ -12,15 +12,15 @@ use fibreplane_lab::xx230v::{SimCipher, SimOptions};
 use crate::common::{PASSWORD, bridge, sim, sim_with, target};
 
 /// A hand-driven session: what a technician's browser holds.
-struct Held {
+pub(crate) struct Held {
     http: reqwest::Client,
-    base: String,
+    pub(crate) base: String,
     cookie: String,
-    token: String,
+    pub(crate) token: String,
     signer: Signer,
 }
 
-async fn hold(addr: std::net::SocketAddr) -> Held {
+pub(crate) async fn hold(addr: std::net::SocketAddr) -> Held {
     let http = reqwest::Client::new();
     let base = format!("http://{addr}");
     let text = http
@@ -74,7 +74,7 @@ async fn hold(addr: std::net::SocketAddr) -> Held {
 }
 
 impl Held {
-    async fn call(&self, token: Option<&str>, referer: Option<&str>) -> u16 {
+    pub(crate) async fn call(&self, token: Option<&str>, referer: Option<&str>) -> u16 {
         let body = self.signer.request_body(&dm::request_json(
             Operation::Go,
             "DEV2_DEV_INFO",
