@@ -102,3 +102,42 @@ async fn python_client_sees_a_wrong_password_as_the_firmware_code() {
     assert!(err.contains("wrong user or password"), "{err}");
     s.stop().await;
 }
+
+#[test]
+fn the_binary_runs_several_modems_with_cpe_sim_identities() {
+    use std::io::{BufRead as _, BufReader};
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_xx230v-sim"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--count",
+            "3",
+            "--index",
+            "41",
+            "--password",
+            PASSWORD,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let modems: Vec<Value> = (0..3)
+        .map(|_| serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap())
+        .collect();
+    // Kill the child this test started before asserting, so a failure leaves nothing running.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let serials: Vec<_> = modems
+        .iter()
+        .map(|m| m["serial"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(serials, ["FPSIM00000041", "FPSIM00000042", "FPSIM00000043"]);
+    let addrs: std::collections::HashSet<_> = modems
+        .iter()
+        .map(|m| m["listen"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(addrs.len(), 3, "one listener each");
+    assert!(addrs.iter().all(|a| a.starts_with("127.0.0.1:")));
+}

@@ -174,3 +174,31 @@ async fn native_sends_no_accept_encoding_so_a_strict_modem_answers() {
     assert!(r.unwrap().diagnostics.lan.is_some());
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_reads_of_one_modem_queue_instead_of_colliding() {
+    // The modem has one web session: without per-modem serialisation, these reads would refuse
+    // each other with "another user is logged in".
+    let s = sim(SimCipher::Cbc).await;
+    let b = std::sync::Arc::new(bridge(None));
+    let t = target(&s, CipherVariant::Cbc, PASSWORD);
+    let reads: Vec<_> = (0..6)
+        .map(|_| {
+            let (b, t) = (b.clone(), t.clone());
+            tokio::spawn(async move { b.read(&t, &[Section::Resources], PathChoice::Native).await })
+        })
+        .collect();
+    for r in reads {
+        assert!(
+            r.await
+                .unwrap()
+                .unwrap()
+                .diagnostics
+                .memory_status
+                .is_some()
+        );
+    }
+    assert_eq!(s.stats().logins.load(Ordering::Relaxed), 6);
+    assert_eq!(s.stats().logouts.load(Ordering::Relaxed), 6);
+    s.stop().await;
+}
