@@ -1,227 +1,13 @@
-//! The typed result of a diagnostic read, with field names after TR-181 where one exists, and
-//! the pure mapping from the modem's DEV2_* answers to it.
-
-use std::collections::BTreeMap;
-
-use serde::{Deserialize, Serialize};
+//! The pure mapping from the modem's DEV2_* answers to [`ModemDiagnostics`].
 
 use crate::config::OpticsUnits;
 use crate::plan::{self, Section};
-use crate::proto::dm::{Attrs, DmData};
+use crate::proto::dm::Attrs;
 
-/// What one object call produced: data, or the firmware's refusal code (9003: not for this
-/// role; 9804: unknown object). A refusal leaves its section empty instead of failing the read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ObjectResult {
-    /// The answer.
-    Data(DmData),
-    /// `{"success":false,"errorcode":n}`.
-    Refused(i64),
-}
-
-/// Every object a read fetched, by OID.
-pub type Readout = BTreeMap<String, ObjectResult>;
-
-/// A full or partial diagnostic read of one modem.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "PascalCase")]
-pub struct ModemDiagnostics {
-    /// `Device.DeviceInfo`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub device_info: Option<DeviceInfo>,
-    /// The active WAN connection (`Device.IP.Interface` + `Device.PPP.Interface`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub wan: Option<Wan>,
-    /// The LAN bridge (`Device.IP.Interface.1`, `Device.DHCPv4.Server`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub lan: Option<Lan>,
-    /// `Device.WiFi.Radio` with their SSIDs.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub wi_fi: Option<Vec<WiFiRadio>>,
-    /// `Device.Hosts.Host`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hosts: Option<Vec<Host>>,
-    /// `Device.DeviceInfo.MemoryStatus`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub memory_status: Option<MemoryStatus>,
-    /// `Device.DeviceInfo.ProcessStatus`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub process_status: Option<ProcessStatus>,
-    /// `Device.Optical.Interface.1` (+ TP-Link's `X_TP_GPON_Config`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub optical: Option<Optical>,
-    /// Objects the firmware refused, with their codes.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
-    pub refused: BTreeMap<String, i64>,
-}
-
-/// `Device.DeviceInfo`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct DeviceInfo {
-    /// `Manufacturer`.
-    pub manufacturer: String,
-    /// `ModelName`.
-    pub model_name: String,
-    /// `HardwareVersion`.
-    pub hardware_version: String,
-    /// `SoftwareVersion` (the firmware).
-    pub software_version: String,
-    /// `SerialNumber`.
-    pub serial_number: String,
-    /// `UpTime`, seconds.
-    pub up_time: Option<u64>,
-}
-
-/// The first enabled WAN connection.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Wan {
-    /// `Name` (e.g. `pppoe_gpon_3_3`).
-    pub name: String,
-    /// TP-Link's connection type (`PPPoE`, `IPoE`).
-    pub connection_type: String,
-    /// `ConnectionStatus` (`Connected`, `Disconnected`, …).
-    pub connection_status: String,
-    /// `MACAddress`.
-    #[serde(rename = "MACAddress")]
-    pub mac_address: String,
-    /// `IPv4Address.1.IPAddress`.
-    #[serde(rename = "IPv4Address")]
-    pub ipv4_address: Option<String>,
-    /// `IPv4Address.1.SubnetMask`.
-    pub subnet_mask: Option<String>,
-    /// `Routing.Router.1.IPv4Forwarding.{i}.GatewayIPAddress` of the default route.
-    #[serde(rename = "DefaultGateway")]
-    pub default_gateway: Option<String>,
-    /// `DNS.Client.Server.{i}.DNSServer`.
-    #[serde(rename = "DNSServers")]
-    pub dns_servers: Vec<String>,
-    /// `IPv6Address.1.IPAddress`, when the firmware reports it.
-    #[serde(rename = "IPv6Address")]
-    pub ipv6_address: Option<String>,
-}
-
-/// The LAN bridge.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Lan {
-    /// `MACAddress`.
-    #[serde(rename = "MACAddress")]
-    pub mac_address: String,
-    /// `IPv4Address.1.IPAddress`.
-    #[serde(rename = "IPAddress")]
-    pub ip_address: String,
-    /// `IPv4Address.1.SubnetMask`.
-    pub subnet_mask: String,
-    /// `DHCPv4.Server.Enable`.
-    #[serde(rename = "DHCPServerEnable")]
-    pub dhcp_server_enable: bool,
-}
-
-/// One radio (`Device.WiFi.Radio.{i}`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct WiFiRadio {
-    /// `OperatingFrequencyBand` (`2.4GHz`, `5GHz`, `6GHz`).
-    pub operating_frequency_band: String,
-    /// `Enable`.
-    pub enable: bool,
-    /// `Status`.
-    pub status: String,
-    /// `Channel`.
-    pub channel: Option<u32>,
-    /// The band's primary network switch (`DEV2_ADT_WIFI_COMMON.primaryEnable`).
-    pub primary_enable: Option<bool>,
-    /// The band's guest network switch.
-    pub guest_enable: Option<bool>,
-    /// Active hosts associated on this band (from the host table).
-    pub associated_device_number_of_entries: u32,
-    /// `Device.WiFi.SSID.{i}` on this radio.
-    #[serde(rename = "SSIDs")]
-    pub ssids: Vec<WiFiSsid>,
-}
-
-/// One SSID (`Device.WiFi.SSID.{i}`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct WiFiSsid {
-    /// `SSID`.
-    #[serde(rename = "SSID")]
-    pub ssid: String,
-    /// `Enable`.
-    pub enable: bool,
-    /// `Status`.
-    pub status: String,
-    /// `BSSID`.
-    #[serde(rename = "BSSID")]
-    pub bssid: String,
-}
-
-/// One host (`Device.Hosts.Host.{i}`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Host {
-    /// `PhysAddress`.
-    pub phys_address: String,
-    /// `IPAddress`.
-    #[serde(rename = "IPAddress")]
-    pub ip_address: String,
-    /// `HostName`.
-    pub host_name: String,
-    /// `Active`.
-    pub active: bool,
-    /// `Layer1Interface` in words, from `X_TP_LanConnType`.
-    pub interface_type: String,
-    /// `X_TP_LanConnType` as sent.
-    #[serde(rename = "X_TP_LanConnType")]
-    pub lan_conn_type: Option<u32>,
-    /// `LeaseTimeRemaining`, seconds (`-1` for infinite).
-    pub lease_time_remaining: Option<i64>,
-}
-
-/// `Device.DeviceInfo.MemoryStatus`, KiB.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct MemoryStatus {
-    /// `Total`.
-    pub total: u64,
-    /// `Free`.
-    pub free: u64,
-}
-
-/// `Device.DeviceInfo.ProcessStatus`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ProcessStatus {
-    /// `CPUUsage`, percent.
-    #[serde(rename = "CPUUsage")]
-    pub cpu_usage: u32,
-}
-
-/// The GPON transceiver.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Optical {
-    /// Link status: `Up` when the ONU is in operation state O5.
-    pub status: String,
-    /// TP-Link's PON state number (`5` = O5, operation).
-    pub pon_state: Option<u32>,
-    /// `PonType` (`GPON`).
-    pub pon_type: String,
-    /// Received power, dBm (TR-181 `OpticalSignalLevel` is in thousandths of dBm).
-    pub optical_signal_level_dbm: Option<f64>,
-    /// Transmitted power, dBm (TR-181 `TransmitOpticalLevel`).
-    pub transmit_optical_level_dbm: Option<f64>,
-    /// Transceiver temperature, °C.
-    pub transceiver_temperature_c: Option<f64>,
-    /// Supply voltage, V.
-    pub supply_voltage_v: Option<f64>,
-    /// Laser bias current, mA.
-    pub bias_current_ma: Option<f64>,
-    /// The raw integers as the firmware sent them, for re-scaling if the unit turns out wrong.
-    pub raw: BTreeMap<String, String>,
-}
+use super::{
+    DeviceInfo, Host, Lan, MemoryStatus, ModemDiagnostics, ObjectResult, Optical, ProcessStatus,
+    Readout, Wan, WiFiRadio, WiFiSsid,
+};
 
 fn get<'a>(a: &'a Attrs, k: &str) -> &'a str {
     a.get(k).map_or("", |s| s.trim())
@@ -463,4 +249,146 @@ fn optical(a: &Attrs, units: &OpticsUnits) -> Optical {
 /// readable and the two paths' answers byte-identical.
 pub(crate) fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::dm::DmData;
+
+    fn attrs(pairs: &[(&str, &str)]) -> Attrs {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn readout(items: Vec<(&str, ObjectResult)>) -> Readout {
+        items.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+    }
+
+    #[test]
+    fn the_first_enabled_wan_is_reported_and_empty_addresses_are_none() {
+        let r = readout(vec![(
+            "DEV2_ADT_WAN",
+            ObjectResult::Data(DmData::List(vec![
+                attrs(&[
+                    ("enable", "0"),
+                    ("name", "off"),
+                    ("connIPv4Address", "10.0.0.1"),
+                ]),
+                attrs(&[
+                    ("enable", "1"),
+                    ("name", "on"),
+                    ("connIPv4Address", "0.0.0.0"),
+                    ("connIPv4DnsServer", "1.1.1.1, 0.0.0.0,9.9.9.9"),
+                ]),
+            ])),
+        )]);
+        let d = map(&r, &[Section::Wan], &OpticsUnits::default());
+        let wan = d.wan.unwrap();
+        assert_eq!(wan.name, "on");
+        assert_eq!(wan.ipv4_address, None);
+        assert_eq!(wan.dns_servers, ["1.1.1.1", "9.9.9.9"]);
+    }
+
+    #[test]
+    fn refusals_leave_the_section_empty_and_are_listed() {
+        let r = readout(vec![
+            ("DEV2_DEV_INFO", ObjectResult::Refused(9003)),
+            (
+                "DEV2_MEM_STATUS",
+                ObjectResult::Data(DmData::Object(attrs(&[("total", "x")]))),
+            ),
+        ]);
+        let d = map(
+            &r,
+            &[Section::Device, Section::Resources],
+            &OpticsUnits::default(),
+        );
+        assert!(d.device_info.is_none());
+        assert!(
+            d.memory_status.is_none(),
+            "a non-numeric total is not invented"
+        );
+        assert_eq!(d.refused.get("DEV2_DEV_INFO"), Some(&9003));
+    }
+
+    #[test]
+    fn wifi_clients_are_counted_per_band_from_active_hosts() {
+        let host = |mac: &str, active: &str, code: &str| {
+            attrs(&[
+                ("physAddress", mac),
+                ("active", active),
+                ("X_TP_LanConnType", code),
+            ])
+        };
+        let r = readout(vec![
+            (
+                "DEV2_WIFI_RADIO",
+                ObjectResult::Data(DmData::List(vec![
+                    attrs(&[
+                        ("operatingFrequencyBand", "2.4GHz"),
+                        ("enable", "1"),
+                        ("channel", "6"),
+                    ]),
+                    attrs(&[
+                        ("operatingFrequencyBand", "5GHz"),
+                        ("enable", "1"),
+                        ("channel", "x"),
+                    ]),
+                ])),
+            ),
+            (
+                "DEV2_WIFI_SSID",
+                ObjectResult::Data(DmData::List(vec![attrs(&[
+                    ("SSID", "home"),
+                    ("enable", "1"),
+                    ("lowerLayers", "Device.WiFi.Radio.2."),
+                ])])),
+            ),
+            (
+                "DEV2_HOST_ENTRY",
+                ObjectResult::Data(DmData::List(vec![
+                    host("aa:bb:cc:00:00:01", "1", "1"),
+                    host("aa:bb:cc:00:00:02", "1", "3"),
+                    host("aa:bb:cc:00:00:03", "0", "3"),
+                    host("aa:bb:cc:00:00:04", "1", "0"),
+                ])),
+            ),
+        ]);
+        let d = map(
+            &r,
+            &[Section::Wifi, Section::Hosts],
+            &OpticsUnits::default(),
+        );
+        let wifi = d.wi_fi.unwrap();
+        assert_eq!(wifi[0].associated_device_number_of_entries, 1);
+        assert_eq!(wifi[1].associated_device_number_of_entries, 1);
+        assert_eq!((wifi[0].channel, wifi[1].channel), (Some(6), None));
+        assert!(wifi[0].ssids.is_empty());
+        assert_eq!(wifi[1].ssids[0].ssid, "home");
+        let hosts = d.hosts.unwrap();
+        assert_eq!(hosts[0].phys_address, "AA:BB:CC:00:00:01");
+        assert_eq!(hosts[3].interface_type, "Ethernet");
+    }
+
+    #[test]
+    fn optics_follow_the_configured_units() {
+        let r = readout(vec![(
+            "DEV2_OPTC_GPON_CFG",
+            ObjectResult::Data(DmData::List(vec![attrs(&[
+                ("RXPower", "215"),
+                ("status", "1"),
+            ])])),
+        )]);
+        let units = OpticsUnits {
+            power: crate::config::PowerUnit::NegTenthDbm,
+            ..OpticsUnits::default()
+        };
+        let o = map(&r, &[Section::Optics], &units).optical.unwrap();
+        assert_eq!(o.optical_signal_level_dbm, Some(-21.5));
+        assert_eq!(o.status, "Down");
+        assert_eq!(o.transmit_optical_level_dbm, None);
+    }
 }
