@@ -27,6 +27,9 @@ enum Command {
     Demo(crate::demo::DemoArgs),
     /// OLT tools: `olt poll` polls one OLT over SNMP once.
     Olt(crate::olt::OltArgs),
+    /// Reads TP-Link XX230v diagnostics through the web UI, or serves them to the hub.
+    #[command(subcommand)]
+    Modem(crate::modem::ModemCommand),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -105,6 +108,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         Command::Demo(d) => crate::demo::run(d, shutdown_signal()).await,
         Command::Olt(o) => crate::olt::run(o).await,
         Command::Import(i) => crate::import::run(i).await,
+        Command::Modem(m) => crate::modem::run(m, shutdown_signal()).await,
     }
 }
 

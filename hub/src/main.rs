@@ -6,6 +6,7 @@
 mod cli;
 mod demo;
 mod import;
+mod modem;
 mod olt;
 
 use anyhow::Context;

@@ -6,6 +6,9 @@
 //! with its own copy-on-write [`CpeModel`] over a shared [`BaseModel`]. The ACS end-to-end tests
 //! drive CPEs one session at a time with [`Fleet::inform`]; the `cpe-sim` binary runs load.
 //!
+//! [`xx230v`] is a separate peer: `xx230v-sim`, an emulator of the TP-Link XX230v's web UI for the
+//! modem bridge.
+//!
 //! Architecture invariant: the fleet only ever connects to the configured ACS URL and to the
 //! file URLs the ACS hands out in Download requests.
 #![warn(missing_docs)]
@@ -25,6 +28,7 @@ mod report;
 mod respond;
 mod task;
 mod time;
+pub mod xx230v;
 
 pub use auth::{CpeAuth, Credential, derive_password};
 pub use base::BaseModel;

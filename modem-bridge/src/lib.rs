@@ -1,6 +1,37 @@
-//! Skeleton crate: the issue that owns `modem-bridge/` fills it. It compiles so the workspace layout is
-//! fixed from the first commit.
+//! The TP-Link XX230v web-UI bridge.
+//!
+//! Some modem facts (GPON optics, connected hosts, per-band Wi-Fi) are only reachable through the
+//! modem's web UI, which encrypts every call in client-side JavaScript (textbook RSA + AES).
+//! This crate reads them two ways:
+//!
+//! * **native** ([`native`]): a Rust client of the protocol, built on the sans-IO signer in
+//!   [`proto`]; fast, and the default;
+//! * **Chromium** ([`browser`]): Debian's headless Chromium driven by `chromiumoxide`, where the
+//!   page's own JavaScript does the crypto; the fallback when a firmware changes its crypto.
+//!
+//! [`Bridge`] selects the path and serialises reads per modem; [`plan`] says which objects a read
+//! fetches, [`diag`] maps them to [`ModemDiagnostics`] (TR-181 field names); [`service`] is the
+//! hub-facing HTTP API.
+//!
+//! Architecture invariant: this is the only crate that depends on `chromiumoxide`.
 #![warn(missing_docs)]
 
-/// The crate's name, so the skeleton exposes one documented item.
-pub const CRATE: &str = "modem-bridge";
+mod bridge;
+pub mod browser;
+mod config;
+pub mod diag;
+mod error;
+pub mod native;
+pub mod plan;
+pub mod proto;
+mod secret;
+pub mod service;
+
+pub use bridge::{Bridge, PathChoice, Report, UsedPath};
+pub use config::{
+    Credentials, ModemEntry, ModemId, ModemProfile, ModemTarget, OpticsUnits, PowerUnit,
+};
+pub use diag::ModemDiagnostics;
+pub use error::{BridgeError, ProtocolMismatch};
+pub use plan::Section;
+pub use secret::Secret;

@@ -1,5 +1,6 @@
 //! Integration tests of the lab CPE agent: model semantics, the connection-request server, CWMP
-//! sessions against an in-test ACS, and the `cpe-sim` binary.
+//! sessions against an in-test ACS, and the `cpe-sim` binary; `xx230v` drives the XX230v web-UI
+//! emulator with the real Python TP-Link client.
 
 mod acs;
 mod cli;
@@ -8,3 +9,4 @@ mod model;
 mod olt_sim;
 mod periodic;
 mod session;
+mod xx230v;
