@@ -338,3 +338,53 @@ fn a_broken_export_reports_each_bad_document_and_fails() {
         (Some(1), Some(1))
     );
 }
+
+#[test]
+fn modem_read_reads_an_emulated_xx230v_natively_without_the_password_on_argv() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let sim = rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = std::sync::Arc::new(fibreplane_lab::BaseModel::xx230v());
+        let opts = fibreplane_lab::xx230v::SimOptions::new("user", "cli-modem-pw");
+        fibreplane_lab::xx230v::RunningSim::start(listener, base, opts).unwrap()
+    });
+    let read = |password: &str| {
+        Command::new(env!("CARGO_BIN_EXE_fibreplane"))
+            .args(["modem", "read", "--host"])
+            .arg(sim.addr.to_string())
+            .args([
+                "--password-env",
+                "CLI_MODEM_PW",
+                "--path",
+                "native",
+                "--json",
+            ])
+            .env("CLI_MODEM_PW", password)
+            .output()
+            .unwrap()
+    };
+    let out = read("cli-modem-pw");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&sim.serial),
+        "the emulated modem's serial is read: {stdout}"
+    );
+    assert!(
+        !stdout.contains("cli-modem-pw"),
+        "the password is never printed"
+    );
+    // A wrong password is a clear failure.
+    let out = read("wrong");
+    assert!(!out.status.success());
+    drop(sim);
+    drop(rt);
+}

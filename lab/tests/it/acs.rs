@@ -51,7 +51,8 @@ pub(crate) struct Seen {
 /// Shared ACS state.
 pub(crate) struct TestAcs {
     pub(crate) addr: SocketAddr,
-    pub(crate) queue: Mutex<VecDeque<Body>>,
+    /// Requests to issue, each for any CPE (`None`) or for the CPE with this serial number.
+    pub(crate) queue: Mutex<VecDeque<(Option<String>, Body)>>,
     pub(crate) seen: Mutex<Seen>,
     /// Answer the next N Informs with fault 8005.
     pub(crate) reject_next: Mutex<usize>,
@@ -82,6 +83,7 @@ impl TestAcs {
                 conn_no += 1;
                 let conn = Arc::new(Mutex::new(Conn {
                     session: None,
+                    serial: String::new(),
                     nonce: format!("nonce{conn_no}"),
                     cookie: format!("c{conn_no:08x}"),
                     awaiting_raw: false,
@@ -106,7 +108,16 @@ impl TestAcs {
     }
 
     pub(crate) fn push(&self, body: Body) {
-        self.queue.lock().unwrap().push_back(body);
+        self.queue.lock().unwrap().push_back((None, body));
+    }
+
+    /// Queues a request for the next session of the CPE with this serial number only, so other
+    /// CPEs of a running fleet cannot take it.
+    pub(crate) fn push_for(&self, serial: &str, body: Body) {
+        self.queue
+            .lock()
+            .unwrap()
+            .push_back((Some(serial.to_owned()), body));
     }
 
     pub(crate) fn seen(&self) -> std::sync::MutexGuard<'_, Seen> {
@@ -197,7 +208,9 @@ impl TestAcs {
             }
             (_, msg) => (msg, false),
         };
-        let session = c
+        // Field by field, so the session and the serial can be borrowed at once.
+        let cs = &mut *c;
+        let session = cs
             .session
             .get_or_insert_with(|| AcsSession::new(now, AcsSessionConfig::default()));
         let event = if was_raw {
@@ -207,6 +220,7 @@ impl TestAcs {
         };
         let env = match event {
             AcsEvent::Inform(inform) => {
+                cs.serial = inform.device_id.serial_number.clone();
                 self.seen().informs.push(inform);
                 let reject = {
                     let mut r = self.reject_next.lock().unwrap();
@@ -216,7 +230,7 @@ impl TestAcs {
                 };
                 if reject {
                     let env = session.reject_inform(Fault::new(8005, "Retry request"));
-                    c.session = None;
+                    cs.session = None;
                     return reply(StatusCode::OK, cwmp::to_bytes(&env).into());
                 }
                 let env = session.accept_inform(now);
@@ -237,7 +251,7 @@ impl TestAcs {
             }
             AcsEvent::Violation(e) => {
                 self.seen().violations.push(e.to_string());
-                c.session = None;
+                cs.session = None;
                 return reply(StatusCode::BAD_REQUEST, Bytes::new());
             }
             ev => {
@@ -250,12 +264,18 @@ impl TestAcs {
                     c.awaiting_raw = true;
                     return reply(StatusCode::OK, Bytes::from(raw));
                 }
-                let next = self.queue.lock().unwrap().pop_front();
+                let next = {
+                    let mut q = self.queue.lock().unwrap();
+                    q.iter()
+                        .position(|(to, _)| to.as_ref().is_none_or(|s| *s == cs.serial))
+                        .and_then(|i| q.remove(i))
+                        .map(|(_, b)| b)
+                };
                 match next {
                     Some(b) => session.send_request(now, b, false).unwrap(),
                     None => {
                         session.finish();
-                        c.session = None;
+                        cs.session = None;
                         self.seen().sessions_done += 1;
                         return reply(StatusCode::NO_CONTENT, Bytes::new());
                     }
@@ -268,6 +288,8 @@ impl TestAcs {
 
 struct Conn {
     session: Option<AcsSession>,
+    /// The serial number of the CPE in session on this connection.
+    serial: String,
     awaiting_raw: bool,
     nonce: String,
     cookie: String,

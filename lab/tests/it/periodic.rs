@@ -31,14 +31,19 @@ async fn active_notification_sends_value_change_and_periodic_informs_run() {
     assert!(periodic >= 6, "{periodic}");
 
     let path = "Device.DeviceInfo.ProvisioningCode";
-    acs.push(Body::SetParameterAttributes {
-        parameters: vec![cwmp::SetParameterAttribute {
-            name: path.into(),
-            notification_change: true,
-            notification: 2,
-            ..Default::default()
-        }],
-    });
+    // Only CPE 0 gets the attribute: the other CPEs keep informing and must not take it.
+    let serial = fleet.device_id(0).rsplit('-').next().unwrap().to_owned();
+    acs.push_for(
+        &serial,
+        Body::SetParameterAttributes {
+            parameters: vec![cwmp::SetParameterAttribute {
+                name: path.into(),
+                notification_change: true,
+                notification: 2,
+                ..Default::default()
+            }],
+        },
+    );
     fleet.inform(0, &["2 PERIODIC"]).await.unwrap();
     let before = fleet.sessions(0);
     assert!(fleet.set_param(0, path, "SITE-7"));
