@@ -13,6 +13,7 @@ pub mod cr;
 mod inform;
 mod jobs;
 pub mod metrics;
+pub mod provision;
 mod registry;
 pub mod server;
 mod session;
