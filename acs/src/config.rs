@@ -90,6 +90,9 @@ pub struct AcsConfig {
     pub max_unauthenticated_body: usize,
     /// CWMP session timeout when the CPE does not announce its own.
     pub session_timeout: Duration,
+    /// How long a completed task's record is kept for callers waiting on it before it is
+    /// deleted (GenieACS deletes it at once; the NBI never lists completed tasks).
+    pub done_task_retention: Duration,
     /// Time allowed to receive a request's headers.
     pub header_timeout: Duration,
     /// A keep-alive connection idle this long is closed.
@@ -123,6 +126,7 @@ impl Default for AcsConfig {
             limits: cwmp::Limits::default(),
             max_unauthenticated_body: 64 * 1024,
             session_timeout: Duration::from_secs(30),
+            done_task_retention: Duration::from_secs(600),
             header_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             max_sessions: 2048,

@@ -202,6 +202,24 @@ impl Acs {
         self.clock_ms()
     }
 
+    /// Deletes the records of tasks completed more than `done_task_retention` ago; returns how
+    /// many. Run every minute while serving, so the task table holds only live work.
+    pub async fn purge_done_tasks(&self) -> Result<usize, AcsError> {
+        let cutoff = self.clock_ms() - self.config.done_task_retention.as_millis() as i64;
+        let ops: Vec<Op> = self
+            .store
+            .tasks(None)?
+            .into_iter()
+            .filter(
+                |t| matches!(t.status, TaskStatus::Done { finished_ms } if finished_ms <= cutoff),
+            )
+            .map(|t| Op::DeleteTask(t.id))
+            .collect();
+        let n = ops.len();
+        self.writer.apply(ops).await?;
+        Ok(n)
+    }
+
     /// Whether the device is in a CWMP session right now (the NBI refuses to delete what a
     /// session is using, as GenieACS does with its session lock).
     pub fn in_session(&self, device: &DeviceId) -> bool {

@@ -234,8 +234,9 @@ async fn flush_bookkeeping(acs: Arc<Acs>, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// Drops expired sessions once a second.
+/// Drops expired sessions once a second, and completed tasks' records once a minute.
 async fn reap(acs: Arc<Acs>, mut stop: watch::Receiver<bool>) {
+    let mut ticks = 0u64;
     loop {
         tokio::select! {
             () = tokio::time::sleep(Duration::from_secs(1)) => {}
@@ -245,6 +246,14 @@ async fn reap(acs: Arc<Acs>, mut stop: watch::Receiver<bool>) {
             acs.metrics.sessions_expired.inc();
             tracing::info!(%device, "session expired");
             acs.publish(DeviceEvent::SessionEnded { device });
+        }
+        ticks += 1;
+        if ticks % 60 == 0 {
+            match acs.purge_done_tasks().await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(tasks = n, "purged completed tasks"),
+                Err(e) => tracing::warn!(error = %e, "could not purge completed tasks"),
+            }
         }
     }
 }

@@ -99,6 +99,8 @@ pub enum Plan {
     Macs(Vec<String>),
     /// Devices of this `<OUI>-<ProductClass>`.
     Model(String),
+    /// Devices of one of these product classes.
+    ProductClasses(Vec<String>),
     /// Every device.
     Scan,
 }
@@ -144,10 +146,13 @@ impl Query {
     }
 
     /// Whether the plan's candidates are exactly the matches: the query is nothing but one
-    /// equality on the serial-number or tag index, so candidates need not be read to be counted.
+    /// equality on the serial-number, tag or product-class index, so candidates need not be read to be counted.
     pub fn plan_is_exact(&self) -> bool {
         matches!(self.root, Expr::Field { .. })
-            && matches!(self.plan(), Plan::Serials(_) | Plan::Tags(_))
+            && matches!(
+                self.plan(),
+                Plan::Serials(_) | Plan::Tags(_) | Plan::ProductClasses(_)
+            )
     }
 
     /// The narrowest index lookup whose results contain every match.
@@ -189,10 +194,12 @@ impl Query {
                 best = plan;
             }
         }
-        if matches!(best, Plan::Scan)
-            && let (Some(o), Some(c)) = (oui, class)
-        {
-            best = Plan::Model(format!("{o}-{c}"));
+        if matches!(best, Plan::Scan) {
+            best = match (oui, class) {
+                (Some(o), Some(c)) => Plan::Model(format!("{o}-{c}")),
+                (None, Some(c)) => Plan::ProductClasses(vec![c]),
+                _ => Plan::Scan,
+            };
         }
         best
     }

@@ -374,6 +374,9 @@ fn index_keys(meta: &DeviceMeta) -> BTreeSet<Vec<u8>> {
     if !(meta.identity.oui.is_empty() && meta.identity.product_class.is_empty()) {
         entries.push((Index::Model, meta.model_key()));
     }
+    if !meta.identity.product_class.is_empty() {
+        entries.push((Index::ProductClass, meta.identity.product_class.clone()));
+    }
     entries.extend(meta.tags.iter().map(|t| (Index::Tag, t.clone())));
     entries
         .into_iter()

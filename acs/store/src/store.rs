@@ -161,6 +161,8 @@ pub enum Index {
     Model,
     /// Every tag.
     Tag,
+    /// `identity.product_class` alone (GenieACS clients filter on it without the OUI).
+    ProductClass,
 }
 
 impl Index {
@@ -171,6 +173,7 @@ impl Index {
             Self::Mac => 2,
             Self::Model => 3,
             Self::Tag => 4,
+            Self::ProductClass => 5,
         }
     }
 }

@@ -265,3 +265,40 @@ async fn an_answer_that_does_not_match_the_request_ends_the_session_with_400() {
     assert_eq!(r.status, 400);
     assert_eq!(t.acs.live_sessions(), 0);
 }
+
+#[tokio::test]
+async fn completed_tasks_are_purged_after_their_retention_and_live_ones_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = AcsConfig {
+        done_task_retention: Duration::from_secs(60),
+        ..harness::quiet(tmp.path())
+    };
+    let t = harness::start_in(tmp, config).await;
+    register(&t, "P1").await;
+    let dev = harness::device("P1");
+    let now = t.acs.now_ms();
+    let mut ids = Vec::new();
+    for finished in [Some(now - 120_000), Some(now - 1_000), None] {
+        let mut task = t.acs.enqueue(&dev, TaskKind::Reboot).await.unwrap();
+        if let Some(finished_ms) = finished {
+            task.status = TaskStatus::Done { finished_ms };
+            t.acs
+                .write(vec![acs::store::Op::PutTask(task.clone())])
+                .await
+                .unwrap();
+        }
+        ids.push(task.id);
+    }
+    assert_eq!(t.acs.purge_done_tasks().await.unwrap(), 1);
+    let store = t.acs.store();
+    assert!(
+        store.task(ids[0]).unwrap().is_none(),
+        "old completed task purged"
+    );
+    assert!(
+        store.task(ids[1]).unwrap().is_some(),
+        "recent completed task kept"
+    );
+    assert!(store.task(ids[2]).unwrap().is_some(), "pending task kept");
+    assert_eq!(t.acs.purge_done_tasks().await.unwrap(), 0);
+}

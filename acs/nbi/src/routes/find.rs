@@ -234,6 +234,7 @@ fn match_devices(acs: &Acs, spec: &ListSpec) -> Result<Vec<DeviceId>, acs::AcsEr
         Plan::Tags(k) => Some(candidates(Index::Tag, &k)?),
         Plan::Macs(k) => Some(candidates(Index::Mac, &k)?),
         Plan::Model(m) => Some(candidates(Index::Model, &[m])?),
+        Plan::ProductClasses(k) => Some(candidates(Index::ProductClass, &k)?),
         Plan::Scan => None,
     };
     match ids {

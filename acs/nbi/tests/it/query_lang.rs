@@ -127,6 +127,10 @@ fn index_plans_cover_every_match() {
     assert!(!exact(
         r#"{"Device.Ethernet.Interface.1.MACAddress":"AA:BB:CC:DD:EE:FF"}"#
     ));
+    assert_eq!(
+        plan(r#"{"_deviceId._ProductClass":"Device2"}"#),
+        Plan::ProductClasses(vec!["Device2".into()])
+    );
     // Wildcards, regexes, hosts' MACs and disjunctions need a scan.
     for q in [
         r#"{"_deviceId._SerialNumber":"0000*"}"#,

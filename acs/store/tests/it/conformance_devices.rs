@@ -267,12 +267,15 @@ fn indexes_stay_exact(h: &Harness) {
     assert_eq!(find(Index::Tag, "vip"), [id("dev-a")]);
     assert_eq!(find(Index::Model, "202BC1-Device2"), [id("dev-b")]);
     assert_eq!(find(Index::Model, "202BC1-Device3"), [id("dev-a")]);
+    assert_eq!(find(Index::ProductClass, "Device2"), [id("dev-b")]);
+    assert_eq!(find(Index::ProductClass, "Device3"), [id("dev-a")]);
 
     apply1(s, Op::DeleteDevice { id: id("dev-a") });
     for (index, key) in [
         (Index::Serial, "SER-A2"),
         (Index::Mac, "AA:BB:CC:00:00:03"),
         (Index::Tag, "vip"),
+        (Index::ProductClass, "Device3"),
     ] {
         assert!(
             find(index, key).is_empty(),
