@@ -248,7 +248,7 @@ async fn reap(acs: Arc<Acs>, mut stop: watch::Receiver<bool>) {
             acs.publish(DeviceEvent::SessionEnded { device });
         }
         ticks += 1;
-        if ticks % 60 == 0 {
+        if ticks.is_multiple_of(60) {
             match acs.purge_done_tasks().await {
                 Ok(0) => {}
                 Ok(n) => tracing::debug!(tasks = n, "purged completed tasks"),
