@@ -17,6 +17,8 @@ pub(crate) enum Purpose {
     Tasks(Vec<u64>),
     /// Sets connection-request credentials the ACS generated.
     CrCredentials { username: String, password: String },
+    /// Brings the device to the state presets declare; a fault is recorded on this channel.
+    Provision { channel: String },
 }
 
 /// What the job does, and where it is.
@@ -224,6 +226,40 @@ impl Job {
         }
     }
 
+    /// A job for one RPC the provisioning planner asked for. Discovery uses a refresh of the
+    /// object (names, then values), which also satisfies any read planned after it.
+    pub(crate) fn provision(rpc: &crate::provision::Rpc, channel: &str) -> Self {
+        use crate::provision::Rpc;
+        let work = match rpc {
+            Rpc::GetParameterNames { path, .. } => Work::Refresh {
+                path: path.trim_end_matches('.').to_owned(),
+                names: None,
+            },
+            Rpc::GetParameterValues { names } => Work::Gpv(names.clone()),
+            Rpc::SetParameterValues { values } => Work::Spv {
+                values: values
+                    .iter()
+                    .map(|(n, v, ty)| ParameterValue::new(n, v, XsdType::parse(ty)))
+                    .collect(),
+                key: String::new(),
+            },
+            Rpc::AddObject { path } => Work::Add {
+                path: path.trim_end_matches('.').to_owned(),
+                key: String::new(),
+            },
+            Rpc::DeleteObject { path } => Work::Delete {
+                path: path.trim_end_matches('.').to_owned(),
+                key: String::new(),
+            },
+        };
+        Self {
+            purpose: Purpose::Provision {
+                channel: channel.to_owned(),
+            },
+            work,
+        }
+    }
+
     /// The RPC to send now.
     pub(crate) fn request(&self) -> Body {
         match &self.work {
@@ -403,7 +439,7 @@ impl Job {
     pub(crate) fn task_ids(&self) -> &[u64] {
         match &self.purpose {
             Purpose::Tasks(ids) => ids,
-            Purpose::CrCredentials { .. } => &[],
+            Purpose::CrCredentials { .. } | Purpose::Provision { .. } => &[],
         }
     }
 }

@@ -10,9 +10,11 @@ mod bookkeeping;
 pub mod config;
 mod cpe_auth;
 pub mod cr;
+pub mod genie;
 mod inform;
 mod jobs;
 pub mod metrics;
+pub mod presets;
 pub mod provision;
 mod registry;
 pub mod server;
@@ -109,6 +111,8 @@ pub struct Acs {
     pub(crate) auth: cpe_auth::CpeAuth,
     pub(crate) sessions: Registry,
     pub(crate) inform_log: bookkeeping::InformLog,
+    /// Presets, parsed and sorted, loaded on first use and dropped when one is written.
+    presets: Mutex<Option<Arc<Vec<presets::Preset>>>>,
     /// Devices that may have pending tasks. Most sessions are periodic Informs of devices with
     /// nothing queued; this set spares them a store read. A device is added before any of its
     /// tasks is written and removed only when a session finds none pending and no task was
@@ -152,6 +156,7 @@ impl Acs {
             auth: cpe_auth::CpeAuth::new(&config),
             sessions: Registry::default(),
             inform_log: bookkeeping::InformLog::default(),
+            presets: Mutex::new(None),
             with_tasks: Mutex::new(pending_devices(store.as_ref())?),
             writer: Writer::start(store.clone())?,
             store,
@@ -220,6 +225,32 @@ impl Acs {
         Ok(n)
     }
 
+    /// The presets in application order (weight, then name), from the store's `presets`
+    /// collection; documents that are not JSON are logged and skipped.
+    pub fn presets(&self) -> Arc<Vec<presets::Preset>> {
+        let mut cached = self.presets.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(p) = cached.as_ref() {
+            return p.clone();
+        }
+        let docs = self.store.docs(presets::COLLECTION).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "could not read presets");
+            Vec::new()
+        });
+        let parsed = docs
+            .iter()
+            .filter_map(|(name, bytes)| match serde_json::from_slice(bytes) {
+                Ok(doc) => Some(presets::parse(name, &doc)),
+                Err(e) => {
+                    tracing::warn!(preset = %name, error = %e, "preset is not JSON; skipped");
+                    None
+                }
+            })
+            .collect();
+        let p = Arc::new(presets::sorted(parsed));
+        *cached = Some(p.clone());
+        p
+    }
+
     /// Whether the device is in a CWMP session right now (the NBI refuses to delete what a
     /// session is using, as GenieACS does with its session lock).
     pub fn in_session(&self, device: &DeviceId) -> bool {
@@ -236,7 +267,13 @@ impl Acs {
                 _ => None,
             })
             .collect();
+        let presets_changed = ops.iter().any(|op| {
+            matches!(op, Op::PutDoc { collection, .. } | Op::DeleteDoc { collection, .. } if collection == presets::COLLECTION)
+        });
         let out = self.writer.apply(ops).await?;
+        if presets_changed {
+            *self.presets.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        }
         // A task written here must be found by the device's next session.
         for device in &touched {
             self.note_tasks(device);

@@ -599,6 +599,12 @@ async fn start_session(
     let event_codes: Option<Vec<String>> = acs
         .has_subscribers()
         .then(|| inform.events.iter().map(|e| e.code.clone()).collect());
+    // Presets look at the Inform's events; copied only when there are presets.
+    let preset_events: Vec<String> = if acs.presets().is_empty() {
+        Vec::new()
+    } else {
+        inform.events.iter().map(|e| e.code.clone()).collect()
+    };
     if !matches!(machine.receive(now, Some(env)), cwmp::AcsEvent::Inform(_)) {
         return text(StatusCode::BAD_REQUEST, "invalid Inform\n");
     }
@@ -629,7 +635,14 @@ async fn start_session(
     let reply = machine.accept_inform(now);
     let cookie = hex::encode(rand::random::<[u8; 16]>());
     let new_device = update.new_device;
-    let session = Session::new(device.clone(), machine, update.meta, revision, first_jobs);
+    let session = Session::new(
+        device.clone(),
+        machine,
+        update.meta,
+        revision,
+        first_jobs,
+        preset_events,
+    );
     if acs
         .sessions
         .insert(

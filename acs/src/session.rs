@@ -29,6 +29,23 @@ pub(crate) struct Session {
     current: Option<Job>,
     tasks_loaded: bool,
     tree: Option<ParamTree>,
+    /// The Inform's event codes, for presets (empty when there are none).
+    events: Vec<String>,
+    provisioning: Provisioning,
+}
+
+/// Where the session stands with its presets.
+enum Provisioning {
+    /// Not evaluated yet (they run after the queued tasks).
+    Pending,
+    /// Converging on these declarations, for these channels.
+    Active {
+        decls: Vec<crate::provision::Declaration>,
+        budget: crate::provision::Budget,
+        channels: Vec<String>,
+    },
+    /// Converged, failed, or nothing to do.
+    Done,
 }
 
 impl Session {
@@ -38,6 +55,7 @@ impl Session {
         meta: DeviceMeta,
         revision: u64,
         first_jobs: Vec<Job>,
+        events: Vec<String>,
     ) -> Self {
         Self {
             device,
@@ -48,6 +66,8 @@ impl Session {
             current: None,
             tasks_loaded: false,
             tree: None,
+            events,
+            provisioning: Provisioning::Pending,
         }
     }
 
@@ -157,8 +177,163 @@ impl Session {
                     continue;
                 }
             }
+            if self.provision_step(acs).await {
+                continue;
+            }
             self.machine.finish();
             return Reply::End;
+        }
+    }
+
+    /// Queues the next provisioning RPCs, if presets still want any; false when there is nothing
+    /// (left) to do. Presets are evaluated once per session, after the queued tasks.
+    async fn provision_step(&mut self, acs: &Acs) -> bool {
+        if matches!(self.provisioning, Provisioning::Pending) {
+            self.provisioning = Provisioning::Done;
+            if self.events.is_empty() {
+                return false;
+            }
+            self.start_provisioning(acs).await;
+        }
+        let Provisioning::Active {
+            decls,
+            budget,
+            channels,
+        } = &mut self.provisioning
+        else {
+            return false;
+        };
+        let tree = self
+            .tree
+            .get_or_insert_with(|| acs.store.get_tree(&self.device).unwrap_or_default());
+        let batch = crate::provision::next_batch(tree, decls);
+        let channel = channels
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "default".into());
+        if batch.is_empty() {
+            // Converged: every channel's old fault goes, as in GenieACS.
+            let ops = channels
+                .iter()
+                .map(|c| Op::DeleteFault {
+                    device: self.device.clone(),
+                    channel: c.clone(),
+                })
+                .collect();
+            self.provisioning = Provisioning::Done;
+            if let Err(e) = acs.writer.apply(ops).await {
+                tracing::warn!(device = %self.device, error = %e, "could not clear preset faults");
+            }
+            return false;
+        }
+        if let Err(e) = budget.charge(&batch) {
+            let code = e.to_string();
+            let code = code.split(':').next().unwrap_or("too_many_rpcs").to_owned();
+            self.provisioning = Provisioning::Done;
+            self.record_fault(acs, &channel, &code, &e.to_string())
+                .await;
+            return false;
+        }
+        self.jobs
+            .extend(batch.iter().map(|rpc| Job::provision(rpc, &channel)));
+        true
+    }
+
+    /// Evaluates the presets for this Inform: events, then precondition, then configurations.
+    async fn start_provisioning(&mut self, acs: &Acs) {
+        let presets = acs.presets();
+        let applicable: Vec<&crate::presets::Preset> = presets
+            .iter()
+            .filter(|p| p.events_match(&self.events))
+            .collect();
+        if applicable.is_empty() {
+            return;
+        }
+        let needs_tree = applicable.iter().any(|p| {
+            p.precondition.as_ref().is_some_and(|q| q.needs_tree()) || !p.configurations.is_empty()
+        });
+        if needs_tree && self.tree.is_none() {
+            self.tree = Some(acs.store.get_tree(&self.device).unwrap_or_default());
+        }
+        let empty = ParamTree::default();
+        let doc = crate::genie::doc::device(&self.meta, self.tree.as_ref().unwrap_or(&empty));
+        let now_ms = acs.clock_ms();
+        let (mut decls, mut channels, mut tags_changed, mut faults) =
+            (Vec::new(), Vec::new(), false, Vec::new());
+        for p in applicable {
+            if p.precondition.as_ref().is_some_and(|q| !q.matches(&doc)) {
+                continue;
+            }
+            if let Some(why) = &p.unsupported {
+                faults.push((p.channel.clone(), why.clone()));
+                continue;
+            }
+            for c in &p.configurations {
+                if let crate::presets::Configuration::Tag { tag, add } = c {
+                    tags_changed |= if *add {
+                        self.meta.tags.insert(tag.clone())
+                    } else {
+                        self.meta.tags.remove(tag)
+                    };
+                }
+            }
+            let tree = self.tree.as_ref();
+            let type_of = |path: &str| -> Option<String> {
+                let t = tree?;
+                let first = crate::provision::expand(t, path).into_iter().next()?;
+                Some(t.get(&first)?.value.as_ref()?.xsd_type().to_owned())
+            };
+            decls.extend(p.declarations(now_ms, &type_of));
+            if !channels.contains(&p.channel) {
+                channels.push(p.channel.clone());
+            }
+        }
+        for (channel, why) in faults {
+            self.record_fault(acs, &channel, "preset", &why).await;
+        }
+        if tags_changed {
+            let op = Op::PutDevice {
+                meta: self.meta.clone(),
+                expect: Expect::Revision(self.revision),
+            };
+            match acs.writer.apply(vec![op]).await.as_deref() {
+                Ok(
+                    [
+                        acs_store::Outcome::Done {
+                            revision: Some(r), ..
+                        },
+                    ],
+                ) => self.revision = *r,
+                Ok(_) => self.rewrite_meta(acs).await,
+                Err(e) => {
+                    tracing::error!(device = %self.device, error = %e, "could not store preset tags")
+                }
+            }
+        }
+        if !decls.is_empty() {
+            self.provisioning = Provisioning::Active {
+                decls,
+                budget: crate::provision::Budget::default(),
+                channels,
+            };
+        }
+    }
+
+    /// Records a fault on a preset channel (GenieACS's `<device>:<channel>` fault).
+    async fn record_fault(&self, acs: &Acs, channel: &str, code: &str, message: &str) {
+        tracing::warn!(device = %self.device, %channel, %code, %message, "preset fault");
+        let fault = FaultRecord {
+            device: self.device.clone(),
+            channel: channel.to_owned(),
+            task_id: None,
+            code: code.to_owned(),
+            message: message.to_owned(),
+            detail: String::new(),
+            retries: 0,
+            timestamp_ms: acs.clock_ms(),
+        };
+        if let Err(e) = acs.writer.apply(vec![Op::PutFault(fault)]).await {
+            tracing::error!(device = %self.device, error = %e, "could not record a preset fault");
         }
     }
 
@@ -230,6 +405,29 @@ impl Session {
             Err(fault) => {
                 if let Purpose::CrCredentials { .. } = job.purpose {
                     tracing::warn!(device = %self.device, code = fault.code, "could not set connection-request credentials");
+                }
+                if let Purpose::Provision { channel } = &job.purpose {
+                    // The CPE refused what a preset declared: stop provisioning this session
+                    // and keep the fault on the preset's channel.
+                    self.provisioning = Provisioning::Done;
+                    ops.push(Op::PutFault(FaultRecord {
+                        device: self.device.clone(),
+                        channel: channel.clone(),
+                        task_id: None,
+                        code: format!("cwmp.{}", fault.code),
+                        message: fault.string.clone(),
+                        detail: fault
+                            .set_parameter_values_faults
+                            .iter()
+                            .map(|f| format!("{}: {} {}", f.name, f.code, f.string))
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                        retries: 0,
+                        timestamp_ms: now_ms,
+                    }));
+                    // Jobs of the same batch are dropped with it.
+                    self.jobs
+                        .retain(|j| !matches!(j.purpose, Purpose::Provision { .. }));
                 }
                 for id in &task_ids {
                     ops.extend(acs.fault_task_ops(&self.device, *id, &fault, now_ms));

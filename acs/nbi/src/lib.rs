@@ -11,12 +11,9 @@
 #![warn(missing_docs)]
 
 pub mod auth;
-pub mod date;
-pub mod doc;
 pub mod files;
 pub mod import;
 pub mod listing;
-pub mod query;
 mod routes;
 pub mod task_body;
 
@@ -25,6 +22,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+pub use acs::genie::{date, doc, query};
 pub use auth::{Access, Token};
 
 /// What the NBI needs besides the ACS.

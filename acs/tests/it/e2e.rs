@@ -327,3 +327,100 @@ async fn connection_requests_need_the_credentials_the_acs_set() {
     assert!(f.wait_sessions(0, before + 1, WAIT).await);
     f.shutdown().await;
 }
+
+async fn put_preset(t: &harness::TestAcs, name: &str, doc: serde_json::Value) {
+    t.acs
+        .write(vec![acs::store::Op::PutDoc {
+            collection: "presets".into(),
+            name: name.into(),
+            body: doc.to_string().into_bytes(),
+        }])
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_preset_sets_the_wifi_ssid_at_the_next_inform_then_asks_nothing() {
+    let t = harness::start(harness::quiet(std::path::Path::new("."))).await;
+    let f = fleet(t.url(), 1, SECRET).await;
+    f.inform(0, &[]).await.expect("registration");
+    let ssid = "Device.WiFi.SSID.1.SSID";
+    assert_ne!(f.param(0, ssid).as_deref(), Some("Gigafibre-4821"));
+    put_preset(
+        &t,
+        "wifi",
+        serde_json::json!({"weight": 0, "channel": "wifi", "events": {"2 PERIODIC": true},
+            "precondition": "{\"_deviceId._ProductClass\":\"Device2\"}",
+            "configurations": [{"type": "value", "name": ssid, "value": "Gigafibre-4821"},
+                               {"type": "add_tag", "tag": "wifi-set"}]}),
+    )
+    .await;
+    // A boot without `2 PERIODIC` does not match the preset's events.
+    let boot = f.inform(0, &["1 BOOT"]).await.expect("boot session");
+    assert!(boot.acs_requests.is_empty(), "{:?}", boot.acs_requests);
+    let first = f
+        .inform(0, &["2 PERIODIC"])
+        .await
+        .expect("periodic session");
+    assert_eq!(
+        first.acs_requests,
+        [
+            "GetParameterNames",
+            "GetParameterValues",
+            "SetParameterValues"
+        ],
+        "discover the instance, read it, write the difference"
+    );
+    assert_eq!(f.param(0, ssid).as_deref(), Some("Gigafibre-4821"));
+    let dev = id(&f, 0);
+    assert!(
+        t.acs
+            .store()
+            .get(&dev)
+            .unwrap()
+            .unwrap()
+            .value
+            .tags
+            .contains("wifi-set")
+    );
+    let again = f
+        .inform(0, &["2 PERIODIC"])
+        .await
+        .expect("second periodic session");
+    assert!(
+        again.acs_requests.is_empty(),
+        "converged: {:?}",
+        again.acs_requests
+    );
+    assert!(t.acs.store().faults(Some(&dev)).unwrap().is_empty());
+    f.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presets_that_fail_or_need_what_is_missing_leave_a_fault_on_their_channel() {
+    let t = harness::start(harness::quiet(std::path::Path::new("."))).await;
+    let f = fleet(t.url(), 1, SECRET).await;
+    f.inform(0, &[]).await.expect("registration");
+    put_preset(
+        &t,
+        "read-only",
+        serde_json::json!({"channel": "serial", "configurations":
+            [{"type": "value", "name": "Device.DeviceInfo.SerialNumber", "value": "X"}]}),
+    )
+    .await;
+    put_preset(
+        &t,
+        "script",
+        serde_json::json!({"channel": "script", "configurations": [{"type": "provision", "name": "inform"}]}),
+    )
+    .await;
+    f.inform(0, &["2 PERIODIC"]).await.expect("session");
+    let faults = t.acs.store().faults(Some(&id(&f, 0))).unwrap();
+    let by_channel = |c: &str| faults.iter().find(|x| x.channel == c).cloned();
+    let script = by_channel("script").expect("script preset fault");
+    assert!(script.message.contains("script engine"), "{script:?}");
+    // The serial number is read-only in the model: the planner does not write it, so nothing
+    // faults on that channel and the session asks nothing more.
+    assert!(by_channel("serial").is_none(), "{faults:?}");
+    f.shutdown().await;
+}

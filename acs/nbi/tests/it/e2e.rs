@@ -171,3 +171,36 @@ async fn an_accepted_connection_request_without_a_session_gives_202_queued() {
         "the task stays queued"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_preset_put_through_the_nbi_changes_the_ssid_at_the_next_inform() {
+    let t = harness::start().await;
+    let (fleet, id) = registered_cpe(&t).await;
+    let preset = r#"{"weight":0,"channel":"wifi","events":{"2 PERIODIC":true},"precondition":"","configurations":[{"type":"value","name":"Device.WiFi.SSID.1.SSID","value":"Client-4821"}]}"#;
+    assert_eq!(
+        call(&t, "PUT", "/presets/wifi", Some(preset)).await.status,
+        200
+    );
+    fleet
+        .inform(0, &["2 PERIODIC"])
+        .await
+        .expect("periodic session");
+    assert_eq!(
+        fleet.param(0, "Device.WiFi.SSID.1.SSID").as_deref(),
+        Some("Client-4821")
+    );
+    let q = enc(&format!(r#"{{"_id":"{id}"}}"#));
+    let docs = call(
+        &t,
+        "GET",
+        &format!("/devices/?query={q}&projection=Device.WiFi.SSID.1.SSID"),
+        None,
+    )
+    .await
+    .list();
+    assert_eq!(
+        docs[0]["Device"]["WiFi"]["SSID"]["1"]["SSID"]["_value"],
+        json!("Client-4821")
+    );
+    assert_eq!(call(&t, "GET", "/faults/", None).await.body, "[\n\n]");
+}

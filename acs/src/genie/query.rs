@@ -12,8 +12,8 @@
 //! them), and a wildcard escapes every special character and turns every `*` into "anything"
 //! (GenieACS converts only the first ones, a quirk not worth copying).
 
-use crate::date;
-use crate::doc::Node;
+use crate::genie::date;
+use crate::genie::doc::Node;
 use regex::{Regex, RegexBuilder};
 use serde_json::Value as Json;
 
@@ -184,7 +184,10 @@ impl Query {
                     class = keys.into_iter().next();
                     continue;
                 }
-                p if p.strip_suffix("._value").is_some_and(acs::indexed_mac_path) => {
+                p if p
+                    .strip_suffix("._value")
+                    .is_some_and(crate::indexed_mac_path) =>
+                {
                     Plan::Macs(keys)
                 }
                 _ => continue,

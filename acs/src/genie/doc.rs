@@ -4,7 +4,7 @@
 //! Documents are typed [`Node`]s rather than JSON so that the query language can tell a date
 //! from a string, as MongoDB does with BSON dates; they become JSON only when sent.
 
-use crate::date;
+use crate::genie::date;
 use acs_store::{DeviceMeta, FaultRecord, ParamTree, TaskKind, TaskRecord, Value};
 
 /// A document value.

@@ -1,0 +1,6 @@
+//! GenieACS's data shapes and query language, shared by the NBI (which serves them) and the
+//! ACS's presets (whose preconditions are queries over the same device document).
+
+pub mod date;
+pub mod doc;
+pub mod query;
