@@ -17,6 +17,14 @@ use serde_json::Value as Json;
 
 /// The store collection holding presets.
 pub const COLLECTION: &str = "presets";
+/// GenieACS's `cwmp.retryDelay`: a faulted channel waits this long, doubled per retry.
+pub const RETRY_DELAY_MS: i64 = 300_000;
+
+/// How long a channel that faulted `retries` times before waits: 300 s × 2^retries (capped at
+/// 2^16, about seven months).
+pub fn retry_delay_ms(retries: u32) -> i64 {
+    RETRY_DELAY_MS.saturating_mul(1i64 << retries.min(16))
+}
 
 /// One preset, parsed.
 #[derive(Debug, Clone)]
@@ -309,6 +317,13 @@ mod tests {
                 p.unsupported
             );
         }
+    }
+
+    #[test]
+    fn a_faulted_channel_waits_300_s_doubled_per_retry() {
+        assert_eq!(retry_delay_ms(0), 300_000);
+        assert_eq!(retry_delay_ms(3), 2_400_000);
+        assert_eq!(retry_delay_ms(u32::MAX), 300_000 << 16);
     }
 
     #[test]

@@ -255,17 +255,26 @@ impl Session {
         if needs_tree && self.tree.is_none() {
             self.tree = Some(acs.store.get_tree(&self.device).unwrap_or_default());
         }
+        // A channel that faulted is left alone until its retry time, 300 s × 2^retries after the
+        // fault, as GenieACS's `cwmp.retryDelay` does.
+        let now_ms = acs.clock_ms();
+        let faults = acs.store.faults(Some(&self.device)).unwrap_or_default();
+        let waiting = |channel: &str| {
+            faults.iter().any(|f| {
+                f.channel == channel
+                    && now_ms < f.timestamp_ms + crate::presets::retry_delay_ms(f.retries)
+            })
+        };
         let empty = ParamTree::default();
         let doc = crate::genie::doc::device(&self.meta, self.tree.as_ref().unwrap_or(&empty));
-        let now_ms = acs.clock_ms();
-        let (mut decls, mut channels, mut tags_changed, mut faults) =
+        let (mut decls, mut channels, mut tags_changed, mut new_faults) =
             (Vec::new(), Vec::new(), false, Vec::new());
         for p in applicable {
-            if p.precondition.as_ref().is_some_and(|q| !q.matches(&doc)) {
+            if p.precondition.as_ref().is_some_and(|q| !q.matches(&doc)) || waiting(&p.channel) {
                 continue;
             }
             if let Some(why) = &p.unsupported {
-                faults.push((p.channel.clone(), why.clone()));
+                new_faults.push((p.channel.clone(), why.clone()));
                 continue;
             }
             for c in &p.configurations {
@@ -288,7 +297,7 @@ impl Session {
                 channels.push(p.channel.clone());
             }
         }
-        for (channel, why) in faults {
+        for (channel, why) in new_faults {
             self.record_fault(acs, &channel, "preset", &why).await;
         }
         if tags_changed {
@@ -319,7 +328,8 @@ impl Session {
         }
     }
 
-    /// Records a fault on a preset channel (GenieACS's `<device>:<channel>` fault).
+    /// Records a fault on a preset channel (GenieACS's `<device>:<channel>` fault); a channel
+    /// that faults again counts one more retry, which doubles its wait.
     async fn record_fault(&self, acs: &Acs, channel: &str, code: &str, message: &str) {
         tracing::warn!(device = %self.device, %channel, %code, %message, "preset fault");
         let fault = FaultRecord {
@@ -329,7 +339,7 @@ impl Session {
             code: code.to_owned(),
             message: message.to_owned(),
             detail: String::new(),
-            retries: 0,
+            retries: previous_retries(acs, &self.device, channel),
             timestamp_ms: acs.clock_ms(),
         };
         if let Err(e) = acs.writer.apply(vec![Op::PutFault(fault)]).await {
@@ -411,6 +421,7 @@ impl Session {
                     // and keep the fault on the preset's channel.
                     self.provisioning = Provisioning::Done;
                     ops.push(Op::PutFault(FaultRecord {
+                        retries: previous_retries(acs, &self.device, channel),
                         device: self.device.clone(),
                         channel: channel.clone(),
                         task_id: None,
@@ -422,7 +433,6 @@ impl Session {
                             .map(|f| format!("{}: {} {}", f.name, f.code, f.string))
                             .collect::<Vec<_>>()
                             .join("; "),
-                        retries: 0,
                         timestamp_ms: now_ms,
                     }));
                     // Jobs of the same batch are dropped with it.
@@ -490,6 +500,16 @@ impl Session {
         }
         tracing::error!(device = %self.device, "device record kept changing; session changes to it not stored");
     }
+}
+
+/// The retry count a new fault on `channel` gets: one more than the fault it replaces.
+fn previous_retries(acs: &Acs, device: &DeviceId, channel: &str) -> u32 {
+    acs.store
+        .faults(Some(device))
+        .unwrap_or_default()
+        .iter()
+        .find(|f| f.channel == channel)
+        .map_or(0, |f| f.retries.saturating_add(1))
 }
 
 /// Builds the fault record and task update for a CPE fault on a task: retried with exponential

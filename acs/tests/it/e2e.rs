@@ -422,5 +422,22 @@ async fn presets_that_fail_or_need_what_is_missing_leave_a_fault_on_their_channe
     // The serial number is read-only in the model: the planner does not write it, so nothing
     // faults on that channel and the session asks nothing more.
     assert!(by_channel("serial").is_none(), "{faults:?}");
+    assert_eq!(script.retries, 0);
+    // Within 300 s the faulted channel is left alone; after it, it is tried again and counts a
+    // retry (the next wait is 600 s).
+    f.inform(0, &["2 PERIODIC"]).await.expect("session");
+    let dev = id(&f, 0);
+    let again = t.acs.store().faults(Some(&dev)).unwrap();
+    assert_eq!(again.iter().find(|x| x.channel == "script"), Some(&script));
+    let mut aged = script.clone();
+    aged.timestamp_ms -= 301_000;
+    t.acs
+        .write(vec![acs::store::Op::PutFault(aged)])
+        .await
+        .unwrap();
+    f.inform(0, &["2 PERIODIC"]).await.expect("session");
+    let retried = t.acs.store().faults(Some(&dev)).unwrap();
+    let retried = retried.iter().find(|x| x.channel == "script").unwrap();
+    assert_eq!(retried.retries, 1, "{retried:?}");
     f.shutdown().await;
 }
