@@ -17,6 +17,8 @@ use serde_json::Value as Json;
 
 /// The store collection holding presets.
 pub const COLLECTION: &str = "presets";
+/// Preset evaluation cycles in one session before `preset_loop` (GenieACS's `MAX_CYCLES`).
+pub const MAX_CYCLES: u32 = 4;
 /// GenieACS's `cwmp.retryDelay`: a faulted channel waits this long, doubled per retry.
 pub const RETRY_DELAY_MS: i64 = 300_000;
 

@@ -32,6 +32,11 @@ pub(crate) struct Session {
     /// The Inform's event codes, for presets (empty when there are none).
     events: Vec<String>,
     provisioning: Provisioning,
+    /// Preset cycles run so far, and whether the current one changed the device.
+    cycles: u32,
+    changed: bool,
+    /// The channel a `preset_loop` fault is recorded on.
+    last_channel: String,
 }
 
 /// Where the session stands with its presets.
@@ -68,6 +73,9 @@ impl Session {
             tree: None,
             events,
             provisioning: Provisioning::Pending,
+            cycles: 0,
+            changed: false,
+            last_channel: String::from("default"),
         }
     }
 
@@ -186,68 +194,111 @@ impl Session {
     }
 
     /// Queues the next provisioning RPCs, if presets still want any; false when there is nothing
-    /// (left) to do. Presets are evaluated once per session, after the queued tasks.
+    /// (left) to do. Presets are evaluated after the queued tasks, and again after every cycle
+    /// that changed the device (their preconditions may now say otherwise), as GenieACS does.
     async fn provision_step(&mut self, acs: &Acs) -> bool {
-        if matches!(self.provisioning, Provisioning::Pending) {
-            self.provisioning = Provisioning::Done;
-            if self.events.is_empty() {
+        loop {
+            if matches!(self.provisioning, Provisioning::Pending) {
+                self.provisioning = Provisioning::Done;
+                if self.events.is_empty() {
+                    return false;
+                }
+                self.changed |= self.start_provisioning(acs).await;
+                if matches!(self.provisioning, Provisioning::Done) {
+                    if self.next_cycle(acs).await {
+                        continue;
+                    }
+                    return false;
+                }
+            }
+            let Provisioning::Active {
+                decls,
+                budget,
+                channels,
+            } = &mut self.provisioning
+            else {
+                return false;
+            };
+            let tree = self
+                .tree
+                .get_or_insert_with(|| acs.store.get_tree(&self.device).unwrap_or_default());
+            let batch = crate::provision::next_batch(tree, decls);
+            let channel = channels
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "default".into());
+            self.last_channel.clone_from(&channel);
+            if batch.is_empty() {
+                // Converged: every channel's old fault goes, as in GenieACS.
+                let ops = channels
+                    .iter()
+                    .map(|c| Op::DeleteFault {
+                        device: self.device.clone(),
+                        channel: c.clone(),
+                    })
+                    .collect();
+                self.provisioning = Provisioning::Done;
+                if let Err(e) = acs.writer.apply(ops).await {
+                    tracing::warn!(device = %self.device, error = %e, "could not clear preset faults");
+                }
+                if self.next_cycle(acs).await {
+                    continue;
+                }
                 return false;
             }
-            self.start_provisioning(acs).await;
-        }
-        let Provisioning::Active {
-            decls,
-            budget,
-            channels,
-        } = &mut self.provisioning
-        else {
-            return false;
-        };
-        let tree = self
-            .tree
-            .get_or_insert_with(|| acs.store.get_tree(&self.device).unwrap_or_default());
-        let batch = crate::provision::next_batch(tree, decls);
-        let channel = channels
-            .first()
-            .cloned()
-            .unwrap_or_else(|| "default".into());
-        if batch.is_empty() {
-            // Converged: every channel's old fault goes, as in GenieACS.
-            let ops = channels
-                .iter()
-                .map(|c| Op::DeleteFault {
-                    device: self.device.clone(),
-                    channel: c.clone(),
-                })
-                .collect();
-            self.provisioning = Provisioning::Done;
-            if let Err(e) = acs.writer.apply(ops).await {
-                tracing::warn!(device = %self.device, error = %e, "could not clear preset faults");
+            if let Err(e) = budget.charge(&batch) {
+                let code = e.to_string();
+                let code = code.split(':').next().unwrap_or("too_many_rpcs").to_owned();
+                self.provisioning = Provisioning::Done;
+                self.record_fault(acs, &channel, &code, &e.to_string())
+                    .await;
+                return false;
             }
+            self.changed |= batch.iter().any(|r| {
+                !matches!(
+                    r,
+                    crate::provision::Rpc::GetParameterNames { .. }
+                        | crate::provision::Rpc::GetParameterValues { .. }
+                )
+            });
+            self.jobs
+                .extend(batch.iter().map(|rpc| Job::provision(rpc, &channel)));
+            return true;
+        }
+    }
+
+    /// After a preset cycle: when it changed the device, evaluates the presets again, up to
+    /// GenieACS's four cycles; presets still changing things then fault with `preset_loop`.
+    async fn next_cycle(&mut self, acs: &Acs) -> bool {
+        if !std::mem::take(&mut self.changed) {
             return false;
         }
-        if let Err(e) = budget.charge(&batch) {
-            let code = e.to_string();
-            let code = code.split(':').next().unwrap_or("too_many_rpcs").to_owned();
-            self.provisioning = Provisioning::Done;
-            self.record_fault(acs, &channel, &code, &e.to_string())
-                .await;
+        self.cycles += 1;
+        if self.cycles >= crate::presets::MAX_CYCLES {
+            let channel = self.last_channel.clone();
+            self.record_fault(
+                acs,
+                &channel,
+                "preset_loop",
+                "The presets are stuck in an endless configuration loop",
+            )
+            .await;
             return false;
         }
-        self.jobs
-            .extend(batch.iter().map(|rpc| Job::provision(rpc, &channel)));
+        self.provisioning = Provisioning::Pending;
         true
     }
 
     /// Evaluates the presets for this Inform: events, then precondition, then configurations.
-    async fn start_provisioning(&mut self, acs: &Acs) {
+    /// Returns whether it changed the device's tags.
+    async fn start_provisioning(&mut self, acs: &Acs) -> bool {
         let presets = acs.presets();
         let applicable: Vec<&crate::presets::Preset> = presets
             .iter()
             .filter(|p| p.events_match(&self.events))
             .collect();
         if applicable.is_empty() {
-            return;
+            return false;
         }
         let needs_tree = applicable.iter().any(|p| {
             p.precondition.as_ref().is_some_and(|q| q.needs_tree()) || !p.configurations.is_empty()
@@ -319,6 +370,9 @@ impl Session {
                 }
             }
         }
+        if let Some(c) = channels.first() {
+            self.last_channel.clone_from(c);
+        }
         if !decls.is_empty() {
             self.provisioning = Provisioning::Active {
                 decls,
@@ -326,6 +380,7 @@ impl Session {
                 channels,
             };
         }
+        tags_changed
     }
 
     /// Records a fault on a preset channel (GenieACS's `<device>:<channel>` fault); a channel

@@ -441,3 +441,32 @@ async fn presets_that_fail_or_need_what_is_missing_leave_a_fault_on_their_channe
     assert_eq!(retried.retries, 1, "{retried:?}");
     f.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presets_that_undo_each_other_end_in_a_preset_loop_fault() {
+    let t = harness::start(harness::quiet(std::path::Path::new("."))).await;
+    let f = fleet(t.url(), 1, SECRET).await;
+    f.inform(0, &[]).await.expect("registration");
+    put_preset(
+        &t,
+        "add",
+        serde_json::json!({"channel": "flip", "precondition": "{\"_tags\":{\"$ne\":\"x\"}}",
+            "configurations": [{"type": "add_tag", "tag": "x"}]}),
+    )
+    .await;
+    put_preset(
+        &t,
+        "remove",
+        serde_json::json!({"channel": "flip", "precondition": "{\"_tags\":\"x\"}",
+            "configurations": [{"type": "delete_tag", "tag": "x"}]}),
+    )
+    .await;
+    let report = f.inform(0, &["2 PERIODIC"]).await.expect("session");
+    assert!(report.ended_204, "the session still ends normally");
+    let faults = t.acs.store().faults(Some(&id(&f, 0))).unwrap();
+    let fault = faults
+        .iter()
+        .find(|x| x.channel == "flip")
+        .expect("a fault on the channel");
+    assert_eq!(fault.code, "preset_loop");
+}
