@@ -3,7 +3,7 @@
 //! idempotently (a device's record and tree are replaced, so running it twice changes nothing).
 
 use acs::{Acs, AcsConfig, CpeAuthMode, StoreBackend};
-use acs_store::{Expect, Op};
+use acs_store::Op;
 use anyhow::{Context, bail};
 use std::io::Write;
 use std::path::PathBuf;
@@ -154,20 +154,7 @@ async fn devices(acs: &Acs, path: &PathBuf) -> anyhow::Result<(u64, u64)> {
                 continue;
             }
         };
-        let id = meta.id.clone();
-        batch.push(Op::PutDevice {
-            meta,
-            expect: Expect::Any,
-        });
-        batch.push(Op::ClearTree { id: id.clone() });
-        batch.push(Op::UpdateTree {
-            id,
-            set: tree
-                .iter()
-                .map(|(p, v)| (p.to_owned(), v.clone()))
-                .collect(),
-            remove_subtrees: Vec::new(),
-        });
+        batch.extend(nbi::import::store_ops(meta, &tree));
         in_batch += 1;
         if in_batch == BATCH as u64 {
             acs.write(std::mem::take(&mut batch)).await?;
@@ -247,7 +234,7 @@ async fn files(
             continue;
         };
         let bytes = tokio::fs::read(entry.path()).await?;
-        let (length, sha256) = store.put(&name, axum_body(bytes)).await?;
+        let (length, sha256) = store.put(&name, axum::body::Body::from(bytes)).await?;
         let meta: Vec<(String, nbi::doc::Node)> = match metadata.get(&name) {
             Some(Some(serde_json::Value::Object(m))) => m
                 .iter()
@@ -265,8 +252,4 @@ async fn files(
         n += 1;
     }
     Ok(n)
-}
-
-fn axum_body(bytes: Vec<u8>) -> axum::body::Body {
-    axum::body::Body::from(bytes)
 }

@@ -62,19 +62,8 @@ impl Access {
         } else {
             return false;
         };
-        ct_eq(&presented, token.0.as_bytes())
+        cwmp::auth::ct_eq(&presented, token.0.as_bytes())
     }
-}
-
-/// Constant-time equality: the time taken does not depend on where the inputs differ.
-fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    let mut diff = a.len() ^ b.len();
-    for i in 0..a.len().max(b.len()) {
-        let x = a.get(i).copied().unwrap_or(0);
-        let y = b.get(i).copied().unwrap_or(0);
-        diff |= usize::from(x ^ y);
-    }
-    diff == 0
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! records, so that after a migration the NBI answers for those devices as GenieACS did.
 
 use crate::date;
-use acs_store::{DeviceId, DeviceMeta, Identity, Param, ParamTree, Value};
+use acs_store::{DeviceId, DeviceMeta, Expect, Identity, Op, Param, ParamTree, Value};
 use serde_json::Value as Json;
 
 /// Deepest parameter path accepted (GenieACS's own `MAX_DEPTH` is 16).
@@ -116,6 +116,27 @@ pub fn device(doc: &Json) -> Result<(DeviceMeta, ParamTree), ImportError> {
         }
     }
     Ok((meta, tree))
+}
+
+/// The store writes that make a device exactly what an imported document says: its record, and
+/// its tree replaced (so importing the same document again changes nothing).
+pub fn store_ops(meta: DeviceMeta, tree: &ParamTree) -> [Op; 3] {
+    let id = meta.id.clone();
+    [
+        Op::PutDevice {
+            meta,
+            expect: Expect::Any,
+        },
+        Op::ClearTree { id: id.clone() },
+        Op::UpdateTree {
+            id,
+            set: tree
+                .iter()
+                .map(|(p, v)| (p.to_owned(), v.clone()))
+                .collect(),
+            remove_subtrees: Vec::new(),
+        },
+    ]
 }
 
 fn walk(path: &str, node: &Json, depth: usize, tree: &mut ParamTree) -> Result<(), ImportError> {

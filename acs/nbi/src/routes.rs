@@ -76,6 +76,15 @@ fn json(status: StatusCode, reason: Option<&str>, node: &Node) -> Response {
     respond(status, reason, "application/json", Body::from(node.json()))
 }
 
+/// Writes `ops` through the ACS's writer and answers 200 with an empty body once they are
+/// durable, as GenieACS's write routes do.
+async fn write_ok(ctx: &Ctx, ops: Vec<acs_store::Op>) -> Response {
+    match ctx.acs.write(ops).await {
+        Ok(_) => text(StatusCode::OK, ""),
+        Err(e) => internal(e),
+    }
+}
+
 fn internal(e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "NBI request failed");
     text(

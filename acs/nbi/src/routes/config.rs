@@ -1,7 +1,7 @@
 //! Configuration documents (presets, objects, provisions, virtual parameters), files, tags and
 //! device deletion: the NBI's writes that are not tasks.
 
-use super::{Ctx, device_id, internal, not_found, respond, text};
+use super::{Ctx, device_id, internal, not_found, respond, text, write_ok};
 use crate::doc::Node;
 use acs_store::{DeviceMeta, Expect, Op, Outcome};
 use axum::body::Body;
@@ -17,10 +17,7 @@ async fn store_doc(ctx: &Ctx, coll: &str, name: &str, doc: &Node) -> Response {
         name: name.to_owned(),
         body: doc.json().into_bytes(),
     };
-    match ctx.acs.write(vec![op]).await {
-        Ok(_) => text(StatusCode::OK, ""),
-        Err(e) => internal(e),
-    }
+    write_ok(ctx, vec![op]).await
 }
 
 /// `PUT /presets/<name>` and `/objects/<name>`: the JSON object stored as sent, with `_id` set to
@@ -73,10 +70,7 @@ pub(super) async fn delete_doc(ctx: &Ctx, coll: &str, name: &str) -> Response {
         collection: coll.to_owned(),
         name: name.to_owned(),
     };
-    match ctx.acs.write(vec![op]).await {
-        Ok(_) => text(StatusCode::OK, ""),
-        Err(e) => internal(e),
-    }
+    write_ok(ctx, vec![op]).await
 }
 
 pub(super) async fn put_file(
@@ -186,8 +180,5 @@ pub(super) async fn delete_device(ctx: &Ctx, id: &str) -> Response {
     if ctx.acs.in_session(&device) {
         return text(StatusCode::SERVICE_UNAVAILABLE, "Device is in session");
     }
-    match ctx.acs.write(vec![Op::DeleteDevice { id: device }]).await {
-        Ok(_) => text(StatusCode::OK, ""),
-        Err(e) => internal(e),
-    }
+    write_ok(ctx, vec![Op::DeleteDevice { id: device }]).await
 }

@@ -1,7 +1,7 @@
 //! `POST /devices/<id>/tasks` with GenieACS's connection-request state machine, and the task and
 //! fault deletions and retries.
 
-use super::{Ctx, device_id, internal, json, respond, text};
+use super::{Ctx, device_id, internal, json, respond, text, write_ok};
 use crate::{doc, task_body};
 use acs::{DeviceEvent, DeviceId, TaskOutcome, TaskRecord, TaskStatus};
 use acs_store::{Op, Outcome, ParamTree};
@@ -201,10 +201,7 @@ pub(super) async fn delete_task(ctx: &Ctx, id: &str) -> Response {
             channel: format!("task_{}", task.id),
         },
     ];
-    match ctx.acs.write(ops).await {
-        Ok(_) => text(StatusCode::OK, ""),
-        Err(e) => internal(e),
-    }
+    write_ok(ctx, ops).await
 }
 
 pub(super) async fn retry_task(ctx: &Ctx, id: &str) -> Response {
@@ -220,10 +217,7 @@ pub(super) async fn retry_task(ctx: &Ctx, id: &str) -> Response {
     task.status = TaskStatus::Pending;
     task.not_before_ms = 0;
     let ops = vec![Op::PutTask(task), Op::DeleteFault { device, channel }];
-    match ctx.acs.write(ops).await {
-        Ok(_) => text(StatusCode::OK, ""),
-        Err(e) => internal(e),
-    }
+    write_ok(ctx, ops).await
 }
 
 pub(super) async fn delete_fault(ctx: &Ctx, id: &str) -> Response {
@@ -242,8 +236,5 @@ pub(super) async fn delete_fault(ctx: &Ctx, id: &str) -> Response {
         ops.push(Op::DeleteTask(tid));
     }
     ops.push(Op::DeleteFault { device, channel });
-    match ctx.acs.write(ops).await {
-        Ok(_) => text(StatusCode::OK, ""),
-        Err(e) => internal(e),
-    }
+    write_ok(ctx, ops).await
 }

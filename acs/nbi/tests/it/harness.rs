@@ -194,22 +194,8 @@ fn dechunk(mut s: &str) -> String {
 pub(crate) async fn import(t: &TestNbi, doc: &serde_json::Value) -> acs::DeviceId {
     let (meta, tree) = nbi::import::device(doc).expect("importable");
     let id = meta.id.clone();
-    let set = tree
-        .iter()
-        .map(|(p, v)| (p.to_owned(), v.clone()))
-        .collect();
     t.acs
-        .write(vec![
-            acs_store::Op::PutDevice {
-                meta,
-                expect: acs_store::Expect::Any,
-            },
-            acs_store::Op::UpdateTree {
-                id: id.clone(),
-                set,
-                remove_subtrees: Vec::new(),
-            },
-        ])
+        .write(nbi::import::store_ops(meta, &tree).into())
         .await
         .expect("stored");
     id
