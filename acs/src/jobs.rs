@@ -104,6 +104,9 @@ pub(crate) struct Applied {
     pub(crate) awaiting_transfer: bool,
     /// A one-line result to keep with the task (instance number, SPV status).
     pub(crate) note: Option<String>,
+    /// For a SetParameterValues: the paths written and the CPE's status (0 applied, 1 applied
+    /// at the next reboot).
+    pub(crate) written: Option<(Vec<String>, u32)>,
 }
 
 impl Job {
@@ -334,6 +337,7 @@ impl Job {
                     out.meta_changed = true;
                 }
                 out.note = Some(format!("status {status}"));
+                out.written = Some((values.iter().map(|p| p.name.clone()).collect(), status));
             }
             (
                 Work::Refresh {

@@ -90,6 +90,30 @@ pub enum DeviceEvent {
         /// The device.
         device: DeviceId,
     },
+    /// The presets of a channel converged in a session: the device now holds every value they
+    /// declare (what was written was accepted by the CPE; nothing was left to do otherwise).
+    ChannelConverged {
+        /// The device.
+        device: DeviceId,
+        /// The preset channel.
+        channel: String,
+        /// The parameters written on this channel in this session (none when it already
+        /// matched), each with the status of its SetParameterValuesResponse (0 applied,
+        /// 1 applied at the next reboot).
+        written: Vec<(String, u32)>,
+    },
+    /// A channel's presets faulted in a session; the fault is recorded on the channel and
+    /// retried after GenieACS's back-off.
+    ChannelFaulted {
+        /// The device.
+        device: DeviceId,
+        /// The preset channel.
+        channel: String,
+        /// The fault code (`cwmp.9007`, `preset`, `too_many_rpcs`, …).
+        code: String,
+        /// What the fault says.
+        message: String,
+    },
 }
 
 /// How a task ended, as seen by a caller waiting for it.
@@ -112,7 +136,7 @@ pub struct Acs {
     pub(crate) sessions: Registry,
     pub(crate) inform_log: bookkeeping::InformLog,
     /// Presets, parsed and sorted, loaded on first use and dropped when one is written.
-    presets: Mutex<Option<Arc<Vec<presets::Preset>>>>,
+    presets: Mutex<Option<Arc<presets::PresetSet>>>,
     /// Devices that may have pending tasks. Most sessions are periodic Informs of devices with
     /// nothing queued; this set spares them a store read. A device is added before any of its
     /// tasks is written and removed only when a session finds none pending and no task was
@@ -225,9 +249,9 @@ impl Acs {
         Ok(n)
     }
 
-    /// The presets in application order (weight, then name), from the store's `presets`
-    /// collection; documents that are not JSON are logged and skipped.
-    pub fn presets(&self) -> Arc<Vec<presets::Preset>> {
+    /// The presets, from the store's `presets` collection, filed by the devices they can apply
+    /// to; documents that are not JSON are logged and skipped.
+    pub fn presets(&self) -> Arc<presets::PresetSet> {
         let mut cached = self.presets.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(p) = cached.as_ref() {
             return p.clone();
@@ -246,7 +270,7 @@ impl Acs {
                 }
             })
             .collect();
-        let p = Arc::new(presets::sorted(parsed));
+        let p = Arc::new(presets::PresetSet::new(parsed));
         *cached = Some(p.clone());
         p
     }

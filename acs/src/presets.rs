@@ -207,13 +207,70 @@ fn builtin(name: &str, args: &[Json]) -> Option<Configuration> {
     }
 }
 
+/// The presets, split so that a session reads only those that can apply to its device.
+///
+/// A preset whose precondition names device ids (`{"_id": "…"}`, `$in`, or such a conjunct) can
+/// apply only to those devices: it is filed under each of them. Per-device presets are how the
+/// provisioner installs one customer's settings, and with thousands of them a session must not
+/// look at every one (GenieACS evaluates all presets at every Inform, genieacs/genieacs#299).
+#[derive(Debug, Default)]
+pub struct PresetSet {
+    /// Presets that may apply to any device, in application order.
+    global: Vec<Preset>,
+    /// Presets that can apply only to the device they are filed under, in application order.
+    by_device: std::collections::HashMap<String, Vec<Preset>>,
+}
+
+impl PresetSet {
+    /// Files each preset under the devices its precondition names, or globally.
+    pub fn new(presets: Vec<Preset>) -> Self {
+        let mut set = Self::default();
+        for p in sorted(presets) {
+            let ids = match p.precondition.as_ref().map(Query::plan) {
+                Some(crate::genie::query::Plan::Ids(ids)) => ids,
+                _ => {
+                    set.global.push(p);
+                    continue;
+                }
+            };
+            for id in ids {
+                set.by_device.entry(id).or_default().push(p.clone());
+            }
+        }
+        set
+    }
+
+    /// Whether there are no presets at all.
+    pub fn is_empty(&self) -> bool {
+        self.global.is_empty() && self.by_device.is_empty()
+    }
+
+    /// How many presets there are (a preset naming several devices counts once per device).
+    pub fn len(&self) -> usize {
+        self.global.len() + self.by_device.values().map(Vec::len).sum::<usize>()
+    }
+
+    /// The presets that may apply to `device`, in application order.
+    pub fn for_device(&self, device: &str) -> Vec<&Preset> {
+        let own = self.by_device.get(device).map_or(&[][..], Vec::as_slice);
+        if own.is_empty() {
+            return self.global.iter().collect();
+        }
+        let mut all: Vec<&Preset> = self.global.iter().chain(own).collect();
+        all.sort_by(|a, b| order(a, b));
+        all
+    }
+}
+
+fn order(a: &Preset, b: &Preset) -> std::cmp::Ordering {
+    a.weight
+        .total_cmp(&b.weight)
+        .then_with(|| a.name.cmp(&b.name))
+}
+
 /// Presets in application order: weight, then name.
 pub fn sorted(mut presets: Vec<Preset>) -> Vec<Preset> {
-    presets.sort_by(|a, b| {
-        a.weight
-            .total_cmp(&b.weight)
-            .then_with(|| a.name.cmp(&b.name))
-    });
+    presets.sort_by(order);
     presets
 }
 
@@ -319,6 +376,28 @@ mod tests {
                 p.unsupported
             );
         }
+    }
+
+    #[test]
+    fn presets_naming_devices_are_seen_only_by_those_devices() {
+        let set = PresetSet::new(vec![
+            parse("all", &json!({"weight": 1, "configurations": []})),
+            parse(
+                "one",
+                &json!({"weight": 0, "precondition": "{\"_id\":\"A-B-1\"}", "configurations": []}),
+            ),
+            parse(
+                "two",
+                &json!({"weight": 2, "precondition": {"_id": {"$in": ["A-B-1", "A-B-2"]}, "_tags": "x"}, "configurations": []}),
+            ),
+        ]);
+        let names =
+            |d: &str| -> Vec<String> { set.for_device(d).iter().map(|p| p.name.clone()).collect() };
+        assert_eq!(names("A-B-1"), ["one", "all", "two"]);
+        assert_eq!(names("A-B-2"), ["all", "two"]);
+        assert_eq!(names("A-B-3"), ["all"]);
+        assert_eq!(set.len(), 4);
+        assert!(!set.is_empty() && PresetSet::new(Vec::new()).is_empty());
     }
 
     #[test]

@@ -37,6 +37,11 @@ pub(crate) struct Session {
     changed: bool,
     /// The channel a `preset_loop` fault is recorded on.
     last_channel: String,
+    /// What provisioning wrote in this session: (channel, path, SPV status).
+    written: Vec<(String, String, u32)>,
+    /// Channels that converged in this session and have not faulted since; announced when the
+    /// session's provisioning is over.
+    converged: Vec<String>,
 }
 
 /// Where the session stands with its presets.
@@ -76,6 +81,8 @@ impl Session {
             cycles: 0,
             changed: false,
             last_channel: String::from("default"),
+            written: Vec::new(),
+            converged: Vec::new(),
         }
     }
 
@@ -188,6 +195,7 @@ impl Session {
             if self.provision_step(acs).await {
                 continue;
             }
+            self.publish_converged(acs);
             self.machine.finish();
             return Reply::End;
         }
@@ -237,10 +245,11 @@ impl Session {
                         channel: c.clone(),
                     })
                     .collect();
-                self.provisioning = Provisioning::Done;
                 if let Err(e) = acs.writer.apply(ops).await {
                     tracing::warn!(device = %self.device, error = %e, "could not clear preset faults");
                 }
+                self.note_converged();
+                self.provisioning = Provisioning::Done;
                 if self.next_cycle(acs).await {
                     continue;
                 }
@@ -264,6 +273,38 @@ impl Session {
             self.jobs
                 .extend(batch.iter().map(|rpc| Job::provision(rpc, &channel)));
             return true;
+        }
+    }
+
+    /// Notes that the active channels converged in this cycle.
+    fn note_converged(&mut self) {
+        if let Provisioning::Active { channels, .. } = &self.provisioning {
+            for c in channels {
+                if !self.converged.contains(c) {
+                    self.converged.push(c.clone());
+                }
+            }
+        }
+    }
+
+    /// Tells listeners (the provisioner) which channels converged in this session, with what
+    /// they wrote; called once, when the session has nothing left to do.
+    fn publish_converged(&mut self, acs: &Acs) {
+        if !acs.has_subscribers() {
+            return;
+        }
+        for channel in std::mem::take(&mut self.converged) {
+            let written = self
+                .written
+                .iter()
+                .filter(|(c, _, _)| *c == channel)
+                .map(|(_, p, s)| (p.clone(), *s))
+                .collect();
+            acs.publish(crate::DeviceEvent::ChannelConverged {
+                device: self.device.clone(),
+                channel,
+                written,
+            });
         }
     }
 
@@ -294,7 +335,8 @@ impl Session {
     async fn start_provisioning(&mut self, acs: &Acs) -> bool {
         let presets = acs.presets();
         let applicable: Vec<&crate::presets::Preset> = presets
-            .iter()
+            .for_device(self.device.as_str())
+            .into_iter()
             .filter(|p| p.events_match(&self.events))
             .collect();
         if applicable.is_empty() {
@@ -385,7 +427,8 @@ impl Session {
 
     /// Records a fault on a preset channel (GenieACS's `<device>:<channel>` fault); a channel
     /// that faults again counts one more retry, which doubles its wait.
-    async fn record_fault(&self, acs: &Acs, channel: &str, code: &str, message: &str) {
+    async fn record_fault(&mut self, acs: &Acs, channel: &str, code: &str, message: &str) {
+        self.converged.retain(|c| c != channel);
         tracing::warn!(device = %self.device, %channel, %code, %message, "preset fault");
         let fault = FaultRecord {
             device: self.device.clone(),
@@ -400,6 +443,12 @@ impl Session {
         if let Err(e) = acs.writer.apply(vec![Op::PutFault(fault)]).await {
             tracing::error!(device = %self.device, error = %e, "could not record a preset fault");
         }
+        acs.publish(crate::DeviceEvent::ChannelFaulted {
+            device: self.device.clone(),
+            channel: channel.to_owned(),
+            code: code.to_owned(),
+            message: message.to_owned(),
+        });
     }
 
     fn root(&self) -> &str {
@@ -430,6 +479,12 @@ impl Session {
         let mut ops = Vec::new();
         match answer {
             Ok(mut applied) => {
+                if let (Purpose::Provision { channel }, Some((paths, status))) =
+                    (&job.purpose, applied.written.take())
+                {
+                    self.written
+                        .extend(paths.into_iter().map(|p| (channel.clone(), p, status)));
+                }
                 if !applied.set.is_empty() || !applied.remove.is_empty() {
                     if let Some(tree) = &mut self.tree {
                         for prefix in &applied.remove {
@@ -475,6 +530,13 @@ impl Session {
                     // The CPE refused what a preset declared: stop provisioning this session
                     // and keep the fault on the preset's channel.
                     self.provisioning = Provisioning::Done;
+                    self.converged.retain(|c| c != channel);
+                    acs.publish(crate::DeviceEvent::ChannelFaulted {
+                        device: self.device.clone(),
+                        channel: channel.clone(),
+                        code: format!("cwmp.{}", fault.code),
+                        message: fault.string.clone(),
+                    });
                     ops.push(Op::PutFault(FaultRecord {
                         retries: previous_retries(acs, &self.device, channel),
                         device: self.device.clone(),

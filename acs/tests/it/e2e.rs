@@ -470,3 +470,51 @@ async fn presets_that_undo_each_other_end_in_a_preset_loop_fault() {
         .expect("a fault on the channel");
     assert_eq!(fault.code, "preset_loop");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_preset_applies_to_its_device_only_and_reports_what_it_wrote() {
+    let t = harness::start(harness::quiet(std::path::Path::new("."))).await;
+    let f = fleet(t.url(), 2, SECRET).await;
+    f.inform(0, &[]).await.expect("registration 0");
+    f.inform(1, &[]).await.expect("registration 1");
+    let ssid = "Device.WiFi.SSID.1.SSID";
+    let target = id(&f, 0);
+    put_preset(
+        &t,
+        "own",
+        serde_json::json!({"channel": "own", "precondition": {"_id": target.as_str()},
+            "configurations": [{"type": "value", "name": ssid, "value": "Only-Mine"}]}),
+    )
+    .await;
+    let mut events = t.acs.subscribe();
+    f.inform(0, &["2 PERIODIC"]).await.expect("session 0");
+    f.inform(1, &["2 PERIODIC"]).await.expect("session 1");
+    assert_eq!(f.param(0, ssid).as_deref(), Some("Only-Mine"));
+    assert_ne!(f.param(1, ssid).as_deref(), Some("Only-Mine"));
+    let mut converged = Vec::new();
+    while let Ok(e) = events.try_recv() {
+        if let acs::DeviceEvent::ChannelConverged {
+            device,
+            channel,
+            written,
+        } = e
+        {
+            converged.push((device, channel, written));
+        }
+    }
+    assert_eq!(
+        converged,
+        vec![(target.clone(), "own".to_owned(), vec![(ssid.to_owned(), 0)])],
+        "one convergence, on the preset's device, with the SPV status"
+    );
+    // The next session finds the device converged: the event says so with nothing written.
+    f.inform(0, &["2 PERIODIC"]).await.expect("session 0 again");
+    let mut again = None;
+    while let Ok(e) = events.try_recv() {
+        if let acs::DeviceEvent::ChannelConverged { written, .. } = e {
+            again = Some(written);
+        }
+    }
+    assert_eq!(again, Some(Vec::new()));
+    f.shutdown().await;
+}
