@@ -226,12 +226,11 @@ impl PresetSet {
     pub fn new(presets: Vec<Preset>) -> Self {
         let mut set = Self::default();
         for p in sorted(presets) {
-            let ids = match p.precondition.as_ref().map(Query::plan) {
-                Some(crate::genie::query::Plan::Ids(ids)) => ids,
-                _ => {
-                    set.global.push(p);
-                    continue;
-                }
+            let Some(crate::genie::query::Plan::Ids(ids)) =
+                p.precondition.as_ref().map(Query::plan)
+            else {
+                set.global.push(p);
+                continue;
             };
             for id in ids {
                 set.by_device.entry(id).or_default().push(p.clone());
