@@ -111,6 +111,9 @@ pub struct AcsConfig {
     pub manage_cr_credentials: bool,
     /// Whether a new or bootstrapping device's whole tree is discovered (GPN + GPV of the root).
     pub refresh_on_bootstrap: bool,
+    /// Base URL of the file server (`http://host:7567`) that Downloads declared by presets point
+    /// CPEs at; the NBI's `download` tasks use the same server.
+    pub file_server_url: Option<String>,
 }
 
 impl Default for AcsConfig {
@@ -136,6 +139,7 @@ impl Default for AcsConfig {
             task_max_attempts: 5,
             manage_cr_credentials: true,
             refresh_on_bootstrap: true,
+            file_server_url: None,
         }
     }
 }

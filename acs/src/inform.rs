@@ -65,7 +65,13 @@ pub(crate) fn apply_inform(
         meta.cr_username.clear();
         meta.cr_password.clear();
         if !new_device {
-            ops.push(Op::ClearTree { id: id.clone() });
+            // The data model goes; the ACS's own records (`Reboot`, `FactoryReset`,
+            // `Downloads`) stay, as GenieACS's bootstrap preset clears only the model roots.
+            ops.push(Op::UpdateTree {
+                id: id.clone(),
+                set: Vec::new(),
+                remove_subtrees: vec!["Device".into(), "InternetGatewayDevice".into()],
+            });
         }
     }
     if inform.has_event(BOOT) {
@@ -113,6 +119,7 @@ pub(crate) fn apply_inform(
                     writable: None,
                     value: Some(v),
                     timestamp_ms: now_ms,
+                    attributes: None,
                 };
                 (n, param)
             })
@@ -301,6 +308,8 @@ mod tests {
         meta.parameter_key = "k1".into();
         let u = apply_inform(&id, Some((meta, 3)), &inform(&[BOOTSTRAP], &[]), 5);
         assert!(u.meta.cr_password.is_empty() && u.meta.parameter_key.is_empty());
-        assert!(matches!(u.ops[0], Op::ClearTree { .. }));
+        assert!(
+            matches!(&u.ops[0], Op::UpdateTree { remove_subtrees, .. } if remove_subtrees.len() == 2)
+        );
     }
 }

@@ -19,12 +19,39 @@ pub(crate) enum Purpose {
     CrCredentials { username: String, password: String },
     /// Brings the device to the state presets declare; a fault is recorded on this channel.
     Provision { channel: String },
+    /// A Download presets declare; the ACS records it as `Downloads.<instance>`.
+    ProvisionDownload {
+        channel: String,
+        instance: u64,
+        file_type: String,
+        file_name: String,
+        target_file_name: String,
+    },
+}
+
+impl Purpose {
+    /// The preset channel of a provisioning job.
+    pub(crate) fn channel(&self) -> Option<&str> {
+        match self {
+            Self::Provision { channel } | Self::ProvisionDownload { channel, .. } => Some(channel),
+            _ => None,
+        }
+    }
 }
 
 /// What the job does, and where it is.
 #[derive(Debug, Clone)]
 enum Work {
     Gpv(Vec<String>),
+    Gpa(Vec<String>),
+    Spa(Vec<cwmp::SetParameterAttribute>),
+    /// After an AddObject for an alias filter: read the new instance's keys (for their types),
+    /// then write the filter's values to them.
+    AddKeys {
+        instance: String,
+        keys: Vec<(String, String)>,
+        types: Option<Vec<XsdType>>,
+    },
     Spv {
         values: Vec<ParameterValue>,
         key: String,
@@ -37,6 +64,7 @@ enum Work {
     Add {
         path: String,
         key: String,
+        keys: Vec<(String, String)>,
     },
     Delete {
         path: String,
@@ -157,6 +185,7 @@ impl Job {
             } => Work::Add {
                 path: path.clone(),
                 key: parameter_key.clone(),
+                keys: Vec::new(),
             },
             TaskKind::DeleteObject {
                 path,
@@ -230,8 +259,13 @@ impl Job {
     }
 
     /// A job for one RPC the provisioning planner asked for. Discovery uses a refresh of the
-    /// object (names, then values), which also satisfies any read planned after it.
-    pub(crate) fn provision(rpc: &crate::provision::Rpc, channel: &str) -> Self {
+    /// object (names, then values), which also satisfies any read planned after it. `file`
+    /// gives a Download's URL and size from the file's name.
+    pub(crate) fn provision(
+        rpc: &crate::provision::Rpc,
+        channel: &str,
+        file: &dyn Fn(&str) -> (String, u64),
+    ) -> Self {
         use crate::provision::Rpc;
         let work = match rpc {
             Rpc::GetParameterNames { path, .. } => Work::Refresh {
@@ -239,6 +273,7 @@ impl Job {
                 names: None,
             },
             Rpc::GetParameterValues { names } => Work::Gpv(names.clone()),
+            Rpc::GetParameterAttributes { names } => Work::Gpa(names.clone()),
             Rpc::SetParameterValues { values } => Work::Spv {
                 values: values
                     .iter()
@@ -246,21 +281,72 @@ impl Job {
                     .collect(),
                 key: String::new(),
             },
-            Rpc::AddObject { path } => Work::Add {
+            Rpc::SetParameterAttributes { attributes } => Work::Spa(
+                attributes
+                    .iter()
+                    .map(|(name, n, list)| cwmp::SetParameterAttribute {
+                        name: name.clone(),
+                        notification_change: n.is_some(),
+                        notification: n.map_or(0, u32::from),
+                        access_list_change: list.is_some(),
+                        access_list: list.clone().unwrap_or_default(),
+                    })
+                    .collect(),
+            ),
+            Rpc::AddObject { path, keys } => Work::Add {
                 path: path.trim_end_matches('.').to_owned(),
                 key: String::new(),
+                keys: keys.clone(),
             },
             Rpc::DeleteObject { path } => Work::Delete {
                 path: path.trim_end_matches('.').to_owned(),
                 key: String::new(),
             },
+            Rpc::Download {
+                instance,
+                file_type,
+                file_name,
+                target_file_name,
+            } => {
+                let (url, file_size) = file(file_name);
+                Work::Download(cwmp::Download {
+                    command_key: format!("download_{instance}"),
+                    file_type: file_type.clone(),
+                    url,
+                    file_size,
+                    target_file_name: target_file_name.clone(),
+                    ..cwmp::Download::default()
+                })
+            }
+            Rpc::Reboot => Work::Reboot {
+                command_key: String::new(),
+            },
+            Rpc::FactoryReset => Work::FactoryReset,
         };
-        Self {
+        let mut job = Self {
             purpose: Purpose::Provision {
                 channel: channel.to_owned(),
             },
             work,
+        };
+        if let (
+            Rpc::Download {
+                instance,
+                file_name,
+                ..
+            },
+            Work::Download(d),
+        ) = (rpc, &job.work)
+        {
+            job.purpose = Purpose::ProvisionDownload {
+                channel: channel.to_owned(),
+                instance: *instance,
+                file_name: file_name.clone(),
+                file_type: d.file_type.clone(),
+                target_file_name: d.target_file_name.clone(),
+            };
         }
+        job
     }
 
     /// The RPC to send now.
@@ -268,6 +354,36 @@ impl Job {
         match &self.work {
             Work::Gpv(names) => Body::GetParameterValues {
                 names: names.clone(),
+            },
+            Work::Gpa(names) => Body::GetParameterAttributes {
+                names: names.clone(),
+            },
+            Work::Spa(parameters) => Body::SetParameterAttributes {
+                parameters: parameters.clone(),
+            },
+            Work::AddKeys {
+                instance,
+                keys,
+                types: None,
+            } => Body::GetParameterValues {
+                names: keys
+                    .iter()
+                    .map(|(k, _)| format!("{instance}.{k}"))
+                    .collect(),
+            },
+            Work::AddKeys {
+                instance,
+                keys,
+                types: Some(types),
+            } => Body::SetParameterValues {
+                parameters: keys
+                    .iter()
+                    .zip(types)
+                    .map(|((k, v), ty)| {
+                        ParameterValue::new(format!("{instance}.{k}"), v, ty.clone())
+                    })
+                    .collect(),
+                parameter_key: String::new(),
             },
             Work::Spv { values, key } => Body::SetParameterValues {
                 parameters: values.clone(),
@@ -283,7 +399,7 @@ impl Job {
             } => Body::GetParameterValues {
                 names: vec![object_path(path)],
             },
-            Work::Add { path, key } => Body::AddObject {
+            Work::Add { path, key, .. } => Body::AddObject {
                 object_name: object_path(path),
                 parameter_key: key.clone(),
             },
@@ -357,6 +473,7 @@ impl Job {
                             writable: Some(p.writable),
                             value: None,
                             timestamp_ms: now_ms,
+                            attributes: None,
                         };
                         leaves.objects.push((p.name, param));
                     } else {
@@ -390,25 +507,87 @@ impl Job {
                 }
             }
             (
-                Work::Add { path, key },
+                Work::Add { path, key, keys },
                 Body::AddObjectResponse {
                     instance_number,
                     status,
                 },
             ) => {
                 let inst = format!("{}.{instance_number}", path.trim_end_matches('.'));
-                let param = Param {
-                    object: true,
-                    writable: Some(true),
-                    value: None,
-                    timestamp_ms: now_ms,
-                };
-                out.set.push((inst.clone(), param));
+                // Its children were never listed (timestamp 0): declarations below it list them.
+                out.set.push((inst.clone(), Param::object(Some(true), 0)));
                 if !key.is_empty() {
                     meta.parameter_key = key.clone();
                     out.meta_changed = true;
                 }
                 out.note = Some(format!("instance {instance_number} status {status}"));
+                if !keys.is_empty() {
+                    let keys = std::mem::take(keys);
+                    self.work = Work::AddKeys {
+                        instance: inst,
+                        keys,
+                        types: None,
+                    };
+                    out.done = false;
+                }
+            }
+            (
+                Work::AddKeys {
+                    types: types @ None,
+                    ..
+                },
+                Body::GetParameterValuesResponse { parameters },
+            ) => {
+                let found: Vec<XsdType> = parameters.iter().map(|p| p.xsd_type.clone()).collect();
+                for p in parameters {
+                    out.set.push(owned_leaf(p, Some(true), now_ms));
+                }
+                *types = Some(found);
+                out.done = false;
+            }
+            (
+                Work::AddKeys {
+                    instance,
+                    keys,
+                    types: Some(types),
+                },
+                Body::SetParameterValuesResponse { .. },
+            ) => {
+                for ((k, v), ty) in keys.iter().zip(types.iter()) {
+                    let p = ParameterValue::new(format!("{instance}.{k}"), v, ty.clone());
+                    out.set.push(owned_leaf(p, Some(true), now_ms));
+                }
+            }
+            (Work::Gpa(_), Body::GetParameterAttributesResponse { parameters }) => {
+                let tree = tree.ok_or_else(|| Fault::new(8002, "attributes without a tree"))?;
+                for a in parameters {
+                    let Some(mut node) = tree.get(&a.name).cloned() else {
+                        continue;
+                    };
+                    node.attributes = Some(Box::new(acs_store::Attributes {
+                        notification: u8::try_from(a.notification).unwrap_or(u8::MAX),
+                        access_list: a.access_list,
+                        timestamp_ms: now_ms,
+                    }));
+                    out.set.push((a.name, node));
+                }
+            }
+            (Work::Spa(parameters), Body::SetParameterAttributesResponse) => {
+                let tree = tree.ok_or_else(|| Fault::new(8002, "attributes without a tree"))?;
+                for a in parameters.iter() {
+                    let Some(mut node) = tree.get(&a.name).cloned() else {
+                        continue;
+                    };
+                    let attrs = node.attributes.get_or_insert_with(Default::default);
+                    if a.notification_change {
+                        attrs.notification = u8::try_from(a.notification).unwrap_or(u8::MAX);
+                    }
+                    if a.access_list_change {
+                        attrs.access_list.clone_from(&a.access_list);
+                    }
+                    attrs.timestamp_ms = now_ms;
+                    out.set.push((a.name.clone(), node));
+                }
             }
             (Work::Delete { path, key }, Body::DeleteObjectResponse { status }) => {
                 out.remove.push(path.trim_end_matches('.').to_owned());
@@ -419,10 +598,50 @@ impl Job {
                 out.note = Some(format!("status {status}"));
             }
             (Work::Reboot { .. }, Body::RebootResponse)
-            | (Work::FactoryReset, Body::FactoryResetResponse) => {}
+            | (Work::FactoryReset, Body::FactoryResetResponse) => {
+                if let Purpose::Provision { .. } = self.purpose {
+                    // The ACS's record of the action, as GenieACS keeps it in the device
+                    // document: later declarations compare their time with this one.
+                    let which = if matches!(self.work, Work::Reboot { .. }) {
+                        crate::provision::REBOOT
+                    } else {
+                        crate::provision::FACTORY_RESET
+                    };
+                    out.set.push(pseudo_leaf(which, now_ms));
+                }
+            }
             (Work::Download(_), Body::DownloadResponse { status, .. }) => {
                 out.awaiting_transfer = status == 1;
                 out.note = Some(format!("status {status}"));
+                if let Purpose::ProvisionDownload {
+                    instance,
+                    file_type,
+                    file_name,
+                    target_file_name,
+                    ..
+                } = &self.purpose
+                {
+                    let base = format!("{}.{instance}", crate::provision::DOWNLOADS);
+                    out.set.push((
+                        crate::provision::DOWNLOADS.to_owned(),
+                        Param::object(Some(false), now_ms),
+                    ));
+                    out.set
+                        .push((base.clone(), Param::object(Some(false), now_ms)));
+                    for (leaf, v) in [
+                        ("FileType", file_type),
+                        ("FileName", file_name),
+                        ("TargetFileName", target_file_name),
+                    ] {
+                        let value = acs_store::Value::String(v.clone());
+                        out.set.push((
+                            format!("{base}.{leaf}"),
+                            Param::leaf(Some(value), Some(false), now_ms),
+                        ));
+                    }
+                    out.set
+                        .push(pseudo_leaf(&format!("{base}.Download"), now_ms));
+                }
             }
             (_, other) => {
                 return Err(Fault::new(
@@ -436,16 +655,43 @@ impl Job {
 
     /// Whether folding this job's answers needs the device's cached tree.
     pub(crate) fn needs_tree(&self) -> bool {
-        matches!(self.work, Work::Gpv(_))
+        matches!(self.work, Work::Gpv(_) | Work::Gpa(_) | Work::Spa(_))
+    }
+
+    /// For a GetParameterValues job: its names (a 9005 answer is recovered from by splitting).
+    pub(crate) fn gpv_names(&self) -> Option<&[String]> {
+        match &self.work {
+            Work::Gpv(names) => Some(names),
+            _ => None,
+        }
+    }
+
+    /// The same job reading only `names` (a half of a GetParameterValues that faulted 9005).
+    pub(crate) fn with_gpv_names(&self, names: Vec<String>) -> Self {
+        Self {
+            purpose: self.purpose.clone(),
+            work: Work::Gpv(names),
+        }
     }
 
     /// The task ids this job completes.
     pub(crate) fn task_ids(&self) -> &[u64] {
         match &self.purpose {
             Purpose::Tasks(ids) => ids,
-            Purpose::CrCredentials { .. } | Purpose::Provision { .. } => &[],
+            Purpose::CrCredentials { .. }
+            | Purpose::Provision { .. }
+            | Purpose::ProvisionDownload { .. } => &[],
         }
     }
+}
+
+/// A pseudo-parameter recording when the ACS sent an action.
+fn pseudo_leaf(path: &str, now_ms: i64) -> (String, Param) {
+    let value = acs_store::Value::DateTime(crate::genie::date::iso(now_ms));
+    (
+        path.to_owned(),
+        Param::leaf(Some(value), Some(false), now_ms),
+    )
 }
 
 /// A leaf from a parameter value, keeping the value's allocation.
@@ -458,6 +704,7 @@ fn owned_leaf(p: ParameterValue, writable: Option<bool>, now_ms: i64) -> (String
             writable,
             value: Some(value),
             timestamp_ms: now_ms,
+            attributes: None,
         },
     )
 }

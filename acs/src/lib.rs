@@ -260,10 +260,18 @@ impl Acs {
             tracing::error!(error = %e, "could not read presets");
             Vec::new()
         });
+        let objects: HashMap<String, serde_json::Value> = self
+            .store
+            .docs(presets::OBJECTS)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(name, bytes)| Some((name, serde_json::from_slice(&bytes).ok()?)))
+            .collect();
+        let object = |name: &str| objects.get(name).cloned();
         let parsed = docs
             .iter()
             .filter_map(|(name, bytes)| match serde_json::from_slice(bytes) {
-                Ok(doc) => Some(presets::parse(name, &doc)),
+                Ok(doc) => Some(presets::parse(name, &doc, &object)),
                 Err(e) => {
                     tracing::warn!(preset = %name, error = %e, "preset is not JSON; skipped");
                     None
@@ -292,7 +300,8 @@ impl Acs {
             })
             .collect();
         let presets_changed = ops.iter().any(|op| {
-            matches!(op, Op::PutDoc { collection, .. } | Op::DeleteDoc { collection, .. } if collection == presets::COLLECTION)
+            matches!(op, Op::PutDoc { collection, .. } | Op::DeleteDoc { collection, .. }
+                if collection == presets::COLLECTION || collection == presets::OBJECTS)
         });
         let out = self.writer.apply(ops).await?;
         if presets_changed {

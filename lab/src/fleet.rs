@@ -243,6 +243,11 @@ impl Fleet {
         self.cpe(i).ok()?.lock().model.get(path)
     }
 
+    /// The notification attribute of a parameter of CPE `i` (0 when never set).
+    pub fn notification(&self, i: usize, path: &str) -> Option<u32> {
+        Some(self.cpe(i).ok()?.lock().model.notification(path))
+    }
+
     /// Simulates a local change on CPE `i` (a user in the web UI). A parameter with passive or
     /// active notification is reported in the next Inform; active notification also queues
     /// `4 VALUE CHANGE`, delivered at once if the CPE has contacted the ACS. Returns false if

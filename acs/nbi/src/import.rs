@@ -139,6 +139,26 @@ pub fn store_ops(meta: DeviceMeta, tree: &ParamTree) -> [Op; 3] {
     ]
 }
 
+/// A node's `_notification`/`_accessList`/`_attributesTimestamp`, when GenieACS had read them.
+fn attributes_of(o: &serde_json::Map<String, Json>) -> Option<Box<acs_store::Attributes>> {
+    let notification = o.get("_notification")?.as_u64()?;
+    Some(Box::new(acs_store::Attributes {
+        notification: u8::try_from(notification).ok()?,
+        access_list: o
+            .get("_accessList")
+            .and_then(Json::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Json::as_str)
+                    .take(64)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        timestamp_ms: o.get("_attributesTimestamp").and_then(date_of).unwrap_or(0),
+    }))
+}
+
 fn walk(path: &str, node: &Json, depth: usize, tree: &mut ParamTree) -> Result<(), ImportError> {
     if depth > MAX_PATH_DEPTH {
         return Err(bad(format!("{path}: deeper than {MAX_PATH_DEPTH}")));
@@ -173,6 +193,7 @@ fn walk(path: &str, node: &Json, depth: usize, tree: &mut ParamTree) -> Result<(
             writable: o.get("_writable").and_then(Json::as_bool),
             value,
             timestamp_ms: o.get("_timestamp").and_then(date_of).unwrap_or(0),
+            attributes: attributes_of(o),
         },
     );
     for (key, child) in o {

@@ -4,6 +4,11 @@
 //! Civil-date arithmetic uses Howard Hinnant's days-from-civil algorithm, so no calendar crate is
 //! needed for the one format in and the few ISO 8601 forms out.
 
+/// The civil date (year, month 1–12, day 1–31) of a day number (days since 1970-01-01).
+pub fn civil(days: i64) -> (i64, i64, i64) {
+    civil_from_days(days)
+}
+
 /// Formats milliseconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
 pub fn iso(ms: i64) -> String {
     let days = ms.div_euclid(86_400_000);

@@ -142,6 +142,14 @@ pub fn device(meta: &DeviceMeta, tree: &ParamTree) -> Node {
         if param.timestamp_ms > 0 {
             node.set("_timestamp", Node::Date(param.timestamp_ms));
         }
+        if let Some(a) = &param.attributes {
+            node.set("_notification", Node::Num(f64::from(a.notification)));
+            node.set(
+                "_accessList",
+                Node::Arr(a.access_list.iter().cloned().map(Node::Str).collect()),
+            );
+            node.set("_attributesTimestamp", Node::Date(a.timestamp_ms));
+        }
     }
     let id = &meta.identity;
     doc.set(

@@ -3,4 +3,6 @@
 
 pub mod date;
 pub mod doc;
+pub mod expr;
 pub mod query;
+pub mod schedule;

@@ -59,6 +59,7 @@ fn registration(model: &DataModel, n: u64) -> Vec<Op> {
                 writable: Some(p.writable),
                 value: (!p.object).then(|| Value::from_wire(&p.xsd_type, &p.value)),
                 timestamp_ms: 1_760_000_000_000 + (i / 500) as i64 * 37,
+                attributes: None,
             };
             (p.path.clone(), param)
         })

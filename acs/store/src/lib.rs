@@ -30,8 +30,8 @@ use std::path::Path;
 
 pub use error::StoreError;
 pub use model::{
-    DeviceId, DeviceMeta, FaultRecord, Identity, Param, ParamTree, TaskKind, TaskRecord,
-    TaskStatus, Value, Versioned, normalize_mac,
+    Attributes, DeviceId, DeviceMeta, FaultRecord, Identity, Param, ParamTree, TaskKind,
+    TaskRecord, TaskStatus, Value, Versioned, normalize_mac,
 };
 pub use redb_backend::{RedbStore, open_redb};
 #[cfg(feature = "sled")]

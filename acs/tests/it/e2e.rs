@@ -8,9 +8,9 @@ use acs::{DeviceId, TaskKind, TaskOutcome};
 use fibreplane_lab::{CpeAuth, Credential, Fleet, SimConfig};
 use std::time::Duration;
 
-const WAIT: Duration = Duration::from_secs(20);
+pub(crate) const WAIT: Duration = Duration::from_secs(20);
 
-async fn fleet(url: String, count: usize, secret: &str) -> Fleet {
+pub(crate) async fn fleet(url: String, count: usize, secret: &str) -> Fleet {
     let config = SimConfig {
         acs_url: url,
         count,
@@ -21,7 +21,7 @@ async fn fleet(url: String, count: usize, secret: &str) -> Fleet {
     Fleet::start(config).await.expect("fleet")
 }
 
-fn id(fleet: &Fleet, i: usize) -> DeviceId {
+pub(crate) fn id(fleet: &Fleet, i: usize) -> DeviceId {
     DeviceId::parse(&fleet.device_id(i)).unwrap()
 }
 
@@ -328,7 +328,7 @@ async fn connection_requests_need_the_credentials_the_acs_set() {
     f.shutdown().await;
 }
 
-async fn put_preset(t: &harness::TestAcs, name: &str, doc: serde_json::Value) {
+pub(crate) async fn put_preset(t: &harness::TestAcs, name: &str, doc: serde_json::Value) {
     t.acs
         .write(vec![acs::store::Op::PutDoc {
             collection: "presets".into(),

@@ -5,5 +5,6 @@ mod bookkeeping;
 mod e2e;
 mod harness;
 mod http_server;
+mod presets;
 mod tasks;
 mod tls;

@@ -14,9 +14,14 @@
 //! head  = bit 7: a timestamp delta follows (else: the previous entry's timestamp)
 //!         bit 6: the id is the previous one plus one (else: an id delta follows)
 //!         bits 5-4: writable (0 unknown, 1 false, 2 true)
-//!         bits 3-0: kind: a value tag (a leaf), 12 an object without value, or 13 an object
-//!                   with a value, whose tag follows
+//!         bits 3-0: kind: a value tag (a leaf), 12 an object without value, 13 an object
+//!                   with a value, whose tag follows, or 14 a node with attributes, whose
+//!                   `ext` byte follows (bit 6 object, bits 3-0 value tag)
+//! attrs = notification  ts-delta(from the entry's ts)  count  str*count   (kind 14 only)
 //! ```
+//!
+//! Attributes (GetParameterAttributes) are rare, so they cost nothing to the other entries: only a
+//! node that has them takes the extended kind, and its attributes follow its value.
 //!
 //! The first entry's id and timestamp are relative to 0, later ones to the previous entry: ids are
 //! strictly increasing and mostly consecutive, so most entries carry no id at all, and one refresh
@@ -28,7 +33,7 @@
 
 use super::{Reader, T_MAX, T_NONE, put_i, put_payload, put_str, put_u, value_tag};
 use crate::StoreError;
-use crate::model::{Param, Value};
+use crate::model::{Attributes, Param, Value};
 
 /// Version byte of the chunk layout (1 was the earlier one-record-per-section layout).
 const CHUNK_FORMAT: u8 = 2;
@@ -40,10 +45,15 @@ const H_WRITABLE: u8 = 0x30;
 const H_KIND: u8 = 0x0F;
 const K_OBJECT: u8 = 12;
 const K_OBJECT_VALUE: u8 = 13;
+const K_EXTENDED: u8 = 14;
+const X_OBJECT: u8 = 0x40;
+/// Most access-list entries a node may have (TR-069 defines one, `Subscriber`).
+const MAX_ACCESS_LIST: usize = 64;
 
 // In memory an entry's flags are one byte too, in a form that is easy to test: the tag, the
 // writable bits where the wire has them, and an object bit.
 const M_OBJECT: u8 = 0x40;
+const M_ATTRS: u8 = 0x80;
 const M_TAG: u8 = 0x0F;
 const WRITABLE_SHIFT: u32 = 4;
 
@@ -62,6 +72,11 @@ impl RawEntry<'_> {
     pub(crate) fn param(&self) -> Result<Param, StoreError> {
         let mut r = Reader { buf: self.payload };
         let value = r.value(self.flags & M_TAG)?;
+        let attributes = if self.flags & M_ATTRS != 0 {
+            Some(Box::new(read_attributes(&mut r, self.ts)?))
+        } else {
+            None
+        };
         Ok(Param {
             object: self.flags & M_OBJECT != 0,
             writable: match (self.flags & H_WRITABLE) >> WRITABLE_SHIFT {
@@ -71,6 +86,7 @@ impl RawEntry<'_> {
             },
             value,
             timestamp_ms: self.ts,
+            attributes,
         })
     }
 }
@@ -82,12 +98,53 @@ fn flags_of(p: &Param) -> u8 {
         Some(false) => 1,
         Some(true) => 2,
     };
-    value_tag(p.value.as_ref()) | (writable << WRITABLE_SHIFT) | if p.object { M_OBJECT } else { 0 }
+    value_tag(p.value.as_ref())
+        | (writable << WRITABLE_SHIFT)
+        | if p.object { M_OBJECT } else { 0 }
+        | if p.attributes.is_some() { M_ATTRS } else { 0 }
+}
+
+/// Reads the attributes that follow an extended entry's value.
+fn read_attributes(r: &mut Reader<'_>, ts: i64) -> Result<Attributes, StoreError> {
+    let notification = u8::try_from(r.u()?).map_err(|_| r.err("bad notification"))?;
+    let timestamp_ms = ts.wrapping_add(r.i()?);
+    let n = r.len()?;
+    if n > MAX_ACCESS_LIST {
+        return Err(r.err("access list too long"));
+    }
+    let access_list = (0..n).map(|_| r.str()).collect::<Result<_, _>>()?;
+    Ok(Attributes {
+        notification,
+        access_list,
+        timestamp_ms,
+    })
+}
+
+fn skip_attributes(r: &mut Reader<'_>) -> Result<(), StoreError> {
+    r.u()?;
+    r.i()?;
+    let n = r.len()?;
+    if n > MAX_ACCESS_LIST {
+        return Err(r.err("access list too long"));
+    }
+    for _ in 0..n {
+        r.bytes()?;
+    }
+    Ok(())
+}
+
+fn put_attributes(out: &mut Vec<u8>, a: &Attributes, ts: i64) {
+    put_u(out, u64::from(a.notification));
+    put_i(out, a.timestamp_ms.wrapping_sub(ts));
+    put_u(out, a.access_list.len() as u64);
+    for s in &a.access_list {
+        put_str(out, s);
+    }
 }
 
 /// What follows an entry's head: a node's value, or bytes copied from an existing chunk.
 enum Payload<'a> {
-    Value(Option<&'a Value>),
+    Value(Option<&'a Value>, Option<&'a Attributes>),
     Raw(&'a [u8]),
 }
 
@@ -124,7 +181,7 @@ impl<'m> ChunkWriter<'m> {
             id,
             p.timestamp_ms,
             flags_of(p),
-            Payload::Value(p.value.as_ref()),
+            Payload::Value(p.value.as_ref(), p.attributes.as_deref()),
         );
     }
 
@@ -168,6 +225,10 @@ impl<'m> ChunkWriter<'m> {
         };
         let tag = flags & M_TAG;
         let (kind, tag_byte) = match (flags & M_OBJECT != 0, tag) {
+            _ if flags & M_ATTRS != 0 => (
+                K_EXTENDED,
+                Some(tag | if flags & M_OBJECT != 0 { X_OBJECT } else { 0 }),
+            ),
             (false, _) => (tag, None),
             (true, T_NONE) => (K_OBJECT, None),
             (true, _) => (K_OBJECT_VALUE, Some(tag)),
@@ -186,7 +247,12 @@ impl<'m> ChunkWriter<'m> {
         }
         self.body.extend(tag_byte);
         match payload {
-            Payload::Value(v) => put_payload(&mut self.body, *v),
+            Payload::Value(v, attrs) => {
+                put_payload(&mut self.body, *v);
+                if let Some(a) = attrs {
+                    put_attributes(&mut self.body, a, ts);
+                }
+            }
             Payload::Raw(bytes) => self.body.extend_from_slice(bytes),
         }
     }
@@ -240,22 +306,33 @@ pub(crate) fn decode_raw(bytes: &[u8]) -> Result<(&str, Vec<RawEntry<'_>>), Stor
         if head & H_NEW_TS != 0 {
             ts = ts.wrapping_add(r.i()?);
         }
-        let (object, tag) = match head & H_KIND {
-            K_OBJECT => (M_OBJECT, T_NONE),
-            K_OBJECT_VALUE => (M_OBJECT, r.byte()?),
-            tag => (0, tag),
+        let (object, tag, attrs) = match head & H_KIND {
+            K_OBJECT => (M_OBJECT, T_NONE, 0),
+            K_OBJECT_VALUE => (M_OBJECT, r.byte()?, 0),
+            K_EXTENDED => {
+                let ext = r.byte()?;
+                if ext & !(X_OBJECT | M_TAG) != 0 {
+                    return Err(r.err("bad extended entry"));
+                }
+                let object = if ext & X_OBJECT != 0 { M_OBJECT } else { 0 };
+                (object, ext & M_TAG, M_ATTRS)
+            }
+            tag => (0, tag, 0),
         };
         // Reject what the writer never produces, so every chunk has one encoding.
-        let odd_object = object != 0 && tag == T_NONE && head & H_KIND != K_OBJECT;
+        let odd_object = object != 0 && attrs == 0 && tag == T_NONE && head & H_KIND != K_OBJECT;
         if head & H_WRITABLE == H_WRITABLE || tag > T_MAX || odd_object {
             return Err(r.err("bad entry head"));
         }
         let start = r.buf;
         r.skip_payload(tag)?;
+        if attrs != 0 {
+            skip_attributes(&mut r)?;
+        }
         let payload = &start[..start.len() - r.buf.len()];
         entries.push(RawEntry {
             id,
-            flags: object | (head & H_WRITABLE) | tag,
+            flags: object | attrs | (head & H_WRITABLE) | tag,
             ts,
             payload,
         });

@@ -19,18 +19,35 @@ fn value() -> impl Strategy<Value = Value> {
     ]
 }
 
+fn attributes() -> impl Strategy<Value = crate::model::Attributes> {
+    (
+        any::<u8>(),
+        proptest::collection::vec(".{0,10}", 0..3),
+        any::<i64>(),
+    )
+        .prop_map(
+            |(notification, access_list, timestamp_ms)| crate::model::Attributes {
+                notification,
+                access_list,
+                timestamp_ms,
+            },
+        )
+}
+
 fn param() -> impl Strategy<Value = Param> {
     (
         any::<bool>(),
         any::<Option<bool>>(),
         proptest::option::of(value()),
         any::<i64>(),
+        proptest::option::weighted(0.3, attributes()),
     )
-        .prop_map(|(object, writable, value, timestamp_ms)| Param {
+        .prop_map(|(object, writable, value, timestamp_ms, attrs)| Param {
             object,
             writable,
             value,
             timestamp_ms,
+            attributes: attrs.map(Box::new),
         })
 }
 
@@ -65,8 +82,17 @@ fn truncations_are_corrupt_not_panics() {
         writable: Some(false),
         value: Some(Value::Int(-3)),
         timestamp_ms: 99,
+        attributes: None,
     };
-    let bytes = encode_section("202BC1-Device2", vec![(1, &p), (300, &p)]);
+    let mut with_attrs = p.clone();
+    with_attrs.attributes = Some(Box::new(crate::model::Attributes {
+        notification: 2,
+        access_list: vec!["Subscriber".into()],
+        timestamp_ms: 120,
+    }));
+    let bytes = encode_section("202BC1-Device2", vec![(1, &p), (2, &with_attrs), (300, &p)]);
+    let (_, back) = decode_section(&bytes).unwrap();
+    assert_eq!(back[1].1, with_attrs);
     for cut in 0..bytes.len() {
         assert!(
             matches!(decode_section(&bytes[..cut]), Err(StoreError::Corrupt(_))),

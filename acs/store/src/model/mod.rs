@@ -11,5 +11,5 @@ mod value;
 pub use device::{DeviceId, DeviceMeta, Identity, Versioned, normalize_mac};
 pub use task::{FaultRecord, TaskKind, TaskRecord, TaskStatus};
 pub(crate) use tree::in_subtree as tree_in_subtree;
-pub use tree::{Param, ParamTree};
+pub use tree::{Attributes, Param, ParamTree};
 pub use value::Value;

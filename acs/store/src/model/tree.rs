@@ -17,6 +17,44 @@ pub struct Param {
     pub value: Option<Value>,
     /// When the value was read, or when an object's children were enumerated (ms since epoch).
     pub timestamp_ms: i64,
+    /// The parameter's attributes (GetParameterAttributes), when they were ever read or set.
+    /// Boxed: few parameters have them, and a tree holds thousands of nodes.
+    pub attributes: Option<Box<Attributes>>,
+}
+
+/// A parameter's TR-069 attributes, as GetParameterAttributes reports them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attributes {
+    /// 0 off, 1 passive, 2 active notification (3–6 in later amendments).
+    pub notification: u8,
+    /// Who besides the ACS may write the value (`Subscriber`), usually empty.
+    pub access_list: Vec<String>,
+    /// When they were read or set (ms since epoch).
+    pub timestamp_ms: i64,
+}
+
+impl Param {
+    /// An object node listed at `timestamp_ms`.
+    pub fn object(writable: Option<bool>, timestamp_ms: i64) -> Self {
+        Self {
+            object: true,
+            writable,
+            value: None,
+            timestamp_ms,
+            attributes: None,
+        }
+    }
+
+    /// A leaf with a value read (or written) at `timestamp_ms`.
+    pub fn leaf(value: Option<Value>, writable: Option<bool>, timestamp_ms: i64) -> Self {
+        Self {
+            object: false,
+            writable,
+            value,
+            timestamp_ms,
+            attributes: None,
+        }
+    }
 }
 
 /// A device's parameters, ordered by path.
@@ -131,6 +169,7 @@ mod tests {
             writable: Some(true),
             value: Some(Value::Int(v)),
             timestamp_ms: 1,
+            attributes: None,
         }
     }
 

@@ -22,6 +22,7 @@ fn full_tree(ts: i64) -> Vec<(String, Param)> {
                 writable: Some(p.writable),
                 value: (!p.object).then(|| Value::from_wire(&p.xsd_type, &p.value)),
                 timestamp_ms: ts,
+                attributes: None,
             };
             (p.path.clone(), param)
         })
@@ -34,6 +35,7 @@ fn text(s: &str, ts: i64) -> Param {
         writable: None,
         value: Some(Value::String(s.to_owned())),
         timestamp_ms: ts,
+        attributes: None,
     }
 }
 
@@ -77,6 +79,7 @@ fn partial_updates_of_a_large_tree(h: &Harness) {
                 writable: Some(false),
                 value: Some(Value::UnsignedInt(99)),
                 timestamp_ms: 2,
+                attributes: None,
             },
         )];
         step(s, &mut want, uptime, &[], "one leaf");

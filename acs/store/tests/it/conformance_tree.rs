@@ -202,6 +202,7 @@ fn typed_values_round_trip(h: &Harness) {
             writable: [None, Some(true), Some(false)][i % 3],
             value: Some(Value::from_wire(ty, text)),
             timestamp_ms: [i64::MIN, -1, 0, 1_700_000_000_123, i64::MAX][i % 5],
+            attributes: None,
         };
         want.insert(format!("Device.X.P{i}"), p);
     }

@@ -36,6 +36,7 @@ fn tree_of(round: u32, n: u64) -> ParamTree {
         writable: Some(true),
         value: Some(value),
         timestamp_ms: n as i64,
+        attributes: None,
     };
     [
         (
@@ -92,6 +93,7 @@ fn batch(round: u32, n: u64) -> Vec<Op> {
         writable: None,
         value: Some(Value::UnsignedLong(n)),
         timestamp_ms: 0,
+        attributes: None,
     };
     vec![
         Op::PutDevice {

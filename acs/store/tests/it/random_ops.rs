@@ -201,6 +201,7 @@ fn op() -> impl Strategy<Value = Op> {
         writable: Some(!object),
         value: (!object).then(|| Value::Int(v.into())),
         timestamp_ms: ts,
+        attributes: None,
     });
     let path = prop::sample::select(&PATHS[..]).prop_map(String::from);
     let update = (

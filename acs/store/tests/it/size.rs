@@ -36,6 +36,7 @@ fn refreshed_tree(model: &DataModel, serial: &str, n: usize) -> ParamTree {
                 writable: Some(p.writable),
                 value: (!p.object).then(|| Value::from_wire(&p.xsd_type, &text)),
                 timestamp_ms: base + (i / 500) as i64 * 37,
+                attributes: None,
             };
             (p.path.clone(), param)
         })

@@ -54,6 +54,7 @@ pub(crate) fn leaf(text: &str, ts: i64) -> Param {
         writable: Some(false),
         value: Some(Value::String(text.into())),
         timestamp_ms: ts,
+        attributes: None,
     }
 }
 
@@ -63,6 +64,7 @@ pub(crate) fn object(ts: i64) -> Param {
         writable: Some(false),
         value: None,
         timestamp_ms: ts,
+        attributes: None,
     }
 }
 

@@ -1,6 +1,8 @@
 //! One CWMP session on the ACS side: the `cwmp` crate's state machine plus the device's record
 //! and the queue of jobs it runs. The server feeds it POST bodies; it answers with what to send.
 
+mod provisioning;
+
 use crate::Acs;
 use crate::jobs::{Job, Purpose};
 use acs_store::{DeviceId, DeviceMeta, Expect, FaultRecord, Op, ParamTree, TaskStatus};
@@ -42,6 +44,11 @@ pub(crate) struct Session {
     /// Channels that converged in this session and have not faulted since; announced when the
     /// session's provisioning is over.
     converged: Vec<String>,
+    /// Whether what the presets' preconditions read has been fetched in this session.
+    prefetched: bool,
+    /// The session's time (its Inform's), which presets see as "now" for the whole session, as
+    /// in GenieACS: an action declared "now" is satisfied once sent, not re-declared later.
+    started_ms: i64,
 }
 
 /// Where the session stands with its presets.
@@ -53,6 +60,8 @@ enum Provisioning {
         decls: Vec<crate::provision::Declaration>,
         budget: crate::provision::Budget,
         channels: Vec<String>,
+        /// Only reading what preconditions name, before evaluating them.
+        prefetch: bool,
     },
     /// Converged, failed, or nothing to do.
     Done,
@@ -70,7 +79,6 @@ impl Session {
         Self {
             device,
             machine,
-            meta,
             revision,
             jobs: first_jobs.into(),
             current: None,
@@ -83,6 +91,9 @@ impl Session {
             last_channel: String::from("default"),
             written: Vec::new(),
             converged: Vec::new(),
+            prefetched: false,
+            started_ms: meta.last_inform_ms,
+            meta,
         }
     }
 
@@ -201,256 +212,6 @@ impl Session {
         }
     }
 
-    /// Queues the next provisioning RPCs, if presets still want any; false when there is nothing
-    /// (left) to do. Presets are evaluated after the queued tasks, and again after every cycle
-    /// that changed the device (their preconditions may now say otherwise), as GenieACS does.
-    async fn provision_step(&mut self, acs: &Acs) -> bool {
-        loop {
-            if matches!(self.provisioning, Provisioning::Pending) {
-                self.provisioning = Provisioning::Done;
-                if self.events.is_empty() {
-                    return false;
-                }
-                self.changed |= self.start_provisioning(acs).await;
-                if matches!(self.provisioning, Provisioning::Done) {
-                    if self.next_cycle(acs).await {
-                        continue;
-                    }
-                    return false;
-                }
-            }
-            let Provisioning::Active {
-                decls,
-                budget,
-                channels,
-            } = &mut self.provisioning
-            else {
-                return false;
-            };
-            let tree = self
-                .tree
-                .get_or_insert_with(|| acs.store.get_tree(&self.device).unwrap_or_default());
-            let batch = crate::provision::next_batch(tree, decls);
-            let channel = channels
-                .first()
-                .cloned()
-                .unwrap_or_else(|| "default".into());
-            self.last_channel.clone_from(&channel);
-            if batch.is_empty() {
-                // Converged: every channel's old fault goes, as in GenieACS.
-                let ops = channels
-                    .iter()
-                    .map(|c| Op::DeleteFault {
-                        device: self.device.clone(),
-                        channel: c.clone(),
-                    })
-                    .collect();
-                if let Err(e) = acs.writer.apply(ops).await {
-                    tracing::warn!(device = %self.device, error = %e, "could not clear preset faults");
-                }
-                self.note_converged();
-                self.provisioning = Provisioning::Done;
-                if self.next_cycle(acs).await {
-                    continue;
-                }
-                return false;
-            }
-            if let Err(e) = budget.charge(&batch) {
-                let code = e.to_string();
-                let code = code.split(':').next().unwrap_or("too_many_rpcs").to_owned();
-                self.provisioning = Provisioning::Done;
-                self.record_fault(acs, &channel, &code, &e.to_string())
-                    .await;
-                return false;
-            }
-            self.changed |= batch.iter().any(|r| {
-                !matches!(
-                    r,
-                    crate::provision::Rpc::GetParameterNames { .. }
-                        | crate::provision::Rpc::GetParameterValues { .. }
-                )
-            });
-            self.jobs
-                .extend(batch.iter().map(|rpc| Job::provision(rpc, &channel)));
-            return true;
-        }
-    }
-
-    /// Notes that the active channels converged in this cycle.
-    fn note_converged(&mut self) {
-        if let Provisioning::Active { channels, .. } = &self.provisioning {
-            for c in channels {
-                if !self.converged.contains(c) {
-                    self.converged.push(c.clone());
-                }
-            }
-        }
-    }
-
-    /// Tells listeners (the provisioner) which channels converged in this session, with what
-    /// they wrote; called once, when the session has nothing left to do.
-    fn publish_converged(&mut self, acs: &Acs) {
-        if !acs.has_subscribers() {
-            return;
-        }
-        for channel in std::mem::take(&mut self.converged) {
-            let written = self
-                .written
-                .iter()
-                .filter(|(c, _, _)| *c == channel)
-                .map(|(_, p, s)| (p.clone(), *s))
-                .collect();
-            acs.publish(crate::DeviceEvent::ChannelConverged {
-                device: self.device.clone(),
-                channel,
-                written,
-            });
-        }
-    }
-
-    /// After a preset cycle: when it changed the device, evaluates the presets again, up to
-    /// GenieACS's four cycles; presets still changing things then fault with `preset_loop`.
-    async fn next_cycle(&mut self, acs: &Acs) -> bool {
-        if !std::mem::take(&mut self.changed) {
-            return false;
-        }
-        self.cycles += 1;
-        if self.cycles >= crate::presets::MAX_CYCLES {
-            let channel = self.last_channel.clone();
-            self.record_fault(
-                acs,
-                &channel,
-                "preset_loop",
-                "The presets are stuck in an endless configuration loop",
-            )
-            .await;
-            return false;
-        }
-        self.provisioning = Provisioning::Pending;
-        true
-    }
-
-    /// Evaluates the presets for this Inform: events, then precondition, then configurations.
-    /// Returns whether it changed the device's tags.
-    async fn start_provisioning(&mut self, acs: &Acs) -> bool {
-        let presets = acs.presets();
-        let applicable: Vec<&crate::presets::Preset> = presets
-            .for_device(self.device.as_str())
-            .into_iter()
-            .filter(|p| p.events_match(&self.events))
-            .collect();
-        if applicable.is_empty() {
-            return false;
-        }
-        let needs_tree = applicable.iter().any(|p| {
-            p.precondition.as_ref().is_some_and(|q| q.needs_tree()) || !p.configurations.is_empty()
-        });
-        if needs_tree && self.tree.is_none() {
-            self.tree = Some(acs.store.get_tree(&self.device).unwrap_or_default());
-        }
-        // A channel that faulted is left alone until its retry time, 300 s × 2^retries after the
-        // fault, as GenieACS's `cwmp.retryDelay` does.
-        let now_ms = acs.clock_ms();
-        let faults = acs.store.faults(Some(&self.device)).unwrap_or_default();
-        let waiting = |channel: &str| {
-            faults.iter().any(|f| {
-                f.channel == channel
-                    && now_ms < f.timestamp_ms + crate::presets::retry_delay_ms(f.retries)
-            })
-        };
-        let empty = ParamTree::default();
-        let doc = crate::genie::doc::device(&self.meta, self.tree.as_ref().unwrap_or(&empty));
-        let (mut decls, mut channels, mut tags_changed, mut new_faults) =
-            (Vec::new(), Vec::new(), false, Vec::new());
-        for p in applicable {
-            if p.precondition.as_ref().is_some_and(|q| !q.matches(&doc)) || waiting(&p.channel) {
-                continue;
-            }
-            if let Some(why) = &p.unsupported {
-                new_faults.push((p.channel.clone(), why.clone()));
-                continue;
-            }
-            for c in &p.configurations {
-                if let crate::presets::Configuration::Tag { tag, add } = c {
-                    tags_changed |= if *add {
-                        self.meta.tags.insert(tag.clone())
-                    } else {
-                        self.meta.tags.remove(tag)
-                    };
-                }
-            }
-            let tree = self.tree.as_ref();
-            let type_of = |path: &str| -> Option<String> {
-                let t = tree?;
-                let first = crate::provision::expand(t, path).into_iter().next()?;
-                Some(t.get(&first)?.value.as_ref()?.xsd_type().to_owned())
-            };
-            decls.extend(p.declarations(now_ms, &type_of));
-            if !channels.contains(&p.channel) {
-                channels.push(p.channel.clone());
-            }
-        }
-        for (channel, why) in new_faults {
-            self.record_fault(acs, &channel, "preset", &why).await;
-        }
-        if tags_changed {
-            let op = Op::PutDevice {
-                meta: self.meta.clone(),
-                expect: Expect::Revision(self.revision),
-            };
-            match acs.writer.apply(vec![op]).await.as_deref() {
-                Ok(
-                    [
-                        acs_store::Outcome::Done {
-                            revision: Some(r), ..
-                        },
-                    ],
-                ) => self.revision = *r,
-                Ok(_) => self.rewrite_meta(acs).await,
-                Err(e) => {
-                    tracing::error!(device = %self.device, error = %e, "could not store preset tags")
-                }
-            }
-        }
-        if let Some(c) = channels.first() {
-            self.last_channel.clone_from(c);
-        }
-        if !decls.is_empty() {
-            self.provisioning = Provisioning::Active {
-                decls,
-                budget: crate::provision::Budget::default(),
-                channels,
-            };
-        }
-        tags_changed
-    }
-
-    /// Records a fault on a preset channel (GenieACS's `<device>:<channel>` fault); a channel
-    /// that faults again counts one more retry, which doubles its wait.
-    async fn record_fault(&mut self, acs: &Acs, channel: &str, code: &str, message: &str) {
-        self.converged.retain(|c| c != channel);
-        tracing::warn!(device = %self.device, %channel, %code, %message, "preset fault");
-        let fault = FaultRecord {
-            device: self.device.clone(),
-            channel: channel.to_owned(),
-            task_id: None,
-            code: code.to_owned(),
-            message: message.to_owned(),
-            detail: String::new(),
-            retries: previous_retries(acs, &self.device, channel),
-            timestamp_ms: acs.clock_ms(),
-        };
-        if let Err(e) = acs.writer.apply(vec![Op::PutFault(fault)]).await {
-            tracing::error!(device = %self.device, error = %e, "could not record a preset fault");
-        }
-        acs.publish(crate::DeviceEvent::ChannelFaulted {
-            device: self.device.clone(),
-            channel: channel.to_owned(),
-            code: code.to_owned(),
-            message: message.to_owned(),
-        });
-    }
-
     fn root(&self) -> &str {
         if self.meta.root.is_empty() {
             "Device"
@@ -479,11 +240,11 @@ impl Session {
         let mut ops = Vec::new();
         match answer {
             Ok(mut applied) => {
-                if let (Purpose::Provision { channel }, Some((paths, status))) =
-                    (&job.purpose, applied.written.take())
+                if let (Some(channel), Some((paths, status))) =
+                    (job.purpose.channel(), applied.written.take())
                 {
                     self.written
-                        .extend(paths.into_iter().map(|p| (channel.clone(), p, status)));
+                        .extend(paths.into_iter().map(|p| (channel.to_owned(), p, status)));
                 }
                 if !applied.set.is_empty() || !applied.remove.is_empty() {
                     if let Some(tree) = &mut self.tree {
@@ -526,11 +287,13 @@ impl Session {
                 if let Purpose::CrCredentials { .. } = job.purpose {
                     tracing::warn!(device = %self.device, code = fault.code, "could not set connection-request credentials");
                 }
-                if let Purpose::Provision { channel } = &job.purpose {
+                let recovered = fault.code == 9005 && self.recover_9005(&job, &mut ops);
+                if let Some(channel) = job.purpose.channel().filter(|_| !recovered) {
+                    let channel = channel.to_owned();
                     // The CPE refused what a preset declared: stop provisioning this session
                     // and keep the fault on the preset's channel.
                     self.provisioning = Provisioning::Done;
-                    self.converged.retain(|c| c != channel);
+                    self.converged.retain(|c| *c != channel);
                     acs.publish(crate::DeviceEvent::ChannelFaulted {
                         device: self.device.clone(),
                         channel: channel.clone(),
@@ -538,7 +301,7 @@ impl Session {
                         message: fault.string.clone(),
                     });
                     ops.push(Op::PutFault(FaultRecord {
-                        retries: previous_retries(acs, &self.device, channel),
+                        retries: previous_retries(acs, &self.device, &channel),
                         device: self.device.clone(),
                         channel: channel.clone(),
                         task_id: None,
@@ -553,8 +316,7 @@ impl Session {
                         timestamp_ms: now_ms,
                     }));
                     // Jobs of the same batch are dropped with it.
-                    self.jobs
-                        .retain(|j| !matches!(j.purpose, Purpose::Provision { .. }));
+                    self.jobs.retain(|j| j.purpose.channel().is_none());
                 }
                 for id in &task_ids {
                     ops.extend(acs.fault_task_ops(&self.device, *id, &fault, now_ms));
@@ -579,6 +341,35 @@ impl Session {
                 tracing::error!(device = %self.device, error = %e, "could not store session results")
             }
         }
+    }
+
+    /// GenieACS's recovery from fault 9005 (invalid parameter name) on a provisioning read: the
+    /// device does not have a path the tree said it had. A read of several names is split in
+    /// halves that are tried again; a single name is dropped from the tree. No fault is kept.
+    fn recover_9005(&mut self, job: &Job, ops: &mut Vec<Op>) -> bool {
+        let Some(names) = job.gpv_names().filter(|_| job.purpose.channel().is_some()) else {
+            return false;
+        };
+        match names {
+            [] => return false,
+            [one] => {
+                if let Some(tree) = &mut self.tree {
+                    tree.remove_subtree(one);
+                }
+                ops.push(Op::UpdateTree {
+                    id: self.device.clone(),
+                    set: Vec::new(),
+                    remove_subtrees: vec![one.clone()],
+                });
+            }
+            many => {
+                let (a, b) = many.split_at(many.len() / 2);
+                self.jobs.push_front(job.with_gpv_names(b.to_vec()));
+                self.jobs.push_front(job.with_gpv_names(a.to_vec()));
+            }
+        }
+        tracing::debug!(device = %self.device, names = names.len(), "9005 on a provisioning read; recovering");
+        true
     }
 
     /// Writes the session's device record again after a compare-and-swap conflict. While a

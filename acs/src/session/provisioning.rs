@@ -1,0 +1,445 @@
+//! The provisioning half of a session: evaluating presets (events, schedule, precondition),
+//! running the planner's batches as jobs until the declarations converge, and recording faults
+//! and outcomes per preset channel.
+
+use super::{Provisioning, Session, previous_retries};
+use crate::Acs;
+use crate::genie::expr::{self, Val};
+use crate::jobs::Job;
+use crate::presets::{Configuration, Precondition, Preset};
+use crate::provision::Declaration;
+use acs_store::{DeviceMeta, Expect, FaultRecord, Op, ParamTree, Value};
+
+impl Session {
+    /// Queues the next provisioning RPCs, if presets still want any; false when there is nothing
+    /// (left) to do. Presets are evaluated after the queued tasks, and again after every cycle
+    /// that changed the device (their preconditions may now say otherwise), as GenieACS does.
+    pub(super) async fn provision_step(&mut self, acs: &Acs) -> bool {
+        loop {
+            if matches!(self.provisioning, Provisioning::Pending) {
+                self.provisioning = Provisioning::Done;
+                if self.events.is_empty() {
+                    return false;
+                }
+                self.changed |= self.start_provisioning(acs).await;
+                if matches!(self.provisioning, Provisioning::Done) {
+                    if self.next_cycle(acs).await {
+                        continue;
+                    }
+                    return false;
+                }
+            }
+            let Provisioning::Active {
+                decls,
+                budget,
+                channels,
+                prefetch,
+            } = &mut self.provisioning
+            else {
+                return false;
+            };
+            let prefetch = *prefetch;
+            let tree = self
+                .tree
+                .get_or_insert_with(|| acs.store.get_tree(&self.device).unwrap_or_default());
+            let batch = crate::provision::next_batch(tree, decls);
+            let channel = channels
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "default".into());
+            self.last_channel.clone_from(&channel);
+            if batch.is_empty() && prefetch {
+                // What the preconditions read is known now: evaluate them.
+                self.provisioning = Provisioning::Pending;
+                continue;
+            }
+            if batch.is_empty() {
+                // Converged: every channel's old fault goes, as in GenieACS.
+                let ops = channels
+                    .iter()
+                    .map(|c| Op::DeleteFault {
+                        device: self.device.clone(),
+                        channel: c.clone(),
+                    })
+                    .collect();
+                if let Err(e) = acs.writer.apply(ops).await {
+                    tracing::warn!(device = %self.device, error = %e, "could not clear preset faults");
+                }
+                self.note_converged();
+                self.provisioning = Provisioning::Done;
+                if self.next_cycle(acs).await {
+                    continue;
+                }
+                return false;
+            }
+            if let Err(e) = budget.charge(&batch) {
+                let code = e.to_string();
+                let code = code.split(':').next().unwrap_or("too_many_rpcs").to_owned();
+                self.provisioning = Provisioning::Done;
+                self.record_fault(acs, &channel, &code, &e.to_string())
+                    .await;
+                return false;
+            }
+            self.changed |= batch.iter().any(|r| !r.is_read());
+            let file = |name: &str| file_location(acs, name);
+            self.jobs
+                .extend(batch.iter().map(|rpc| Job::provision(rpc, &channel, &file)));
+            return true;
+        }
+    }
+
+    /// Notes that the active channels converged in this cycle.
+    fn note_converged(&mut self) {
+        if let Provisioning::Active { channels, .. } = &self.provisioning {
+            for c in channels {
+                if !self.converged.contains(c) {
+                    self.converged.push(c.clone());
+                }
+            }
+        }
+    }
+
+    /// Tells listeners (the provisioner) which channels converged in this session, with what
+    /// they wrote; called once, when the session has nothing left to do.
+    pub(super) fn publish_converged(&mut self, acs: &Acs) {
+        if !acs.has_subscribers() {
+            return;
+        }
+        for channel in std::mem::take(&mut self.converged) {
+            let written = self
+                .written
+                .iter()
+                .filter(|(c, _, _)| *c == channel)
+                .map(|(_, p, s)| (p.clone(), *s))
+                .collect();
+            acs.publish(crate::DeviceEvent::ChannelConverged {
+                device: self.device.clone(),
+                channel,
+                written,
+            });
+        }
+    }
+
+    /// After a preset cycle: when it changed the device, evaluates the presets again, up to
+    /// GenieACS's four cycles; presets still changing things then fault with `preset_loop`.
+    async fn next_cycle(&mut self, acs: &Acs) -> bool {
+        if !std::mem::take(&mut self.changed) {
+            return false;
+        }
+        self.cycles += 1;
+        if self.cycles >= crate::presets::MAX_CYCLES {
+            let channel = self.last_channel.clone();
+            self.record_fault(
+                acs,
+                &channel,
+                "preset_loop",
+                "The presets are stuck in an endless configuration loop",
+            )
+            .await;
+            return false;
+        }
+        self.provisioning = Provisioning::Pending;
+        true
+    }
+
+    /// Evaluates the presets for this Inform: events and schedule, then precondition (after
+    /// reading the parameters it names, if they are not known yet), then configurations.
+    /// Returns whether it changed the device's tags.
+    async fn start_provisioning(&mut self, acs: &Acs) -> bool {
+        let presets = acs.presets();
+        let now_ms = self.started_ms;
+        let applicable: Vec<&Preset> = presets
+            .for_device(self.device.as_str())
+            .into_iter()
+            .filter(|p| p.events_match(&self.events) && p.scheduled(now_ms))
+            .collect();
+        if applicable.is_empty() {
+            return false;
+        }
+        let needs_tree = applicable.iter().any(|p| match &p.precondition {
+            Some(Precondition::Query(q)) => q.needs_tree(),
+            Some(Precondition::Expr(_)) => !p.precondition_params().is_empty(),
+            None => false,
+        } || !p.configurations.is_empty());
+        if needs_tree && self.tree.is_none() {
+            self.tree = Some(acs.store.get_tree(&self.device).unwrap_or_default());
+        }
+        let empty = ParamTree::default();
+        if !self.prefetched {
+            self.prefetched = true;
+            if let Some(active) = prefetch(&applicable, self.tree.as_ref().unwrap_or(&empty)) {
+                self.provisioning = active;
+                return false;
+            }
+        }
+        // A channel that faulted is left alone until its retry time, 300 s × 2^retries after the
+        // fault, as GenieACS's `cwmp.retryDelay` does.
+        let faults = acs.store.faults(Some(&self.device)).unwrap_or_default();
+        let waiting = |channel: &str| {
+            faults.iter().any(|f| {
+                f.channel == channel
+                    && now_ms < f.timestamp_ms + crate::presets::retry_delay_ms(f.retries)
+            })
+        };
+        let tree = self.tree.as_ref().unwrap_or(&empty);
+        let doc = crate::genie::doc::device(&self.meta, tree);
+        let facts = Facts {
+            meta: &self.meta,
+            tree,
+            events: &self.events,
+            now_ms,
+        };
+        let (mut decls, mut channels, mut new_faults) = (Vec::new(), Vec::new(), Vec::new());
+        let mut tags = self.meta.tags.clone();
+        for p in applicable {
+            let holds = match &p.precondition {
+                None => true,
+                Some(Precondition::Query(q)) => q.matches(&doc),
+                Some(Precondition::Expr(e)) => e.eval(&facts).truthy(),
+            };
+            if !holds || waiting(&p.channel) {
+                continue;
+            }
+            if let Some(why) = &p.unsupported {
+                new_faults.push((p.channel.clone(), why.clone()));
+                continue;
+            }
+            for c in &p.configurations {
+                if let Configuration::Tag { tag, add } = c {
+                    if *add {
+                        tags.insert(tag.clone());
+                    } else {
+                        tags.remove(tag);
+                    }
+                }
+            }
+            decls.extend(p.declarations(now_ms, tree));
+            if !channels.contains(&p.channel) {
+                channels.push(p.channel.clone());
+            }
+        }
+        for (channel, why) in new_faults {
+            self.record_fault(acs, &channel, "preset", &why).await;
+        }
+        let tags_changed = tags != self.meta.tags;
+        if tags_changed {
+            self.meta.tags = tags;
+            let op = Op::PutDevice {
+                meta: self.meta.clone(),
+                expect: Expect::Revision(self.revision),
+            };
+            match acs.writer.apply(vec![op]).await.as_deref() {
+                Ok(
+                    [
+                        acs_store::Outcome::Done {
+                            revision: Some(r), ..
+                        },
+                    ],
+                ) => self.revision = *r,
+                Ok(_) => self.rewrite_meta(acs).await,
+                Err(e) => {
+                    tracing::error!(device = %self.device, error = %e, "could not store preset tags")
+                }
+            }
+        }
+        if let Some(c) = channels.first() {
+            self.last_channel.clone_from(c);
+        }
+        if !decls.is_empty() {
+            self.provisioning = Provisioning::Active {
+                decls,
+                budget: crate::provision::Budget::default(),
+                channels,
+                prefetch: false,
+            };
+        }
+        tags_changed
+    }
+
+    /// Records a fault on a preset channel (GenieACS's `<device>:<channel>` fault); a channel
+    /// that faults again counts one more retry, which doubles its wait.
+    async fn record_fault(&mut self, acs: &Acs, channel: &str, code: &str, message: &str) {
+        self.converged.retain(|c| c != channel);
+        tracing::warn!(device = %self.device, %channel, %code, %message, "preset fault");
+        let fault = FaultRecord {
+            device: self.device.clone(),
+            channel: channel.to_owned(),
+            task_id: None,
+            code: code.to_owned(),
+            message: message.to_owned(),
+            detail: String::new(),
+            retries: previous_retries(acs, &self.device, channel),
+            timestamp_ms: acs.clock_ms(),
+        };
+        if let Err(e) = acs.writer.apply(vec![Op::PutFault(fault)]).await {
+            tracing::error!(device = %self.device, error = %e, "could not record a preset fault");
+        }
+        acs.publish(crate::DeviceEvent::ChannelFaulted {
+            device: self.device.clone(),
+            channel: channel.to_owned(),
+            code: code.to_owned(),
+            message: message.to_owned(),
+        });
+    }
+}
+
+/// The declarations that read what the applicable presets' preconditions name, when some of it
+/// is not known yet (GenieACS fetches those parameters before evaluating).
+fn prefetch(applicable: &[&Preset], tree: &ParamTree) -> Option<Provisioning> {
+    let mut channels = Vec::new();
+    let mut decls = Vec::new();
+    for p in applicable {
+        for path in p.precondition_params() {
+            let mut d = Declaration::new(path);
+            d.value_fresh_ms = Some(i64::MIN);
+            decls.push(d);
+            if !channels.contains(&p.channel) {
+                channels.push(p.channel.clone());
+            }
+        }
+    }
+    if decls.is_empty() || crate::provision::next_batch(tree, &decls).is_empty() {
+        return None;
+    }
+    Some(Provisioning::Active {
+        decls,
+        budget: crate::provision::Budget::default(),
+        channels,
+        prefetch: true,
+    })
+}
+
+/// What a precondition expression reads: GenieACS's pseudo-parameters (`DeviceID.*`, `Tags.*`,
+/// `Events.*`) and the device's parameters.
+struct Facts<'a> {
+    meta: &'a DeviceMeta,
+    tree: &'a ParamTree,
+    events: &'a [String],
+    now_ms: i64,
+}
+
+impl expr::Facts for Facts<'_> {
+    fn value(&self, path: &str) -> Val {
+        let id = &self.meta.identity;
+        let text = |s: &str| Val::Str(s.to_owned());
+        let date = |ms: Option<i64>| {
+            ms.filter(|t| *t > 0)
+                .map_or(Val::Null, |t| Val::Num(t as f64))
+        };
+        if let Some(field) = path.strip_prefix("DeviceID.") {
+            return match field {
+                "ID" => text(self.meta.id.as_str()),
+                "Manufacturer" => text(&id.manufacturer),
+                "OUI" => text(&id.oui),
+                "ProductClass" => text(&id.product_class),
+                "SerialNumber" => text(&id.serial_number),
+                _ => Val::Null,
+            };
+        }
+        if let Some(tag) = path.strip_prefix("Tags.") {
+            return if self.meta.tags.contains(&decode_tag(tag)) {
+                Val::Bool(true)
+            } else {
+                Val::Null
+            };
+        }
+        if let Some(event) = path.strip_prefix("Events.") {
+            // An event of this Inform happened now; otherwise the last time it was recorded.
+            let code = event.replace('_', " ");
+            if self.events.contains(&code) {
+                return Val::Num(self.now_ms as f64);
+            }
+            return match event {
+                "Inform" => date(Some(self.meta.last_inform_ms)),
+                "Registered" => date(Some(self.meta.registered_ms)),
+                "1_BOOT" => date(self.meta.last_boot_ms),
+                "0_BOOTSTRAP" => date(self.meta.last_bootstrap_ms),
+                _ => Val::Null,
+            };
+        }
+        match self.tree.get(path).and_then(|p| p.value.as_ref()) {
+            None => Val::Null,
+            Some(Value::Boolean(b)) => Val::Bool(*b),
+            Some(Value::Int(n) | Value::Long(n)) => Val::Num(*n as f64),
+            Some(Value::UnsignedInt(n) | Value::UnsignedLong(n)) => Val::Num(*n as f64),
+            Some(Value::DateTime(s)) => {
+                crate::genie::date::parse(s).map_or_else(|| text(s), |ms| Val::Num(ms as f64))
+            }
+            Some(other) => Val::Str(other.text().into_owned()),
+        }
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.now_ms
+    }
+}
+
+/// GenieACS's tag encoding in `Tags.<tag>` paths: `0x` and two hex digits stand for a byte.
+fn decode_tag(encoded: &str) -> String {
+    let b = encoded.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b
+            .get(i + 2..i + 4)
+            .and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
+        match hex {
+            Some(byte) if b[i] == b'0' && b[i + 1] == b'x' => {
+                out.push(byte);
+                i += 4;
+            }
+            _ => {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Where a CPE fetches a file named in a declared Download, and its size (0 when unknown), from
+/// the configured file server and the file's document.
+fn file_location(acs: &Acs, name: &str) -> (String, u64) {
+    let base = acs
+        .config
+        .file_server_url
+        .as_deref()
+        .unwrap_or("http://127.0.0.1:7567");
+    let size = acs
+        .store
+        .doc("files", name)
+        .ok()
+        .flatten()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|d| d.get("length")?.as_u64())
+        .unwrap_or(0);
+    let url = format!("{}/{}", base.trim_end_matches('/'), encode_uri(name));
+    (url, size)
+}
+
+/// JavaScript's `encodeURI`, which GenieACS applies to file names in Download URLs.
+fn encode_uri(s: &str) -> String {
+    const KEEP: &[u8] = b";,/?:@&=+$-_.!~*'()#";
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || KEEP.contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_decode_and_file_names_encode_as_genieacs_does() {
+        assert_eq!(decode_tag("my0x20tag"), "my tag");
+        assert_eq!(decode_tag("0x2"), "0x2");
+        assert_eq!(decode_tag("plain"), "plain");
+        assert_eq!(encode_uri("fw v2/ä.bin"), "fw%20v2/%C3%A4.bin");
+    }
+}
