@@ -41,6 +41,16 @@ impl InformLog {
             .copied()
     }
 
+    /// The devices with a time not yet written.
+    pub(crate) fn devices(&self) -> Vec<DeviceId> {
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .cloned()
+            .collect()
+    }
+
     fn take(&self) -> HashMap<DeviceId, i64> {
         std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()))
     }

@@ -215,6 +215,23 @@ impl Acs {
         Ok(found)
     }
 
+    /// Devices that may have last informed between `from_ms` and `to_ms` (inclusive, either
+    /// open), in id order: the store's last-inform index (by the hour) and the times still
+    /// written behind. Every device whose [`Acs::device`] time lies in the range is there.
+    pub fn informed_between(
+        &self,
+        from_ms: Option<i64>,
+        to_ms: Option<i64>,
+    ) -> Result<Vec<DeviceId>, AcsError> {
+        // Pending times first: a flush that takes them after this read has written them to
+        // the store by the time of the store read below, or `Acs::device` shows the older time.
+        let mut ids = self.inform_log.devices();
+        ids.extend(self.store.scan_informed(from_ms, to_ms)?);
+        ids.sort();
+        ids.dedup();
+        Ok(ids)
+    }
+
     /// Writes every pending last-inform time now (also done every second while serving, and at
     /// shutdown).
     pub async fn flush_bookkeeping(&self) {
@@ -475,8 +492,17 @@ impl Acs {
         vec![Op::PutTask(task), Op::PutFault(record)]
     }
 
-    /// Completes the Download task a TransferComplete reports on.
+    /// Completes the Download task a TransferComplete reports on, or records a declared
+    /// Download's outcome under `Downloads.<n>` as GenieACS does.
     pub(crate) async fn transfer_complete(&self, device: &DeviceId, tc: &cwmp::TransferComplete) {
+        if let Some(n) = tc
+            .command_key
+            .strip_prefix("download_")
+            .and_then(|s| s.parse::<u64>().ok())
+        {
+            self.declared_transfer_complete(device, n, tc).await;
+            return;
+        }
         let Some(id) = tc
             .command_key
             .strip_prefix("task_")
@@ -516,6 +542,63 @@ impl Acs {
             tracing::error!(%device, error = %e, "could not record TransferComplete");
         }
         self.notify_task(id);
+    }
+
+    /// Records the outcome of a Download that presets declared, as `Downloads.<n>.Last*`,
+    /// `StartTime` and `CompleteTime` (a failed transfer is logged and counted; the declaration
+    /// is satisfied by the attempt, as in GenieACS).
+    async fn declared_transfer_complete(
+        &self,
+        device: &DeviceId,
+        n: u64,
+        tc: &cwmp::TransferComplete,
+    ) {
+        let now_ms = self.clock_ms();
+        if tc.fault.code != 0 {
+            self.metrics.task_faults.inc();
+            tracing::warn!(%device, instance = n, code = tc.fault.code, "declared download failed");
+            return;
+        }
+        let base = format!("{}.{n}", provision::DOWNLOADS);
+        let tree = self.store.get_tree(device).unwrap_or_default();
+        let text = |leaf: &str| {
+            tree.get(&format!("{base}.{leaf}"))
+                .and_then(|p| p.value.as_ref())
+                .map_or_else(String::new, |v| v.text().into_owned())
+        };
+        let leaf = |v: store::Value| store::Param::leaf(Some(v), Some(false), now_ms);
+        let date = |s: &str| store::Value::DateTime(s.to_owned());
+        let set = vec![
+            (
+                format!("{base}.LastFileType"),
+                leaf(store::Value::String(text("FileType"))),
+            ),
+            (
+                format!("{base}.LastFileName"),
+                leaf(store::Value::String(text("FileName"))),
+            ),
+            (
+                format!("{base}.LastTargetFileName"),
+                leaf(store::Value::String(text("TargetFileName"))),
+            ),
+            (
+                format!("{base}.LastDownload"),
+                leaf(date(&genie::date::iso(now_ms))),
+            ),
+            (format!("{base}.StartTime"), leaf(date(&tc.start_time))),
+            (
+                format!("{base}.CompleteTime"),
+                leaf(date(&tc.complete_time)),
+            ),
+        ];
+        let op = Op::UpdateTree {
+            id: device.clone(),
+            set,
+            remove_subtrees: Vec::new(),
+        };
+        if let Err(e) = self.writer.apply(vec![op]).await {
+            tracing::error!(%device, error = %e, "could not record a declared download");
+        }
     }
 
     /// Sends a connection request to the device so it opens a session now.

@@ -133,7 +133,7 @@ async fn run_acs(a: AcsArgs) -> anyhow::Result<()> {
     if cpe_auth == CpeAuthMode::Digest && cpe_secret.is_none() {
         bail!("--cpe-auth digest needs FIBREPLANE_CPE_SECRET or --cpe-secret-file");
     }
-    let config = AcsConfig {
+    let mut config = AcsConfig {
         cwmp_listen: a.cwmp_listen,
         data_dir: a.data_dir,
         backend: match a.store {
@@ -197,6 +197,8 @@ async fn run_acs(a: AcsArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
+    // Downloads that presets declare point CPEs at the same file server as download tasks.
+    config.file_server_url = fs.as_ref().map(|(_, url)| url.clone());
     let files = nbi::files::FileStore::new(config.data_dir.join("files"))
         .context("creating the files directory")?;
     let acs = Acs::open(config).context("opening the ACS")?;

@@ -15,6 +15,7 @@ pub mod files;
 pub mod import;
 pub mod listing;
 mod routes;
+pub mod script_check;
 pub mod task_body;
 
 use axum::serve::ListenerExt;

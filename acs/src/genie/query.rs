@@ -101,6 +101,8 @@ pub enum Plan {
     Model(String),
     /// Devices of one of these product classes.
     ProductClasses(Vec<String>),
+    /// Devices whose last Inform lies in this range (milliseconds, inclusive, either open).
+    InformRange(Option<i64>, Option<i64>),
     /// Every device.
     Scan,
 }
@@ -164,10 +166,18 @@ impl Query {
         let mut best = Plan::Scan;
         let mut oui = None;
         let mut class = None;
+        let mut informed: Option<(Option<i64>, Option<i64>)> = None;
         for c in conjuncts {
             let Expr::Field { path, test } = c else {
                 continue;
             };
+            if path.len() == 1 && path[0] == "_lastInform" {
+                // Several ranges on one field narrow each other.
+                if let Some(b) = test.time_bounds() {
+                    informed = Some(informed.map_or(b, |a| intersect(a, b)));
+                }
+                continue;
+            }
             let Some(keys) = test.exact_strings() else {
                 continue;
             };
@@ -184,6 +194,7 @@ impl Query {
                     class = keys.into_iter().next();
                     continue;
                 }
+                "_deviceId._ProductClass" => Plan::ProductClasses(keys),
                 p if p
                     .strip_suffix("._value")
                     .is_some_and(crate::indexed_mac_path) =>
@@ -198,9 +209,10 @@ impl Query {
             }
         }
         if matches!(best, Plan::Scan) {
-            best = match (oui, class) {
-                (Some(o), Some(c)) => Plan::Model(format!("{o}-{c}")),
-                (None, Some(c)) => Plan::ProductClasses(vec![c]),
+            best = match (oui, class, informed) {
+                (Some(o), Some(c), _) => Plan::Model(format!("{o}-{c}")),
+                (None, Some(c), _) => Plan::ProductClasses(vec![c]),
+                (_, _, Some((from, to))) => Plan::InformRange(from, to),
                 _ => Plan::Scan,
             };
         }
@@ -549,6 +561,57 @@ impl Test {
 
     /// The string values an index lookup can use, when this test is plain equality with strings
     /// (readings of other types cannot match a string field, so they may be ignored).
+    /// For a test on a date field: a time range that holds every date it can match (dates
+    /// compare only with dates, so readings of another type add nothing), or `None` if it can
+    /// match dates anywhere.
+    fn time_bounds(&self) -> Option<(Option<i64>, Option<i64>)> {
+        let date = |o: &Operand| match o {
+            Operand::Value(Node::Date(ms)) => Some(*ms),
+            _ => None,
+        };
+        match self {
+            Self::Cmp(cmp, o) => {
+                let Some(ms) = date(o) else {
+                    // This reading never matches a date: an empty range.
+                    return Some((Some(i64::MAX), Some(i64::MIN)));
+                };
+                Some(match cmp {
+                    Cmp::Eq => (Some(ms), Some(ms)),
+                    Cmp::Gt | Cmp::Gte => (Some(ms), None),
+                    Cmp::Lt | Cmp::Lte => (None, Some(ms)),
+                })
+            }
+            // Any reading may match: the smallest range holding all of them.
+            Self::Any(ts) => {
+                let mut out: Option<(Option<i64>, Option<i64>)> = None;
+                for t in ts {
+                    let b = t.time_bounds()?;
+                    if b.0.zip(b.1).is_some_and(|(from, to)| from > to) {
+                        continue;
+                    }
+                    out = Some(match out {
+                        None => b,
+                        Some(a) => (
+                            a.0.zip(b.0).map(|(x, y)| x.min(y)),
+                            a.1.zip(b.1).map(|(x, y)| x.max(y)),
+                        ),
+                    });
+                }
+                Some(out.unwrap_or((Some(i64::MAX), Some(i64::MIN))))
+            }
+            Self::All(ts) => {
+                let mut out = (None, None);
+                let mut any = false;
+                for b in ts.iter().filter_map(Self::time_bounds) {
+                    out = intersect(out, b);
+                    any = true;
+                }
+                any.then_some(out)
+            }
+            _ => None,
+        }
+    }
+
     fn exact_strings(&self) -> Option<Vec<String>> {
         let strings = |ops: &[&Operand]| -> Option<Vec<String>> {
             let mut out = Vec::new();
@@ -577,6 +640,22 @@ impl Test {
             _ => None,
         }
     }
+}
+
+/// The overlap of two time ranges.
+fn intersect(
+    a: (Option<i64>, Option<i64>),
+    b: (Option<i64>, Option<i64>),
+) -> (Option<i64>, Option<i64>) {
+    let later = |x: Option<i64>, y: Option<i64>| match (x, y) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, y) => x.or(y),
+    };
+    let earlier = |x: Option<i64>, y: Option<i64>| match (x, y) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, y) => x.or(y),
+    };
+    (later(a.0, b.0), earlier(a.1, b.1))
 }
 
 fn eq(v: &Node, o: &Operand) -> bool {

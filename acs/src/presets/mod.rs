@@ -129,7 +129,7 @@ pub enum Configuration {
     Reboot,
     /// Reset to factory defaults (once per session in which the preset applies).
     FactoryReset,
-    /// Download a file from the file server.
+    /// Download a file from the file server, once per file name and type.
     Download {
         /// TR-069 file type.
         file_type: String,
@@ -278,11 +278,13 @@ impl Preset {
             d.value = Some((text, ty));
             Some(d)
         };
-        let action = |path: String| {
+        let at = |path: String, ms: i64| {
             let mut d = Declaration::new(path);
-            d.value = Some((now_ms.to_string(), "dateTime".into()));
+            d.value = Some((ms.to_string(), "dateTime".into()));
             d
         };
+        let action = |path: String| at(path, now_ms);
+        let once = |path: String| at(path, 1);
         let mut out = Vec::new();
         for c in &self.configurations {
             match c {
@@ -349,11 +351,13 @@ impl Preset {
                 }
                 Configuration::Reboot => out.push(action(provision::REBOOT.into())),
                 Configuration::FactoryReset => out.push(action(provision::FACTORY_RESET.into())),
+                // Presets run at every matching Inform: a declared download is done once per
+                // file (time 1, like any recorded attempt), not once per session.
                 Configuration::Download {
                     file_type,
                     file_name,
                     target_file_name,
-                } => out.push(action(format!(
+                } => out.push(once(format!(
                     "{}.[FileType:{file_type},FileName:{file_name},TargetFileName:{target_file_name}].Download",
                     provision::DOWNLOADS
                 ))),

@@ -25,6 +25,10 @@ use tasks::{delete_task, put_task, read_task, task_ids_of};
 
 /// Counter holding the number of devices with metadata, so `count` is O(1).
 const DEVICES: &str = "devices";
+/// The layout version of derived data; a store below [`LAYOUT`] is brought up to it at open.
+const LAYOUT_COUNTER: &str = "layout";
+/// 1: the last-inform index exists.
+const LAYOUT: u64 = 1;
 
 /// A [`DeviceStore`] over any [`Kv`] engine.
 pub(crate) struct Engine<K> {
@@ -41,6 +45,35 @@ struct MetaRecord<M> {
 }
 
 impl<K: Kv> Engine<K> {
+    /// Opens a store, first building any derived data an older layout lacks (indexes added
+    /// since it was written), in one transaction.
+    pub(crate) fn open(kv: K) -> Result<Self, StoreError> {
+        let engine = Self::new(kv);
+        if engine.kv.read(|r| counter(r, LAYOUT_COUNTER))? < LAYOUT {
+            let n = engine.kv.write(|w| {
+                let n = reindex_informs(w)?;
+                bump_counter(w, LAYOUT_COUNTER, |_| LAYOUT)?;
+                Ok(n)
+            })?;
+            if n > 0 {
+                tracing::info!(devices = n, "built the last-inform index of an older store");
+            }
+        }
+        Ok(engine)
+    }
+
+    /// Removes the last-inform index and the layout mark, as a store written before them was.
+    #[cfg(test)]
+    pub(crate) fn forget_inform_index(&self) -> Result<(), StoreError> {
+        self.kv.write(|w| {
+            let index = Key::new(keys::INDEX).byte(Index::LastInform.tag());
+            let records = Key::new(keys::INFORM_HOUR);
+            delete_prefix(w, &index)?;
+            delete_prefix(w, &records)?;
+            w.delete(Key::new(keys::COUNTER).str(LAYOUT_COUNTER).bytes())
+        })
+    }
+
     pub(crate) fn new(kv: K) -> Self {
         Self {
             kv,
@@ -155,6 +188,29 @@ impl<K: Kv> DeviceStore for Engine<K> {
                 let mut r = KeyReader::new(k, keys::INDEX)?;
                 r.byte()?;
                 r.str()?;
+                r.dev()
+            })
+            .collect()
+    }
+
+    fn scan_informed(
+        &self,
+        from_ms: Option<i64>,
+        to_ms: Option<i64>,
+    ) -> Result<Vec<DeviceId>, StoreError> {
+        let base = Key::new(keys::INDEX).byte(Index::LastInform.tag());
+        let start = base.clone().u64(hour(from_ms.unwrap_or(0)));
+        let end = match to_ms {
+            Some(t) => base.u64(hour(t)).prefix_end(),
+            None => base.prefix_end(),
+        };
+        let pairs = self.kv.read(|r| r.range(start.bytes(), &end, usize::MAX))?;
+        pairs
+            .iter()
+            .map(|(k, _)| {
+                let mut r = KeyReader::new(k, keys::INDEX)?;
+                r.byte()?;
+                r.u64()?;
                 r.dev()
             })
             .collect()
@@ -281,8 +337,85 @@ fn note_inform(w: &mut dyn KvWrite, id: &DeviceId, at_ms: i64) -> Result<(), Sto
             Key::new(keys::INFORMED).dev(id).bytes(),
             &(at_ms as u64).to_be_bytes(),
         )?;
+        let meta_ms = inform_record(w, id)?.map_or(i64::MIN, |(m, _)| m);
+        file_inform_hour(w, id, meta_ms, Some(at_ms))?;
     }
     Ok(())
+}
+
+/// Width of a last-inform index bucket: an hour, so a device informing every few minutes moves
+/// in the index about once an hour, and a query over days reads whole buckets.
+const INFORM_BUCKET_MS: i64 = 3_600_000;
+
+/// The last-inform index bucket of a time.
+fn hour(ms: i64) -> u64 {
+    (ms.max(0) / INFORM_BUCKET_MS) as u64
+}
+
+fn inform_index_key(hour: u64, id: &DeviceId) -> Key {
+    Key::new(keys::INDEX)
+        .byte(Index::LastInform.tag())
+        .u64(hour)
+        .dev(id)
+}
+
+/// A device's `INFORM_HOUR` record: the metadata's own last-inform time (so a noted time can
+/// be compared with it without decoding the metadata) and the hour it is filed under.
+fn inform_record(r: &dyn KvRead, id: &DeviceId) -> Result<Option<(i64, u64)>, StoreError> {
+    let Some(b) = r.get(Key::new(keys::INFORM_HOUR).dev(id).bytes())? else {
+        return Ok(None);
+    };
+    match b.as_slice() {
+        [m @ .., _, _, _, _, _, _, _, _] if m.len() == 8 => Ok(Some((
+            keys::decode_u64(m)? as i64,
+            keys::decode_u64(&b[8..])?,
+        ))),
+        _ => Err(StoreError::Corrupt(format!("inform hour of {id}"))),
+    }
+}
+
+/// Files a device in the last-inform index under the hour of its effective last-inform time,
+/// the later of `meta_ms` (its metadata's) and `noted_ms` (its last [`Op::NoteInform`]). Reads
+/// one small record; moves the index entry only when the hour changes.
+fn file_inform_hour(
+    w: &mut dyn KvWrite,
+    id: &DeviceId,
+    meta_ms: i64,
+    noted_ms: Option<i64>,
+) -> Result<(), StoreError> {
+    let new = hour(noted_ms.map_or(meta_ms, |n| n.max(meta_ms)));
+    let old = inform_record(w, id)?;
+    if old == Some((meta_ms, new)) {
+        return Ok(());
+    }
+    match old {
+        Some((_, h)) if h == new => {}
+        _ => {
+            if let Some((_, h)) = old {
+                w.delete(inform_index_key(h, id).bytes())?;
+            }
+            w.put(inform_index_key(new, id).bytes(), &[])?;
+        }
+    }
+    let mut record = (meta_ms as u64).to_be_bytes().to_vec();
+    record.extend_from_slice(&new.to_be_bytes());
+    w.put(Key::new(keys::INFORM_HOUR).dev(id).bytes(), &record)
+}
+
+/// Files every device in the last-inform index (a store written before the index existed);
+/// returns how many. Idempotent.
+pub(crate) fn reindex_informs(w: &mut dyn KvWrite) -> Result<u64, StoreError> {
+    let space = Key::new(keys::META);
+    let metas = w.range(space.bytes(), &space.prefix_end(), usize::MAX)?;
+    let mut n = 0;
+    for (k, bytes) in metas {
+        let id = KeyReader::new(&k, keys::META)?.dev()?;
+        let rec: MetaRecord<DeviceMeta> = codec::decode(&bytes, &|| format!("device {id}"))?;
+        let noted = noted_inform(w, &id)?;
+        file_inform_hour(w, &id, rec.meta.last_inform_ms, noted)?;
+        n += 1;
+    }
+    Ok(n)
 }
 
 fn put_device(
@@ -329,6 +462,8 @@ fn put_device(
     if old.is_none() {
         bump_counter(w, DEVICES, |n| n + 1)?;
     }
+    let noted = noted_inform(w, &meta.id)?;
+    file_inform_hour(w, &meta.id, meta.last_inform_ms, noted)?;
     Ok(Outcome::Done {
         revision: Some(revision),
         task_id: None,
@@ -342,6 +477,10 @@ fn delete_device(w: &mut dyn KvWrite, id: &DeviceId) -> Result<(), StoreError> {
         }
         w.delete(Key::new(keys::META).dev(id).bytes())?;
         w.delete(Key::new(keys::INFORMED).dev(id).bytes())?;
+        if let Some((_, h)) = inform_record(w, id)? {
+            w.delete(inform_index_key(h, id).bytes())?;
+            w.delete(Key::new(keys::INFORM_HOUR).dev(id).bytes())?;
+        }
         bump_counter(w, DEVICES, |n| n.saturating_sub(1))?;
     }
     tree::clear(w, id)?;
@@ -422,4 +561,48 @@ fn delete_prefix(w: &mut dyn KvWrite, prefix: &Key) -> Result<(), StoreError> {
         w.delete(&key)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{DeviceStore, Identity};
+
+    /// A store written before the last-inform index existed is indexed when it is opened.
+    #[test]
+    fn an_older_store_gets_its_last_inform_index_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.redb");
+        let ids: Vec<DeviceId> = (0..3)
+            .map(|i| DeviceId::parse(&format!("A-B-{i}")).unwrap())
+            .collect();
+        {
+            let store = crate::open_redb(&path).unwrap();
+            for (i, id) in ids.iter().enumerate() {
+                let mut meta = DeviceMeta::new(id.clone(), Identity::default());
+                meta.last_inform_ms = 1_000_000_000 + i as i64 * INFORM_BUCKET_MS;
+                store
+                    .apply(vec![Op::PutDevice {
+                        meta,
+                        expect: Expect::Absent,
+                    }])
+                    .unwrap();
+            }
+            assert_eq!(store.scan_informed(None, None).unwrap().len(), 3);
+            // Take the store back to the layout before the index.
+            store
+                .forget_inform_index_for_tests()
+                .expect("forget the index");
+            assert!(store.scan_informed(None, None).unwrap().is_empty());
+        }
+        let store = crate::open_redb(&path).unwrap();
+        let mut all = store.scan_informed(None, None).unwrap();
+        all.sort();
+        assert_eq!(all, ids);
+        let middle = 1_000_000_000 + INFORM_BUCKET_MS;
+        assert_eq!(
+            store.scan_informed(Some(middle), Some(middle)).unwrap(),
+            vec![ids[1].clone()]
+        );
+    }
 }

@@ -33,6 +33,9 @@ pub(crate) const INDEX: u8 = 9;
 pub(crate) const INFORMED: u8 = 10;
 /// Configuration documents: `(collection, name) -> bytes` (presets, provisions, files' metadata).
 pub(crate) const DOC: u8 = 11;
+/// The last-inform index's record of a device: `(device) -> (metadata's last-inform ms i64,
+/// hour filed under u64)`, so that a noted Inform reads one small record, not the metadata.
+pub(crate) const INFORM_HOUR: u8 = 12;
 
 /// Builds a key component by component.
 #[derive(Debug, Clone)]

@@ -88,6 +88,13 @@ macro_rules! delegate_device_store {
             ) -> Result<Vec<$crate::DeviceId>, $crate::StoreError> {
                 self.engine.scan_index(index, key)
             }
+            fn scan_informed(
+                &self,
+                from_ms: Option<i64>,
+                to_ms: Option<i64>,
+            ) -> Result<Vec<$crate::DeviceId>, $crate::StoreError> {
+                self.engine.scan_informed(from_ms, to_ms)
+            }
             fn scan(
                 &self,
                 after: Option<&$crate::DeviceId>,

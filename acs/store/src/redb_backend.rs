@@ -33,11 +33,17 @@ pub fn open_redb(path: &Path) -> Result<RedbStore, StoreError> {
     txn.commit().map_err(StoreError::engine)?;
     tracing::debug!(path = %path.display(), "opened redb store");
     Ok(RedbStore {
-        engine: Engine::new(RedbKv { db }),
+        engine: Engine::open(RedbKv { db })?,
     })
 }
 
 impl RedbStore {
+    /// Test hook: removes the last-inform index, as in a store older than it.
+    #[cfg(test)]
+    pub(crate) fn forget_inform_index_for_tests(&self) -> Result<(), StoreError> {
+        self.engine.forget_inform_index()
+    }
+
     /// Rewrites the file to reclaim free pages (redb grows its file in steps and only shrinks it
     /// in limited cases). Needs exclusive access, hence `&mut self`; returns whether it compacted.
     pub fn compact(&mut self) -> Result<bool, StoreError> {

@@ -59,7 +59,7 @@ pub fn open_sled(path: &Path) -> Result<SledStore, StoreError> {
         visible: RwLock::new(()),
     };
     Ok(SledStore {
-        engine: Engine::new(kv),
+        engine: Engine::open(kv)?,
     })
 }
 

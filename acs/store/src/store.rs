@@ -18,6 +18,14 @@ pub trait DeviceStore: Send + Sync + 'static {
     fn apply(&self, ops: Vec<Op>) -> Result<Vec<Outcome>, StoreError>;
     /// Devices whose `index` contains `key`, in id order. MAC keys are normalised first.
     fn scan_index(&self, index: Index, key: &str) -> Result<Vec<DeviceId>, StoreError>;
+    /// Devices whose last Inform may lie between `from_ms` and `to_ms` (inclusive, either open),
+    /// in no particular order: every device that informed in the range is there, with others
+    /// of the same hours (the index files devices by hour).
+    fn scan_informed(
+        &self,
+        from_ms: Option<i64>,
+        to_ms: Option<i64>,
+    ) -> Result<Vec<DeviceId>, StoreError>;
     /// Up to `limit` device ids after `after`, in id order (pagination).
     fn scan(&self, after: Option<&DeviceId>, limit: usize) -> Result<Vec<DeviceId>, StoreError>;
     /// Number of devices with metadata.
@@ -163,6 +171,9 @@ pub enum Index {
     Tag,
     /// `identity.product_class` alone (GenieACS clients filter on it without the OUI).
     ProductClass,
+    /// The hour of the last Inform (the later of the metadata's time and the last
+    /// [`Op::NoteInform`]); scanned by range with [`DeviceStore::scan_informed`].
+    LastInform,
 }
 
 impl Index {
@@ -174,6 +185,7 @@ impl Index {
             Self::Model => 3,
             Self::Tag => 4,
             Self::ProductClass => 5,
+            Self::LastInform => 6,
         }
     }
 }

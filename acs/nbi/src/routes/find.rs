@@ -235,6 +235,7 @@ fn match_devices(acs: &Acs, spec: &ListSpec) -> Result<Vec<DeviceId>, acs::AcsEr
         Plan::Macs(k) => Some(candidates(Index::Mac, &k)?),
         Plan::Model(m) => Some(candidates(Index::Model, &[m])?),
         Plan::ProductClasses(k) => Some(candidates(Index::ProductClass, &k)?),
+        Plan::InformRange(from, to) => Some(acs.informed_between(from, to)?),
         Plan::Scan => None,
     };
     match ids {

@@ -21,7 +21,7 @@ async fn registered_cpe(t: &harness::TestNbi) -> (Fleet, String) {
     (fleet, id)
 }
 
-fn enc(s: &str) -> String {
+pub(crate) fn enc(s: &str) -> String {
     s.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {

@@ -1,6 +1,7 @@
 //! Files: uploaded through the NBI with GenieACS's metadata headers, listed like GenieACS's
 //! `fs.files`, served with ranges by the file server, and fetched by a CPE for a Download task.
 
+use crate::e2e::enc;
 use crate::harness::{self, SECRET, TOKEN, capture, raw};
 use fibreplane_lab::{CpeAuth, Credential, Fleet, SimConfig};
 use std::time::Duration;
@@ -154,5 +155,67 @@ async fn a_download_task_makes_the_cpe_fetch_the_uploaded_file() {
     })
     .await;
     assert!(done.is_ok(), "the download completed and its task is gone");
+    fleet.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_preset_sends_the_file_once_and_records_the_transfer() {
+    let t = harness::start().await;
+    assert_eq!(
+        upload(&t, "fw-3.0.bin", &firmware(32 * 1024)).await.status,
+        201
+    );
+    let preset = r#"{"channel": "firmware", "events": {"2 PERIODIC": true}, "configurations":
+        [{"type": "provision", "name": "download", "args": ["1 Firmware Upgrade Image", "fw-3.0.bin"]}]}"#;
+    assert_eq!(
+        harness::call(&t, "PUT", "/presets/firmware", Some(preset))
+            .await
+            .status,
+        200
+    );
+    let config = SimConfig {
+        acs_url: t.cwmp_url(),
+        count: 1,
+        auth: CpeAuth::Digest(Credential::Secret(SECRET.to_owned())),
+        stagger: Duration::ZERO,
+        ..SimConfig::default()
+    };
+    let fleet = Fleet::start(config).await.expect("fleet");
+    fleet.inform(0, &[]).await.expect("first session");
+    let s = fleet
+        .inform(0, &["2 PERIODIC"])
+        .await
+        .expect("periodic session");
+    assert_eq!(
+        s.acs_requests.last().map(String::as_str),
+        Some("Download"),
+        "{:?}",
+        s.acs_requests
+    );
+    // The CPE fetches the file and reports in a session of its own; the recorded transfer
+    // keeps the preset from sending the file again.
+    let id = fleet.device_id(0);
+    let query = format!(
+        "/devices/?query={}&projection=Downloads",
+        enc(&format!(r#"{{"_id":"{id}"}}"#))
+    );
+    let recorded = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let docs = harness::call(&t, "GET", &query, None).await.list();
+            let d = &docs[0]["Downloads"]["1"];
+            if d["LastFileName"]["_value"] == "fw-3.0.bin" {
+                return d.clone();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("TransferComplete recorded under Downloads.1");
+    assert_eq!(recorded["FileType"]["_value"], "1 Firmware Upgrade Image");
+    let again = fleet
+        .inform(0, &["2 PERIODIC"])
+        .await
+        .expect("next session");
+    assert!(again.acs_requests.is_empty(), "{:?}", again.acs_requests);
     fleet.shutdown().await;
 }

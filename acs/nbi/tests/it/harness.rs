@@ -31,12 +31,15 @@ pub(crate) async fn start() -> TestNbi {
 
 pub(crate) async fn start_with(access: nbi::Access) -> TestNbi {
     let dir = tempfile::tempdir().expect("tempdir");
+    let fs_l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let fs_addr = fs_l.local_addr().unwrap();
     let config = AcsConfig {
         data_dir: dir.path().to_owned(),
         cpe_auth: CpeAuthMode::Digest,
         cpe_secret: Secret::new(SECRET),
         session_timeout: std::time::Duration::from_secs(10),
         refresh_on_bootstrap: false,
+        file_server_url: Some(format!("http://{fs_addr}")),
         ..AcsConfig::default()
     };
     let acs = Acs::open(config).expect("open ACS");
@@ -54,8 +57,6 @@ pub(crate) async fn start_with(access: nbi::Access) -> TestNbi {
         stopped(rx.clone()),
     ));
     let files = nbi::files::FileStore::new(dir.path().join("files")).expect("files dir");
-    let fs_l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let fs_addr = fs_l.local_addr().unwrap();
     let fs = nbi::serve_files(acs.clone(), files.clone(), fs_l, stopped(rx.clone()));
     tokio::spawn(async move { fs.await.expect("file server serves") });
     let config = nbi::NbiConfig {

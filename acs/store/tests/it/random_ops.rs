@@ -123,6 +123,40 @@ impl Model {
         }
     }
 
+    /// The last-inform index holds each device once, under the hour of its effective time, so
+    /// a range scan returns every device informed in the range and only devices of its hours.
+    fn check_inform_index(&self, s: &dyn DeviceStore) {
+        const HOUR: i64 = 3_600_000;
+        let effective = |d: &str, m: &DeviceMeta| {
+            self.informed
+                .get(d)
+                .map_or(m.last_inform_ms, |&t| t.max(m.last_inform_ms))
+        };
+        let mut all = s.scan_informed(None, None).unwrap();
+        all.sort();
+        let mut want: Vec<_> = self.devices.values().map(|(_, m)| m.id.clone()).collect();
+        want.sort();
+        assert_eq!(all, want, "every device once");
+        let base = 1_700_000_000_000 - 3 * HOUR;
+        for (from, to) in [(0, 1), (1, 3), (2, 2), (3, 6)] {
+            let (from_ms, to_ms) = (base + from * HOUR, base + to * HOUR);
+            let got = s.scan_informed(Some(from_ms), Some(to_ms)).unwrap();
+            for (d, (_, m)) in &self.devices {
+                let t = effective(d, m);
+                if (from_ms..=to_ms).contains(&t) {
+                    assert!(got.contains(&m.id), "{d} at {t} in [{from_ms}, {to_ms}]");
+                }
+                if got.contains(&m.id) {
+                    assert!(
+                        t.div_euclid(HOUR) >= from_ms.div_euclid(HOUR)
+                            && t.div_euclid(HOUR) <= to_ms.div_euclid(HOUR),
+                        "{d} at {t} is outside the hours of [{from_ms}, {to_ms}]"
+                    );
+                }
+            }
+        }
+    }
+
     fn check(&self, s: &dyn DeviceStore) {
         for d in DEVICES {
             let got = s.get(&id(d)).unwrap().map(|v| (v.revision, v.value));
@@ -159,6 +193,7 @@ impl Model {
             self.tasks.values().cloned().collect::<Vec<_>>()
         );
         assert_eq!(s.count().unwrap(), self.devices.len() as u64);
+        self.check_inform_index(s);
         let lookups = SERIALS
             .map(|k| (Index::Serial, k))
             .into_iter()
@@ -190,10 +225,12 @@ fn op() -> impl Strategy<Value = Op> {
         prop::sample::select(&SERIALS[..]),
         prop::sample::subsequence(&TAGS[..], 0..=2),
         expect,
+        -2i64..3,
     )
-        .prop_map(|(d, serial, tags, expect)| {
+        .prop_map(|(d, serial, tags, expect, half_hours)| {
             let mut meta: DeviceMeta = device(d, serial);
             meta.tags = tags.into_iter().map(String::from).collect::<BTreeSet<_>>();
+            meta.last_inform_ms = 1_700_000_000_000 + half_hours * 1_800_000;
             Op::PutDevice { meta, expect }
         });
     let param = (any::<bool>(), any::<i32>(), 0i64..3).prop_map(|(object, v, ts)| Param {
@@ -250,7 +287,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => dev.clone().prop_map(|d| Op::DeleteDevice { id: id(d) }),
         2 => (dev, -2i64..3).prop_map(|(d, s)| Op::NoteInform {
             id: id(d),
-            at_ms: 1_700_000_000_000 + s * 1000,
+            at_ms: 1_700_000_000_000 + s * 1_800_000,
         }),
         2 => put_task,
         1 => (1u64..6).prop_map(Op::DeleteTask),
