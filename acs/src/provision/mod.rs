@@ -140,6 +140,58 @@ pub enum Rpc {
 }
 
 impl Rpc {
+    /// One RPC per item of a list RPC (names, values, attributes); others as they are.
+    pub fn split_items(&self) -> Vec<Self> {
+        match self {
+            Self::GetParameterValues { names } => names
+                .iter()
+                .map(|n| Self::GetParameterValues {
+                    names: vec![n.clone()],
+                })
+                .collect(),
+            Self::GetParameterAttributes { names } => names
+                .iter()
+                .map(|n| Self::GetParameterAttributes {
+                    names: vec![n.clone()],
+                })
+                .collect(),
+            Self::SetParameterValues { values } => values
+                .iter()
+                .map(|v| Self::SetParameterValues {
+                    values: vec![v.clone()],
+                })
+                .collect(),
+            Self::SetParameterAttributes { attributes } => attributes
+                .iter()
+                .map(|a| Self::SetParameterAttributes {
+                    attributes: vec![a.clone()],
+                })
+                .collect(),
+            other => vec![other.clone()],
+        }
+    }
+
+    /// Appends `other`'s items to this RPC when both are the same list RPC; gives `other`
+    /// back otherwise.
+    pub fn absorb(&mut self, other: Self) -> Result<(), Self> {
+        match (self, other) {
+            (Self::GetParameterValues { names: a }, Self::GetParameterValues { names: b })
+            | (
+                Self::GetParameterAttributes { names: a },
+                Self::GetParameterAttributes { names: b },
+            ) => a.extend(b),
+            (Self::SetParameterValues { values: a }, Self::SetParameterValues { values: b }) => {
+                a.extend(b);
+            }
+            (
+                Self::SetParameterAttributes { attributes: a },
+                Self::SetParameterAttributes { attributes: b },
+            ) => a.extend(b),
+            (_, other) => return Err(other),
+        }
+        Ok(())
+    }
+
     /// Whether the RPC only reads (a batch of reads does not change the device).
     pub fn is_read(&self) -> bool {
         matches!(
@@ -161,6 +213,33 @@ pub enum PlanError {
     /// More RPCs than [`MAX_RPCS`] (GenieACS's fault `too_many_rpcs`).
     #[error("too_many_rpcs: more than {MAX_RPCS} RPCs in one session")]
     TooManyRpcs,
+}
+
+/// Whether `d` is (one of) the declarations that made the planner ask for `rpc`, so that a
+/// fault is recorded on the channel that declared what failed.
+pub fn declares(d: &Declaration, rpc: &Rpc) -> bool {
+    let Ok(segs) = path::parse(&d.path) else {
+        return false;
+    };
+    let covers = |n: &str| path::matches(&segs, n, false);
+    match rpc {
+        Rpc::GetParameterNames { path: p, .. } => path::matches(&segs, p, true),
+        Rpc::GetParameterValues { names } | Rpc::GetParameterAttributes { names } => {
+            names.iter().any(|n| covers(n))
+        }
+        Rpc::SetParameterValues { values } => values.iter().any(|v| covers(&v.0)),
+        Rpc::SetParameterAttributes { attributes } => attributes.iter().any(|a| covers(&a.0)),
+        Rpc::AddObject { path: table, .. } => {
+            d.instances.is_some()
+                && segs
+                    .split_last()
+                    .is_some_and(|(_, parent)| path::matches(parent, table, false))
+        }
+        Rpc::DeleteObject { path: p } => d.instances.is_some() && path::matches(&segs, p, false),
+        Rpc::Download { .. } => d.path.starts_with("Downloads."),
+        Rpc::Reboot => d.path == REBOOT,
+        Rpc::FactoryReset => d.path == FACTORY_RESET,
+    }
 }
 
 /// Parses a declared action time: milliseconds since the epoch or an ISO 8601 date.

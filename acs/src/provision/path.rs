@@ -181,6 +181,25 @@ pub fn expand(tree: &ParamTree, pattern: &str) -> Vec<String> {
     found
 }
 
+/// Whether a concrete path matches pattern segments (`*` and alias filters match any one
+/// segment: whether the instance holds the keys is not known from the path). With `prefix`,
+/// the path may also stop above the pattern's end.
+pub fn matches(segs: &[Segment], path: &str, prefix: bool) -> bool {
+    let path = path.trim_end_matches('.');
+    let parts: Vec<&str> = if path.is_empty() {
+        Vec::new()
+    } else {
+        path.split('.').collect()
+    };
+    if parts.len() > segs.len() || (!prefix && parts.len() != segs.len()) {
+        return false;
+    }
+    parts.iter().zip(segs).all(|(p, s)| match s {
+        Segment::Name(n) => n == p,
+        Segment::Any | Segment::Alias(_) => true,
+    })
+}
+
 /// The instance number at the end of a path (0 if it is not a number).
 pub fn instance_number(path: &str) -> u64 {
     path.rsplit('.')

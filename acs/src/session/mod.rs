@@ -58,6 +58,8 @@ enum Provisioning {
     /// Converging on these declarations, for these channels.
     Active {
         decls: Vec<crate::provision::Declaration>,
+        /// The channel of each declaration (the preset's that made it).
+        owners: Vec<String>,
         budget: crate::provision::Budget,
         channels: Vec<String>,
         /// Only reading what preconditions name, before evaluating them.

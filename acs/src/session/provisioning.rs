@@ -7,7 +7,7 @@ use crate::Acs;
 use crate::genie::expr::{self, Val};
 use crate::jobs::Job;
 use crate::presets::{Configuration, Precondition, Preset};
-use crate::provision::Declaration;
+use crate::provision::{Declaration, Rpc};
 use acs_store::{DeviceMeta, Expect, FaultRecord, Op, ParamTree, Value};
 
 impl Session {
@@ -31,6 +31,7 @@ impl Session {
             }
             let Provisioning::Active {
                 decls,
+                owners,
                 budget,
                 channels,
                 prefetch,
@@ -82,8 +83,36 @@ impl Session {
             }
             self.changed |= batch.iter().any(|r| !r.is_read());
             let file = |name: &str| file_location(acs, name);
-            self.jobs
-                .extend(batch.iter().map(|rpc| Job::provision(rpc, &channel, &file)));
+            // Each RPC runs on the channel of the preset that declared what it serves (a list
+            // RPC is split where its items belong to different channels), so a fault backs off
+            // that preset only; GenieACS cannot tell and faults every channel of the session.
+            let owner = |rpc: &Rpc| {
+                decls
+                    .iter()
+                    .zip(owners.iter())
+                    .find(|(d, _)| crate::provision::declares(d, rpc))
+                    .map_or_else(|| channel.clone(), |(_, c)| c.clone())
+            };
+            let mut grouped: Vec<(String, Rpc)> = Vec::new();
+            for rpc in &batch {
+                let mut parts = rpc.split_items().into_iter();
+                let Some(first) = parts.next() else { continue };
+                let mut current = (owner(&first), first);
+                for item in parts {
+                    let o = owner(&item);
+                    if o == current.0
+                        && let Err(back) = current.1.absorb(item.clone())
+                    {
+                        grouped.push(std::mem::replace(&mut current, (o, back)));
+                    } else if o != current.0 {
+                        grouped.push(std::mem::replace(&mut current, (o, item)));
+                    }
+                }
+                grouped.push(current);
+            }
+            for (c, rpc) in &grouped {
+                self.jobs.push_back(Job::provision(rpc, c, &file));
+            }
             return true;
         }
     }
@@ -190,6 +219,7 @@ impl Session {
             now_ms,
         };
         let (mut decls, mut channels, mut new_faults) = (Vec::new(), Vec::new(), Vec::new());
+        let mut owners = Vec::new();
         let mut tags = self.meta.tags.clone();
         for p in applicable {
             let holds = match &p.precondition {
@@ -213,7 +243,9 @@ impl Session {
                     }
                 }
             }
-            decls.extend(p.declarations(now_ms, tree));
+            let made = p.declarations(now_ms, tree);
+            owners.extend(std::iter::repeat_n(p.channel.clone(), made.len()));
+            decls.extend(made);
             if !channels.contains(&p.channel) {
                 channels.push(p.channel.clone());
             }
@@ -248,6 +280,7 @@ impl Session {
         if !decls.is_empty() {
             self.provisioning = Provisioning::Active {
                 decls,
+                owners,
                 budget: crate::provision::Budget::default(),
                 channels,
                 prefetch: false,
@@ -288,11 +321,13 @@ impl Session {
 fn prefetch(applicable: &[&Preset], tree: &ParamTree) -> Option<Provisioning> {
     let mut channels = Vec::new();
     let mut decls = Vec::new();
+    let mut owners = Vec::new();
     for p in applicable {
         for path in p.precondition_params() {
             let mut d = Declaration::new(path);
             d.value_fresh_ms = Some(i64::MIN);
             decls.push(d);
+            owners.push(p.channel.clone());
             if !channels.contains(&p.channel) {
                 channels.push(p.channel.clone());
             }
@@ -303,6 +338,7 @@ fn prefetch(applicable: &[&Preset], tree: &ParamTree) -> Option<Provisioning> {
     }
     Some(Provisioning::Active {
         decls,
+        owners,
         budget: crate::provision::Budget::default(),
         channels,
         prefetch: true,

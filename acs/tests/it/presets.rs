@@ -193,3 +193,42 @@ async fn a_reboot_preset_reboots_once_and_a_missing_parameter_is_dropped_without
     assert!(t.acs.store().faults(Some(&dev)).unwrap().is_empty());
     f.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cpe_fault_is_recorded_on_the_channel_that_declared_what_failed() {
+    let t = harness::start(harness::config(std::path::Path::new("."))).await;
+    let f = fleet(t.url(), 1, SECRET).await;
+    f.inform(0, &[]).await.expect("registration");
+    let ssid = "Device.WiFi.SSID.1.SSID";
+    put_preset(
+        &t,
+        "good",
+        json!({"weight": 0, "channel": "good", "configurations": [{"type": "value", "name": ssid, "value": "Fine"}]}),
+    )
+    .await;
+    // Not an unsignedInt: the CPE refuses it (9003 with a 9007 for the parameter).
+    put_preset(
+        &t,
+        "bad",
+        json!({"weight": 1, "channel": "bad", "configurations": [
+            {"type": "value", "name": "Device.ManagementServer.PeriodicInformInterval", "value": ["often", "xsd:unsignedInt"]}]}),
+    )
+    .await;
+    let s = f.inform(0, &["2 PERIODIC"]).await.expect("session");
+    assert_eq!(
+        s.acs_requests,
+        ["SetParameterValues", "SetParameterValues"],
+        "one write per channel"
+    );
+    assert_eq!(f.param(0, ssid).as_deref(), Some("Fine"));
+    let faults = t.acs.store().faults(Some(&id(&f, 0))).unwrap();
+    let channels: Vec<&str> = faults.iter().map(|x| x.channel.as_str()).collect();
+    assert_eq!(channels, ["bad"], "{faults:?}");
+    assert_eq!(faults[0].code, "cwmp.9003");
+    assert!(
+        faults[0].detail.contains("PeriodicInformInterval: 9007"),
+        "{:?}",
+        faults[0]
+    );
+    f.shutdown().await;
+}
