@@ -9,15 +9,19 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// Fibreplane: a network-device control plane for a fibre ISP.
+/// The command line.
 #[derive(Debug, Parser)]
 #[command(version, about)]
-pub(crate) struct Args {
+pub struct Args {
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Runs the whole control plane from a configuration file: ACS, NBI, file server, OLT
+    /// poller, modem bridge, provisioner and the hub API, on one embedded store.
+    Run(RunArgs),
     /// Runs the TR-069 ACS (CWMP on --cwmp-listen).
     Acs(AcsArgs),
     /// Imports another ACS's data into the store (GenieACS `mongoexport` output).
@@ -30,6 +34,13 @@ enum Command {
     /// Reads TP-Link XX230v diagnostics through the web UI, or serves them to the hub.
     #[command(subcommand)]
     Modem(crate::modem::ModemCommand),
+}
+
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// The configuration file (every key can be overridden by FIBREPLANE_<SECTION>_<KEY>).
+    #[arg(long, default_value = "fibreplane.toml")]
+    config: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -102,8 +113,10 @@ struct AcsArgs {
     cwmp_threads: usize,
 }
 
-pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
+/// Runs the subcommand.
+pub async fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
+        Command::Run(r) => run_stack(r).await,
         Command::Acs(a) => run_acs(a).await,
         Command::Demo(d) => crate::demo::run(d, shutdown_signal()).await,
         Command::Olt(o) => crate::olt::run(o).await,
@@ -252,6 +265,26 @@ async fn run_acs(a: AcsArgs) -> anyhow::Result<()> {
         t.await.context("NBI task")?.context("NBI")?;
     }
     tracing::info!("ACS stopped");
+    Ok(())
+}
+
+async fn run_stack(a: RunArgs) -> anyhow::Result<()> {
+    let config = crate::config::Config::load(Some(&a.config))?;
+    let secrets = crate::run::Secrets::load(&config)?;
+    let stack = crate::run::start(&config, secrets, crate::run::Extras::default()).await?;
+    let addrs = stack.addrs;
+    // Machine-readable line for scripts and tests that listen on port 0.
+    println!(
+        "{}",
+        serde_json::json!({
+            "cwmp_listen": addrs.cwmp.to_string(),
+            "hub_listen": addrs.hub.to_string(),
+            "nbi_listen": addrs.nbi.map(|a| a.to_string()),
+            "fs_listen": addrs.fs.map(|a| a.to_string()),
+        })
+    );
+    shutdown_signal().await;
+    stack.stop().await;
     Ok(())
 }
 

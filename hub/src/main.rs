@@ -1,16 +1,9 @@
-//! `fibreplane`: the Fibreplane control plane's one binary and composition root.
-//!
-//! Subcommands start the parts the later issues add; today `acs` runs the TR-069 ACS and `demo`
-//! runs it with a lab CPE fleet informing it.
-
-mod cli;
-mod demo;
-mod import;
-mod modem;
-mod olt;
+//! `fibreplane`: the Fibreplane control plane's one binary. Everything lives in the `hub`
+//! library; this only sets up logging and the runtime.
 
 use anyhow::Context;
 use clap::Parser;
+use hub::cli;
 
 /// mimalloc: the ACS allocates many short-lived buffers per request from several threads, where
 /// it measured faster than glibc malloc (see benches/README.md).

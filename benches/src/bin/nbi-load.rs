@@ -28,6 +28,11 @@ struct Args {
 const TOKEN: &str = "bench-token";
 /// Devices per simulated PON port, tagged `port-<n>`.
 const PER_PORT: usize = 64;
+/// Last-inform times are spread over this many hours, device `i` in hour `i % SPREAD_HOURS`, so
+/// an hour's window holds about `n / SPREAD_HOURS` devices (the "who went quiet" queries).
+const SPREAD_HOURS: usize = 720;
+/// 2026-10-26T00:00:00Z, the first hour of the spread.
+const SPREAD_START_MS: i64 = 1_792_972_800_000;
 
 /// A GenieACS device document as `mongoexport` writes it: a device discovered as far as the
 /// default provisions go (identity, management server, a few interface values).
@@ -44,7 +49,7 @@ fn document(i: usize) -> String {
     format!(
         concat!(
             r#"{{"_id":"1C61B4-Device2-{serial}","_deviceId":{{"_Manufacturer":"TP-Link","_OUI":"1C61B4","_ProductClass":"Device2","_SerialNumber":"{serial}"}},"#,
-            r#""_lastInform":{{"$date":"2026-11-25T08:00:00.000Z"}},"_registered":{{"$date":"2026-01-01T00:00:00.000Z"}},"_tags":["port-{port}"],"#,
+            r#""_lastInform":{{"$date":"{last_inform}"}},"_registered":{{"$date":"2026-01-01T00:00:00.000Z"}},"_tags":["port-{port}"],"#,
             r#""Device":{{"_object":true,"_writable":false,"DeviceInfo":{{"_object":true,"_writable":false,"SerialNumber":{sn},"SoftwareVersion":{sw},"UpTime":{up}}},"#,
             r#""ManagementServer":{{"_object":true,"_writable":false,"ConnectionRequestURL":{cr},"PeriodicInformInterval":{pii}}},"#,
             r#""Ethernet":{{"_object":true,"_writable":false,"Interface":{{"_object":true,"_writable":false,"1":{{"_object":true,"_writable":false,"MACAddress":{mac}}}}}}},"#,
@@ -52,6 +57,7 @@ fn document(i: usize) -> String {
             "\n"
         ),
         serial = serial,
+        last_inform = hour_iso(i % SPREAD_HOURS, i),
         port = i / PER_PORT,
         sn = leaf(&s(&serial), "string", false),
         sw = leaf(&s("1.1.0 Build 240315"), "string", false),
@@ -70,6 +76,12 @@ fn document(i: usize) -> String {
         mac = leaf(&s(&mac), "string", false),
         ssid = leaf(&s(&format!("Gigafibre-{i}")), "string", true),
     )
+}
+
+/// A time inside hour `h` of the spread (minutes and seconds vary with `i`).
+fn hour_iso(h: usize, i: usize) -> String {
+    let ms = SPREAD_START_MS + h as i64 * 3_600_000 + (i as i64 * 7_919 % 3_600_000);
+    nbi::date::iso(ms)
 }
 
 fn mac(i: usize) -> String {
@@ -228,6 +240,7 @@ struct Row {
     serial: (f64, f64),
     mac: (f64, f64),
     tag: (f64, f64),
+    inform: (f64, f64),
 }
 
 async fn run(n: usize, requests: usize) -> anyhow::Result<Row> {
@@ -300,6 +313,25 @@ async fn run(n: usize, requests: usize) -> anyhow::Result<Row> {
         |k| PER_PORT.min(n - k * PER_PORT),
     )
     .await?;
+    let hours = SPREAD_HOURS.min(n);
+    let inform = measure(
+        &mut client,
+        requests,
+        hours,
+        |h| {
+            let from = SPREAD_START_MS + h as i64 * 3_600_000;
+            format!(
+                "/devices/?query={}&projection=_id",
+                enc(&format!(
+                    r#"{{"_lastInform":{{"$gte":"{}","$lt":"{}"}}}}"#,
+                    nbi::date::iso(from),
+                    nbi::date::iso(from + 3_600_000)
+                ))
+            )
+        },
+        |h| (h..n).step_by(SPREAD_HOURS).count(),
+    )
+    .await?;
     let _ = stop.send(());
     server.await??;
     Ok(Row {
@@ -309,6 +341,7 @@ async fn run(n: usize, requests: usize) -> anyhow::Result<Row> {
         serial,
         mac,
         tag,
+        inform,
     })
 }
 
@@ -319,18 +352,25 @@ async fn main() -> anyhow::Result<()> {
     for &n in &args.devices {
         let row = run(n, args.requests).await?;
         println!(
-            "{n}: serial p50/p99 {:.2}/{:.2} ms, MAC {:.2}/{:.2} ms, tag ({PER_PORT} devices) {:.2}/{:.2} ms",
-            row.serial.0, row.serial.1, row.mac.0, row.mac.1, row.tag.0, row.tag.1
+            "{n}: serial p50/p99 {:.2}/{:.2} ms, MAC {:.2}/{:.2} ms, tag ({PER_PORT} devices) {:.2}/{:.2} ms, last-inform hour {:.2}/{:.2} ms",
+            row.serial.0,
+            row.serial.1,
+            row.mac.0,
+            row.mac.1,
+            row.tag.0,
+            row.tag.1,
+            row.inform.0,
+            row.inform.1
         );
         rows.push(row);
     }
     let mut table = String::from(
-        "| Stored devices | Import rate | Store size | Serial lookup p50 / p99 | MAC lookup p50 / p99 | Tag filter (64 devices) p50 / p99 |\n|---|---|---|---|---|---|\n",
+        "| Stored devices | Import rate | Store size | Serial lookup p50 / p99 | MAC lookup p50 / p99 | Tag filter (64 devices) p50 / p99 | Last-inform hour (n/720 devices) p50 / p99 |\n|---|---|---|---|---|---|---|\n",
     );
     for r in &rows {
         table.push_str(&format!(
-            "| {} | {:.0} devices/s | {:.0} MiB | {:.2} / {:.2} ms | {:.2} / {:.2} ms | {:.2} / {:.2} ms |\n",
-            r.devices, r.import_rate, r.disk_mib, r.serial.0, r.serial.1, r.mac.0, r.mac.1, r.tag.0, r.tag.1
+            "| {} | {:.0} devices/s | {:.0} MiB | {:.2} / {:.2} ms | {:.2} / {:.2} ms | {:.2} / {:.2} ms | {:.2} / {:.2} ms |\n",
+            r.devices, r.import_rate, r.disk_mib, r.serial.0, r.serial.1, r.mac.0, r.mac.1, r.tag.0, r.tag.1, r.inform.0, r.inform.1
         ));
     }
     print!("\n{table}");

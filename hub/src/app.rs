@@ -1,0 +1,226 @@
+//! The hub's shared state: handles to every component the API reads (the ACS, the OLT fleet,
+//! the modem bridge, the provisioner's directory of ERPNext links, the incident service) and the
+//! event bus they publish on.
+
+use crate::auth::AuthConfig;
+use crate::events::EventBus;
+use acs::Acs;
+use olt_poller::OltFleet;
+use olt_poller::{OltId, OltSnapshot, Onu};
+use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+
+/// ERPNext links of a device, as the provisioner matched them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Links {
+    /// Customer.
+    pub customer: Option<String>,
+    /// Service location (`LOC-#####`).
+    pub location: Option<String>,
+    /// Service Equipment row (`EQP-#####`).
+    pub equipment: Option<String>,
+}
+
+/// Where ERPNext links come from (the provisioner's matched records).
+pub trait Directory: Send + Sync {
+    /// The links of an ACS device.
+    fn links(&self, device: &str) -> Links;
+    /// The ACS devices of a customer.
+    fn devices_of_customer(&self, customer: &str) -> Vec<String>;
+    /// The ACS devices at a service location.
+    fn devices_at(&self, location: &str) -> Vec<String>;
+}
+
+/// A directory that knows nothing (no provisioner configured).
+#[derive(Debug, Default)]
+pub struct NoDirectory;
+
+impl Directory for NoDirectory {
+    fn links(&self, _: &str) -> Links {
+        Links::default()
+    }
+    fn devices_of_customer(&self, _: &str) -> Vec<String> {
+        Vec::new()
+    }
+    fn devices_at(&self, _: &str) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// How the hub reaches the modem bridge: the same HTTP API either way, so both paths are one
+/// code path.
+pub enum ModemAccess {
+    /// The bridge runs in this process: its router, called without a socket.
+    InProcess {
+        /// The bridge's API.
+        router: axum::Router,
+        /// The internal token it was built with.
+        token: acs::Secret,
+    },
+    /// A `fibreplane modem serve` elsewhere.
+    Remote {
+        /// Its base URL.
+        url: String,
+        /// Its bearer token.
+        token: acs::Secret,
+        /// The HTTP client.
+        client: reqwest::Client,
+    },
+}
+
+/// Counters of the hub API itself.
+#[derive(Debug, Default)]
+pub struct HubMetrics {
+    /// Requests answered, by class.
+    pub requests: AtomicU64,
+    /// Requests refused for authentication (401) or scope (403).
+    pub refused: AtomicU64,
+    /// Diagnostics run.
+    pub diagnostics: AtomicU64,
+    /// Diagnostics that failed.
+    pub diagnostics_failed: AtomicU64,
+    /// Summaries served.
+    pub summaries: AtomicU64,
+    /// Reads through the modem bridge.
+    pub bridge_reads: AtomicU64,
+    /// Bridge reads that failed.
+    pub bridge_failures: AtomicU64,
+}
+
+/// Everything the API handlers share.
+pub struct Hub {
+    /// The ACS.
+    pub acs: Arc<Acs>,
+    /// Live events.
+    pub bus: EventBus,
+    /// Who may call.
+    pub auth: AuthConfig,
+    /// The OLT poller, when OLTs are configured.
+    pub olts: Option<Arc<OltFleet>>,
+    /// The OLTs' ids in configuration order.
+    pub olt_ids: Vec<OltId>,
+    /// Whether each OLT answered its last poll (from the poller's events).
+    pub reachable: Mutex<HashMap<OltId, bool>>,
+    /// The modem bridge.
+    pub modem: Option<ModemAccess>,
+    /// ERPNext links.
+    pub directory: Arc<dyn Directory>,
+    /// A device is online for the ACS when it informed within this many milliseconds.
+    pub online_within_ms: i64,
+    /// API counters.
+    pub metrics: HubMetrics,
+    /// The provisioner, when configured (its API is mounted under `/provisioning`).
+    pub provisioner: Option<axum::Router>,
+    /// The incident service's routers, when configured.
+    pub incidents: Option<axum::Router>,
+}
+
+impl Hub {
+    /// The latest snapshot of every OLT, with its reachability.
+    pub fn olt_views(&self) -> Vec<(OltId, bool, Option<Arc<OltSnapshot>>)> {
+        let reachable = self.reachable.lock().unwrap_or_else(|e| e.into_inner());
+        self.olt_ids
+            .iter()
+            .map(|id| {
+                let snap = self.olts.as_ref().and_then(|f| f.latest(id));
+                let up = reachable.get(id).copied().unwrap_or(snap.is_some());
+                (id.clone(), up, snap)
+            })
+            .collect()
+    }
+
+    /// The ONU with this serial on any OLT (and its OLT).
+    pub fn onu_by_serial(&self, serial: &str) -> Option<(OltId, Onu)> {
+        self.olt_views().into_iter().find_map(|(id, _, snap)| {
+            let snap = snap?;
+            let onu = snap.onus.iter().find(|o| {
+                o.serial
+                    .as_deref()
+                    .is_some_and(|s| s.eq_ignore_ascii_case(serial))
+            })?;
+            Some((id, onu.clone()))
+        })
+    }
+
+    /// Whether the ACS considers a device online (informed recently).
+    pub fn acs_online(&self, last_inform_ms: i64) -> bool {
+        self.acs.now_ms() - last_inform_ms <= self.online_within_ms
+    }
+
+    /// Follows the poller's events: OLT reachability, and every ONU change onto the bus.
+    pub async fn follow_poller(
+        self: Arc<Self>,
+        mut rx: tokio::sync::broadcast::Receiver<olt_poller::PollerEvent>,
+    ) {
+        use olt_poller::EventKind;
+        loop {
+            let e = match rx.recv().await {
+                Ok(e) => e,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            };
+            let up = match &e.kind {
+                EventKind::OltUnreachable { .. } => Some(false),
+                EventKind::OltReachable => Some(true),
+                _ => None,
+            };
+            if let Some(up) = up {
+                self.reachable
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(e.olt.clone(), up);
+            }
+            let kind = serde_json::to_value(&e)
+                .ok()
+                .and_then(|v| v.get("event").and_then(|k| k.as_str()).map(str::to_owned))
+                .unwrap_or_else(|| "poller".into());
+            self.bus.publish(
+                "network",
+                &kind,
+                serde_json::to_value(&e).unwrap_or_default(),
+            );
+        }
+    }
+
+    /// Follows the ACS's device events onto the bus (`device:<id>` topics).
+    pub async fn follow_acs(self: Arc<Self>) {
+        let mut rx = self.acs.subscribe();
+        loop {
+            let e = match rx.recv().await {
+                Ok(e) => e,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            };
+            let (device, kind, data) = match e {
+                acs::DeviceEvent::Informed { device, events } => {
+                    (device, "informed", serde_json::json!({ "events": events }))
+                }
+                acs::DeviceEvent::SessionEnded { device } => {
+                    (device, "session_ended", serde_json::json!({}))
+                }
+                acs::DeviceEvent::ChannelConverged {
+                    device,
+                    channel,
+                    written,
+                } => (
+                    device,
+                    "provisioned",
+                    serde_json::json!({ "channel": channel, "written": written.iter().map(|(p, _)| p).collect::<Vec<_>>() }),
+                ),
+                acs::DeviceEvent::ChannelFaulted {
+                    device,
+                    channel,
+                    code,
+                    message,
+                } => (
+                    device,
+                    "provisioning_fault",
+                    serde_json::json!({ "channel": channel, "code": code, "message": message }),
+                ),
+                _ => continue,
+            };
+            self.bus.publish(format!("device:{device}"), kind, data);
+        }
+    }
+}
