@@ -1,123 +1,276 @@
-//! `fibreplane demo`: the ACS on a fresh embedded store with a lab fleet of simulated XX230v CPEs
-//! informing it, so a newcomer sees a living control plane in seconds.
+//! `fibreplane demo`: the whole control plane (`run::start`) on a fresh embedded store, with lab
+//! peers that tie together — a cpe-sim fleet of XX230v CPEs informing the ACS, an olt-sim whose
+//! ONU #i carries CPE #i's serial, XX230v web-UI emulators for the first CPEs behind the modem
+//! bridge — so a newcomer sees a living network in seconds and can cut a fibre from the shell.
 
-use acs::{Acs, AcsConfig, CpeAuthMode, Secret};
+use crate::config::Config;
+use crate::run::{Extras, Secrets, Stack};
+use acs::Secret;
 use anyhow::Context;
+use fibreplane_lab::olt::{self as olt_sim, OltSimConfig, SerialStyle, SimVendor};
 use fibreplane_lab::{CpeAuth, Credential, Fleet, SimConfig};
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
+
+/// ONUs per PON port in the demo's OLT (a 1:32 split).
+const ONUS_PER_PORT: u32 = 32;
 
 /// Options of `fibreplane demo`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct DemoArgs {
-    /// Simulated CPEs in the lab fleet.
-    #[arg(long, default_value_t = 200)]
+    /// Simulated CPEs (and ONUs) in the lab network.
+    #[arg(long, default_value_t = 64)]
     devices: usize,
+    /// Address of the hub API.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    hub_listen: SocketAddr,
     /// Address of the ACS's CWMP listener.
     #[arg(long, default_value = "127.0.0.1:7547")]
     cwmp_listen: SocketAddr,
+    /// XX230v web-UI emulators behind the modem bridge (for the first CPEs).
+    #[arg(long, default_value_t = 2)]
+    modems: usize,
     /// Store directory (default: a fresh temporary directory, removed at exit).
     #[arg(long)]
     data_dir: Option<PathBuf>,
     /// Periodic inform interval of the simulated CPEs, seconds.
     #[arg(long, default_value_t = 30)]
     interval: u64,
+    /// OLT poll interval, seconds.
+    #[arg(long, default_value_t = 5)]
+    poll_interval: u64,
     /// Stop after this many seconds (default: run until Ctrl-C).
     #[arg(long)]
     duration: Option<u64>,
 }
 
+fn random_secret() -> String {
+    hex::encode(rand::random::<[u8; 24]>())
+}
+
+/// Writes a lab secret to a file only the process's user can read.
+fn secret_file(dir: &Path, name: &str, value: &str) -> anyhow::Result<PathBuf> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = dir.join(name);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)?;
+    std::io::Write::write_all(&mut f, value.as_bytes())?;
+    Ok(path)
+}
+
+/// The lab peers of a demo.
+struct Lab {
+    olt_stop: tokio::sync::watch::Sender<bool>,
+    olt_addr: SocketAddr,
+    control_addr: SocketAddr,
+    control_token: String,
+    modems: Vec<fibreplane_lab::xx230v::RunningSim>,
+}
+
+async fn start_lab(args: &DemoArgs, secrets_dir: &Path, config: &mut Config) -> anyhow::Result<Lab> {
+    let ports = (args.devices.max(1) as u32).div_ceil(ONUS_PER_PORT);
+    let (olt_stop, stop_rx) = tokio::sync::watch::channel(false);
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await?;
+    let community = random_secret();
+    let handle = olt_sim::start(
+        socket,
+        &OltSimConfig {
+            vendor: SimVendor::Huawei,
+            ports,
+            onus_per_port: ONUS_PER_PORT,
+            seed: 1,
+            serial_offset: 0,
+            serials: SerialStyle::CpeSim {
+                prefix: "FPSIM".into(),
+            },
+            community: Some(community.clone()),
+            v3_user: None,
+            zte_zero_based: false,
+        },
+        stop_rx.clone(),
+    )?;
+    let olt_addr = handle.addr();
+    let control = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let control_addr = control.local_addr()?;
+    let control_token = random_secret();
+    tokio::spawn(olt_sim::serve_control(
+        control,
+        Arc::new(vec![handle]),
+        Arc::new(control_token.clone()),
+        stop_rx,
+    ));
+    config.olt.push(olt_poller::OltEntry {
+        id: "olt-demo".into(),
+        host: olt_addr.ip(),
+        port: olt_addr.port(),
+        version: "2c".into(),
+        community: Some(olt_poller::SecretRef {
+            env: None,
+            file: Some(secret_file(secrets_dir, "olt-community", &community)?),
+        }),
+        user: None,
+        auth_protocol: None,
+        auth_password: None,
+        priv_protocol: None,
+        priv_password: None,
+        vendor: "huawei".into(),
+        firmware: None,
+        interval_secs: args.poll_interval.max(1),
+        timeout_ms: 1000,
+        retries: 1,
+    });
+    let mut modems = Vec::new();
+    for i in 0..args.modems.min(args.devices) {
+        let password = random_secret();
+        let mut opts = fibreplane_lab::xx230v::SimOptions::new("user", &password);
+        opts.identity = Some(fibreplane_lab::xx230v::cpe_sim_identity(i as u64, "FPSIM"));
+        let sim = fibreplane_lab::xx230v::RunningSim::bind("127.0.0.1:0".parse()?, opts).await?;
+        config.modem.modems.push(modem_bridge::ModemEntry {
+            id: modem_bridge::ModemId::new(&sim.serial)?,
+            address: sim.addr,
+            username: "user".into(),
+            password_env: None,
+            password_file: Some(secret_file(secrets_dir, &format!("modem-{i}"), &password)?),
+            profile: modem_bridge::ModemProfile::xx230v(),
+        });
+        modems.push(sim);
+    }
+    if !modems.is_empty() {
+        config.modem.mode = "in_process".into();
+        config.modem.path = "native".into();
+    }
+    Ok(Lab {
+        olt_stop,
+        olt_addr,
+        control_addr,
+        control_token,
+        modems,
+    })
+}
+
 pub(crate) async fn run(args: DemoArgs, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-    let temp = tempfile::tempdir().context("creating a temporary store directory")?;
-    let data_dir = args
-        .data_dir
-        .clone()
-        .unwrap_or_else(|| temp.path().to_owned());
-    // The CPE secret is the operator's if set, else a fresh random one; it is never printed.
-    let secret = std::env::var("FIBREPLANE_CPE_SECRET")
-        .ok()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| hex::encode(rand::random::<[u8; 16]>()));
-    let config = AcsConfig {
-        cwmp_listen: args.cwmp_listen,
-        data_dir: data_dir.clone(),
-        cpe_auth: CpeAuthMode::Digest,
-        cpe_secret: Secret::new(secret.clone()),
-        ..AcsConfig::default()
+    let temp = tempfile::tempdir().context("creating a temporary directory")?;
+    let data_dir = args.data_dir.clone().unwrap_or_else(|| temp.path().join("data"));
+    let secrets_dir = temp.path().join("secrets");
+    std::fs::create_dir_all(&secrets_dir)?;
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    // The operator's secrets if set, else fresh random ones; only the hub token is printed.
+    let cpe_secret = env("FIBREPLANE_CPE_SECRET").unwrap_or_else(random_secret);
+    let token = env("FIBREPLANE_TOKEN").unwrap_or_else(random_secret);
+    let mut config = Config {
+        data_dir,
+        ..Config::default()
     };
-    let listener = tokio::net::TcpListener::bind(args.cwmp_listen)
+    config.acs.cwmp_listen = args.cwmp_listen;
+    config.hub.listen = args.hub_listen;
+    config.hub.online_within_secs = args.interval * 3;
+    let lab = start_lab(&args, &secrets_dir, &mut config).await?;
+    let secrets = Secrets {
+        cpe: Some(Secret::new(cpe_secret.clone())),
+        hub_token: Some(Secret::new(token.clone())),
+        tech_key: Some(Secret::new(random_secret())),
+        kuma: Some(Secret::new(random_secret())),
+        ..Secrets::default()
+    };
+    let stack = crate::run::start(&config, secrets, Extras::default())
         .await
         .with_context(|| {
             format!(
-                "binding {} (is another ACS running? try --cwmp-listen 127.0.0.1:0)",
-                args.cwmp_listen
+                "starting the control plane (is another one running? try --hub-listen 127.0.0.1:0 --cwmp-listen 127.0.0.1:0)"
             )
         })?;
-    let local = listener.local_addr()?;
-    let acs = Acs::open(config).context("opening the ACS")?;
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(acs::server::serve(acs.clone(), listener, None, async {
-        let _ = stop_rx.await;
-    }));
-
     let fleet = Fleet::start(SimConfig {
-        acs_url: format!("http://{local}/"),
+        acs_url: format!("http://{}/", stack.addrs.cwmp),
         count: args.devices,
         interval: Some(Duration::from_secs(args.interval.max(1))),
-        auth: CpeAuth::Digest(Credential::Secret(secret)),
-        stagger: Duration::from_secs(3),
+        auth: CpeAuth::Digest(Credential::Secret(cpe_secret)),
+        stagger: Duration::from_secs(2),
         ..SimConfig::default()
     })
     .await
     .context("starting the lab fleet")?;
+    print_banner(&args, &stack, &lab, &token);
+    let result = wait(&args, &stack, &fleet, shutdown).await;
+    fleet.shutdown().await;
+    stack.stop().await;
+    let _ = lab.olt_stop.send(true);
+    for m in lab.modems {
+        m.stop().await;
+    }
+    result
+}
+
+fn print_banner(args: &DemoArgs, stack: &Stack, lab: &Lab, token: &str) {
+    let hub = stack.addrs.hub;
     println!("Fibreplane demo");
+    println!("  hub API:      http://{hub}/   (bearer token below; OpenAPI at /openapi.json)");
+    println!("  token:        {token}");
+    println!("  ACS (CWMP):   http://{}/", stack.addrs.cwmp);
     println!(
-        "  ACS (CWMP):   http://{local}/   (Digest auth; CPE secret from FIBREPLANE_CPE_SECRET or generated)"
+        "  lab:          {} simulated XX230v CPEs (inform every {} s); olt-sim at {} ({} ONUs per port, polled every {} s); {} XX230v web UIs",
+        args.devices,
+        args.interval,
+        lab.olt_addr,
+        ONUS_PER_PORT,
+        args.poll_interval,
+        lab.modems.len()
     );
-    println!("  store:        {} (redb)", data_dir.display());
+    println!("  try:");
+    println!("    curl -s -H 'Authorization: Bearer {token}' http://{hub}/network/topology");
+    println!("    curl -s -H 'Authorization: Bearer {token}' 'http://{hub}/devices/lookup?serial=FPSIM00000000'");
+    println!("    curl -sN -H 'Authorization: Bearer {token}' http://{hub}/events");
     println!(
-        "  lab fleet:    {} simulated TP-Link XX230v CPEs, periodic inform every {} s",
-        args.devices, args.interval
+        "  cut PON port 1: curl -s -H 'Authorization: Bearer {}' -d '{{\"port\":1}}' http://{}/cut",
+        lab.control_token, lab.control_addr
     );
     println!("  stop:         Ctrl-C");
+}
 
-    {
-        let run_fleet = fleet.run_for(Duration::from_secs(args.duration.unwrap_or(u64::MAX / 4)));
-        tokio::pin!(run_fleet);
-        tokio::pin!(shutdown);
-        let mut tick = tokio::time::interval(Duration::from_secs(2));
-        loop {
-            tokio::select! {
-                _ = tick.tick() => status(&acs),
-                _ = &mut run_fleet => break,
-                () = &mut shutdown => break,
-            }
+async fn wait(
+    args: &DemoArgs,
+    stack: &Stack,
+    fleet: &Fleet,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let run_fleet = fleet.run_for(Duration::from_secs(args.duration.unwrap_or(u64::MAX / 4)));
+    tokio::pin!(run_fleet);
+    tokio::pin!(shutdown);
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => status(stack),
+            _ = &mut run_fleet => break,
+            () = &mut shutdown => break,
         }
     }
-    status(&acs);
-    let report = fleet.report();
-    fleet.shutdown().await;
-    let _ = stop_tx.send(());
-    let _ = server.await;
-    println!(
-        "fleet: {} sessions ok, {} failed, p50 {:.1} ms, p99 {:.1} ms",
-        report.sessions_ok, report.sessions_failed, report.p50_ms, report.p99_ms
-    );
+    status(stack);
     Ok(())
 }
 
-fn status(acs: &Acs) {
-    let m = &acs.metrics;
-    let devices = acs.store().count().unwrap_or(0);
+fn status(stack: &Stack) {
+    let hub = &stack.hub;
+    let m = &hub.acs.metrics;
+    let (onus, offline) = hub
+        .olt_views()
+        .iter()
+        .filter_map(|(_, _, s)| s.clone())
+        .fold((0, 0), |(n, d), s| {
+            (n + s.onus.len(), d + s.onus.iter().filter(|o| o.state.is_offline()).count())
+        });
     println!(
-        "  devices {:>6} | informs {:>7} | sessions live {:>4} done {:>7} | tasks done {:>5} | auth failures {}",
-        devices,
+        "  devices {:>5} | informs {:>7} | sessions live {:>4} | ONUs {:>5} offline {:>4} | events {:>6}",
+        hub.acs.store().count().unwrap_or(0),
         m.informs.get(),
-        acs.live_sessions(),
-        m.sessions_completed.get(),
-        m.tasks_done.get(),
-        m.auth_failures.get()
+        hub.acs.live_sessions(),
+        onus,
+        offline,
+        hub.bus.stats.published.load(std::sync::atomic::Ordering::Relaxed),
     );
 }
