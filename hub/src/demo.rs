@@ -4,19 +4,15 @@
 //! bridge — so a newcomer sees a living network in seconds and can cut a fibre from the shell.
 
 use crate::config::Config;
+use crate::lab::{LabOptions, LabPeers, ONUS_PER_PORT, random_secret};
 use crate::run::{Extras, Secrets, Stack};
 use acs::Secret;
 use anyhow::Context;
-use fibreplane_lab::olt::{self as olt_sim, OltSimConfig, SerialStyle, SimVendor};
 use fibreplane_lab::{CpeAuth, Credential, Fleet, SimConfig};
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::PathBuf;
 use std::time::Duration;
-
-/// ONUs per PON port in the demo's OLT (a 1:32 split).
-const ONUS_PER_PORT: u32 = 32;
 
 /// Options of `fibreplane demo`.
 #[derive(Debug, clap::Args)]
@@ -47,117 +43,12 @@ pub(crate) struct DemoArgs {
     duration: Option<u64>,
 }
 
-fn random_secret() -> String {
-    hex::encode(rand::random::<[u8; 24]>())
-}
-
-/// Writes a lab secret to a file only the process's user can read.
-fn secret_file(dir: &Path, name: &str, value: &str) -> anyhow::Result<PathBuf> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let path = dir.join(name);
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&path)?;
-    std::io::Write::write_all(&mut f, value.as_bytes())?;
-    Ok(path)
-}
-
-/// The lab peers of a demo.
-struct Lab {
-    olt_stop: tokio::sync::watch::Sender<bool>,
-    olt_addr: SocketAddr,
-    control_addr: SocketAddr,
-    control_token: String,
-    modems: Vec<fibreplane_lab::xx230v::RunningSim>,
-}
-
-async fn start_lab(args: &DemoArgs, secrets_dir: &Path, config: &mut Config) -> anyhow::Result<Lab> {
-    let ports = (args.devices.max(1) as u32).div_ceil(ONUS_PER_PORT);
-    let (olt_stop, stop_rx) = tokio::sync::watch::channel(false);
-    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await?;
-    let community = random_secret();
-    let handle = olt_sim::start(
-        socket,
-        &OltSimConfig {
-            vendor: SimVendor::Huawei,
-            ports,
-            onus_per_port: ONUS_PER_PORT,
-            seed: 1,
-            serial_offset: 0,
-            serials: SerialStyle::CpeSim {
-                prefix: "FPSIM".into(),
-            },
-            community: Some(community.clone()),
-            v3_user: None,
-            zte_zero_based: false,
-        },
-        stop_rx.clone(),
-    )?;
-    let olt_addr = handle.addr();
-    let control = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let control_addr = control.local_addr()?;
-    let control_token = random_secret();
-    tokio::spawn(olt_sim::serve_control(
-        control,
-        Arc::new(vec![handle]),
-        Arc::new(control_token.clone()),
-        stop_rx,
-    ));
-    config.olt.push(olt_poller::OltEntry {
-        id: "olt-demo".into(),
-        host: olt_addr.ip(),
-        port: olt_addr.port(),
-        version: "2c".into(),
-        community: Some(olt_poller::SecretRef {
-            env: None,
-            file: Some(secret_file(secrets_dir, "olt-community", &community)?),
-        }),
-        user: None,
-        auth_protocol: None,
-        auth_password: None,
-        priv_protocol: None,
-        priv_password: None,
-        vendor: "huawei".into(),
-        firmware: None,
-        interval_secs: args.poll_interval.max(1),
-        timeout_ms: 1000,
-        retries: 1,
-    });
-    let mut modems = Vec::new();
-    for i in 0..args.modems.min(args.devices) {
-        let password = random_secret();
-        let mut opts = fibreplane_lab::xx230v::SimOptions::new("user", &password);
-        opts.identity = Some(fibreplane_lab::xx230v::cpe_sim_identity(i as u64, "FPSIM"));
-        let sim = fibreplane_lab::xx230v::RunningSim::bind("127.0.0.1:0".parse()?, opts).await?;
-        config.modem.modems.push(modem_bridge::ModemEntry {
-            id: modem_bridge::ModemId::new(&sim.serial)?,
-            address: sim.addr,
-            username: "user".into(),
-            password_env: None,
-            password_file: Some(secret_file(secrets_dir, &format!("modem-{i}"), &password)?),
-            profile: modem_bridge::ModemProfile::xx230v(),
-        });
-        modems.push(sim);
-    }
-    if !modems.is_empty() {
-        config.modem.mode = "in_process".into();
-        config.modem.path = "native".into();
-    }
-    Ok(Lab {
-        olt_stop,
-        olt_addr,
-        control_addr,
-        control_token,
-        modems,
-    })
-}
-
 pub(crate) async fn run(args: DemoArgs, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     let temp = tempfile::tempdir().context("creating a temporary directory")?;
-    let data_dir = args.data_dir.clone().unwrap_or_else(|| temp.path().join("data"));
+    let data_dir = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| temp.path().join("data"));
     let secrets_dir = temp.path().join("secrets");
     std::fs::create_dir_all(&secrets_dir)?;
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
@@ -171,7 +62,16 @@ pub(crate) async fn run(args: DemoArgs, shutdown: impl Future<Output = ()>) -> a
     config.acs.cwmp_listen = args.cwmp_listen;
     config.hub.listen = args.hub_listen;
     config.hub.online_within_secs = args.interval * 3;
-    let lab = start_lab(&args, &secrets_dir, &mut config).await?;
+    let lab = LabPeers::start(
+        &LabOptions {
+            devices: args.devices,
+            modems: args.modems,
+            poll_interval_secs: args.poll_interval,
+        },
+        &secrets_dir,
+        &mut config,
+    )
+    .await?;
     let secrets = Secrets {
         cpe: Some(Secret::new(cpe_secret.clone())),
         hub_token: Some(Secret::new(token.clone())),
@@ -181,11 +81,9 @@ pub(crate) async fn run(args: DemoArgs, shutdown: impl Future<Output = ()>) -> a
     };
     let stack = crate::run::start(&config, secrets, Extras::default())
         .await
-        .with_context(|| {
-            format!(
-                "starting the control plane (is another one running? try --hub-listen 127.0.0.1:0 --cwmp-listen 127.0.0.1:0)"
-            )
-        })?;
+        .context(
+            "starting the control plane (is another one running? try --hub-listen 127.0.0.1:0 --cwmp-listen 127.0.0.1:0)",
+        )?;
     let fleet = Fleet::start(SimConfig {
         acs_url: format!("http://{}/", stack.addrs.cwmp),
         count: args.devices,
@@ -200,14 +98,11 @@ pub(crate) async fn run(args: DemoArgs, shutdown: impl Future<Output = ()>) -> a
     let result = wait(&args, &stack, &fleet, shutdown).await;
     fleet.shutdown().await;
     stack.stop().await;
-    let _ = lab.olt_stop.send(true);
-    for m in lab.modems {
-        m.stop().await;
-    }
+    lab.stop().await;
     result
 }
 
-fn print_banner(args: &DemoArgs, stack: &Stack, lab: &Lab, token: &str) {
+fn print_banner(args: &DemoArgs, stack: &Stack, lab: &LabPeers, token: &str) {
     let hub = stack.addrs.hub;
     println!("Fibreplane demo");
     println!("  hub API:      http://{hub}/   (bearer token below; OpenAPI at /openapi.json)");
@@ -224,7 +119,9 @@ fn print_banner(args: &DemoArgs, stack: &Stack, lab: &Lab, token: &str) {
     );
     println!("  try:");
     println!("    curl -s -H 'Authorization: Bearer {token}' http://{hub}/network/topology");
-    println!("    curl -s -H 'Authorization: Bearer {token}' 'http://{hub}/devices/lookup?serial=FPSIM00000000'");
+    println!(
+        "    curl -s -H 'Authorization: Bearer {token}' 'http://{hub}/devices/lookup?serial=FPSIM00000000'"
+    );
     println!("    curl -sN -H 'Authorization: Bearer {token}' http://{hub}/events");
     println!(
         "  cut PON port 1: curl -s -H 'Authorization: Bearer {}' -d '{{\"port\":1}}' http://{}/cut",
@@ -262,7 +159,10 @@ fn status(stack: &Stack) {
         .iter()
         .filter_map(|(_, _, s)| s.clone())
         .fold((0, 0), |(n, d), s| {
-            (n + s.onus.len(), d + s.onus.iter().filter(|o| o.state.is_offline()).count())
+            (
+                n + s.onus.len(),
+                d + s.onus.iter().filter(|o| o.state.is_offline()).count(),
+            )
         });
     println!(
         "  devices {:>5} | informs {:>7} | sessions live {:>4} | ONUs {:>5} offline {:>4} | events {:>6}",
@@ -271,6 +171,9 @@ fn status(stack: &Stack) {
         hub.acs.live_sessions(),
         onus,
         offline,
-        hub.bus.stats.published.load(std::sync::atomic::Ordering::Relaxed),
+        hub.bus
+            .stats
+            .published
+            .load(std::sync::atomic::Ordering::Relaxed),
     );
 }

@@ -11,6 +11,7 @@ pub mod config;
 mod demo;
 pub mod events;
 mod import;
+pub mod lab;
 mod modem;
 mod olt;
 pub mod run;

@@ -1,0 +1,154 @@
+//! The lab network the demo and the hub's tests run against: an olt-sim whose ONU #i carries
+//! cpe-sim CPE #i's serial, on ports of a 1:32 split, with its control API (fibre cuts, power
+//! outages), and XX230v web-UI emulators standing for the first CPEs.
+
+use crate::config::Config;
+use fibreplane_lab::olt::{self as olt_sim, OltSimConfig, SerialStyle, SimVendor};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// ONUs per PON port in the lab OLT (a 1:32 split).
+pub const ONUS_PER_PORT: u32 = 32;
+
+/// A fresh random secret for a lab peer.
+pub fn random_secret() -> String {
+    hex::encode(rand::random::<[u8; 24]>())
+}
+
+/// Writes a lab secret to a file only the process's user can read.
+pub fn secret_file(dir: &Path, name: &str, value: &str) -> anyhow::Result<PathBuf> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = dir.join(name);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)?;
+    std::io::Write::write_all(&mut f, value.as_bytes())?;
+    Ok(path)
+}
+
+/// What lab network to build.
+#[derive(Debug, Clone, Copy)]
+pub struct LabOptions {
+    /// CPEs (and as many ONUs, on ports of [`ONUS_PER_PORT`]).
+    pub devices: usize,
+    /// XX230v web-UI emulators for the first CPEs.
+    pub modems: usize,
+    /// OLT poll interval, seconds.
+    pub poll_interval_secs: u64,
+}
+
+/// The lab peers around a control plane: an olt-sim with its control API, and XX230v web-UI
+/// emulators. (The cpe-sim fleet is started once the ACS listens.)
+pub struct LabPeers {
+    olt_stop: tokio::sync::watch::Sender<bool>,
+    /// The olt-sim agent (UDP).
+    pub olt_addr: SocketAddr,
+    /// The olt-sim control API.
+    pub control_addr: SocketAddr,
+    /// Its bearer token.
+    pub control_token: String,
+    /// The XX230v emulators.
+    pub modems: Vec<fibreplane_lab::xx230v::RunningSim>,
+}
+
+impl LabPeers {
+    /// Starts the peers and adds them to `config` (the OLT as `olt-demo`, the modems in the
+    /// in-process bridge's allow-list, their secrets in files under `secrets_dir`).
+    pub async fn start(
+        args: &LabOptions,
+        secrets_dir: &Path,
+        config: &mut Config,
+    ) -> anyhow::Result<Self> {
+        let ports = (args.devices.max(1) as u32).div_ceil(ONUS_PER_PORT);
+        let (olt_stop, stop_rx) = tokio::sync::watch::channel(false);
+        let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await?;
+        let community = random_secret();
+        let handle = olt_sim::start(
+            socket,
+            &OltSimConfig {
+                vendor: SimVendor::Huawei,
+                ports,
+                onus_per_port: ONUS_PER_PORT,
+                seed: 1,
+                serial_offset: 0,
+                serials: SerialStyle::CpeSim {
+                    prefix: "FPSIM".into(),
+                },
+                community: Some(community.clone()),
+                v3_user: None,
+                zte_zero_based: false,
+            },
+            stop_rx.clone(),
+        )?;
+        let olt_addr = handle.addr();
+        let control = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let control_addr = control.local_addr()?;
+        let control_token = random_secret();
+        tokio::spawn(olt_sim::serve_control(
+            control,
+            Arc::new(vec![handle]),
+            Arc::new(control_token.clone()),
+            stop_rx,
+        ));
+        config.olt.push(olt_poller::OltEntry {
+            id: "olt-demo".into(),
+            host: olt_addr.ip(),
+            port: olt_addr.port(),
+            version: "2c".into(),
+            community: Some(olt_poller::SecretRef {
+                env: None,
+                file: Some(secret_file(secrets_dir, "olt-community", &community)?),
+            }),
+            user: None,
+            auth_protocol: None,
+            auth_password: None,
+            priv_protocol: None,
+            priv_password: None,
+            vendor: "huawei".into(),
+            firmware: None,
+            interval_secs: args.poll_interval_secs.max(1),
+            timeout_ms: 1000,
+            retries: 1,
+        });
+        let mut modems = Vec::new();
+        for i in 0..args.modems.min(args.devices) {
+            let password = random_secret();
+            let mut opts = fibreplane_lab::xx230v::SimOptions::new("user", &password);
+            opts.identity = Some(fibreplane_lab::xx230v::cpe_sim_identity(i as u64, "FPSIM"));
+            let sim =
+                fibreplane_lab::xx230v::RunningSim::bind("127.0.0.1:0".parse()?, opts).await?;
+            config.modem.modems.push(modem_bridge::ModemEntry {
+                id: modem_bridge::ModemId::new(&sim.serial)?,
+                address: sim.addr,
+                username: "user".into(),
+                password_env: None,
+                password_file: Some(secret_file(secrets_dir, &format!("modem-{i}"), &password)?),
+                profile: modem_bridge::ModemProfile::xx230v(),
+            });
+            modems.push(sim);
+        }
+        if !modems.is_empty() {
+            config.modem.mode = "in_process".into();
+            config.modem.path = "native".into();
+        }
+        Ok(Self {
+            olt_stop,
+            olt_addr,
+            control_addr,
+            control_token,
+            modems,
+        })
+    }
+
+    /// Stops every peer.
+    pub async fn stop(self) {
+        let _ = self.olt_stop.send(true);
+        for m in self.modems {
+            m.stop().await;
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! A control plane on loopback for the API tests: `run::start` with the lab network (olt-sim,
+//! XX230v emulators) and a cpe-sim fleet informing it, and a small HTTP client.
+
+use acs::Secret;
+use fibreplane_lab::{CpeAuth, Credential, Fleet, SimConfig};
+use hub::config::Config;
+use hub::lab::{LabOptions, LabPeers};
+use hub::run::{Extras, Secrets, Stack};
+use std::time::Duration;
+
+pub(crate) const TOKEN: &str = "hub-test-token-hub-test-token-hub";
+pub(crate) const TECH_KEY: &str = "tech-key-tech-key-tech-key-tech-key";
+const CPE_SECRET: &str = "cpe-secret-for-hub-tests";
+
+pub(crate) struct TestStack {
+    pub(crate) stack: Stack,
+    pub(crate) lab: LabPeers,
+    pub(crate) fleet: Fleet,
+    pub(crate) client: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+/// Options of a test stack.
+#[derive(Default)]
+pub(crate) struct Options {
+    pub(crate) devices: usize,
+    pub(crate) modems: usize,
+    pub(crate) mqtt_port: Option<u16>,
+    pub(crate) trusted_proxy: bool,
+}
+
+pub(crate) async fn start(opts: Options) -> TestStack {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets_dir = dir.path().join("secrets");
+    std::fs::create_dir_all(&secrets_dir).unwrap();
+    let mut config = Config {
+        data_dir: dir.path().join("data"),
+        ..Config::default()
+    };
+    config.acs.cwmp_listen = "127.0.0.1:0".parse().unwrap();
+    config.acs.cwmp_threads = 1;
+    config.hub.listen = "127.0.0.1:0".parse().unwrap();
+    if opts.trusted_proxy {
+        config.hub.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    }
+    if let Some(port) = opts.mqtt_port {
+        config.mqtt.url = Some(format!("mqtt://127.0.0.1:{port}"));
+        config.mqtt.topic_prefix = "fptest".into();
+    }
+    let lab = LabPeers::start(
+        &LabOptions {
+            devices: opts.devices,
+            modems: opts.modems,
+            poll_interval_secs: 1,
+        },
+        &secrets_dir,
+        &mut config,
+    )
+    .await
+    .unwrap();
+    let secrets = Secrets {
+        cpe: Some(Secret::new(CPE_SECRET)),
+        hub_token: Some(Secret::new(TOKEN)),
+        tech_key: Some(Secret::new(TECH_KEY)),
+        ..Secrets::default()
+    };
+    let stack = hub::run::start(&config, secrets, Extras::default())
+        .await
+        .unwrap();
+    let fleet = Fleet::start(SimConfig {
+        acs_url: format!("http://{}/", stack.addrs.cwmp),
+        count: opts.devices,
+        auth: CpeAuth::Digest(Credential::Secret(CPE_SECRET.into())),
+        stagger: Duration::ZERO,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    for i in 0..opts.devices {
+        fleet.inform(i, &[]).await.expect("registration");
+    }
+    TestStack {
+        stack,
+        lab,
+        fleet,
+        client: reqwest::Client::new(),
+        _dir: dir,
+    }
+}
+
+impl TestStack {
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.stack.addrs.hub)
+    }
+
+    /// GET with a bearer token (or none); the status and the JSON body (null if not JSON).
+    pub(crate) async fn get(&self, path: &str, token: Option<&str>) -> (u16, serde_json::Value) {
+        let mut req = self.client.get(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let body = resp.bytes().await.unwrap();
+        (
+            status,
+            serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    /// POST a JSON body.
+    pub(crate) async fn post(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let mut req = self
+            .client
+            .post(self.url(path))
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let body = resp.bytes().await.unwrap();
+        (
+            status,
+            serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    /// Calls olt-sim's control API.
+    pub(crate) async fn olt_control(&self, path: &str, body: serde_json::Value) {
+        let resp = self
+            .client
+            .post(format!("http://{}{path}", self.lab.control_addr))
+            .bearer_auth(&self.lab.control_token)
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            resp.status().is_success(),
+            "olt-sim control {path}: {}",
+            resp.status()
+        );
+    }
+
+    /// Waits until the OLT has been polled at least once.
+    pub(crate) async fn polled(&self) {
+        for _ in 0..200 {
+            if self
+                .stack
+                .hub
+                .olt_views()
+                .iter()
+                .all(|(_, _, s)| s.is_some())
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the lab OLT was never polled");
+    }
+
+    pub(crate) async fn stop(self) {
+        self.fleet.shutdown().await;
+        self.stack.stop().await;
+        self.lab.stop().await;
+    }
+}
