@@ -394,3 +394,55 @@ fn modem_read_reads_an_emulated_xx230v_natively_without_the_password_on_argv() {
     drop(sim);
     drop(rt);
 }
+
+#[test]
+fn run_starts_every_listener_from_a_config_file_with_environment_overrides() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("fibreplane.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = {:?}\n[acs]\ncwmp_listen = \"127.0.0.1:0\"\ncpe_auth = \"none\"\n[hub]\nlisten = \"127.0.0.1:1\"\n[nbi]\nlisten = \"127.0.0.1:0\"\n",
+            dir.path().join("data")
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fibreplane"))
+        .args(["run", "--config"])
+        .arg(&config)
+        // The environment overrides the file's (unusable) hub address.
+        .env("FIBREPLANE_HUB_LISTEN", "127.0.0.1:0")
+        .env("FIBREPLANE_TOKEN", "run-test-token")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addrs: serde_json::Value = serde_json::from_str(&line).expect("an address line");
+    let hub = addrs["hub_listen"].as_str().unwrap().to_owned();
+    assert!(addrs["nbi_listen"].is_string(), "{addrs}");
+    let get = |path: &str, auth: &str| {
+        let mut s = TcpStream::connect(&hub).unwrap();
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: hub\r\n{auth}Connection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    };
+    assert!(get("/healthz", "").starts_with("HTTP/1.1 200"));
+    assert!(get("/olt", "").starts_with("HTTP/1.1 401"));
+    let olts = get("/olt", "Authorization: Bearer run-test-token\r\n");
+    assert!(olts.starts_with("HTTP/1.1 200"), "{olts}");
+    Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success(), "graceful exit");
+}
