@@ -197,6 +197,9 @@ pub struct PollStats {
     pub varbinds: u64,
     /// Max-repetitions at the end of the walk.
     pub max_repetitions: u32,
+    /// Wall time of the whole poll, milliseconds.
+    #[serde(default)]
+    pub duration_ms: u64,
 }
 
 /// Everything one poll of one OLT returned.

@@ -30,6 +30,7 @@ pub fn plan(profile: &Profile) -> (Option<Oid>, Vec<(Role, Oid)>) {
 /// Polls one OLT once: GET sysObjectID (to pick or check the profile), one multi-column
 /// GETBULK walk, decoding. The whole poll is bounded by the per-request timeouts and retries.
 pub async fn poll_once(cfg: &OltConfig, limits: WalkLimits) -> Result<OltSnapshot, OltError> {
+    let started = std::time::Instant::now();
     let mut session = Session::new(cfg.target.clone());
     let sys_oid: Oid = SYS_OBJECT_ID.parse()?;
     let reply = session.get(std::slice::from_ref(&sys_oid)).await?;
@@ -71,6 +72,7 @@ pub async fn poll_once(cfg: &OltConfig, limits: WalkLimits) -> Result<OltSnapsho
     let mut stats = session.stats;
     stats.backoffs = backoffs;
     stats.max_repetitions = reps;
+    stats.duration_ms = started.elapsed().as_millis() as u64;
     Ok(OltSnapshot {
         olt: cfg.id.clone(),
         vendor: profile.name.clone(),
