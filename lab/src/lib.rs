@@ -18,6 +18,7 @@ mod auth;
 mod base;
 mod client;
 mod cr;
+mod diag;
 mod download;
 mod error;
 mod fleet;
