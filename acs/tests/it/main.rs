@@ -6,5 +6,6 @@ mod e2e;
 mod harness;
 mod http_server;
 mod presets;
+mod summary;
 mod tasks;
 mod tls;

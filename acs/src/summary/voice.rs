@@ -1,0 +1,123 @@
+//! SIP lines and whether they are registered: TR-104v2 (`CallControl.Line` → `SIP.Client` →
+//! `SIP.Network`), TR-104v1 (`VoiceProfile.{i}.Line.{i}`) under either root, and the XX230v's
+//! copy of v1 under `Device.X_TP_Services`. Passwords are never read: a secured `AuthPassword`
+//! reads back empty anyway, so registration is judged by status, as the notes advise.
+
+use super::{Fact, Reader};
+use crate::datamodel::{DataModel, reference};
+use serde::Serialize;
+
+/// One SIP line.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VoiceLine {
+    /// The line object.
+    pub path: String,
+    /// Whether the line is enabled.
+    pub enabled: Option<Fact<bool>>,
+    /// Registration status: the SIP client's (v2) or the line's (v1), e.g. `Up`, `Registering`.
+    pub status: Option<Fact<String>>,
+    /// Whether the status says registered (`Up`).
+    pub registered: Option<bool>,
+    /// The phone number.
+    pub directory_number: Option<Fact<String>>,
+    /// The SIP authentication user name.
+    pub auth_username: Option<Fact<String>>,
+    /// The SIP URI (v1 `SIP.URI`, v2 `RegisterURI`).
+    pub uri: Option<Fact<String>>,
+    /// The registrar the line registers with.
+    pub registrar: Option<Fact<String>>,
+}
+
+/// Services that may hold voice lines, relative to the root.
+const SERVICES: [&str; 2] = ["Services.VoiceService", "X_TP_Services.VoiceService"];
+
+/// Reads every SIP line.
+pub(super) fn lines(r: &mut Reader<'_>, model: DataModel) -> Vec<VoiceLine> {
+    let view = r.view;
+    let mut out = Vec::new();
+    for service in SERVICES {
+        let table = format!("{}.{service}", model.root());
+        for s in view.instances(&table) {
+            let svc = format!("{table}.{s}");
+            let lines = format!("{svc}.CallControl.Line");
+            for l in view.instances(&lines) {
+                out.extend(v2_line(r, &format!("{lines}.{l}")));
+            }
+            let profiles = format!("{svc}.VoiceProfile");
+            for p in view.instances(&profiles) {
+                let profile = format!("{profiles}.{p}");
+                for l in view.instances(&format!("{profile}.Line")) {
+                    out.extend(v1_line(r, &profile, &format!("{profile}.Line.{l}")));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn registrar(r: &mut Reader<'_>, path: &str) -> Option<Fact<String>> {
+    r.text(path).filter(|f| f.value != "0.0.0.0")
+}
+
+fn registered(status: Option<&Fact<String>>) -> Option<bool> {
+    status.map(|s| s.value == "Up")
+}
+
+/// A TR-104v1 line; `None` for a line object without state (the XX230v's standard copy).
+fn v1_line(r: &mut Reader<'_>, profile: &str, line: &str) -> Option<VoiceLine> {
+    let enabled = r.bool(&format!("{line}.Enable"));
+    let status = r.text(&format!("{line}.Status"));
+    if enabled.is_none() && status.is_none() {
+        return None;
+    }
+    Some(VoiceLine {
+        path: line.to_owned(),
+        registered: registered(status.as_ref()),
+        enabled,
+        status,
+        directory_number: r.text(&format!("{line}.DirectoryNumber")),
+        auth_username: r.text(&format!("{line}.SIP.AuthUserName")),
+        uri: r.text(&format!("{line}.SIP.URI")),
+        registrar: registrar(r, &format!("{profile}.SIP.RegistrarServer")),
+    })
+}
+
+/// A TR-104v2 line, with its SIP client's registration.
+fn v2_line(r: &mut Reader<'_>, line: &str) -> Option<VoiceLine> {
+    let enabled = r.bool(&format!("{line}.Enable"));
+    let line_status = r.text(&format!("{line}.Status"));
+    if enabled.is_none() && line_status.is_none() {
+        return None;
+    }
+    let client = r
+        .view
+        .text(&format!("{line}.Provider"))
+        .and_then(|t| reference(&t).map(str::to_owned))
+        .filter(|c| c.contains(".SIP.Client."));
+    let (mut status, mut auth_username, mut uri, mut registrar_fact) =
+        (line_status, None, None, None);
+    if let Some(c) = &client {
+        if let Some(s) = r.text(&format!("{c}.Status")) {
+            status = Some(s);
+        }
+        auth_username = r.text(&format!("{c}.AuthUserName"));
+        uri = r.text(&format!("{c}.RegisterURI"));
+        let network = r
+            .view
+            .text(&format!("{c}.Network"))
+            .and_then(|t| reference(&t).map(str::to_owned));
+        if let Some(n) = network {
+            registrar_fact = registrar(r, &format!("{n}.RegistrarServer"));
+        }
+    }
+    Some(VoiceLine {
+        path: line.to_owned(),
+        registered: registered(status.as_ref()),
+        enabled,
+        status,
+        directory_number: r.text(&format!("{line}.DirectoryNumber")),
+        auth_username,
+        uri,
+        registrar: registrar_fact,
+    })
+}
