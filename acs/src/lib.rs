@@ -399,6 +399,9 @@ impl Acs {
         };
         self.note_tasks(device);
         let out = self.writer.apply(vec![Op::PutTask(task.clone())]).await?;
+        // Marked again once durable: a session that read the first mark but looked at the store
+        // before the write landed would otherwise clear the mark and miss the task.
+        self.note_tasks(device);
         match out.first() {
             Some(Outcome::Done {
                 task_id: Some(id), ..

@@ -2,6 +2,7 @@
 //! the lab's cpe-sim agents. One test binary; each module is one concern.
 
 mod bookkeeping;
+mod diagnostics;
 mod e2e;
 mod harness;
 mod http_server;

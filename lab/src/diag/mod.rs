@@ -339,12 +339,30 @@ mod tests {
                 size: 32
             })
         );
-        // The XX230v has no UploadDiagnostics object: its inputs read as the defaults.
         assert_eq!(
             Test::read(&m, "Device.IP.Diagnostics.UploadDiagnostics"),
             Some(Test::Upload {
                 url: String::new(),
                 length: 0
+            })
+        );
+        // A model without the object: its inputs read as TR-181's defaults.
+        let empty = fibreplane_schemas::DataModel::from_csv(
+            "Parameter,Object,Writable,Value,Value type\nDevice.DeviceInfo.UpTime,false,false,1,xsd:unsignedInt\n",
+        )
+        .unwrap();
+        let m = CpeModel::new(
+            Arc::new(crate::BaseModel::new(&empty)),
+            crate::Identity::default(),
+        );
+        assert_eq!(
+            Test::read(&m, "Device.IP.Diagnostics.TraceRoute"),
+            Some(Test::TraceRoute {
+                host: String::new(),
+                tries: 3,
+                timeout_ms: 5000,
+                size: 38,
+                max_hops: 30
             })
         );
     }
