@@ -461,9 +461,95 @@ const SEGMENTS: &[&str] = &[
     "10",
 ];
 
-fn arb_tree() -> impl Strategy<Value = ParamTree> {
-    let path =
+/// Real object paths, so that generated trees meet the extractors' lookups often.
+const ANCHORS: &[&str] = &[
+    "Device",
+    "InternetGatewayDevice",
+    "Device.IP.Diagnostics.IPPing",
+    "Device.IP.Diagnostics.TraceRoute.RouteHops.1",
+    "Device.IP.Diagnostics.DownloadDiagnostics",
+    "InternetGatewayDevice.TraceRouteDiagnostics.RouteHops.2",
+    "InternetGatewayDevice.UploadDiagnostics",
+    "Device.IP.Interface.1",
+    "Device.IP.Interface.1.IPv4Address.1",
+    "Device.PPP.Interface.1",
+    "Device.Routing.Router.1.IPv4Forwarding.1",
+    "Device.WiFi.Radio.1",
+    "Device.WiFi.SSID.1",
+    "Device.WiFi.AccessPoint.1",
+    "Device.WiFi.AccessPoint.1.AssociatedDevice.1",
+    "Device.Hosts.Host.1",
+    "Device.Optical.Interface.1.X_TP_GPON_Config",
+    "Device.XPON.ONU.1.ANI.1.Transceiver.1",
+    "Device.DHCPv4.Server.Pool.1",
+    "Device.Services.VoiceService.1.CallControl.Line.1",
+    "Device.Services.VoiceService.1.SIP.Client.1",
+    "InternetGatewayDevice.WANDevice.1.WANConnectionDevice.1.WANPPPConnection.1",
+    "InternetGatewayDevice.WANDevice.1.X_GponInterafceConfig",
+    "InternetGatewayDevice.LANDevice.1.WLANConfiguration.1",
+    "InternetGatewayDevice.LANDevice.1.Hosts.Host.1",
+    "InternetGatewayDevice.LANDevice.1.LANHostConfigManagement.IPInterface.1",
+    "InternetGatewayDevice.Services.VoiceService.1.VoiceProfile.1.Line.1",
+];
+
+/// Leaf names the extractors and the diagnostics reader read.
+const LEAVES: &[&str] = &[
+    "LowerLayers",
+    "Enable",
+    "Status",
+    "Upstream",
+    "Name",
+    "Type",
+    "IPAddress",
+    "SubnetMask",
+    "Channel",
+    "OperatingFrequencyBand",
+    "PossibleChannels",
+    "Standard",
+    "SSIDReference",
+    "Provider",
+    "Network",
+    "PhysAddress",
+    "MACAddress",
+    "AssociatedDeviceMACAddress",
+    "InterfaceType",
+    "AssociatedDeviceNumberOfEntries",
+    "TotalAssociations",
+    "RXPower",
+    "TXPower",
+    "RxPower",
+    "Interface",
+    "GatewayIPAddress",
+    "DestIPAddress",
+    "DNSServers",
+    "ConnectionStatus",
+    "DiagnosticsState",
+    "SuccessCount",
+    "FailureCount",
+    "AverageResponseTimeDetailed",
+    "RTTimes",
+    "HopRTTimes",
+    "BOMTime",
+    "EOMTime",
+    "TestBytesReceived",
+    "TotalBytesSent",
+    "Uptime",
+    "LastChange",
+    "Status",
+    "DirectoryNumber",
+    "RegistrarServer",
+];
+
+/// Trees of paths the extractors and the diagnostics reader look at, with hostile values.
+pub(crate) fn arb_tree() -> impl Strategy<Value = ParamTree> {
+    let random =
         prop::collection::vec(prop::sample::select(SEGMENTS), 1..8).prop_map(|s| s.join("."));
+    let anchored = (
+        prop::sample::select(ANCHORS),
+        prop::option::of(prop::sample::select(LEAVES)),
+    )
+        .prop_map(|(a, leaf)| leaf.map_or_else(|| a.to_owned(), |l| format!("{a}.{l}")));
+    let path = prop_oneof![random, anchored.clone(), anchored];
     let value = prop_oneof![
         Just(String::new()),
         "[ -~]{0,12}",
@@ -473,6 +559,11 @@ fn arb_tree() -> impl Strategy<Value = ParamTree> {
         Just("0".to_owned()),
         Just("Up".to_owned()),
         Just("true".to_owned()),
+        Just("Completed".to_owned()),
+        Just("Error_Other".to_owned()),
+        Just("2026-01-01T00:00:00.5Z".to_owned()),
+        Just("1,x,,99999999999".to_owned()),
+        prop::sample::select(ANCHORS).prop_map(|a| format!("{a}.")),
     ];
     prop::collection::vec((path, value, any::<bool>(), any::<i64>()), 0..80).prop_map(|rows| {
         rows.into_iter()
@@ -500,4 +591,101 @@ proptest! {
             prop_assert!(!nested, "{} lies below another refresh path", p);
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registered_cpe_sim_devices_summarize_to_their_models_values() {
+    use crate::e2e::{WAIT, id};
+    use acs::TaskKind;
+    let t = crate::harness::start(crate::harness::config(std::path::Path::new("."))).await;
+
+    let f = crate::diagnostics::sim(t.url(), None, 7, false).await;
+    let dev = id(&f, 0);
+    let s = t
+        .acs
+        .device_summary(&dev, &Staleness::default())
+        .unwrap()
+        .expect("known device");
+    assert_eq!(s.device.as_deref(), Some(dev.as_str()));
+    assert!(
+        s.sections.iter().all(|x| x.status == Status::Fresh),
+        "{:?}",
+        s.sections
+    );
+    assert!(s.refresh.is_empty());
+    let param = |p: &str| f.param(0, p);
+    assert_eq!(text(&s.identity.serial_number), Some(f.serial(0).as_str()));
+    let sw = param("Device.DeviceInfo.SoftwareVersion");
+    assert_eq!(text(&s.identity.software_version), sw.as_deref());
+    let wan_ip = param("Device.IP.Interface.6.IPv4Address.1.IPAddress");
+    assert_eq!(text(&s.wan[0].ip), wan_ip.as_deref());
+    let o = s.optics.as_ref().unwrap();
+    let rx = param("Device.Optical.Interface.1.X_TP_GPON_Config.RXPower");
+    assert_eq!(text(&o.rx_raw), rx.as_deref());
+    // BSSIDs carry this CPE's own MAC block, not the dump's.
+    let bssid = param("Device.WiFi.SSID.1.BSSID");
+    assert_eq!(text(&s.wifi.ssids[0].bssid), bssid.as_deref());
+
+    // A change on the device shows once the stale section's objects are refreshed, as the hub
+    // does: a RefreshObject per path, then a connection request.
+    assert!(f.set_param(0, "Device.WiFi.SSID.1.SSID", "Gigafibre-0077"));
+    let strict = Staleness {
+        wifi: std::time::Duration::ZERO,
+        ..Staleness::default()
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let s = t.acs.device_summary(&dev, &strict).unwrap().unwrap();
+    assert_eq!(
+        s.refresh,
+        [
+            "Device.WiFi.AccessPoint",
+            "Device.WiFi.Radio",
+            "Device.WiFi.SSID"
+        ]
+    );
+    let mut ids = Vec::new();
+    for path in s.refresh {
+        ids.push(
+            t.acs
+                .enqueue(&dev, TaskKind::RefreshObject { path })
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    t.acs.connection_request(&dev).await.unwrap();
+    for task in ids {
+        let out = t.acs.wait_task(task, WAIT).await.unwrap();
+        assert!(matches!(out, acs::TaskOutcome::Done(_)), "{out:?}");
+    }
+    let s = t
+        .acs
+        .device_summary(&dev, &Staleness::default())
+        .unwrap()
+        .unwrap();
+    assert_eq!(text(&s.wifi.ssids[0].ssid), Some("Gigafibre-0077"));
+    f.shutdown().await;
+
+    let f = crate::diagnostics::sim(t.url(), Some(HUAWEI), 7, false).await;
+    let dev = id(&f, 0);
+    let s = t
+        .acs
+        .device_summary(&dev, &Staleness::default())
+        .unwrap()
+        .unwrap();
+    assert_eq!(s.data_model, Some(DataModel::Tr098));
+    assert_eq!(text(&s.identity.serial_number), Some(f.serial(0).as_str()));
+    let ppp = "InternetGatewayDevice.WANDevice.1.WANConnectionDevice.1.WANPPPConnection.1";
+    assert_eq!(
+        text(&s.wan[0].ip),
+        f.param(0, &format!("{ppp}.ExternalIPAddress")).as_deref()
+    );
+    assert_eq!(
+        s.optics
+            .as_ref()
+            .and_then(|o| o.rx_dbm.as_ref())
+            .map(|f| f.value),
+        Some(-19.52)
+    );
+    f.shutdown().await;
 }
