@@ -207,7 +207,9 @@ fn tr181(r: &mut Reader<'_>) -> Vec<WanConnection> {
             .filter(|(ifc, _)| *ifc == path)
             .map(|(_, e)| e)
             .collect();
-        if is_loopback(&view, &path) || !(upstream(&view, &path) || !routed.is_empty()) {
+        // WAN: its stack reaches the access network, or a default route leaves through it.
+        let wan = upstream(&view, &path) || !routed.is_empty();
+        if is_loopback(&view, &path) || !wan {
             continue;
         }
         let ppp = stack(&view, &path)

@@ -56,11 +56,9 @@ fn request(host: &str, timeout_ms: &str) -> Body {
 /// Waits until the ACS has seen an Inform with `code`.
 async fn inform_with(acs: &TestAcs, code: &str) -> bool {
     for _ in 0..500 {
-        let seen = acs.seen();
-        if seen.informs.iter().any(|i| i.has_event(code)) {
+        if acs.seen().informs.iter().any(|i| i.has_event(code)) {
             return true;
         }
-        drop(seen);
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     false
