@@ -208,19 +208,11 @@ impl Acs {
                 }
                 progress.send(DiagProgress::Polling { attempt: polls });
                 let names = vec![format!("{}.{STATE}", plan.object)];
-                let task = self
-                    .enqueue(device, TaskKind::GetParameterValues { names })
+                let read = TaskKind::GetParameterValues { names };
+                let stage = "reading the state";
+                let tree = self
+                    .read_now(read, deadline, &mut watch, progress, stage)
                     .await?;
-                self.await_task(
-                    task.id,
-                    false,
-                    deadline,
-                    &mut watch,
-                    progress,
-                    "reading the state",
-                )
-                .await?;
-                let tree = self.store.get_tree(device).map_err(crate::AcsError::from)?;
                 match self.state_of(diag, model, &tree) {
                     State::Requested => {
                         until = deadline.min(Instant::now() + self.config.diagnostic_poll_interval);
@@ -233,20 +225,13 @@ impl Acs {
                     }
                 }
             }
-            let path = plan.object.clone();
-            let task = self
-                .enqueue(device, TaskKind::RefreshObject { path })
+            let read = TaskKind::RefreshObject {
+                path: plan.object.clone(),
+            };
+            let stage = "reading the results";
+            let tree = self
+                .read_now(read, deadline, &mut watch, progress, stage)
                 .await?;
-            self.await_task(
-                task.id,
-                false,
-                deadline,
-                &mut watch,
-                progress,
-                "reading the results",
-            )
-            .await?;
-            let tree = self.store.get_tree(device).map_err(crate::AcsError::from)?;
             if self.state_of(diag, model, &tree) == State::Requested {
                 // The event was another test's (or a stale one): ours still runs.
                 until = deadline.min(Instant::now() + self.config.diagnostic_poll_interval);
@@ -256,6 +241,24 @@ impl Acs {
             result.via_poll = via_poll;
             return Ok(result);
         }
+    }
+
+    /// Queues a read, waits until it ran and returns the device's tree as it then stands.
+    async fn read_now(
+        &self,
+        read: TaskKind,
+        deadline: Instant,
+        watch: &mut Watch,
+        progress: &Progress,
+        stage: &'static str,
+    ) -> Result<ParamTree, DiagError> {
+        let task = self.enqueue(&watch.device, read).await?;
+        self.await_task(task.id, false, deadline, watch, progress, stage)
+            .await?;
+        Ok(self
+            .store
+            .get_tree(&watch.device)
+            .map_err(crate::AcsError::from)?)
     }
 
     fn state_of(&self, diag: &Diagnostic, model: DataModel, tree: &ParamTree) -> State {

@@ -63,8 +63,9 @@ fn registered(status: Option<&Fact<String>>) -> Option<bool> {
     status.map(|s| s.value == "Up")
 }
 
-/// A TR-104v1 line; `None` for a line object without state (the XX230v's standard copy).
-fn v1_line(r: &mut Reader<'_>, profile: &str, line: &str) -> Option<VoiceLine> {
+/// A line's own state and number; `None` for a line object without state (the XX230v's
+/// standard copy of v1 carries only calling features).
+fn line_state(r: &mut Reader<'_>, line: &str) -> Option<VoiceLine> {
     let enabled = r.bool(&format!("{line}.Enable"));
     let status = r.text(&format!("{line}.Status"));
     if enabled.is_none() && status.is_none() {
@@ -76,48 +77,40 @@ fn v1_line(r: &mut Reader<'_>, profile: &str, line: &str) -> Option<VoiceLine> {
         enabled,
         status,
         directory_number: r.text(&format!("{line}.DirectoryNumber")),
-        auth_username: r.text(&format!("{line}.SIP.AuthUserName")),
-        uri: r.text(&format!("{line}.SIP.URI")),
-        registrar: registrar(r, &format!("{profile}.SIP.RegistrarServer")),
+        auth_username: None,
+        uri: None,
+        registrar: None,
     })
 }
 
-/// A TR-104v2 line, with its SIP client's registration.
+/// A TR-104v1 line: its SIP account under the line, the registrar under the profile.
+fn v1_line(r: &mut Reader<'_>, profile: &str, line: &str) -> Option<VoiceLine> {
+    let mut l = line_state(r, line)?;
+    l.auth_username = r.text(&format!("{line}.SIP.AuthUserName"));
+    l.uri = r.text(&format!("{line}.SIP.URI"));
+    l.registrar = registrar(r, &format!("{profile}.SIP.RegistrarServer"));
+    Some(l)
+}
+
+/// A TR-104v2 line, with its SIP client's registration and its network's registrar.
 fn v2_line(r: &mut Reader<'_>, line: &str) -> Option<VoiceLine> {
-    let enabled = r.bool(&format!("{line}.Enable"));
-    let line_status = r.text(&format!("{line}.Status"));
-    if enabled.is_none() && line_status.is_none() {
-        return None;
-    }
-    let client = r
-        .view
-        .text(&format!("{line}.Provider"))
-        .and_then(|t| reference(&t).map(str::to_owned))
-        .filter(|c| c.contains(".SIP.Client."));
-    let (mut status, mut auth_username, mut uri, mut registrar_fact) =
-        (line_status, None, None, None);
+    let mut l = line_state(r, line)?;
+    let reference_at = |r: &Reader<'_>, path: String| {
+        r.view
+            .text(&path)
+            .and_then(|t| reference(&t).map(str::to_owned))
+    };
+    let client = reference_at(r, format!("{line}.Provider")).filter(|c| c.contains(".SIP.Client."));
     if let Some(c) = &client {
         if let Some(s) = r.text(&format!("{c}.Status")) {
-            status = Some(s);
+            l.registered = registered(Some(&s));
+            l.status = Some(s);
         }
-        auth_username = r.text(&format!("{c}.AuthUserName"));
-        uri = r.text(&format!("{c}.RegisterURI"));
-        let network = r
-            .view
-            .text(&format!("{c}.Network"))
-            .and_then(|t| reference(&t).map(str::to_owned));
-        if let Some(n) = network {
-            registrar_fact = registrar(r, &format!("{n}.RegistrarServer"));
+        l.auth_username = r.text(&format!("{c}.AuthUserName"));
+        l.uri = r.text(&format!("{c}.RegisterURI"));
+        if let Some(n) = reference_at(r, format!("{c}.Network")) {
+            l.registrar = registrar(r, &format!("{n}.RegistrarServer"));
         }
     }
-    Some(VoiceLine {
-        path: line.to_owned(),
-        registered: registered(status.as_ref()),
-        enabled,
-        status,
-        directory_number: r.text(&format!("{line}.DirectoryNumber")),
-        auth_username,
-        uri,
-        registrar: registrar_fact,
-    })
+    Some(l)
 }

@@ -53,17 +53,23 @@ pub(crate) async fn sim(
     f
 }
 
+/// An ACS and one registered CPE of a fleet serving `model` (default the XX230v).
+async fn setup(
+    cfg: acs::AcsConfig,
+    model: Option<&str>,
+    echo_port: u16,
+    drop_event: bool,
+) -> (harness::TestAcs, Fleet, DeviceId) {
+    let t = harness::start(cfg).await;
+    let f = sim(t.url(), model, echo_port, drop_event).await;
+    let dev = id(&f, 0);
+    (t, f, dev)
+}
+
 /// A UDP echo service (RFC 862) on loopback; returns its port.
 async fn udp_echo() -> u16 {
-    let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let port = sock.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        let mut buf = vec![0u8; 65_536];
-        while let Ok((n, from)) = sock.recv_from(&mut buf).await {
-            let _ = sock.send_to(&buf[..n], from).await;
-        }
-    });
-    port
+    let lo = "127.0.0.1:0".parse().unwrap();
+    fibreplane_lab::spawn_udp_echo(lo).await.unwrap().port()
 }
 
 /// A UDP port that swallows everything (a host that never answers).
@@ -187,9 +193,7 @@ fn no_pending_tasks(t: &harness::TestAcs, dev: &DeviceId) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_xx230v_pings_traces_and_downloads_for_real() {
-    let t = harness::start(config()).await;
-    let f = sim(t.url(), None, udp_echo().await, false).await;
-    let dev = id(&f, 0);
+    let (t, f, dev) = setup(config(), None, udp_echo().await, false).await;
 
     let (out, steps) = run(&t, &dev, ping("127.0.0.1", 3, 1000), WAIT).await;
     let r = out.unwrap();
@@ -251,9 +255,7 @@ async fn the_xx230v_pings_traces_and_downloads_for_real() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tr098_ont_runs_all_four_tests() {
-    let t = harness::start(config()).await;
-    let f = sim(t.url(), Some(HUAWEI), udp_echo().await, false).await;
-    let dev = id(&f, 0);
+    let (t, f, dev) = setup(config(), Some(HUAWEI), udp_echo().await, false).await;
     let (out, _) = run(&t, &dev, ping("localhost", 2, 1000), WAIT).await;
     let r = out.unwrap();
     assert_eq!(
@@ -306,9 +308,7 @@ async fn a_tr098_ont_runs_all_four_tests() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_generic_tr181_router_uploads_and_runs_a_time_based_download() {
-    let t = harness::start(config()).await;
-    let f = sim(t.url(), Some(GENERIC), udp_echo().await, false).await;
-    let dev = id(&f, 0);
+    let (t, f, dev) = setup(config(), Some(GENERIC), udp_echo().await, false).await;
     let server = SpeedServer::start(32 * 1024).await;
     let d = Diagnostic::Upload {
         url: server.url(),
@@ -346,9 +346,7 @@ async fn a_generic_tr181_router_uploads_and_runs_a_time_based_download() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn targets_outside_loopback_fail_with_the_models_error_states() {
-    let t = harness::start(config()).await;
-    let f = sim(t.url(), None, udp_echo().await, false).await;
-    let dev = id(&f, 0);
+    let (t, f, dev) = setup(config(), None, udp_echo().await, false).await;
     let (out, steps) = run(&t, &dev, ping("192.0.2.1", 1, 100), WAIT).await;
     assert!(
         matches!(out, Err(DiagError::Failed(TestFailure::NoRouteToHost))),
@@ -383,9 +381,7 @@ async fn targets_outside_loopback_fail_with_the_models_error_states() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_the_event_the_acs_polls_the_state() {
-    let t = harness::start(config()).await;
-    let f = sim(t.url(), None, udp_echo().await, true).await;
-    let dev = id(&f, 0);
+    let (t, f, dev) = setup(config(), None, udp_echo().await, true).await;
     let (out, steps) = run(&t, &dev, ping("127.0.0.1", 2, 300), WAIT).await;
     let r = out.unwrap();
     assert!(r.via_poll);
@@ -405,10 +401,8 @@ async fn without_the_event_the_acs_polls_the_state() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reboot_during_the_test_reports_it_lost() {
-    let t = harness::start(config()).await;
     let (_silent, port) = udp_silent().await;
-    let f = sim(t.url(), None, port, false).await;
-    let dev = id(&f, 0);
+    let (t, f, dev) = setup(config(), None, port, false).await;
     let (tx, mut rx) = mpsc::channel(16);
     let acs = t.acs.clone();
     let d = dev.clone();
@@ -438,10 +432,8 @@ async fn refusals_timeouts_and_offline_devices_leave_nothing_queued() {
         refresh_on_bootstrap: false,
         ..config()
     };
-    let t = harness::start(cfg).await;
     let (_silent, port) = udp_silent().await;
-    let f = sim(t.url(), Some(ZTE), port, false).await;
-    let dev = id(&f, 0);
+    let (t, f, dev) = setup(cfg, Some(ZTE), port, false).await;
     let server = SpeedServer::start(1024).await;
     let d = Diagnostic::Download {
         url: server.url(),
@@ -479,9 +471,7 @@ async fn refusals_timeouts_and_offline_devices_leave_nothing_queued() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_known_tree_without_the_test_is_refused_before_any_traffic() {
-    let t = harness::start(config()).await;
-    let f = sim(t.url(), Some(ZTE), udp_echo().await, false).await;
-    let dev = id(&f, 0);
+    let (t, f, dev) = setup(config(), Some(ZTE), udp_echo().await, false).await;
     let before = f.sessions(0);
     let url = TestUrl::parse("http://127.0.0.1:9/x").unwrap();
     let d = Diagnostic::Upload { url, length: 10 };

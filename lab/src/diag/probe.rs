@@ -167,17 +167,9 @@ mod tests {
 
     const LO: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
-    /// A UDP echo service on loopback; returns its port.
     async fn echo() -> u16 {
-        let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        let port = sock.local_addr().unwrap().port();
-        tokio::spawn(async move {
-            let mut buf = vec![0u8; MAX_DATAGRAM];
-            while let Ok((n, from)) = sock.recv_from(&mut buf).await {
-                let _ = sock.send_to(&buf[..n], from).await;
-            }
-        });
-        port
+        let lo = SocketAddr::new(LO, 0);
+        crate::spawn_udp_echo(lo).await.unwrap().port()
     }
 
     /// A port nothing listens on (bound, then closed).

@@ -134,6 +134,23 @@ struct Conn<B> {
     open_response: SystemTime,
 }
 
+impl<B> Conn<B> {
+    /// The test's report: `[ROM, BOM, EOM]`, its bytes, and the connection's counters.
+    fn transfer(&self, ip: IpAddr, [rom, bom, eom]: [SystemTime; 3], test_bytes: u64) -> Transfer {
+        Transfer {
+            source: source_for(ip),
+            tcp_open_request: self.open_request,
+            tcp_open_response: self.open_response,
+            rom,
+            bom,
+            eom,
+            test_bytes,
+            total_received: self.counters.rx.load(Ordering::Relaxed),
+            total_sent: self.counters.tx.load(Ordering::Relaxed),
+        }
+    }
+}
+
 async fn open<B>(ip: IpAddr, port: u16, limit: Duration) -> Result<Conn<B>, Failure>
 where
     B: Body + Send + 'static,
@@ -223,17 +240,7 @@ async fn download_inner(
         }
     }
     let received = c.counters.rx.load(Ordering::Relaxed);
-    Ok(Transfer {
-        source: source_for(ip),
-        tcp_open_request: c.open_request,
-        tcp_open_response: c.open_response,
-        rom,
-        bom: bom.unwrap_or(rom),
-        eom,
-        test_bytes: received,
-        total_received: received,
-        total_sent: c.counters.tx.load(Ordering::Relaxed),
-    })
+    Ok(c.transfer(ip, [rom, bom.unwrap_or(rom), eom], received))
 }
 
 /// Runs an upload test of `length` bytes. `limit` bounds the whole test.
@@ -284,15 +291,5 @@ async fn upload_inner(
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .unwrap_or(rom);
     let sent = c.counters.tx.load(Ordering::Relaxed);
-    Ok(Transfer {
-        source: source_for(ip),
-        tcp_open_request: c.open_request,
-        tcp_open_response: c.open_response,
-        rom,
-        bom,
-        eom,
-        test_bytes: sent,
-        total_received: c.counters.rx.load(Ordering::Relaxed),
-        total_sent: sent,
-    })
+    Ok(c.transfer(ip, [rom, bom, eom], sent))
 }

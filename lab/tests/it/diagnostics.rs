@@ -23,15 +23,8 @@ async fn fleet(acs: &TestAcs, echo_port: u16) -> Fleet {
 }
 
 async fn echo() -> u16 {
-    let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let port = sock.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        let mut buf = vec![0u8; 65_536];
-        while let Ok((n, from)) = sock.recv_from(&mut buf).await {
-            let _ = sock.send_to(&buf[..n], from).await;
-        }
-    });
-    port
+    let lo = "127.0.0.1:0".parse().unwrap();
+    fibreplane_lab::spawn_udp_echo(lo).await.unwrap().port()
 }
 
 fn spv(values: &[(&str, &str, XsdType)]) -> Body {
