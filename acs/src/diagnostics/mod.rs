@@ -10,13 +10,13 @@
 //! follows the one-call recipe with its fallbacks (connection request, bounded polls of the
 //! state when the event never comes, "lost" after a reboot).
 
+mod failure;
 mod parse;
 mod plan;
 mod run;
 
-pub use parse::{
-    Measurement, PingResult, TestFailure, TraceHop, TraceResult, TransferResult, read_result,
-};
+pub use failure::TestFailure;
+pub use parse::{Measurement, PingResult, TraceHop, TraceResult, TransferResult, read_result};
 pub use plan::{Plan, plan};
 
 use crate::AcsError;

@@ -491,25 +491,3 @@ async fn a_known_tree_without_the_test_is_refused_before_any_traffic() {
     assert!(matches!(out, Err(DiagError::UnknownDevice)), "{out:?}");
     f.shutdown().await;
 }
-
-proptest::proptest! {
-    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
-
-    /// Planning and reading results never panic, whatever a CPE's tree holds.
-    #[test]
-    fn any_tree_plans_and_reads_without_panicking(t in crate::summary::arb_tree()) {
-        let url = TestUrl::parse("http://127.0.0.1/f").unwrap();
-        let diags = [
-            ping("h", 1, 1),
-            trace("h"),
-            Diagnostic::Download { url: url.clone(), duration: Some(Duration::from_secs(1)) },
-            Diagnostic::Upload { url, length: 1 },
-        ];
-        for model in [acs::datamodel::DataModel::Tr181, acs::datamodel::DataModel::Tr098] {
-            for d in &diags {
-                let _ = acs::diagnostics::plan(d, model, &t);
-                let _ = acs::diagnostics::read_result(d, model, &t);
-            }
-        }
-    }
-}

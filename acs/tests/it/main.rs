@@ -7,6 +7,7 @@ mod e2e;
 mod harness;
 mod http_server;
 mod presets;
+mod props;
 mod summary;
 mod tasks;
 mod tls;

@@ -14,6 +14,7 @@
 mod outcome;
 mod probe;
 mod run;
+mod states;
 mod target;
 mod transfer;
 
