@@ -9,8 +9,12 @@
 //! [`xx230v`] is a separate peer: `xx230v-sim`, an emulator of the TP-Link XX230v's web UI for the
 //! modem bridge.
 //!
-//! Architecture invariant: the fleet only ever connects to the configured ACS URL and to the
-//! file URLs the ACS hands out in Download requests.
+//! Diagnostics the ACS requests (IPPing, TraceRoute, TR-143 Download/Upload) really run, against
+//! loopback targets only: an [`spawn_udp_echo`] service for the probes, an HTTP server for the
+//! transfers.
+//!
+//! Architecture invariant: the fleet only ever connects to the configured ACS URL, to the file
+//! URLs the ACS hands out in Download requests, and to loopback addresses for diagnostics.
 #![warn(missing_docs)]
 
 mod agent;
