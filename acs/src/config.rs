@@ -114,6 +114,13 @@ pub struct AcsConfig {
     /// Base URL of the file server (`http://host:7567`) that Downloads declared by presets point
     /// CPEs at; the NBI's `download` tasks use the same server.
     pub file_server_url: Option<String>,
+    /// Added to a diagnostic's own worst-case duration before the ACS stops waiting for its
+    /// `8 DIAGNOSTICS COMPLETE` and reads the state itself.
+    pub diagnostic_margin: Duration,
+    /// Pause between reads of the state of a diagnostic still `Requested`.
+    pub diagnostic_poll_interval: Duration,
+    /// Most reads of a diagnostic's state before it is given up as timed out.
+    pub diagnostic_polls: u32,
 }
 
 impl Default for AcsConfig {
@@ -140,6 +147,9 @@ impl Default for AcsConfig {
             manage_cr_credentials: true,
             refresh_on_bootstrap: true,
             file_server_url: None,
+            diagnostic_margin: Duration::from_secs(10),
+            diagnostic_poll_interval: Duration::from_secs(10),
+            diagnostic_polls: 6,
         }
     }
 }

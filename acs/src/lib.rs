@@ -10,6 +10,8 @@ mod bookkeeping;
 pub mod config;
 mod cpe_auth;
 pub mod cr;
+pub mod datamodel;
+pub mod diagnostics;
 pub mod genie;
 mod inform;
 mod jobs;
@@ -19,6 +21,7 @@ pub mod provision;
 mod registry;
 pub mod server;
 mod session;
+pub mod summary;
 mod writer;
 
 pub use acs_store::{self as store, DeviceId, DeviceStore, TaskKind, TaskRecord, TaskStatus};
@@ -146,6 +149,9 @@ pub struct Acs {
     pub metrics: Metrics,
     events: broadcast::Sender<DeviceEvent>,
     waiters: Mutex<HashMap<u64, Vec<oneshot::Sender<()>>>>,
+    /// One lock per device with a diagnostic running: `8 DIAGNOSTICS COMPLETE` does not say
+    /// which test ended, so a device runs one diagnostic at a time.
+    diag_locks: Mutex<HashMap<DeviceId, Arc<tokio::sync::Mutex<()>>>>,
     epoch: (Instant, SystemTime),
 }
 
@@ -188,6 +194,7 @@ impl Acs {
             metrics: Metrics::default(),
             events,
             waiters: Mutex::new(HashMap::new()),
+            diag_locks: Mutex::new(HashMap::new()),
             epoch: (Instant::now(), SystemTime::now()),
         }))
     }
@@ -213,6 +220,27 @@ impl Acs {
             v.value.last_inform_ms = v.value.last_inform_ms.max(t);
         }
         Ok(found)
+    }
+
+    /// The consolidated summary of a device from its stored tree (identity, WAN, LAN, Wi-Fi,
+    /// hosts, optics, voice), each section judged against `staleness` now; `None` for an
+    /// unknown device. Its `refresh` lists the objects to refresh (`TaskKind::RefreshObject`
+    /// and a connection request) to make stale or missing sections fresh.
+    pub fn device_summary(
+        &self,
+        id: &DeviceId,
+        staleness: &summary::Staleness,
+    ) -> Result<Option<summary::DeviceSummary>, AcsError> {
+        let Some(meta) = self.device(id)? else {
+            return Ok(None);
+        };
+        let tree = self.store.get_tree(id)?;
+        Ok(Some(summary::summarize(
+            &tree,
+            Some(&meta.value),
+            self.clock_ms(),
+            staleness,
+        )))
     }
 
     /// Devices that may have last informed between `from_ms` and `to_ms` (inclusive, either
@@ -371,6 +399,9 @@ impl Acs {
         };
         self.note_tasks(device);
         let out = self.writer.apply(vec![Op::PutTask(task.clone())]).await?;
+        // Marked again once durable: a session that read the first mark but looked at the store
+        // before the write landed would otherwise clear the mark and miss the task.
+        self.note_tasks(device);
         match out.first() {
             Some(Outcome::Done {
                 task_id: Some(id), ..

@@ -52,6 +52,10 @@ pub struct Metrics {
     pub connection_requests: Counter,
     /// Connection requests that failed.
     pub connection_request_failures: Counter,
+    /// Diagnostics run through `Acs::run_diagnostic`.
+    pub diagnostics: Counter,
+    /// Diagnostics that ended without results (refused, lost, timed out, failed tests).
+    pub diagnostic_failures: Counter,
 }
 
 impl Metrics {
@@ -96,6 +100,11 @@ impl Metrics {
             (
                 "fibreplane_acs_connection_request_failures_total",
                 self.connection_request_failures.get(),
+            ),
+            ("fibreplane_acs_diagnostics_total", self.diagnostics.get()),
+            (
+                "fibreplane_acs_diagnostic_failures_total",
+                self.diagnostic_failures.get(),
             ),
         ]
     }

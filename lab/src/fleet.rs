@@ -57,6 +57,12 @@ pub struct SimConfig {
     /// Whether CPEs reuse the ACS's last Digest nonce (with the next nonce count) on their next
     /// session instead of waiting for a fresh 401 challenge, as some CPE stacks do.
     pub preemptive_digest: bool,
+    /// The UDP port simulated IPPing and TraceRoute probe on the (loopback) host: an echo
+    /// service, RFC 862's port 7 by default.
+    pub diag_echo_port: u16,
+    /// Whether CPEs keep a finished diagnostic to themselves (results written, but no
+    /// `8 DIAGNOSTICS COMPLETE` session), as some firmware does: exercises an ACS's fallback.
+    pub drop_diagnostics_complete: bool,
 }
 
 impl Default for SimConfig {
@@ -78,6 +84,8 @@ impl Default for SimConfig {
             stagger: Duration::from_secs(5),
             start_events: vec!["0 BOOTSTRAP".to_owned(), "1 BOOT".to_owned()],
             preemptive_digest: false,
+            diag_echo_port: 7,
+            drop_diagnostics_complete: false,
         }
     }
 }
@@ -98,6 +106,8 @@ pub(crate) struct Shared {
     pub(crate) interval: Option<Duration>,
     pub(crate) reboot_delay: Duration,
     pub(crate) preemptive_digest: bool,
+    pub(crate) diag: crate::diag::RunOptions,
+    pub(crate) drop_diagnostics_complete: bool,
     pub(crate) permits: Semaphore,
     pub(crate) stats: Mutex<Stats>,
     pub(crate) cpes: Vec<Arc<Cpe>>,
@@ -172,6 +182,11 @@ impl Fleet {
             interval: config.interval,
             reboot_delay: config.reboot_delay,
             preemptive_digest: config.preemptive_digest,
+            diag: crate::diag::RunOptions {
+                echo_port: config.diag_echo_port,
+                transfer_limit: config.session_timeout * 4,
+            },
+            drop_diagnostics_complete: config.drop_diagnostics_complete,
             permits: Semaphore::new(config.concurrency.max(1)),
             stats: Mutex::new(Stats::default()),
             cpes,
@@ -268,6 +283,16 @@ impl Fleet {
             cpe.wake.notify_one();
         }
         true
+    }
+
+    /// Power-cycles CPE `i` as a user pulling the plug would: it is offline for the reboot delay,
+    /// loses its queued volatile events and any diagnostics test in flight, then informs
+    /// `1 BOOT`.
+    pub async fn power_cycle(&self, i: usize) -> Result<(), SimError> {
+        let cpe = self.cpe(i)?;
+        crate::task::reboot(&self.shared, cpe).await;
+        cpe.wake.notify_one();
+        Ok(())
     }
 
     /// Number of sessions CPE `i` has attempted.

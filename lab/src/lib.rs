@@ -9,8 +9,12 @@
 //! [`xx230v`] is a separate peer: `xx230v-sim`, an emulator of the TP-Link XX230v's web UI for the
 //! modem bridge.
 //!
-//! Architecture invariant: the fleet only ever connects to the configured ACS URL and to the
-//! file URLs the ACS hands out in Download requests.
+//! Diagnostics the ACS requests (IPPing, TraceRoute, TR-143 Download/Upload) really run, against
+//! loopback targets only: an [`spawn_udp_echo`] service for the probes, an HTTP server for the
+//! transfers.
+//!
+//! Architecture invariant: the fleet only ever connects to the configured ACS URL, to the file
+//! URLs the ACS hands out in Download requests, and to loopback addresses for diagnostics.
 #![warn(missing_docs)]
 
 mod agent;
@@ -18,7 +22,9 @@ mod auth;
 mod base;
 mod client;
 mod cr;
+mod diag;
 mod download;
+mod echo;
 mod error;
 mod fleet;
 mod model;
@@ -33,6 +39,7 @@ pub mod xx230v;
 pub use auth::{CpeAuth, Credential, derive_password};
 pub use base::BaseModel;
 pub use cr::REALM as CR_REALM;
+pub use echo::spawn_udp_echo;
 pub use error::SimError;
 pub use fleet::{Fleet, SimConfig};
 pub use model::{CpeModel, Identity};

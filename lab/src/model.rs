@@ -61,6 +61,8 @@ pub struct CpeModel {
     pub(crate) attrs: HashMap<String, Attr>,
     /// Highest instance number ever handed out per table, so numbers are never reused.
     pub(crate) last_instance: HashMap<String, u32>,
+    /// Diagnostics tests in flight (see `diag`).
+    pub(crate) diag: crate::diag::DiagRuns,
 }
 
 impl CpeModel {
@@ -74,6 +76,7 @@ impl CpeModel {
             deleted: BTreeSet::new(),
             attrs: HashMap::new(),
             last_instance: HashMap::new(),
+            diag: crate::diag::DiagRuns::default(),
         }
     }
 
@@ -94,6 +97,7 @@ impl CpeModel {
         self.deleted.clear();
         self.attrs.clear();
         self.last_instance.clear();
+        self.diag.clear();
     }
 
     /// A root-relative path (`ManagementServer.ParameterKey` → `Device.ManagementServer…`).

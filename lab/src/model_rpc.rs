@@ -144,7 +144,7 @@ impl CpeModel {
                 None => Some(9005),
                 Some(e) if self.is_object(e) || !self.writable(e) => Some(9008),
                 Some(e) if !valid_value(self.xsd(e), &p.value) => Some(9007),
-                Some(_) => None,
+                Some(_) => crate::diag::check_write(self, &p.name, &p.value),
             };
             if let Some(code) = code {
                 faults.push(SetParameterValuesFault {

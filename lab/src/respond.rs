@@ -2,7 +2,8 @@
 //!
 //! Parameter RPCs are answered from the model at once. Reboot, FactoryReset, Download and
 //! ScheduleInform only make sense after the session ends, so they are answered immediately and
-//! leave a [`FollowUp`] that the CPE's task performs later, as a real CPE does.
+//! leave a [`FollowUp`] that the CPE's task performs later, as a real CPE does; so does a
+//! SetParameterValues that requests a diagnostics test.
 
 use cwmp::codec::UNKNOWN_TIME;
 use cwmp::{Body, Download};
@@ -24,6 +25,9 @@ pub(crate) enum FollowUp {
         delay_seconds: u32,
         command_key: String,
     },
+    /// Run the diagnostics test requested on `object`, then inform `8 DIAGNOSTICS COMPLETE`;
+    /// `generation` tells whether a later write superseded it.
+    Diagnostic { object: String, generation: u64 },
 }
 
 /// The methods this CPE answers (GetRPCMethodsResponse).
@@ -59,7 +63,10 @@ pub(crate) fn answer(model: &mut CpeModel, request: Body, follow: &mut Vec<Follo
             parameter_key,
         } => model
             .set_parameter_values(&parameters, &parameter_key)
-            .map(|status| Body::SetParameterValuesResponse { status }),
+            .map(|status| {
+                follow.extend(crate::diag::after_set(model, &parameters));
+                Body::SetParameterValuesResponse { status }
+            }),
         Body::GetParameterAttributes { names } => model
             .get_parameter_attributes(&names)
             .map(|parameters| Body::GetParameterAttributesResponse { parameters }),

@@ -10,8 +10,12 @@ use cwmp::{Body, EventStruct, TransferComplete};
 use tokio::sync::watch;
 
 use crate::agent::{CONNECTION_REQUEST, Cpe, CpeState, add_event, run_session};
+use crate::diag::Test;
 use crate::fleet::Shared;
 use crate::respond::FollowUp;
+
+/// The event that reports a finished diagnostics test (lost by a reboot).
+const DIAGNOSTICS_COMPLETE: &str = "8 DIAGNOSTICS COMPLETE";
 
 /// Longest Download DelaySeconds honoured; a lab run should not wait days.
 const MAX_DOWNLOAD_DELAY: Duration = Duration::from_secs(3600);
@@ -100,13 +104,13 @@ pub(crate) async fn cpe_task(
 fn survives_reboot(e: &EventStruct) -> bool {
     !matches!(
         e.code.as_str(),
-        "1 BOOT" | "4 VALUE CHANGE" | CONNECTION_REQUEST | "8 DIAGNOSTICS COMPLETE"
+        "1 BOOT" | "4 VALUE CHANGE" | CONNECTION_REQUEST | DIAGNOSTICS_COMPLETE
     )
 }
 
 /// Simulates a power cycle: the CPE is unreachable for the reboot delay, then its volatile
-/// state is gone. Configuration (the model) survives.
-async fn reboot(shared: &Shared, cpe: &Cpe) {
+/// state is gone (tests in flight too). Configuration (the model) survives.
+pub(crate) async fn reboot(shared: &Shared, cpe: &Cpe) {
     cpe.lock().down_until = Some(Instant::now() + shared.reboot_delay);
     tokio::time::sleep(shared.reboot_delay).await;
     let mut st = cpe.lock();
@@ -116,12 +120,30 @@ async fn reboot(shared: &Shared, cpe: &Cpe) {
     st.changed.clear();
     st.cr_nonces.clear();
     st.next_periodic = None;
+    crate::diag::on_reboot(&mut st.model);
     add_event(&mut st.pending_events, EventStruct::new("1 BOOT"));
 }
 
-/// Performs after-session work, then opens the session that reports it.
-async fn perform(shared: &Shared, cpe: &Cpe, f: FollowUp) {
+/// Performs after-session work, then opens the session that reports it. A diagnostics test runs
+/// in a task of its own, so the CPE keeps answering connection requests meanwhile.
+async fn perform(shared: &Arc<Shared>, cpe: &Arc<Cpe>, f: FollowUp) {
     match f {
+        FollowUp::Diagnostic { object, generation } => {
+            let test = {
+                let st = cpe.lock();
+                if !st.model.diag.is_current(&object, generation) {
+                    return;
+                }
+                Test::read(&st.model, &object)
+            };
+            if let Some(test) = test {
+                let (shared, cpe) = (shared.clone(), cpe.clone());
+                tokio::spawn(async move {
+                    diagnose(&shared, &cpe, &object, generation, test).await;
+                });
+            }
+            return;
+        }
         FollowUp::Reboot { command_key } => {
             reboot(shared, cpe).await;
             let ev = EventStruct {
@@ -184,4 +206,25 @@ async fn perform(shared: &Shared, cpe: &Cpe, f: FollowUp) {
         }
     }
     let _ = run_session(shared, cpe, &[]).await;
+}
+
+/// Runs one diagnostics test and, unless a later write superseded it, writes its results and
+/// queues `8 DIAGNOSTICS COMPLETE` (which the CPE's task delivers in a new session).
+async fn diagnose(shared: &Shared, cpe: &Cpe, object: &str, generation: u64, test: Test) {
+    let outcome = crate::diag::run(&test, shared.diag).await;
+    let mut st = cpe.lock();
+    if !st.model.diag.finish(object, generation) {
+        tracing::debug!(cpe = %cpe.device_id, object, "diagnostic superseded; result dropped");
+        return;
+    }
+    let state = crate::diag::apply(&mut st.model, object, test.kind(), &outcome);
+    tracing::debug!(cpe = %cpe.device_id, object, state, "diagnostic finished");
+    if !shared.drop_diagnostics_complete {
+        add_event(
+            &mut st.pending_events,
+            EventStruct::new(DIAGNOSTICS_COMPLETE),
+        );
+    }
+    drop(st);
+    cpe.wake.notify_one();
 }

@@ -1,6 +1,7 @@
 //! `dateTime` text: formatting the CPE clock and checking values the ACS writes.
 //!
-//! Only these two needs exist, so a calendar crate would be overkill.
+//! Only these needs exist (whole seconds for Informs, microseconds for the TR-143 ROM/BOM/EOM
+//! times), so a calendar crate would be overkill.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -10,6 +11,15 @@ pub(crate) fn now_datetime() -> String {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     format_unix(secs)
+}
+
+/// Formats a moment as a UTC `dateTime` with microseconds (`…T12:00:00.123456Z`), the
+/// precision TR-143 asks of diagnostics times.
+pub(crate) fn format_micros(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let whole = format_unix(d.as_secs());
+    // `format_unix` always ends with `Z`; the fraction goes before it.
+    format!("{}.{:06}Z", &whole[..whole.len() - 1], d.subsec_micros())
 }
 
 /// Formats seconds since the epoch as a UTC `dateTime`.
@@ -96,5 +106,8 @@ mod tests {
         assert!(!is_datetime("yesterday"));
         assert!(!is_datetime("2023-04-26T18:51:36.Z"));
         assert!(is_datetime(&now_datetime()));
+        let t = UNIX_EPOCH + std::time::Duration::from_micros(1_700_000_000_000_042);
+        assert_eq!(format_micros(t), "2023-11-14T22:13:20.000042Z");
+        assert!(is_datetime(&format_micros(t)));
     }
 }

@@ -28,6 +28,13 @@ pub fn iso(ms: i64) -> String {
 /// would use the server's zone for date-times: an ACS server runs in UTC). Returns milliseconds
 /// since the epoch, or `None` for anything else.
 pub fn parse(s: &str) -> Option<i64> {
+    parse_micros(s).map(|us| us.div_euclid(1000))
+}
+
+/// Like [`parse`], in microseconds: TR-143 diagnostics times (`BOMTime`, `EOMTime`) carry
+/// microseconds, and a loopback transfer can last less than a millisecond. Digits past the
+/// sixth are ignored.
+pub fn parse_micros(s: &str) -> Option<i64> {
     let b = s.as_bytes();
     let num = |from: usize, len: usize| -> Option<i64> {
         let part = b.get(from..from + len)?;
@@ -42,10 +49,10 @@ pub fn parse(s: &str) -> Option<i64> {
     if d < 1 || d > days_in_month(y, m) {
         return None;
     }
-    let mut ms = days_from_civil(y, m, d) * 86_400_000;
+    let mut us = days_from_civil(y, m, d) * 86_400_000_000;
     let mut i = 10;
     if i == b.len() {
-        return Some(ms);
+        return Some(us);
     }
     if !matches!(b[i], b'T' | b't' | b' ') {
         return None;
@@ -54,35 +61,35 @@ pub fn parse(s: &str) -> Option<i64> {
     if b.get(i + 3) != Some(&b':') || h > 23 || min > 59 {
         return None;
     }
-    ms += h * 3_600_000 + min * 60_000;
+    us += (h * 3600 + min * 60) * 1_000_000;
     i += 6;
     if b.get(i) == Some(&b':') {
         let sec = num(i + 1, 2)?;
         if sec > 59 {
             return None;
         }
-        ms += sec * 1000;
+        us += sec * 1_000_000;
         i += 3;
         if b.get(i) == Some(&b'.') {
             let digits = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
             if digits == 0 {
                 return None;
             }
-            let frac = &s[i + 1..i + 1 + digits.min(3)];
-            ms += frac.parse::<i64>().ok()? * 10i64.pow(3 - frac.len() as u32);
+            let frac = &s[i + 1..i + 1 + digits.min(6)];
+            us += frac.parse::<i64>().ok()? * 10i64.pow(6 - frac.len() as u32);
             i += 1 + digits;
         }
     }
     match b.get(i) {
-        None => Some(ms),
-        Some(b'Z' | b'z') if i + 1 == b.len() => Some(ms),
+        None => Some(us),
+        Some(b'Z' | b'z') if i + 1 == b.len() => Some(us),
         Some(&sign @ (b'+' | b'-')) if b.len() == i + 6 && b[i + 3] == b':' => {
             let (oh, om) = (num(i + 1, 2)?, num(i + 4, 2)?);
-            let offset = (oh * 60 + om) * 60_000;
+            let offset = (oh * 60 + om) * 60_000_000;
             Some(if sign == b'+' {
-                ms - offset
+                us - offset
             } else {
-                ms + offset
+                us + offset
             })
         }
         _ => None,
@@ -152,6 +159,15 @@ mod tests {
         assert_eq!(parse("2020-01-01"), Some(1_577_836_800_000));
         assert_eq!(parse("2020-01-01T01:00+01:00"), Some(1_577_836_800_000));
         assert_eq!(parse("2020-01-01T00:00:00.5Z"), Some(1_577_836_800_500));
+        assert_eq!(
+            parse_micros("2020-01-01T00:00:00.000042Z"),
+            Some(1_577_836_800_000_042)
+        );
+        assert_eq!(
+            parse_micros("2020-01-01T00:00:00.1234567Z"),
+            Some(1_577_836_800_123_456)
+        );
+        assert_eq!(parse("1969-12-31T23:59:59.9995Z"), Some(-1));
         for bad in [
             "2020-13-01",
             "2020-02-30",

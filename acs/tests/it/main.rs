@@ -2,9 +2,12 @@
 //! the lab's cpe-sim agents. One test binary; each module is one concern.
 
 mod bookkeeping;
+mod diagnostics;
 mod e2e;
 mod harness;
 mod http_server;
 mod presets;
+mod props;
+mod summary;
 mod tasks;
 mod tls;

@@ -75,6 +75,13 @@ struct Args {
     /// One session per CPE, then exit (bounded by --duration).
     #[arg(long)]
     once: bool,
+    /// UDP port simulated IPPing/TraceRoute probe on their (loopback-only) host: an echo service.
+    #[arg(long, default_value_t = 7)]
+    diag_echo_port: u16,
+    /// Never send `8 DIAGNOSTICS COMPLETE` (results are still written), like firmware that
+    /// forgets it.
+    #[arg(long)]
+    drop_diagnostics_complete: bool,
 }
 
 #[tokio::main]
@@ -119,6 +126,8 @@ async fn main() -> anyhow::Result<()> {
         concurrency: args.concurrency,
         stagger: Duration::from_secs(args.stagger),
         preemptive_digest: args.preemptive_digest,
+        diag_echo_port: args.diag_echo_port,
+        drop_diagnostics_complete: args.drop_diagnostics_complete,
         start_events: if args.start_events.is_empty() {
             SimConfig::default().start_events
         } else {
