@@ -69,6 +69,15 @@ pub enum ModemAccess {
     },
 }
 
+/// Defaults of technicians' diagnostics.
+#[derive(Debug, Clone, Default)]
+pub struct DiagDefaults {
+    /// What a ping or traceroute targets when the request names no host.
+    pub ping_host: Option<String>,
+    /// The base URL CPEs reach the hub's speed-test endpoints at (`http://hub:8080`).
+    pub speedtest_url: Option<String>,
+}
+
 /// Counters of the hub API itself.
 #[derive(Debug, Default)]
 pub struct HubMetrics {
@@ -110,6 +119,8 @@ pub struct Hub {
     pub online_within_ms: i64,
     /// API counters.
     pub metrics: HubMetrics,
+    /// Diagnostics defaults.
+    pub diag: DiagDefaults,
     /// The provisioner, when configured (its API is mounted under `/provisioning`).
     pub provisioner: Option<axum::Router>,
     /// The incident service's routers, when configured.

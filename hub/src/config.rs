@@ -125,6 +125,10 @@ pub struct HubSection {
     pub kuma_secret_file: Option<PathBuf>,
     /// A device is online for the ACS when it informed within this many seconds.
     pub online_within_secs: u64,
+    /// The target of pings and traceroutes when a request names none (the ISP's gateway).
+    pub ping_host: Option<String>,
+    /// The URL CPEs reach this hub at, for speed tests against `/speedtest/*`.
+    pub speedtest_url: Option<String>,
 }
 
 impl Default for HubSection {
@@ -137,6 +141,8 @@ impl Default for HubSection {
             tech_jwt_secret_file: None,
             kuma_secret_file: None,
             online_within_secs: 900,
+            ping_host: None,
+            speedtest_url: None,
         }
     }
 }

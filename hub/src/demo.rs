@@ -90,6 +90,7 @@ pub(crate) async fn run(args: DemoArgs, shutdown: impl Future<Output = ()>) -> a
         interval: Some(Duration::from_secs(args.interval.max(1))),
         auth: CpeAuth::Digest(Credential::Secret(cpe_secret)),
         stagger: Duration::from_secs(2),
+        diag_echo_port: lab.echo_addr.port(),
         ..SimConfig::default()
     })
     .await

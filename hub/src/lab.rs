@@ -53,6 +53,8 @@ pub struct LabPeers {
     pub control_token: String,
     /// The XX230v emulators.
     pub modems: Vec<fibreplane_lab::xx230v::RunningSim>,
+    /// The UDP echo server the CPEs' pings and traceroutes reach (give its port to cpe-sim).
+    pub echo_addr: SocketAddr,
 }
 
 impl LabPeers {
@@ -131,6 +133,9 @@ impl LabPeers {
             });
             modems.push(sim);
         }
+        // Technicians' pings go to the lab's echo server on loopback (cpe-sim's ping is UDP echo).
+        let echo_addr = fibreplane_lab::spawn_udp_echo("127.0.0.1:0".parse()?).await?;
+        config.hub.ping_host = Some(echo_addr.ip().to_string());
         if !modems.is_empty() {
             config.modem.mode = "in_process".into();
             config.modem.path = "native".into();
@@ -141,6 +146,7 @@ impl LabPeers {
             control_addr,
             control_token,
             modems,
+            echo_addr,
         })
     }
 

@@ -214,6 +214,14 @@ pub async fn start(c: &Config, s: Secrets, extras: Extras) -> anyhow::Result<Sta
     let (fleet, olt_ids) = olt_fleet(c)?;
     let modem = modem_access(c, &s)?;
     let bus = EventBus::new();
+    let hub_l = bind(c.hub.listen).await?;
+    let hub_addr = hub_l.local_addr()?;
+    // Speed tests default to this hub's own endpoints when it listens on a definite address.
+    let speedtest_url = c
+        .hub
+        .speedtest_url
+        .clone()
+        .or_else(|| (!hub_addr.ip().is_unspecified()).then(|| format!("http://{hub_addr}")));
     let hub = Arc::new(Hub {
         acs: acs.clone(),
         bus: bus.clone(),
@@ -230,6 +238,10 @@ pub async fn start(c: &Config, s: Secrets, extras: Extras) -> anyhow::Result<Sta
         directory: extras.directory.unwrap_or_else(|| Arc::new(NoDirectory)),
         online_within_ms: c.hub.online_within_secs as i64 * 1000,
         metrics: HubMetrics::default(),
+        diag: crate::app::DiagDefaults {
+            ping_host: c.hub.ping_host.clone(),
+            speedtest_url,
+        },
         provisioner: extras.provisioner,
         incidents: extras.incidents,
     });
@@ -252,8 +264,6 @@ pub async fn start(c: &Config, s: Secrets, extras: Extras) -> anyhow::Result<Sta
             stopped(),
         )));
     }
-    let hub_l = bind(c.hub.listen).await?;
-    let hub_addr = hub_l.local_addr()?;
     let serve = crate::api::serve(Arc::clone(&hub), hub_l, stopped());
     tasks.push(tokio::spawn(async move {
         if let Err(e) = serve.await {

@@ -10,6 +10,7 @@
 #![allow(clippy::result_large_err)]
 
 mod devices;
+mod diag;
 mod network;
 mod ops;
 
@@ -26,6 +27,7 @@ use std::sync::atomic::Ordering;
 pub fn router(hub: Arc<Hub>) -> Router {
     let mut r = Router::new()
         .merge(devices::routes())
+        .merge(diag::routes())
         .merge(network::routes())
         .merge(ops::routes())
         .with_state(Arc::clone(&hub));

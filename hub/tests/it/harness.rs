@@ -27,6 +27,40 @@ pub(crate) struct Options {
     pub(crate) modems: usize,
     pub(crate) mqtt_port: Option<u16>,
     pub(crate) trusted_proxy: bool,
+    /// ERPNext links: device index → service location.
+    pub(crate) locations: Vec<(usize, &'static str)>,
+}
+
+/// A directory of fixed links, standing for the provisioner's matched ERPNext records.
+struct FixedDirectory(Vec<(String, hub::app::Links)>);
+
+impl hub::app::Directory for FixedDirectory {
+    fn links(&self, device: &str) -> hub::app::Links {
+        self.0
+            .iter()
+            .find(|(d, _)| d == device)
+            .map(|(_, l)| l.clone())
+            .unwrap_or_default()
+    }
+    fn devices_of_customer(&self, customer: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(_, l)| l.customer.as_deref() == Some(customer))
+            .map(|(d, _)| d.clone())
+            .collect()
+    }
+    fn devices_at(&self, location: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(_, l)| l.location.as_deref() == Some(location))
+            .map(|(d, _)| d.clone())
+            .collect()
+    }
+}
+
+/// The ACS id of lab CPE `i`.
+pub(crate) fn device(i: usize) -> String {
+    format!("1C61B4-Device2-FPSIM{i:08}")
 }
 
 pub(crate) async fn start(opts: Options) -> TestStack {
@@ -64,14 +98,30 @@ pub(crate) async fn start(opts: Options) -> TestStack {
         tech_key: Some(Secret::new(TECH_KEY)),
         ..Secrets::default()
     };
-    let stack = hub::run::start(&config, secrets, Extras::default())
-        .await
-        .unwrap();
+    let directory = FixedDirectory(
+        opts.locations
+            .iter()
+            .map(|(i, loc)| {
+                let links = hub::app::Links {
+                    customer: Some(format!("CUST-{i:05}")),
+                    location: Some((*loc).to_owned()),
+                    equipment: Some(format!("EQP-{i:05}")),
+                };
+                (device(*i), links)
+            })
+            .collect(),
+    );
+    let extras = Extras {
+        directory: Some(std::sync::Arc::new(directory)),
+        ..Extras::default()
+    };
+    let stack = hub::run::start(&config, secrets, extras).await.unwrap();
     let fleet = Fleet::start(SimConfig {
         acs_url: format!("http://{}/", stack.addrs.cwmp),
         count: opts.devices,
         auth: CpeAuth::Digest(Credential::Secret(CPE_SECRET.into())),
         stagger: Duration::ZERO,
+        diag_echo_port: lab.echo_addr.port(),
         ..SimConfig::default()
     })
     .await

@@ -4,5 +4,6 @@
 
 mod api;
 mod cli;
+mod devices;
 mod events;
 mod harness;
