@@ -392,6 +392,15 @@ mod tests {
     }
 
     #[test]
+    fn the_example_configuration_parses() {
+        let text = include_str!("../../fibreplane.example.toml");
+        let c = Config::parse(text, &|_| None).unwrap();
+        assert_eq!(c.olt.len(), 1);
+        assert_eq!(c.hub.trusted_proxies.len(), 1);
+        assert!(c.nbi.listen.is_some());
+    }
+
+    #[test]
     fn field_names_come_from_the_structs() {
         assert!(field_names::<HubSection>().contains(&"trusted_proxies"));
         assert!(field_names::<AcsSection>().contains(&"cwmp_listen"));
