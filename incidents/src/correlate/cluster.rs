@@ -1,0 +1,270 @@
+//! Pending ONUs → incidents: clusters per port for the fibre family, across ports and OLTs for
+//! dying gasps, single-ONU incidents for what is left once `single_onu_delay` has passed.
+
+use std::collections::BTreeMap;
+
+use olt_poller::{DownCause, OltId, OnuKey, PonPort};
+
+use super::{Class, Correlator, Family, IncidentId, IncidentKind, IncidentState, OnuRef};
+use crate::Timestamp;
+
+/// A pending ONU, as the clustering sees it.
+#[derive(Debug, Clone)]
+struct Cand {
+    olt: OltId,
+    key: OnuKey,
+    port: PonPort,
+    cause: DownCause,
+    at: Timestamp,
+    seen: Timestamp,
+    prior: Option<IncidentId>,
+}
+
+impl Cand {
+    fn onu(&self) -> OnuRef {
+        (self.olt.clone(), self.key)
+    }
+}
+
+/// Splits time-sorted candidates into groups that each fit in `window` from their first.
+fn groups(cands: Vec<Cand>, window: std::time::Duration) -> Vec<Vec<Cand>> {
+    let mut out: Vec<Vec<Cand>> = Vec::new();
+    for c in cands {
+        match out.last_mut() {
+            Some(g) if c.at.since(g[0].at) <= window => g.push(c),
+            _ => out.push(vec![c]),
+        }
+    }
+    out
+}
+
+/// Whether ONUs of `family` may join an incident of `kind`: dying gasps join power outages,
+/// not another ONU's single-ONU incident.
+fn kind_fits(family: Family, kind: IncidentKind) -> bool {
+    family != Family::Power || kind == IncidentKind::PowerOutage
+}
+
+impl Correlator {
+    /// Classifies the pending ONUs of every OLT whose settle time has passed.
+    pub(super) fn classify_pending(&mut self, now: Timestamp) {
+        let mut fibre: BTreeMap<(OltId, PonPort), Vec<Cand>> = BTreeMap::new();
+        let (mut power, mut single) = (Vec::new(), Vec::new());
+        let mut wake = Vec::new();
+        for (olt_id, olt) in &self.olts {
+            if olt.pending.is_empty() {
+                continue;
+            }
+            if let Some(s) = olt.settle_at.filter(|&s| s > now) {
+                wake.push(s);
+                continue;
+            }
+            for key in &olt.pending {
+                let Some(t) = olt.onus.get(key) else { continue };
+                let Some(d) = &t.down else { continue };
+                let c = Cand {
+                    olt: olt_id.clone(),
+                    key: *key,
+                    port: t.port,
+                    cause: d.cause,
+                    at: d.at(),
+                    seen: d.seen,
+                    prior: t.prior,
+                };
+                match d.class {
+                    Class::Fibre => fibre.entry((olt_id.clone(), t.port)).or_default().push(c),
+                    Class::Power => power.push(c),
+                    Class::Individual => single.push(c),
+                    Class::Excluded => {}
+                }
+            }
+        }
+        for w in wake {
+            self.wake_at(w);
+        }
+        for ((olt, port), cands) in fibre {
+            self.fibre_port(now, &olt, port, cands);
+        }
+        self.power(now, power);
+        for c in single {
+            self.single_when_due(now, c, Family::Individual);
+        }
+    }
+
+    /// The open incident of `family` whose ONUs went down within `window` of `at` (and, for the
+    /// fibre family, on the same port).
+    fn joinable(
+        &self,
+        family: Family,
+        at: Timestamp,
+        window: std::time::Duration,
+        port: Option<(&OltId, PonPort)>,
+    ) -> Option<IncidentId> {
+        self.incidents.iter().find_map(|(id, t)| {
+            let (lo, hi) = t.span?;
+            let fits = t.family == family
+                && kind_fits(family, t.incident.kind)
+                && t.incident.state == IncidentState::Open
+                && at.since(hi) <= window
+                && lo.since(at) <= window
+                && port.is_none_or(|(olt, p)| {
+                    t.incident
+                        .ports
+                        .iter()
+                        .any(|ip| &ip.olt == olt && ip.port == p)
+                });
+            fits.then_some(*id)
+        })
+    }
+
+    /// A resolved incident of `family` that one of `group` belonged to, still within its flap
+    /// window: reopening it beats opening a new one.
+    fn reopenable(&self, group: &[Cand], family: Family) -> Option<IncidentId> {
+        group.iter().filter_map(|c| c.prior).find(|id| {
+            self.incidents.get(id).is_some_and(|t| {
+                t.family == family
+                    && kind_fits(family, t.incident.kind)
+                    && t.incident.state == IncidentState::Resolved
+            })
+        })
+    }
+
+    fn fibre_port(&mut self, now: Timestamp, olt: &OltId, port: PonPort, mut cands: Vec<Cand>) {
+        cands.sort_by_key(|c| c.at);
+        let window = self.config.cluster_window;
+        let mut rest = Vec::new();
+        for c in cands {
+            match self.joinable(Family::Fibre, c.at, window, Some((olt, port))) {
+                Some(id) => self.add_members(id, now, &[c.onu()]),
+                None => rest.push(c),
+            }
+        }
+        for group in groups(rest, window) {
+            if group.len() >= self.config.branch_min_onus {
+                let onus: Vec<OnuRef> = group.iter().map(Cand::onu).collect();
+                let id = match self.reopenable(&group, Family::Fibre) {
+                    Some(id) => {
+                        self.reopen(id, now);
+                        self.add_members(id, now, &onus);
+                        id
+                    }
+                    None => self.open(now, IncidentKind::SplitterBranch, Family::Fibre, &onus),
+                };
+                self.escalate(id, now);
+            } else {
+                for c in group {
+                    self.single_when_due(now, c, Family::Fibre);
+                }
+            }
+        }
+    }
+
+    fn power(&mut self, now: Timestamp, mut cands: Vec<Cand>) {
+        cands.sort_by_key(|c| c.at);
+        let window = self.config.power_window;
+        let mut rest = Vec::new();
+        for c in cands {
+            match self.joinable(Family::Power, c.at, window, None) {
+                Some(id) => self.add_members(id, now, &[c.onu()]),
+                None => rest.push(c),
+            }
+        }
+        for group in groups(rest, window) {
+            let mut ports: Vec<(&OltId, PonPort)> =
+                group.iter().map(|c| (&c.olt, c.port)).collect();
+            ports.sort();
+            ports.dedup();
+            if group.len() >= self.config.power_min_onus
+                && ports.len() >= self.config.power_min_ports
+            {
+                let onus: Vec<OnuRef> = group.iter().map(Cand::onu).collect();
+                match self.reopenable(&group, Family::Power) {
+                    Some(id) => {
+                        self.reopen(id, now);
+                        self.add_members(id, now, &onus);
+                    }
+                    None => {
+                        self.open(now, IncidentKind::PowerOutage, Family::Power, &onus);
+                    }
+                }
+            } else {
+                for c in group {
+                    self.single_when_due(now, c, Family::Power);
+                }
+            }
+        }
+    }
+
+    /// A lone ONU becomes a single-ONU incident once `single_onu_delay` has passed without a
+    /// cluster taking it; a fibre-family ONU that went down during an open power outage on its
+    /// OLT joins that outage instead (an ONU that lost power without a dying gasp).
+    fn single_when_due(&mut self, now: Timestamp, c: Cand, family: Family) {
+        let due = c.seen.add(self.config.single_onu_delay);
+        if due > now {
+            self.wake_at(due);
+            return;
+        }
+        if c.cause != DownCause::DyingGasp
+            && let Some(id) = self
+                .joinable(Family::Power, c.at, self.config.power_window, None)
+                .filter(|id| self.incidents[id].incident.olts.contains(&c.olt))
+        {
+            self.add_members(id, now, &[c.onu()]);
+            return;
+        }
+        let single = c.prior.filter(|id| {
+            self.incidents.get(id).is_some_and(|t| {
+                t.family == family
+                    && t.incident.kind == IncidentKind::SingleOnu
+                    && t.incident.state == IncidentState::Resolved
+            })
+        });
+        match single {
+            Some(id) => {
+                self.reopen(id, now);
+                self.add_members(id, now, &[c.onu()]);
+            }
+            None => {
+                self.open(now, IncidentKind::SingleOnu, family, &[c.onu()]);
+            }
+        }
+    }
+
+    /// Raises a fibre incident's kind to what its busiest port now supports (never lowers it).
+    pub(super) fn escalate(&mut self, id: IncidentId, now: Timestamp) {
+        let Some(t) = self.incidents.get(&id) else {
+            return;
+        };
+        if t.family != Family::Fibre {
+            return;
+        }
+        let best = t
+            .incident
+            .ports
+            .iter()
+            .map(|p| {
+                let n = p.onus_affected as usize;
+                let cut = p.onus_total.is_some_and(|total| {
+                    total > 0
+                        && n >= self.config.fibre_cut_min_onus
+                        && n as f64 / f64::from(total) >= self.config.fibre_cut_ratio
+                });
+                if cut {
+                    IncidentKind::FibreCut
+                } else if n >= self.config.branch_min_onus {
+                    IncidentKind::SplitterBranch
+                } else {
+                    IncidentKind::SingleOnu
+                }
+            })
+            .max()
+            .unwrap_or(IncidentKind::SingleOnu);
+        let Some(t) = self.incidents.get_mut(&id) else {
+            return;
+        };
+        if best > t.incident.kind {
+            t.incident.kind = best;
+            t.incident.updated_at = now;
+            t.emit = t.emit.max(super::Emit::Updated);
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! incidents integration tests.
