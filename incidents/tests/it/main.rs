@@ -1,1 +1,4 @@
-//! incidents integration tests.
+//! incidents integration tests: one binary, one module per area.
+
+mod correlate;
+mod harness;
