@@ -2,3 +2,4 @@
 
 mod correlate;
 mod harness;
+mod props;
