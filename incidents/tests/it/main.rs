@@ -2,4 +2,5 @@
 
 mod correlate;
 mod harness;
+mod kuma;
 mod props;
