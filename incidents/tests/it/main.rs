@@ -4,3 +4,5 @@ mod correlate;
 mod harness;
 mod kuma;
 mod props;
+mod support;
+mod webhook;
