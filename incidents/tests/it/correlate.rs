@@ -6,7 +6,7 @@ use std::time::Duration;
 use incidents::correlate::IncidentKind;
 use incidents::directory::{CustomerId, Subscriber};
 use incidents::kuma::KumaStatus;
-use incidents::{IncidentEvent, IncidentState, InMemoryDirectory};
+use incidents::{InMemoryDirectory, IncidentEvent, IncidentState};
 use olt_poller::{DownCause, EventKind};
 
 use crate::harness::{Harness, fast_config, serial};
@@ -65,7 +65,10 @@ fn a_whole_port_losing_signal_is_a_fibre_cut_with_its_customers() {
     assert!(h.take().is_empty());
     h.advance(Duration::from_secs(15));
     let evs = h.take();
-    assert!(matches!(evs.as_slice(), [IncidentEvent::Resolved { .. }]), "{evs:#?}");
+    assert!(
+        matches!(evs.as_slice(), [IncidentEvent::Resolved { .. }]),
+        "{evs:#?}"
+    );
     assert_eq!(evs[0].incident().onus_offline, 0);
 }
 
@@ -235,12 +238,19 @@ fn a_flapping_port_reopens_its_incident_and_resolves_once_per_window() {
     assert_eq!(ids.len(), 1, "{evs:#?}");
     let names: Vec<_> = evs.iter().map(IncidentEvent::name).collect();
     assert_eq!(names.iter().filter(|n| **n == "opened").count(), 1);
-    assert_eq!(names.iter().filter(|n| **n == "resolved").count(), 1, "{names:?}");
+    assert_eq!(
+        names.iter().filter(|n| **n == "resolved").count(),
+        1,
+        "{names:?}"
+    );
     assert_eq!(evs.last().unwrap().incident().reopens, 1);
     // It resolves again only once the flap window since the last resolution is over.
     h.advance(Duration::from_secs(600));
     let evs = h.take();
-    assert!(matches!(evs.as_slice(), [IncidentEvent::Resolved { .. }]), "{evs:#?}");
+    assert!(
+        matches!(evs.as_slice(), [IncidentEvent::Resolved { .. }]),
+        "{evs:#?}"
+    );
 }
 
 #[test]

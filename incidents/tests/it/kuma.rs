@@ -109,8 +109,17 @@ fn get_with_query_parameters() {
     assert_eq!(e.status, KumaStatus::Up);
     assert!(e.last_down_at.is_some());
     // GET of the Test button: heartbeat=null.
-    let e = parse(&req(None, b"", Some("msg=x&heartbeat=null&monitor=null")), lim()).unwrap();
-    assert_eq!(e, Notification::Test { msg: Some("x".into()) });
+    let e = parse(
+        &req(None, b"", Some("msg=x&heartbeat=null&monitor=null")),
+        lim(),
+    )
+    .unwrap();
+    assert_eq!(
+        e,
+        Notification::Test {
+            msg: Some("x".into())
+        }
+    );
 }
 
 #[test]
@@ -123,20 +132,43 @@ fn the_test_payload_has_no_side_effect() {
         }
     );
     // Certificate-expiry reminders carry a monitor and no heartbeat.
-    let n = parse(&req(None, br#"{"heartbeat":null,"monitor":{"id":5},"msg":"cert"}"#, None), lim());
-    assert!(matches!(n.unwrap(), Notification::Info { monitor_id: Some(MonitorId(5)), .. }));
+    let n = parse(
+        &req(
+            None,
+            br#"{"heartbeat":null,"monitor":{"id":5},"msg":"cert"}"#,
+            None,
+        ),
+        lim(),
+    );
+    assert!(matches!(
+        n.unwrap(),
+        Notification::Info {
+            monitor_id: Some(MonitorId(5)),
+            ..
+        }
+    ));
 }
 
 #[test]
 fn a_1_23_body_maps_through_its_tags() {
-    let e = event(parse(&req(Some("application/json"), LEGACY.as_bytes(), None), lim()).unwrap());
+    let e = event(
+        parse(
+            &req(Some("application/json"), LEGACY.as_bytes(), None),
+            lim(),
+        )
+        .unwrap(),
+    );
     assert_eq!(e.monitor_id, MonitorId(17));
     assert_eq!(e.monitor_type.as_deref(), Some("port"));
     let target = MonitorMap::default().target(&e).unwrap();
     assert_eq!(target.olt, OltId::new("olt02").unwrap());
     assert_eq!(
         target.port,
-        Some(PortRef::Position(PonPort { frame: 0, slot: 1, port: 3 }))
+        Some(PortRef::Position(PonPort {
+            frame: 0,
+            slot: 1,
+            port: 3
+        }))
     );
     // The 2.x fixture is tagged site=olt01: only a configured map joins it to an OLT.
     let down = event(parse(&req(None, DOWN.as_bytes(), None), lim()).unwrap());
@@ -144,7 +176,10 @@ fn a_1_23_body_maps_through_its_tags() {
     assert_eq!(map.target(&down), None);
     map.monitors.insert(
         MonitorId(42),
-        MonitorTarget { olt: OltId::new("olt01").unwrap(), port: None },
+        MonitorTarget {
+            olt: OltId::new("olt01").unwrap(),
+            port: None,
+        },
     );
     assert_eq!(map.target(&down).unwrap().olt.as_str(), "olt01");
 }
@@ -156,7 +191,10 @@ fn unknown_fields_are_ignored() {
     v["monitor"]["anotherOne"] = serde_json::json!(true);
     v["extra"] = serde_json::json!("x");
     let body = v.to_string();
-    assert!(matches!(parse(&req(None, body.as_bytes(), None), lim()).unwrap(), Notification::Event(_)));
+    assert!(matches!(
+        parse(&req(None, body.as_bytes(), None), lim()).unwrap(),
+        Notification::Event(_)
+    ));
 }
 
 #[test]
@@ -167,15 +205,31 @@ fn every_bad_body_is_a_clear_error() {
         (b"hello=world", "neither JSON"),
         (br#"{"heartbeat":{"status":0}}"#, "no monitor id"),
         (br#"{"heartbeat":{"monitorID":1,"status":7}}"#, "status 7"),
-        (br#"{"heartbeat":{"monitorID":1,"status":0,"time":"yesterday"}}"#, "bad time"),
-        (br#"{"heartbeat":{"monitorID":1,"status":0},"monitor":{"id":2}}"#, "is not monitor.id"),
-        (br#"{"heartbeat":{"monitorID":-1,"status":0}}"#, "not a Kuma notification"),
+        (
+            br#"{"heartbeat":{"monitorID":1,"status":0,"time":"yesterday"}}"#,
+            "bad time",
+        ),
+        (
+            br#"{"heartbeat":{"monitorID":1,"status":0},"monitor":{"id":2}}"#,
+            "is not monitor.id",
+        ),
+        (
+            br#"{"heartbeat":{"monitorID":-1,"status":0}}"#,
+            "not a Kuma notification",
+        ),
         (br#"{"heartbeat":"down"}"#, "not a Kuma notification"),
-        (b"--b\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\n1\r\n--b--\r\n", "no field named"),
+        (
+            b"--b\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\n1\r\n--b--\r\n",
+            "no field named",
+        ),
     ];
     for (body, want) in cases {
         let err = parse(&req(Some("application/json"), body, None), lim()).unwrap_err();
-        assert!(err.to_string().contains(want), "{:?}: {err}", String::from_utf8_lossy(body));
+        assert!(
+            err.to_string().contains(want),
+            "{:?}: {err}",
+            String::from_utf8_lossy(body)
+        );
         assert!(err.is_peer());
     }
     let deep = format!("{{\"heartbeat\":{}{}}}", "[".repeat(40), "]".repeat(40));

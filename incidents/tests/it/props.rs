@@ -18,8 +18,18 @@ const ADMIN_ONLY: u32 = 10;
 
 #[derive(Debug, Clone)]
 enum Op {
-    Down { olt: usize, port: u32, onu: u32, cause: usize, at: i64 },
-    Up { olt: usize, port: u32, onu: u32 },
+    Down {
+        olt: usize,
+        port: u32,
+        onu: u32,
+        cause: usize,
+        at: i64,
+    },
+    Up {
+        olt: usize,
+        port: u32,
+        onu: u32,
+    },
     Unreachable(usize),
     Reachable(usize),
     KumaDown(usize, bool),
@@ -54,10 +64,20 @@ fn op() -> impl Strategy<Value = Op> {
 
 fn apply(h: &mut Harness, op: &Op) {
     match *op {
-        Op::Down { olt, port, onu, cause, at } => {
+        Op::Down {
+            olt,
+            port,
+            onu,
+            cause,
+            at,
+        } => {
             let mut cause = CAUSES[cause];
             if onu >= ADMIN_ONLY {
-                cause = if at % 2 == 0 { DownCause::Admin } else { DownCause::Reset };
+                cause = if at % 2 == 0 {
+                    DownCause::Admin
+                } else {
+                    DownCause::Reset
+                };
             }
             h.down(OLTS[olt], port, onu, cause, at);
         }

@@ -21,7 +21,8 @@ pub(crate) async fn serve(
     poller: Option<broadcast::Receiver<PollerEvent>>,
 ) -> (IncidentService, SocketAddr) {
     let service = IncidentService::spawn(config, dir, poller).unwrap();
-    let app = webhook_router(service.clone(), Secret::new(SECRET)).merge(outages_router(service.clone()));
+    let app =
+        webhook_router(service.clone(), Secret::new(SECRET)).merge(outages_router(service.clone()));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -45,7 +46,11 @@ pub(crate) async fn http(addr: SocketAddr, request: &[u8]) -> (u16, String) {
         .get(9..12)
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("no status line in {text:?}"));
-    let body = text.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("").to_owned();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|x| x.1)
+        .unwrap_or("")
+        .to_owned();
     (status, body)
 }
 

@@ -60,11 +60,22 @@ async fn kuma_down_then_up_opens_and_resolves_an_olt_incident() {
     let auth = bearer();
     let (status, body) = http(
         addr,
-        &request("POST", PATH, &[("Authorization", &auth), ("Content-Type", "application/json")], DOWN.as_bytes()),
+        &request(
+            "POST",
+            PATH,
+            &[
+                ("Authorization", &auth),
+                ("Content-Type", "application/json"),
+            ],
+            DOWN.as_bytes(),
+        ),
     )
     .await;
     assert_eq!(status, 202, "{body}");
-    let opened = wait_for(&mut events, 10, |e| matches!(e, IncidentEvent::Opened { .. })).await;
+    let opened = wait_for(&mut events, 10, |e| {
+        matches!(e, IncidentEvent::Opened { .. })
+    })
+    .await;
     let inc = opened.incident();
     assert_eq!(inc.kind, IncidentKind::OltUnreachable);
     assert_eq!(inc.olt.as_ref().unwrap().as_str(), "olt01");
@@ -82,9 +93,21 @@ async fn kuma_down_then_up_opens_and_resolves_an_olt_incident() {
 
     // Kuma 2.x GET variant with the UP; the secret in X-Kuma-Token.
     let q = query_of(UP);
-    let (status, _) = http(addr, &request("GET", &format!("{PATH}?{q}"), &[("X-Kuma-Token", SECRET)], b"")).await;
+    let (status, _) = http(
+        addr,
+        &request(
+            "GET",
+            &format!("{PATH}?{q}"),
+            &[("X-Kuma-Token", SECRET)],
+            b"",
+        ),
+    )
+    .await;
     assert_eq!(status, 202);
-    let resolved = wait_for(&mut events, 10, |e| matches!(e, IncidentEvent::Resolved { .. })).await;
+    let resolved = wait_for(&mut events, 10, |e| {
+        matches!(e, IncidentEvent::Resolved { .. })
+    })
+    .await;
     assert_eq!(resolved.incident().id.0, id);
     let (_, body) = http(addr, &request("GET", "/outages?state=resolved", &[], b"")).await;
     assert!(body.contains(&id.to_string()));
@@ -103,7 +126,16 @@ async fn every_variant_is_accepted_as_kuma_sends_it() {
     // form-data: real multipart, chunked, with the boundary form-data generates.
     let (boundary, body) = recorded_multipart();
     let ct = format!("multipart/form-data; boundary={boundary}");
-    let (s, b) = http(addr, &chunked(PATH, &[("Authorization", &auth), ("Content-Type", &ct)], &body, 300)).await;
+    let (s, b) = http(
+        addr,
+        &chunked(
+            PATH,
+            &[("Authorization", &auth), ("Content-Type", &ct)],
+            &body,
+            300,
+        ),
+    )
+    .await;
     assert_eq!(s, 202, "{b}");
     // custom: a JSON template sent as urlencoded; the secret in the query string.
     let (s, b) = http(
@@ -118,10 +150,34 @@ async fn every_variant_is_accepted_as_kuma_sends_it() {
     .await;
     assert_eq!(s, 202, "{b}");
     // 1.23.x shape.
-    let (s, _) = http(addr, &request("POST", PATH, &[("Authorization", &auth), ("Content-Type", "application/json")], LEGACY.as_bytes())).await;
+    let (s, _) = http(
+        addr,
+        &request(
+            "POST",
+            PATH,
+            &[
+                ("Authorization", &auth),
+                ("Content-Type", "application/json"),
+            ],
+            LEGACY.as_bytes(),
+        ),
+    )
+    .await;
     assert_eq!(s, 202);
     // The Test button: 200, nothing happens.
-    let (s, _) = http(addr, &request("POST", PATH, &[("Authorization", &auth), ("Content-Type", "application/json")], TEST.as_bytes())).await;
+    let (s, _) = http(
+        addr,
+        &request(
+            "POST",
+            PATH,
+            &[
+                ("Authorization", &auth),
+                ("Content-Type", "application/json"),
+            ],
+            TEST.as_bytes(),
+        ),
+    )
+    .await;
     assert_eq!(s, 200);
     let m = service.metrics();
     assert_eq!((m.webhook_events, m.webhook_tests), (3, 1));
@@ -135,26 +191,67 @@ async fn wrong_secrets_bad_bodies_and_big_bodies_are_refused() {
     let (s, _) = http(addr, &request("POST", PATH, &json, DOWN.as_bytes())).await;
     assert_eq!(s, 401, "no secret");
     let wrong = format!("Bearer {}x", SECRET);
-    let (s, _) = http(addr, &request("POST", PATH, &[("Authorization", &wrong)], DOWN.as_bytes())).await;
+    let (s, _) = http(
+        addr,
+        &request("POST", PATH, &[("Authorization", &wrong)], DOWN.as_bytes()),
+    )
+    .await;
     assert_eq!(s, 401, "wrong secret");
-    let (s, _) = http(addr, &request("POST", &format!("{PATH}?token=nope"), &[], DOWN.as_bytes())).await;
+    let (s, _) = http(
+        addr,
+        &request("POST", &format!("{PATH}?token=nope"), &[], DOWN.as_bytes()),
+    )
+    .await;
     assert_eq!(s, 401, "wrong token parameter");
-    let (s, _) = http(addr, &request("POST", PATH, &[("X-Kuma-Token", &SECRET[..10])], DOWN.as_bytes())).await;
+    let (s, _) = http(
+        addr,
+        &request(
+            "POST",
+            PATH,
+            &[("X-Kuma-Token", &SECRET[..10])],
+            DOWN.as_bytes(),
+        ),
+    )
+    .await;
     assert_eq!(s, 401, "a prefix of the secret");
     let auth = bearer();
-    let (s, body) = http(addr, &request("POST", PATH, &[("Authorization", &auth)], b"{\"heartbeat\":")).await;
+    let (s, body) = http(
+        addr,
+        &request(
+            "POST",
+            PATH,
+            &[("Authorization", &auth)],
+            b"{\"heartbeat\":",
+        ),
+    )
+    .await;
     assert_eq!(s, 400);
     assert!(body.contains("not a Kuma notification"), "{body}");
     let big = vec![b' '; 40 * 1024];
-    let (s, _) = http(addr, &request("POST", PATH, &[("Authorization", &auth)], &big)).await;
+    let (s, _) = http(
+        addr,
+        &request("POST", PATH, &[("Authorization", &auth)], &big),
+    )
+    .await;
     assert_eq!(s, 413);
-    let (s, _) = http(addr, &chunked(PATH, &[("Authorization", &auth)], &big, 4096)).await;
+    let (s, _) = http(
+        addr,
+        &chunked(PATH, &[("Authorization", &auth)], &big, 4096),
+    )
+    .await;
     assert_eq!(s, 413, "chunked bodies are bounded too");
-    let (s, _) = http(addr, &request("GET", PATH, &[("Authorization", &auth)], b"")).await;
+    let (s, _) = http(
+        addr,
+        &request("GET", PATH, &[("Authorization", &auth)], b""),
+    )
+    .await;
     assert_eq!(s, 400, "a GET without the notification");
     let r = service.metrics().webhook_refused;
     assert_eq!((r.unauthorized, r.bad_body, r.too_large), (4, 2, 2));
     let text = service.metrics().to_prometheus();
-    assert!(text.contains("fibreplane_kuma_webhooks_refused_total{reason=\"unauthorized\"} 4"), "{text}");
+    assert!(
+        text.contains("fibreplane_kuma_webhooks_refused_total{reason=\"unauthorized\"} 4"),
+        "{text}"
+    );
     service.shutdown().await;
 }
