@@ -51,7 +51,7 @@ impl Correlator {
         let (mut power, mut single) = (Vec::new(), Vec::new());
         let mut wake = Vec::new();
         for (olt_id, olt) in &self.olts {
-            if olt.pending.is_empty() {
+            if olt.pending.is_empty() || olt.unreachable() {
                 continue;
             }
             if let Some(s) = olt.settle_at.filter(|&s| s > now) {

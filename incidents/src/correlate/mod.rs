@@ -14,7 +14,8 @@
 //! - Dying gasps on any ports and OLTs within `power_window` are a power outage when there are
 //!   at least `power_min_onus` of them on `power_min_ports` ports.
 //! - SNMP unreachability and Kuma DOWNs of monitors mapped to an OLT make one `olt_unreachable`
-//!   incident per OLT; while it lasts, that OLT's ONU events are counted and ignored.
+//!   incident per OLT; while it lasts, that OLT's ONU events are counted and held back, and
+//!   those still down once SNMP and Kuma agree the OLT is back are classified as usual.
 //! - Hysteresis: an incident resolves when `restore_ratio` of its ONUs are back (all evidence
 //!   gone for an OLT), after `quiet_time` and no sooner than `min_open` after opening. The same
 //!   ONUs going down again within `flap_window` reopen it, and it cannot resolve twice in one
@@ -105,7 +106,7 @@ pub struct CorrelatorStats {
     pub kuma_unmapped: u64,
     /// Offline ONUs with an admin or reset cause (never counted).
     pub excluded: u64,
-    /// ONU events ignored because their OLT was unreachable.
+    /// ONU events held back because their OLT was unreachable (classified once it answers).
     pub suppressed: u64,
     /// Events that carry nothing for correlation (optical levels, events without an ONU key).
     pub ignored: u64,
@@ -387,7 +388,9 @@ impl Correlator {
             self.member_down(olt_id, key, id, cause, at);
             return;
         }
-        if class != Class::Excluded && !suppressed {
+        // While the OLT is unreachable its ONUs are held, not classified: what is still down
+        // once it answers again (and Kuma agrees) is real and is correlated then.
+        if class != Class::Excluded {
             let olt = self.olts.entry(olt_id.clone()).or_default();
             olt.pending.insert(key);
             let settle = now.add(self.config.settle);
@@ -420,7 +423,6 @@ impl Correlator {
             return;
         }
         let olt = self.olts.entry(olt_id.clone()).or_default();
-        let unreachable = olt.unreachable();
         if let Some(track) = olt.onus.get_mut(&key) {
             track.incident = None;
             track.prior = Some(id);
@@ -428,7 +430,6 @@ impl Correlator {
                 .down
                 .as_ref()
                 .is_some_and(|d| d.class != Class::Excluded)
-                && !unreachable
             {
                 olt.pending.insert(key);
                 let settle = track

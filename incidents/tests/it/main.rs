@@ -3,6 +3,8 @@
 mod correlate;
 mod harness;
 mod kuma;
+mod lab;
 mod props;
+mod scenarios;
 mod support;
 mod webhook;
