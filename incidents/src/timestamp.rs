@@ -32,7 +32,7 @@ impl Timestamp {
     }
 
     /// This instant plus `d` (saturating: durations from configuration may be huge).
-    pub fn add(self, d: Duration) -> Self {
+    pub fn plus(self, d: Duration) -> Self {
         Self(
             self.0
                 .saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),

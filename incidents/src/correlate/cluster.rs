@@ -198,7 +198,7 @@ impl Correlator {
     /// cluster taking it; a fibre-family ONU that went down during an open power outage on its
     /// OLT joins that outage instead (an ONU that lost power without a dying gasp).
     fn single_when_due(&mut self, now: Timestamp, c: Cand, family: Family) {
-        let due = c.seen.add(self.config.single_onu_delay);
+        let due = c.seen.plus(self.config.single_onu_delay);
         if due > now {
             self.wake_at(due);
             return;

@@ -245,7 +245,7 @@ impl Correlator {
             if t.incident.state == IncidentState::Resolved {
                 let end = t
                     .last_resolved
-                    .map_or(now, |r| r.add(self.config.flap_window));
+                    .map_or(now, |r| r.plus(self.config.flap_window));
                 if end <= now {
                     self.expire(id);
                 } else {
@@ -264,9 +264,9 @@ impl Correlator {
             let t = self.incidents.get_mut(&id).expect("held");
             let since = *t.clear_since.get_or_insert(now);
             let due = since
-                .add(quiet)
-                .max(t.incident.opened_at.add(min_open))
-                .max(t.last_resolved.map_or(since, |r| r.add(flap)));
+                .plus(quiet)
+                .max(t.incident.opened_at.plus(min_open))
+                .max(t.last_resolved.map_or(since, |r| r.plus(flap)));
             if due <= now {
                 self.resolve(id, now);
             } else {
@@ -326,7 +326,7 @@ impl Correlator {
             }
         }
         self.summarise(id);
-        let wake = now.add(self.config.flap_window);
+        let wake = now.plus(self.config.flap_window);
         self.wake_at(wake);
     }
 

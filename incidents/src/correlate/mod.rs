@@ -393,7 +393,7 @@ impl Correlator {
         if class != Class::Excluded {
             let olt = self.olts.entry(olt_id.clone()).or_default();
             olt.pending.insert(key);
-            let settle = now.add(self.config.settle);
+            let settle = now.plus(self.config.settle);
             olt.settle_at = Some(olt.settle_at.map_or(settle, |s| s.max(settle)));
         }
     }
@@ -436,7 +436,7 @@ impl Correlator {
                     .down
                     .as_ref()
                     .map_or(Timestamp::from_unix_ms(0), |d| d.seen);
-                let settle = settle.add(self.config.settle);
+                let settle = settle.plus(self.config.settle);
                 olt.settle_at = Some(olt.settle_at.map_or(settle, |s| s.max(settle)));
             }
         }

@@ -152,7 +152,7 @@ impl Harness {
     /// Moves time forward by `d`, running every timeout that falls due on the way, at its
     /// time, as a driver would; then evaluates at the end.
     pub(crate) fn advance(&mut self, d: Duration) {
-        let end = self.now.add(d);
+        let end = self.now.plus(d);
         while let Some(t) = self.c.poll_timeout() {
             if t > end {
                 break;
