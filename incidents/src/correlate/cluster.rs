@@ -116,6 +116,30 @@ impl Correlator {
         })
     }
 
+    /// Adds each candidate that fits an open incident to it (in one batch per incident, so a
+    /// large outage costs one summary per poll, not one per ONU); returns the others.
+    fn join_open(
+        &mut self,
+        now: Timestamp,
+        cands: Vec<Cand>,
+        family: Family,
+        window: std::time::Duration,
+        port: Option<(&OltId, PonPort)>,
+    ) -> Vec<Cand> {
+        let mut joins: BTreeMap<IncidentId, Vec<OnuRef>> = BTreeMap::new();
+        let mut rest = Vec::new();
+        for c in cands {
+            match self.joinable(family, c.at, window, port) {
+                Some(id) => joins.entry(id).or_default().push(c.onu()),
+                None => rest.push(c),
+            }
+        }
+        for (id, onus) in joins {
+            self.add_members(id, now, &onus);
+        }
+        rest
+    }
+
     /// A resolved incident of `family` that one of `group` belonged to, still within its flap
     /// window: reopening it beats opening a new one.
     fn reopenable(&self, group: &[Cand], family: Family) -> Option<IncidentId> {
@@ -131,13 +155,7 @@ impl Correlator {
     fn fibre_port(&mut self, now: Timestamp, olt: &OltId, port: PonPort, mut cands: Vec<Cand>) {
         cands.sort_by_key(|c| c.at);
         let window = self.config.cluster_window;
-        let mut rest = Vec::new();
-        for c in cands {
-            match self.joinable(Family::Fibre, c.at, window, Some((olt, port))) {
-                Some(id) => self.add_members(id, now, &[c.onu()]),
-                None => rest.push(c),
-            }
-        }
+        let rest = self.join_open(now, cands, Family::Fibre, window, Some((olt, port)));
         for group in groups(rest, window) {
             if group.len() >= self.config.branch_min_onus {
                 let onus: Vec<OnuRef> = group.iter().map(Cand::onu).collect();
@@ -161,13 +179,7 @@ impl Correlator {
     fn power(&mut self, now: Timestamp, mut cands: Vec<Cand>) {
         cands.sort_by_key(|c| c.at);
         let window = self.config.power_window;
-        let mut rest = Vec::new();
-        for c in cands {
-            match self.joinable(Family::Power, c.at, window, None) {
-                Some(id) => self.add_members(id, now, &[c.onu()]),
-                None => rest.push(c),
-            }
-        }
+        let rest = self.join_open(now, cands, Family::Power, window, None);
         for group in groups(rest, window) {
             let mut ports: Vec<(&OltId, PonPort)> =
                 group.iter().map(|c| (&c.olt, c.port)).collect();
