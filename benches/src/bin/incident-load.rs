@@ -190,7 +190,13 @@ impl Fleet {
             port: port % 16,
         };
         let if_index = (125 << 25) | (p.slot << 13) | (p.port << 8);
-        (OnuKey { if_index, onu_id: onu }, p)
+        (
+            OnuKey {
+                if_index,
+                onu_id: onu,
+            },
+            p,
+        )
     }
 
     fn event(&self, olt: usize, port: u32, onu: u32, kind: EventKind) -> PollerEvent {
@@ -199,7 +205,10 @@ impl Fleet {
             olt: self.olts[olt].clone(),
             onu: Some(key),
             port: Some(p),
-            serial: Some(format!("FPSIM{:08}", (olt as u32 * self.ports + port) * self.onus + onu)),
+            serial: Some(format!(
+                "FPSIM{:08}",
+                (olt as u32 * self.ports + port) * self.onus + onu
+            )),
             kind,
         }
     }
@@ -224,7 +233,9 @@ impl Fleet {
             let (mut d, mut u) = (Vec::new(), Vec::new());
             for port in 0..self.ports {
                 for onu in 0..self.onus {
-                    let Some(cause) = pick(port, onu) else { continue };
+                    let Some(cause) = pick(port, onu) else {
+                        continue;
+                    };
                     let at = Some(OltTime(format!("2026-11-22T10:15:{:02}", onu % 3)));
                     d.push(self.event(olt, port, onu, EventKind::OnuOffline { cause, at }));
                     u.push(self.event(olt, port, onu, EventKind::OnuOnline));
@@ -325,9 +336,15 @@ fn main() -> anyhow::Result<()> {
         args.rounds,
         args.interval_ms,
         args.repeat,
-        if args.write_readme { " --write-readme" } else { "" }
+        if args.write_readme {
+            " --write-readme"
+        } else {
+            ""
+        }
     );
-    md.push_str("Median (min–max in parentheses).\n\n| Figure | Measured | Target |\n|---|---|---|\n");
+    md.push_str(
+        "Median (min–max in parentheses).\n\n| Figure | Measured | Target |\n|---|---|---|\n",
+    );
     md.push_str(&format!(
         "| Fibre cut → `Opened`, after the poll that sees it ({} rounds, default config: 200 ms settle) | {:.0} ({:.0}–{:.0}) ms | ≤ 1 s |\n",
         rounds, a.0, a.1, a.2

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use olt_poller::{DownCause, OltId, OnuKey, PonPort};
+use olt_poller::{OltId, OnuKey, PonPort};
 
 use super::{Class, Correlator, Family, IncidentId, IncidentKind, IncidentState, OnuRef};
 use crate::Timestamp;
@@ -14,7 +14,6 @@ struct Cand {
     olt: OltId,
     key: OnuKey,
     port: PonPort,
-    cause: DownCause,
     at: Timestamp,
     seen: Timestamp,
     prior: Option<IncidentId>,
@@ -65,7 +64,6 @@ impl Correlator {
                     olt: olt_id.clone(),
                     key: *key,
                     port: t.port,
-                    cause: d.cause,
                     at: d.at(),
                     seen: d.seen,
                     prior: t.prior,
@@ -215,7 +213,7 @@ impl Correlator {
             self.wake_at(due);
             return;
         }
-        if c.cause != DownCause::DyingGasp
+        if family == Family::Fibre
             && let Some(id) = self
                 .joinable(Family::Power, c.at, self.config.power_window, None)
                 .filter(|id| self.incidents[id].incident.olts.contains(&c.olt))

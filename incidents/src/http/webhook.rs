@@ -43,23 +43,28 @@ pub fn webhook_router(service: IncidentService, secret: Secret) -> Router {
         })
 }
 
-/// The secret the request presents, from the first place that has one.
+/// The secret the request presents, from the first place that has one: a Bearer
+/// `Authorization` header, `X-Kuma-Token`, or the `token` query parameter.
 fn presented<'a>(
     headers: &'a HeaderMap,
     query: Option<&'a str>,
 ) -> Option<std::borrow::Cow<'a, str>> {
-    if let Some(v) = headers
+    let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-    {
-        let v = v.trim();
-        return v
-            .get(..7)
-            .filter(|p| p.eq_ignore_ascii_case("bearer "))
-            .map(|_| v[7..].trim().into());
-    }
-    if let Some(v) = headers.get("x-kuma-token").and_then(|v| v.to_str().ok()) {
-        return Some(v.trim().into());
+        .map(str::trim)
+        .filter(|v| {
+            v.get(..7)
+                .is_some_and(|p| p.eq_ignore_ascii_case("bearer "))
+        })
+        .map(|v| v[7..].trim());
+    if let Some(v) = bearer.or_else(|| {
+        headers
+            .get("x-kuma-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    }) {
+        return Some(v.into());
     }
     form_urlencoded::parse(query?.as_bytes())
         .find(|(k, _)| k == "token")
@@ -78,8 +83,10 @@ fn refuse(
 
 async fn receive(State(h): State<Hook>, headers: HeaderMap, uri: Uri, body: Body) -> Response {
     let query = uri.query();
-    let ok = presented(&headers, query)
-        .is_some_and(|p| bool::from(p.as_bytes().ct_eq(h.secret.expose().as_bytes())));
+    // An empty secret (a configuration mistake) authorises nobody rather than everybody.
+    let ok = !h.secret.expose().is_empty()
+        && presented(&headers, query)
+            .is_some_and(|p| bool::from(p.as_bytes().ct_eq(h.secret.expose().as_bytes())));
     if !ok {
         let mut r = refuse(
             &h.service,
