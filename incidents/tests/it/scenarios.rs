@@ -8,7 +8,7 @@ use incidents::correlate::IncidentKind;
 
 use crate::kuma::{DOWN, UP};
 use crate::lab::{Lab, ONUS, customer_of, lab_config};
-use crate::support::{SECRET, http, request, wait_for};
+use crate::support::{post_kuma, wait_for};
 
 #[tokio::test]
 async fn a_fibre_cut_lists_every_onu_of_the_port_and_their_customers() {
@@ -96,17 +96,7 @@ async fn a_dead_olt_and_a_kuma_down_are_one_incident_without_onu_noise() {
     assert!(inc.evidence.snmp_down_since.is_some());
     // Kuma's monitor of the same OLT (tagged olt=olt-dead) goes down too.
     let body = tagged(DOWN, "olt-dead");
-    let auth = format!("Bearer {SECRET}");
-    let (s, _) = http(
-        lab.api,
-        &request(
-            "POST",
-            "/webhook/kuma",
-            &[("Authorization", &auth)],
-            body.as_bytes(),
-        ),
-    )
-    .await;
+    let (s, _) = post_kuma(lab.api, body.as_bytes()).await;
     assert_eq!(s, 202);
     let updated = wait_for(&mut lab.events, 20, |e| {
         matches!(e, IncidentEvent::Updated { .. }) && !e.incident().evidence.kuma.is_empty()
@@ -131,16 +121,7 @@ async fn a_dead_olt_and_a_kuma_down_are_one_incident_without_onu_noise() {
     lab.control("/faults", r#"{"drop_all":false}"#).await;
     assert!(lab.poll().await);
     let up = tagged(UP, "olt-dead");
-    let (s, _) = http(
-        lab.api,
-        &request(
-            "POST",
-            "/webhook/kuma",
-            &[("Authorization", &auth)],
-            up.as_bytes(),
-        ),
-    )
-    .await;
+    let (s, _) = post_kuma(lab.api, up.as_bytes()).await;
     assert_eq!(s, 202);
     // Two things follow, in either order: the OLT incident resolves (after the quiet time) and
     // the ONUs held back while it was dead are correlated.

@@ -106,3 +106,13 @@ pub(crate) async fn wait_for(
         }
     }
 }
+
+/// POSTs a Kuma body to the webhook with the right secret, as JSON.
+pub(crate) async fn post_kuma(addr: SocketAddr, body: &[u8]) -> (u16, String) {
+    let auth = format!("Bearer {SECRET}");
+    let headers = [
+        ("Authorization", auth.as_str()),
+        ("Content-Type", "application/json"),
+    ];
+    http(addr, &request("POST", "/webhook/kuma", &headers, body)).await
+}

@@ -10,7 +10,7 @@ use incidents::{IncidentEvent, IncidentService, NoDirectory, ServiceConfig};
 use olt_poller::OltId;
 
 use crate::kuma::{DOWN, LEGACY, TEST, UP, recorded_multipart};
-use crate::support::{SECRET, chunked, http, request, serve, wait_for};
+use crate::support::{SECRET, chunked, http, post_kuma, request, serve, wait_for};
 
 const PATH: &str = "/webhook/kuma";
 
@@ -57,20 +57,7 @@ fn query_of(json: &str) -> String {
 async fn kuma_down_then_up_opens_and_resolves_an_olt_incident() {
     let (service, addr) = start().await;
     let mut events = service.subscribe();
-    let auth = bearer();
-    let (status, body) = http(
-        addr,
-        &request(
-            "POST",
-            PATH,
-            &[
-                ("Authorization", &auth),
-                ("Content-Type", "application/json"),
-            ],
-            DOWN.as_bytes(),
-        ),
-    )
-    .await;
+    let (status, body) = post_kuma(addr, DOWN.as_bytes()).await;
     assert_eq!(status, 202, "{body}");
     let opened = wait_for(&mut events, 10, |e| {
         matches!(e, IncidentEvent::Opened { .. })
@@ -150,34 +137,10 @@ async fn every_variant_is_accepted_as_kuma_sends_it() {
     .await;
     assert_eq!(s, 202, "{b}");
     // 1.23.x shape.
-    let (s, _) = http(
-        addr,
-        &request(
-            "POST",
-            PATH,
-            &[
-                ("Authorization", &auth),
-                ("Content-Type", "application/json"),
-            ],
-            LEGACY.as_bytes(),
-        ),
-    )
-    .await;
+    let (s, _) = post_kuma(addr, LEGACY.as_bytes()).await;
     assert_eq!(s, 202);
     // The Test button: 200, nothing happens.
-    let (s, _) = http(
-        addr,
-        &request(
-            "POST",
-            PATH,
-            &[
-                ("Authorization", &auth),
-                ("Content-Type", "application/json"),
-            ],
-            TEST.as_bytes(),
-        ),
-    )
-    .await;
+    let (s, _) = post_kuma(addr, TEST.as_bytes()).await;
     assert_eq!(s, 200);
     let m = service.metrics();
     assert_eq!((m.webhook_events, m.webhook_tests), (3, 1));
