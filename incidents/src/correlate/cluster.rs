@@ -37,6 +37,17 @@ fn groups(cands: Vec<Cand>, window: std::time::Duration) -> Vec<Vec<Cand>> {
     out
 }
 
+/// The first incident whose span, widened by `window`, holds `at`.
+fn within(
+    open: &[(IncidentId, Timestamp, Timestamp)],
+    at: Timestamp,
+    window: std::time::Duration,
+) -> Option<IncidentId> {
+    open.iter()
+        .find(|(_, lo, hi)| at.since(*hi) <= window && lo.since(at) <= window)
+        .map(|(id, ..)| *id)
+}
+
 /// Whether ONUs of `family` may join an incident of `kind`: dying gasps join power outages,
 /// not another ONU's single-ONU incident.
 fn kind_fits(family: Family, kind: IncidentKind) -> bool {
@@ -88,30 +99,28 @@ impl Correlator {
         }
     }
 
-    /// The open incident of `family` whose ONUs went down within `window` of `at` (and, for the
-    /// fibre family, on the same port).
+    /// The open incidents of `family` (for the fibre family, on the given port) with their
+    /// spans of down times: what a pending ONU may join.
     fn joinable(
         &self,
         family: Family,
-        at: Timestamp,
-        window: std::time::Duration,
         port: Option<(&OltId, PonPort)>,
-    ) -> Option<IncidentId> {
-        self.incidents.iter().find_map(|(id, t)| {
-            let (lo, hi) = t.span?;
-            let fits = t.family == family
-                && kind_fits(family, t.incident.kind)
-                && t.incident.state == IncidentState::Open
-                && at.since(hi) <= window
-                && lo.since(at) <= window
-                && port.is_none_or(|(olt, p)| {
-                    t.incident
-                        .ports
-                        .iter()
-                        .any(|ip| &ip.olt == olt && ip.port == p)
-                });
-            fits.then_some(*id)
-        })
+    ) -> Vec<(IncidentId, Timestamp, Timestamp)> {
+        self.incidents
+            .iter()
+            .filter(|(_, t)| {
+                t.family == family
+                    && kind_fits(family, t.incident.kind)
+                    && t.incident.state == IncidentState::Open
+                    && port.is_none_or(|(olt, p)| {
+                        t.incident
+                            .ports
+                            .iter()
+                            .any(|ip| ip.port == p && &ip.olt == olt)
+                    })
+            })
+            .filter_map(|(id, t)| t.span.map(|(lo, hi)| (*id, lo, hi)))
+            .collect()
     }
 
     /// Adds each candidate that fits an open incident to it (in one batch per incident, so a
@@ -124,10 +133,11 @@ impl Correlator {
         window: std::time::Duration,
         port: Option<(&OltId, PonPort)>,
     ) -> Vec<Cand> {
+        let open = self.joinable(family, port);
         let mut joins: BTreeMap<IncidentId, Vec<OnuRef>> = BTreeMap::new();
         let mut rest = Vec::new();
         for c in cands {
-            match self.joinable(family, c.at, window, port) {
+            match within(&open, c.at, window) {
                 Some(id) => joins.entry(id).or_default().push(c.onu()),
                 None => rest.push(c),
             }
@@ -214,9 +224,12 @@ impl Correlator {
             return;
         }
         if family == Family::Fibre
-            && let Some(id) = self
-                .joinable(Family::Power, c.at, self.config.power_window, None)
-                .filter(|id| self.incidents[id].incident.olts.contains(&c.olt))
+            && let Some(id) = within(
+                &self.joinable(Family::Power, None),
+                c.at,
+                self.config.power_window,
+            )
+            .filter(|id| self.incidents[id].incident.olts.contains(&c.olt))
         {
             self.add_members(id, now, &[c.onu()]);
             return;

@@ -7,6 +7,8 @@ use super::{
     AffectedOnu, Correlator, Emit, Evidence, Family, Incident, IncidentId, IncidentKind,
     IncidentPort, IncidentState, KumaEvidence, OnuRef, Tracked,
 };
+use olt_poller::DownCause;
+
 use crate::Timestamp;
 
 impl Correlator {
@@ -55,6 +57,7 @@ impl Correlator {
                 span: None,
                 clear_since: None,
                 last_resolved: None,
+                orphans: Default::default(),
                 emit: Emit::Opened,
             },
         );
@@ -91,6 +94,9 @@ impl Correlator {
             };
             track.incident = Some(id);
             track.prior = None;
+            if !t.orphans.is_empty() {
+                t.orphans.remove(&(olt_id.clone(), *key));
+            }
             let Some(down) = &track.down else { continue };
             let at = down.at();
             t.span = Some(t.span.map_or((at, at), |(lo, hi)| (lo.min(at), hi.max(at))));
@@ -188,10 +194,9 @@ impl Correlator {
                     })
                     .collect(),
             };
-            let existing = self.incidents.iter().rev().find_map(|(id, t)| {
-                (t.family == Family::Olt && t.incident.olts.first() == Some(olt_id))
-                    .then_some((*id, t.incident.state))
-            });
+            let existing = olt
+                .olt_incident
+                .and_then(|id| self.incidents.get(&id).map(|t| (id, t.incident.state)));
             let down = olt.unreachable();
             match existing {
                 Some((id, state)) if down || state == IncidentState::Open => {
@@ -213,7 +218,8 @@ impl Correlator {
                     let id = self.open(now, IncidentKind::OltUnreachable, Family::Olt, &[]);
                     let t = self.incidents.get_mut(&id).expect("just opened");
                     t.incident.olts = vec![olt_id.clone()];
-                    t.incident.olt = Some(olt_id);
+                    t.incident.olt = Some(olt_id.clone());
+                    self.olts.entry(olt_id).or_default().olt_incident = Some(id);
                     id
                 }
             };
@@ -282,16 +288,17 @@ impl Correlator {
             return t.incident.evidence.snmp_down_since.is_none()
                 && t.incident.evidence.kuma.is_empty();
         }
+        // An open incident's members stay attached and their `online` and `cause` follow the
+        // poller's events, so the incident's own list says who is back.
         let total = t.incident.onus.len();
         let back = t
             .incident
             .onus
             .iter()
             .filter(|m| {
-                self.olts
-                    .get(&m.olt)
-                    .and_then(|o| o.onus.get(&m.key()))
-                    .is_none_or(|track| track.incident != Some(id) || track.is_back())
+                m.online
+                    || matches!(m.cause, DownCause::Admin | DownCause::Reset)
+                    || (!t.orphans.is_empty() && t.orphans.contains(&(m.olt.clone(), m.key())))
             })
             .count();
         let need = (self.config.restore_ratio * total as f64).ceil() as usize;
@@ -323,6 +330,7 @@ impl Correlator {
             if !track.is_back() && track.incident == Some(id) {
                 track.incident = None;
                 track.orphan = true;
+                t.orphans.insert((m.olt.clone(), m.key()));
             }
         }
         self.summarise(id);

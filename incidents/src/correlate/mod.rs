@@ -188,6 +188,8 @@ struct OltState {
     settle_at: Option<Timestamp>,
     snmp_down: Option<Timestamp>,
     kuma_down: BTreeMap<MonitorId, KumaDown>,
+    /// The OLT's latest `olt_unreachable` incident, while it is held.
+    olt_incident: Option<IncidentId>,
 }
 
 impl OltState {
@@ -238,6 +240,8 @@ struct Tracked {
     span: Option<(Timestamp, Timestamp)>,
     clear_since: Option<Timestamp>,
     last_resolved: Option<Timestamp>,
+    /// Members left down when it resolved: customer matters now, never blocking it again.
+    orphans: std::collections::HashSet<OnuRef>,
     emit: Emit,
 }
 
