@@ -58,6 +58,7 @@ impl Correlator {
     /// Classifies the pending ONUs of every OLT whose settle time has passed.
     pub(super) fn classify_pending(&mut self, now: Timestamp) {
         let mut fibre: BTreeMap<(OltId, PonPort), Vec<Cand>> = BTreeMap::new();
+        let mut lone = Vec::new();
         let (mut power, mut single) = (Vec::new(), Vec::new());
         let mut wake = Vec::new();
         for (olt_id, olt) in &self.olts {
@@ -91,12 +92,11 @@ impl Correlator {
             self.wake_at(w);
         }
         for ((olt, port), cands) in fibre {
-            self.fibre_port(now, &olt, port, cands);
+            lone.extend(self.fibre_port(now, &olt, port, cands));
         }
-        self.power(now, power);
-        for c in single {
-            self.single_when_due(now, c, Family::Individual);
-        }
+        lone.extend(self.power(now, power));
+        lone.extend(single.into_iter().map(|c| (c, Family::Individual)));
+        self.singles(now, lone);
     }
 
     /// The open incidents of `family` (for the fibre family, on the given port) with their
@@ -160,7 +160,15 @@ impl Correlator {
         })
     }
 
-    fn fibre_port(&mut self, now: Timestamp, olt: &OltId, port: PonPort, mut cands: Vec<Cand>) {
+    /// Clusters one port's pending fibre-family ONUs; returns the lone ones.
+    fn fibre_port(
+        &mut self,
+        now: Timestamp,
+        olt: &OltId,
+        port: PonPort,
+        mut cands: Vec<Cand>,
+    ) -> Vec<(Cand, Family)> {
+        let mut lone = Vec::new();
         cands.sort_by_key(|c| c.at);
         let window = self.config.cluster_window;
         let rest = self.join_open(now, cands, Family::Fibre, window, Some((olt, port)));
@@ -177,14 +185,15 @@ impl Correlator {
                 };
                 self.escalate(id, now);
             } else {
-                for c in group {
-                    self.single_when_due(now, c, Family::Fibre);
-                }
+                lone.extend(group.into_iter().map(|c| (c, Family::Fibre)));
             }
         }
+        lone
     }
 
-    fn power(&mut self, now: Timestamp, mut cands: Vec<Cand>) {
+    /// Clusters the pending dying gasps of every OLT; returns the lone ones.
+    fn power(&mut self, now: Timestamp, mut cands: Vec<Cand>) -> Vec<(Cand, Family)> {
+        let mut lone = Vec::new();
         cands.sort_by_key(|c| c.at);
         let window = self.config.power_window;
         let rest = self.join_open(now, cands, Family::Power, window, None);
@@ -207,48 +216,51 @@ impl Correlator {
                     }
                 }
             } else {
-                for c in group {
-                    self.single_when_due(now, c, Family::Power);
-                }
+                lone.extend(group.into_iter().map(|c| (c, Family::Power)));
             }
         }
+        lone
     }
 
     /// A lone ONU becomes a single-ONU incident once `single_onu_delay` has passed without a
     /// cluster taking it; a fibre-family ONU that went down during an open power outage on its
-    /// OLT joins that outage instead (an ONU that lost power without a dying gasp).
-    fn single_when_due(&mut self, now: Timestamp, c: Cand, family: Family) {
-        let due = c.seen.plus(self.config.single_onu_delay);
-        if due > now {
-            self.wake_at(due);
-            return;
-        }
-        if family == Family::Fibre
-            && let Some(id) = within(
-                &self.joinable(Family::Power, None),
-                c.at,
-                self.config.power_window,
-            )
-            .filter(|id| self.incidents[id].incident.olts.contains(&c.olt))
-        {
-            self.add_members(id, now, &[c.onu()]);
-            return;
-        }
-        let single = c.prior.filter(|id| {
-            self.incidents.get(id).is_some_and(|t| {
-                t.family == family
-                    && t.incident.kind == IncidentKind::SingleOnu
-                    && t.incident.state == IncidentState::Resolved
-            })
-        });
-        match single {
-            Some(id) => {
-                self.reopen(id, now);
-                self.add_members(id, now, &[c.onu()]);
+    /// OLT joins that outage instead (an ONU that lost power without a dying gasp). Those join
+    /// in one batch per outage.
+    fn singles(&mut self, now: Timestamp, lone: Vec<(Cand, Family)>) {
+        let power = self.joinable(Family::Power, None);
+        let mut absorbed: BTreeMap<IncidentId, Vec<OnuRef>> = BTreeMap::new();
+        for (c, family) in lone {
+            let due = c.seen.plus(self.config.single_onu_delay);
+            if due > now {
+                self.wake_at(due);
+                continue;
             }
-            None => {
-                self.open(now, IncidentKind::SingleOnu, family, &[c.onu()]);
+            if family == Family::Fibre
+                && let Some(id) = within(&power, c.at, self.config.power_window)
+                    .filter(|id| self.incidents[id].incident.olts.contains(&c.olt))
+            {
+                absorbed.entry(id).or_default().push(c.onu());
+                continue;
             }
+            let single = c.prior.filter(|id| {
+                self.incidents.get(id).is_some_and(|t| {
+                    t.family == family
+                        && t.incident.kind == IncidentKind::SingleOnu
+                        && t.incident.state == IncidentState::Resolved
+                })
+            });
+            match single {
+                Some(id) => {
+                    self.reopen(id, now);
+                    self.add_members(id, now, &[c.onu()]);
+                }
+                None => {
+                    self.open(now, IncidentKind::SingleOnu, family, &[c.onu()]);
+                }
+            }
+        }
+        for (id, onus) in absorbed {
+            self.add_members(id, now, &onus);
         }
     }
 
