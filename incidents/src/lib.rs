@@ -28,7 +28,7 @@ pub mod directory;
 mod error;
 pub mod http;
 pub mod kuma;
-mod metrics;
+pub mod metrics;
 mod service;
 mod timestamp;
 
