@@ -2,6 +2,8 @@
 //! networks, each authenticated by a bearer token compared in constant time.
 //!
 //! `POST /cut {"agent":0,"port":3}` cuts a port's fibre (its ONUs go down with LOS);
+//! `POST /cut {"agent":0,"port":3,"onus":[4,5,6]}` cuts a splitter branch (only those ONU ids of
+//! the port go down with LOS);
 //! `POST /power {"agent":0,"onus":[0,1,2]}` or `{"agent":0,"port":2,"count":20}` is a power
 //! outage (dying gasp); `POST /restore {"agent":0,"port":3}` (or no port: all) brings ONUs back;
 //! `POST /drift {"agent":0,"onu":5,"rx_dbm":-28.4}` moves an ONU's receive level;
@@ -139,7 +141,13 @@ async fn handle(
             let Some(port) = call.port else {
                 return bad("port required");
             };
-            agent.change(|n| n.cut_port(port))
+            match call.onus {
+                None => agent.change(|n| n.cut_port(port)),
+                Some(ids) => {
+                    let ids: Vec<u32> = ids.iter().filter_map(|&i| u32::try_from(i).ok()).collect();
+                    agent.change(|n| n.cut_onus(port, &ids))
+                }
+            }
         }
         "/power" => {
             let positions: Vec<usize> = match (call.onus, call.port, call.count) {

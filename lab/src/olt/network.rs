@@ -174,6 +174,12 @@ impl Network {
         self.take_down(|o| o.port == port, SimCause::Los)
     }
 
+    /// Cuts a distribution fibre (a splitter branch): the listed ONUs of a port (ids on the
+    /// port) go down with LOS; the rest of the port stays up. Unknown ids are skipped.
+    pub fn cut_onus(&mut self, port: u32, ids: &[u32]) -> usize {
+        self.take_down(|o| o.port == port && ids.contains(&o.id), SimCause::Los)
+    }
+
     /// A power outage: the listed ONUs (global positions) send a dying gasp and go down.
     pub fn power_outage(&mut self, positions: &[usize]) -> usize {
         let now = unix_now();

@@ -139,6 +139,36 @@ async fn control_api_needs_the_token_and_changes_the_network() {
         online_before - cut["changed"].as_u64().unwrap() as usize
     );
     assert!(los >= 8);
+    // A splitter branch: only the listed ONU ids of port 3 go down, with LOS.
+    let up_ids = |n: &Network| -> Vec<u32> {
+        n.onus
+            .iter()
+            .filter(|o| o.port == 3 && o.down.is_none())
+            .map(|o| o.id)
+            .collect()
+    };
+    let before = agent.read(up_ids);
+    let (s, body) = http(addr, &post("/cut", token, r#"{"port":3,"onus":[1,2,3]}"#)).await;
+    assert_eq!(s, 200, "{body}");
+    let branch: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let after = agent.read(up_ids);
+    let gone: Vec<u32> = before
+        .iter()
+        .copied()
+        .filter(|i| !after.contains(i))
+        .collect();
+    assert!(gone.iter().all(|i| (1..=3).contains(i)), "{gone:?}");
+    assert_eq!(gone.len(), branch["changed"].as_u64().unwrap() as usize);
+    assert!(agent.read(|n| {
+        n.onus
+            .iter()
+            .filter(|o| o.port == 3 && (1..=3).contains(&o.id))
+            .all(|o| o.down.is_some())
+    }));
+    let (s, _) = http(addr, &post("/restore", token, r#"{"port":3}"#)).await;
+    assert_eq!(s, 200);
+    assert_eq!(agent.read(up_ids).len(), 8);
+    let (_, los, ..) = agent.read(Network::counts);
     let (s, _) = http(addr, &post("/power", token, r#"{"port":2,"count":3}"#)).await;
     assert_eq!(s, 200);
     let (s, _) = http(addr, &post("/drift", token, r#"{"onu":0,"rx_dbm":-29.5}"#)).await;
