@@ -123,8 +123,39 @@ pub struct Hub {
     pub diag: DiagDefaults,
     /// The provisioner, when configured (its API is mounted under `/provisioning`).
     pub provisioner: Option<axum::Router>,
-    /// The incident service's routers, when configured.
-    pub incidents: Option<axum::Router>,
+    /// Outage correlation (when OLTs or Kuma are configured).
+    pub incidents: Option<incidents::IncidentService>,
+    /// Uptime Kuma's shared secret (the webhook is mounted only with one).
+    pub kuma_secret: Option<acs::Secret>,
+}
+
+/// The incident service's view of ERPNext: ONU serial → CPE (the ACS's serial index) → links.
+pub struct IncidentDirectory {
+    /// The ACS.
+    pub acs: Arc<Acs>,
+    /// ERPNext links.
+    pub directory: Arc<dyn Directory>,
+}
+
+impl incidents::Directory for IncidentDirectory {
+    fn lookup(&self, serial: &str) -> Option<incidents::Subscriber> {
+        use incidents::directory::{CpeId, CustomerId, ServiceLocation};
+        let id = self
+            .acs
+            .store()
+            .scan_index(acs::store::Index::Serial, serial)
+            .ok()?
+            .into_iter()
+            .next()?;
+        let links = self.directory.links(id.as_str());
+        Some(incidents::Subscriber {
+            cpe: Some(CpeId(id.to_string())),
+            customer_name: links.customer.clone(),
+            customer: links.customer.map(CustomerId),
+            service_location: links.location.map(ServiceLocation),
+            equipment: links.equipment,
+        })
+    }
 }
 
 impl Hub {
@@ -191,6 +222,34 @@ impl Hub {
                 &kind,
                 serde_json::to_value(&e).unwrap_or_default(),
             );
+        }
+    }
+
+    /// Follows the incident service onto the bus (`outages`), and feeds it each OLT's port
+    /// totals after every poll (the correlator needs them to tell a cut from a branch).
+    pub async fn follow_incidents(self: Arc<Self>) {
+        let Some(service) = self.incidents.clone() else {
+            return;
+        };
+        let mut rx = service.subscribe();
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+        let mut seen: HashMap<OltId, u64> = HashMap::new();
+        loop {
+            tokio::select! {
+                e = rx.recv() => match e {
+                    Ok(e) => self.bus.publish("outages", e.name(), serde_json::to_value(&e).unwrap_or_default()),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                },
+                _ = tick.tick() => {
+                    for (id, _, snap) in self.olt_views() {
+                        let Some(snap) = snap else { continue };
+                        if seen.insert(id, snap.polled_at_ms) != Some(snap.polled_at_ms) {
+                            service.observe_snapshot(&snap);
+                        }
+                    }
+                }
+            }
         }
     }
 

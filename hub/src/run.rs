@@ -73,8 +73,6 @@ pub struct Extras {
     pub directory: Option<Arc<dyn Directory>>,
     /// Routes mounted as they are (the provisioner's API).
     pub provisioner: Option<axum::Router>,
-    /// Routes mounted as they are (the incident service's webhook and outages).
-    pub incidents: Option<axum::Router>,
 }
 
 /// A running control plane.
@@ -100,6 +98,9 @@ impl Stack {
     /// Stops every listener and task, flushing the ACS's write-behind.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
+        if let Some(i) = &self.hub.incidents {
+            i.shutdown().await;
+        }
         match self.cwmp.await {
             Ok(Err(e)) => tracing::error!(error = %e, "CWMP threads"),
             Err(e) => tracing::error!(error = %e, "CWMP task"),
@@ -217,6 +218,21 @@ pub async fn start(c: &Config, s: Secrets, extras: Extras) -> anyhow::Result<Sta
     let hub_l = bind(c.hub.listen).await?;
     let hub_addr = hub_l.local_addr()?;
     // Speed tests default to this hub's own endpoints when it listens on a definite address.
+    let directory = extras.directory.unwrap_or_else(|| Arc::new(NoDirectory));
+    // Outage correlation runs whenever there is something to correlate: OLTs or Kuma.
+    let incident_service = if fleet.is_some() || s.kuma.is_some() {
+        let names = crate::app::IncidentDirectory {
+            acs: acs.clone(),
+            directory: Arc::clone(&directory),
+        };
+        Some(incidents::IncidentService::spawn(
+            incidents::ServiceConfig::default(),
+            Arc::new(names),
+            fleet.as_ref().map(|f| f.subscribe()),
+        )?)
+    } else {
+        None
+    };
     let speedtest_url = c
         .hub
         .speedtest_url
@@ -235,7 +251,7 @@ pub async fn start(c: &Config, s: Secrets, extras: Extras) -> anyhow::Result<Sta
         olt_ids,
         reachable: Mutex::new(HashMap::new()),
         modem,
-        directory: extras.directory.unwrap_or_else(|| Arc::new(NoDirectory)),
+        directory,
         online_within_ms: c.hub.online_within_secs as i64 * 1000,
         metrics: HubMetrics::default(),
         diag: crate::app::DiagDefaults {
@@ -243,8 +259,10 @@ pub async fn start(c: &Config, s: Secrets, extras: Extras) -> anyhow::Result<Sta
             speedtest_url,
         },
         provisioner: extras.provisioner,
-        incidents: extras.incidents,
+        incidents: incident_service,
+        kuma_secret: s.kuma.clone(),
     });
+    tasks.push(tokio::spawn(Arc::clone(&hub).follow_incidents()));
     if let Some(f) = &fleet {
         tasks.push(tokio::spawn(Arc::clone(&hub).follow_poller(f.subscribe())));
     }

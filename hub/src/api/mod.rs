@@ -34,10 +34,36 @@ pub fn router(hub: Arc<Hub>) -> Router {
     if let Some(p) = &hub.provisioner {
         r = r.merge(p.clone());
     }
-    if let Some(i) = &hub.incidents {
-        r = r.merge(i.clone());
+    if let Some(service) = &hub.incidents {
+        // The webhook checks Kuma's own secret; the outage views are staff routes.
+        if let Some(secret) = &hub.kuma_secret {
+            let secret = olt_poller::Secret::new(secret.expose());
+            r = r.merge(incidents::http::webhook_router(service.clone(), secret));
+        }
+        let outages = incidents::http::outages_router(service.clone()).layer(
+            axum::middleware::from_fn_with_state(Arc::clone(&hub), staff_layer),
+        );
+        r = r.merge(outages);
     }
     r
+}
+
+/// Middleware for routers of other crates that have no authentication of their own.
+async fn staff_layer(
+    axum::extract::State(hub): axum::extract::State<Arc<Hub>>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<SocketAddr>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let token = req
+        .uri()
+        .query()
+        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("token=")))
+        .map(str::to_owned);
+    if let Err(r) = staff(&hub, req.headers(), token.as_deref(), Some(peer)) {
+        return r;
+    }
+    next.run(req).await
 }
 
 /// Serves the API on a pre-bound listener until `shutdown`.

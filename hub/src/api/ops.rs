@@ -207,6 +207,9 @@ pub(crate) fn render_metrics(hub: &Hub) -> String {
         "When the last poll finished.",
         &per_olt(&|_, s| s.map_or(0.0, |s| s.polled_at_ms as f64 / 1000.0)),
     );
+    if let Some(i) = &hub.incidents {
+        out.push_str(&i.metrics().to_prometheus());
+    }
     out
 }
 

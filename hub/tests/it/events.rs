@@ -265,3 +265,87 @@ async fn mqtt_subscribers_get_events_and_the_hub_resubscribes_after_the_broker_r
     drop(broker);
     t.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fibre_cut_is_one_incident_on_sse_with_its_customers_and_kuma_reaches_the_correlator() {
+    let t = harness::start(Options {
+        devices: 4,
+        locations: vec![(0, "LOC-00001"), (1, "LOC-00002")],
+        ..Options::default()
+    })
+    .await;
+    t.polled().await;
+    let mut outages = subscribe(&t, "outages").await;
+    let (_, olt) = t.get("/olt/olt-demo", Some(TOKEN)).await;
+    let online = olt["snapshot"]["onus"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["state"] == "online")
+        .count();
+    // Port 0 holds the 32 ONUs of this network: a feeder cut takes down every one online.
+    t.olt_control("/cut", json!({"port": 0})).await;
+    let e = next_event(&mut outages, "opened").await;
+    let incident = &e["data"]["incident"];
+    assert_eq!(incident["kind"], "fibre_cut", "{e}");
+    assert_eq!(
+        incident["onus"].as_array().unwrap().len(),
+        online,
+        "{incident}"
+    );
+    let customers: Vec<&str> = incident["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c.as_str())
+        .collect();
+    assert_eq!(
+        customers,
+        ["CUST-00000", "CUST-00001"],
+        "the directory's customers: {incident}"
+    );
+    let id = incident["id"].clone();
+    let (status, list) = t.get("/outages?state=open", Some(TOKEN)).await;
+    assert_eq!(status, 200);
+    assert!(list.to_string().contains(&id.to_string()), "{list}");
+    assert_eq!(
+        t.get("/outages", None).await.0,
+        401,
+        "the outage views are staff routes"
+    );
+    // Uptime Kuma's webhook is authenticated by its own secret.
+    let kuma_down = include_str!("../../../incidents/testdata/kuma/down.json");
+    let post = |secret: Option<&'static str>| {
+        let mut req = t
+            .client
+            .post(t.url("/webhook/kuma"))
+            .header("content-type", "application/json")
+            .body(kuma_down);
+        if let Some(s) = secret {
+            req = req.bearer_auth(s);
+        }
+        req.send()
+    };
+    assert_eq!(post(None).await.unwrap().status().as_u16(), 401);
+    assert_eq!(
+        post(Some(TOKEN)).await.unwrap().status().as_u16(),
+        401,
+        "the staff token is not Kuma's"
+    );
+    assert_eq!(
+        post(Some(harness::KUMA)).await.unwrap().status().as_u16(),
+        202
+    );
+    let metrics = t
+        .client
+        .get(t.url("/metrics"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("incident"), "incident metrics exported");
+    t.stop().await;
+}

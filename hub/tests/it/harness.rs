@@ -10,6 +10,7 @@ use std::time::Duration;
 
 pub(crate) const TOKEN: &str = "hub-test-token-hub-test-token-hub";
 pub(crate) const TECH_KEY: &str = "tech-key-tech-key-tech-key-tech-key";
+pub(crate) const KUMA: &str = "kuma-secret-kuma-secret-kuma";
 const CPE_SECRET: &str = "cpe-secret-for-hub-tests";
 
 pub(crate) struct TestStack {
@@ -96,6 +97,7 @@ pub(crate) async fn start(opts: Options) -> TestStack {
         cpe: Some(Secret::new(CPE_SECRET)),
         hub_token: Some(Secret::new(TOKEN)),
         tech_key: Some(Secret::new(TECH_KEY)),
+        kuma: Some(Secret::new(KUMA)),
         ..Secrets::default()
     };
     let directory = FixedDirectory(
