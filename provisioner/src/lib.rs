@@ -1,6 +1,8 @@
-//! Skeleton crate: the issue that owns `provisioner/` fills it. It compiles so the workspace layout is
-//! fixed from the first commit.
+//! The provisioner: from an ERPNext `Service Equipment` record to a configured, confirmed CPE.
 #![warn(missing_docs)]
 
-/// The crate's name, so the skeleton exposes one documented item.
-pub const CRATE: &str = "provisioner";
+pub mod erp;
+pub mod error;
+pub mod model;
+
+pub use error::ProvisionError;
