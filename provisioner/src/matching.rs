@@ -1,0 +1,243 @@
+//! Which Service Equipment record a device is: by serial first, then by MAC, over normalised
+//! keys. Anything but exactly one consistent answer is reported as such — ambiguity or conflict
+//! — and the caller quarantines the device: a guess could put one customer's WiFi on another
+//! customer's ONT.
+
+use crate::model::{Equipment, EquipmentName, Mac, Serial};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, HashMap};
+
+/// The records the provisioner knows, indexed by normalised serial and MAC.
+#[derive(Debug, Default)]
+pub struct Directory {
+    records: HashMap<EquipmentName, Equipment>,
+    by_serial: HashMap<Serial, BTreeSet<EquipmentName>>,
+    by_mac: HashMap<Mac, BTreeSet<EquipmentName>>,
+}
+
+/// How a device was matched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Match {
+    /// Exactly one record.
+    One {
+        /// The record.
+        name: EquipmentName,
+        /// Whether the serial (true) or only a MAC (false) matched.
+        by_serial: bool,
+    },
+    /// No record has the device's serial or any of its MACs.
+    Unknown,
+    /// Several records claim the same key.
+    Ambiguous {
+        /// The key (`serial X` or `MAC Y`).
+        key: String,
+        /// The records.
+        candidates: Vec<EquipmentName>,
+    },
+    /// The serial points to one record and a MAC to another.
+    Conflict {
+        /// The record with the serial.
+        by_serial: EquipmentName,
+        /// The other records with one of the device's MACs.
+        by_mac: Vec<EquipmentName>,
+    },
+}
+
+/// Why a device is in quarantine; kept in its durable state and shown by the API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Quarantine {
+    /// No record has its serial or MAC.
+    Unknown,
+    /// Several records claim one of its keys.
+    Ambiguous {
+        /// The key.
+        key: String,
+        /// The records.
+        candidates: Vec<EquipmentName>,
+    },
+    /// Its serial and its MAC point to different records.
+    Conflict {
+        /// The record with the serial.
+        by_serial: EquipmentName,
+        /// The records with its MAC.
+        by_mac: Vec<EquipmentName>,
+    },
+    /// The record it matches is already another device's.
+    Claimed {
+        /// The record.
+        equipment: EquipmentName,
+        /// The device holding it.
+        holder: String,
+    },
+}
+
+impl Directory {
+    /// Adds or replaces a record; returns the previous version.
+    pub fn upsert(&mut self, e: Equipment) -> Option<Equipment> {
+        let old = self.remove(&e.name.clone());
+        if e.is_active() {
+            if let Some(s) = &e.serial {
+                self.by_serial
+                    .entry(s.clone())
+                    .or_default()
+                    .insert(e.name.clone());
+            }
+            if let Some(m) = &e.mac {
+                self.by_mac
+                    .entry(m.clone())
+                    .or_default()
+                    .insert(e.name.clone());
+            }
+        }
+        self.records.insert(e.name.clone(), e);
+        old
+    }
+
+    /// Removes a record; returns it.
+    pub fn remove(&mut self, name: &EquipmentName) -> Option<Equipment> {
+        let old = self.records.remove(name)?;
+        if let Some(s) = &old.serial {
+            unindex(&mut self.by_serial, s, name);
+        }
+        if let Some(m) = &old.mac {
+            unindex(&mut self.by_mac, m, name);
+        }
+        Some(old)
+    }
+
+    /// The record with this name.
+    pub fn get(&self, name: &EquipmentName) -> Option<&Equipment> {
+        self.records.get(name)
+    }
+
+    /// Every record's name.
+    pub fn names(&self) -> Vec<EquipmentName> {
+        self.records.keys().cloned().collect()
+    }
+
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Matches a device reporting `serial` and `macs`: the serial decides when exactly one
+    /// record has it (and no other record has one of the device's MACs); otherwise a MAC
+    /// decides when exactly one record has any of them.
+    pub fn match_device(&self, serial: Option<&Serial>, macs: &[Mac]) -> Match {
+        let serial_hits: Vec<EquipmentName> = serial
+            .and_then(|s| self.by_serial.get(s))
+            .map(|set| set.iter().cloned().collect())
+            .unwrap_or_default();
+        let mut mac_hits = BTreeSet::new();
+        for m in macs {
+            if let Some(set) = self.by_mac.get(m) {
+                mac_hits.extend(set.iter().cloned());
+            }
+        }
+        match serial_hits.as_slice() {
+            [one] => {
+                let others: Vec<EquipmentName> =
+                    mac_hits.into_iter().filter(|n| n != one).collect();
+                if others.is_empty() {
+                    Match::One {
+                        name: one.clone(),
+                        by_serial: true,
+                    }
+                } else {
+                    Match::Conflict {
+                        by_serial: one.clone(),
+                        by_mac: others,
+                    }
+                }
+            }
+            [] => match mac_hits.len() {
+                0 => Match::Unknown,
+                1 => Match::One {
+                    name: mac_hits.into_iter().next().expect("one"),
+                    by_serial: false,
+                },
+                _ => Match::Ambiguous {
+                    key: format!(
+                        "MAC {}",
+                        macs.iter().map(Mac::as_str).collect::<Vec<_>>().join(",")
+                    ),
+                    candidates: mac_hits.into_iter().collect(),
+                },
+            },
+            many => Match::Ambiguous {
+                key: format!("serial {}", serial.map_or("", Serial::as_str)),
+                candidates: many.to_vec(),
+            },
+        }
+    }
+}
+
+fn unindex<K: std::hash::Hash + Eq>(
+    map: &mut HashMap<K, BTreeSet<EquipmentName>>,
+    key: &K,
+    name: &EquipmentName,
+) {
+    if let Some(set) = map.get_mut(key) {
+        set.remove(name);
+        if set.is_empty() {
+            map.remove(key);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(n: u32, serial: &str, mac: &str) -> Equipment {
+        Equipment {
+            name: EquipmentName::parse(&format!("EQP-{n:05}")).unwrap(),
+            serial: Serial::normalize(serial),
+            mac: Mac::normalize(mac),
+            kind: None,
+            status: "Installed".into(),
+            location: String::new(),
+            customer: String::new(),
+            wifi: None,
+            sip: None,
+            modified: String::new(),
+        }
+    }
+
+    #[test]
+    fn serial_then_mac_and_never_a_guess() {
+        let mut d = Directory::default();
+        d.upsert(rec(1, "S1", "aa:00:00:00:00:01"));
+        d.upsert(rec(2, "S2", "aa:00:00:00:00:02"));
+        d.upsert(rec(3, "", "aa:00:00:00:00:03"));
+        d.upsert(rec(4, "", "aa:00:00:00:00:03"));
+        let mac = |s: &str| Mac::normalize(s).unwrap();
+        let s = |x: &str| Serial::normalize(x);
+        assert!(matches!(d.match_device(s("s1").as_ref(), &[]), Match::One { by_serial: true, .. }));
+        assert!(matches!(
+            d.match_device(s("X").as_ref(), &[mac("AA-00-00-00-00-02")]),
+            Match::One { by_serial: false, .. }
+        ));
+        assert_eq!(d.match_device(s("X").as_ref(), &[]), Match::Unknown);
+        assert!(matches!(
+            d.match_device(None, &[mac("aa0000000003")]),
+            Match::Ambiguous { .. }
+        ));
+        assert!(matches!(
+            d.match_device(s("S1").as_ref(), &[mac("aa:00:00:00:00:02")]),
+            Match::Conflict { .. }
+        ));
+        // A returned record no longer matches.
+        let mut r = rec(1, "S1", "aa:00:00:00:00:01");
+        r.status = "Returned".into();
+        d.upsert(r);
+        assert_eq!(d.match_device(s("S1").as_ref(), &[]), Match::Unknown);
+        assert_eq!(d.len(), 4);
+    }
+}
