@@ -669,6 +669,25 @@ impl Engine {
             .collect()
     }
 
+    /// After missed events: what to do about `device`. `None` asks for a decision with its
+    /// facts (never seen, or waiting); otherwise the actions that pick up where it stands.
+    pub fn reconcile(&mut self, device: &str, now: i64) -> Option<Vec<Action>> {
+        let st = self.devices.get(device)?;
+        match &st.phase {
+            Phase::Pending { .. } => None,
+            Phase::Installing { .. } => Some(vec![Action::Kick {
+                device: device.to_owned(),
+            }]),
+            Phase::Confirming { generation } => Some(vec![Action::ReadBack {
+                device: device.to_owned(),
+                generation: *generation,
+                paths: st.expect.iter().map(|(p, _)| p.clone()).collect(),
+            }]),
+            Phase::Failed { retry_at_ms, .. } if *retry_at_ms <= now => None,
+            _ => Some(Vec::new()),
+        }
+    }
+
     /// The stored facts of a device (for decisions not triggered by its own session).
     pub fn facts(&self, device: &str) -> Option<Facts> {
         self.devices.get(device).map(|d| Facts {

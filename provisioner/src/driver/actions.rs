@@ -1,0 +1,134 @@
+//! Carrying out the engine's actions against the ACS: presets written through `Acs::write`,
+//! connection requests, read-back and refresh tasks. Each runs in its own task so the event
+//! loop never waits on a device.
+
+use super::Provisioner;
+use crate::engine::{Action, Cause};
+use acs::store::Op;
+use acs::{DeviceId, TaskKind, TaskOutcome};
+use std::sync::Arc;
+
+impl Provisioner {
+    /// Starts the actions; returns at once.
+    pub(crate) fn execute(self: &Arc<Self>, actions: Vec<Action>) {
+        for action in actions {
+            let me = self.clone();
+            tokio::spawn(async move { me.act(action).await });
+        }
+    }
+
+    async fn act(self: Arc<Self>, action: Action) {
+        match action {
+            Action::Install {
+                device,
+                preset,
+                body,
+                stale_channel,
+            } => {
+                let mut ops = vec![Op::PutDoc {
+                    collection: acs::presets::COLLECTION.into(),
+                    name: preset,
+                    body,
+                }];
+                if let (Some(channel), Ok(id)) = (stale_channel, DeviceId::parse(&device)) {
+                    ops.push(Op::DeleteFault {
+                        device: id,
+                        channel,
+                    });
+                }
+                if let Err(e) = self.acs.write(ops).await {
+                    tracing::error!(%device, error = %e, "could not write the device's preset");
+                }
+            }
+            Action::Uninstall { device, preset } => {
+                let op = Op::DeleteDoc {
+                    collection: acs::presets::COLLECTION.into(),
+                    name: preset,
+                };
+                if let Err(e) = self.acs.write(vec![op]).await {
+                    tracing::error!(%device, error = %e, "could not remove the device's preset");
+                }
+            }
+            Action::Kick { device } => self.kick(&device).await,
+            Action::ReadBack {
+                device,
+                generation,
+                paths,
+            } => {
+                let result = self.read(&device, paths).await;
+                let actions =
+                    self.with_engine(|e, now| e.read_back(&device, generation, result, now));
+                self.execute(actions);
+            }
+            Action::Refresh { device, paths } => {
+                let Ok(id) = DeviceId::parse(&device) else {
+                    return;
+                };
+                let mut tasks = Vec::new();
+                for path in paths {
+                    let kind = TaskKind::RefreshObject {
+                        path: path.trim_end_matches('.').to_owned(),
+                    };
+                    match self.acs.enqueue(&id, kind).await {
+                        Ok(t) => tasks.push(t.id),
+                        Err(e) => tracing::warn!(%device, error = %e, "could not queue a refresh"),
+                    }
+                }
+                self.kick(&device).await;
+                for t in tasks {
+                    let _ = self.acs.wait_task(t, self.readback_timeout()).await;
+                }
+                self.decide(&device, Cause::Timer).await;
+            }
+            Action::SyncNow => self.request_sync(),
+        }
+    }
+
+    /// A connection request, with at most `concurrency` in flight; a device that does not
+    /// answer is picked up at its next inform.
+    async fn kick(&self, device: &str) {
+        let Ok(id) = DeviceId::parse(device) else {
+            return;
+        };
+        let _permit = self.permits.acquire().await;
+        if let Err(e) = self.acs.connection_request(&id).await {
+            tracing::info!(%device, error = %e, "connection request failed; waiting for the next inform");
+        }
+    }
+
+    /// Reads `paths` from the device now (a GetParameterValues task and a connection request)
+    /// and returns what the device reported.
+    async fn read(
+        &self,
+        device: &str,
+        paths: Vec<String>,
+    ) -> Result<Vec<(String, String)>, String> {
+        let id = DeviceId::parse(device).map_err(|e| e.to_string())?;
+        let task = self
+            .acs
+            .enqueue(
+                &id,
+                TaskKind::GetParameterValues {
+                    names: paths.clone(),
+                },
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        self.kick(device).await;
+        match self.acs.wait_task(task.id, self.readback_timeout()).await {
+            Ok(TaskOutcome::Done(_)) => {
+                let tree = self.acs.store().get_tree(&id).map_err(|e| e.to_string())?;
+                Ok(paths
+                    .into_iter()
+                    .filter_map(|p| {
+                        let v = tree.get(&p)?.value.as_ref()?.text().into_owned();
+                        Some((p, v))
+                    })
+                    .collect())
+            }
+            Ok(TaskOutcome::Faulted(_, f)) => Err(format!("fault {}", f.code)),
+            Ok(TaskOutcome::Pending(_)) => Err("the device did not answer in time".into()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+}
