@@ -9,12 +9,18 @@ use acs::{DeviceId, TaskKind, TaskOutcome};
 use std::sync::Arc;
 
 impl Provisioner {
-    /// Starts the actions; returns at once.
+    /// Starts the actions in the background, one after the other (a preset is written before
+    /// the connection request that should apply it); returns at once.
     pub(crate) fn execute(self: &Arc<Self>, actions: Vec<Action>) {
-        for action in actions {
-            let me = self.clone();
-            tokio::spawn(async move { me.act(action).await });
+        if actions.is_empty() {
+            return;
         }
+        let me = self.clone();
+        tokio::spawn(async move {
+            for action in actions {
+                me.clone().act(action).await;
+            }
+        });
     }
 
     async fn act(self: Arc<Self>, action: Action) {
