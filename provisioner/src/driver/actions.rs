@@ -90,15 +90,26 @@ impl Provisioner {
         }
     }
 
-    /// A connection request, with at most `concurrency` in flight; a device that does not
-    /// answer is picked up at its next inform.
+    /// A connection request, with at most `concurrency` in flight. A CPE still closing the
+    /// session that just ended answers 503, so a refused request is tried again a few times
+    /// (0.5, 1, 2 s apart); a device that still does not answer is picked up at its next inform.
     async fn kick(&self, device: &str) {
         let Ok(id) = DeviceId::parse(device) else {
             return;
         };
-        let _permit = self.permits.acquire().await;
-        if let Err(e) = self.acs.connection_request(&id).await {
-            tracing::info!(%device, error = %e, "connection request failed; waiting for the next inform");
+        for attempt in 0..4u32 {
+            let result = {
+                let _permit = self.permits.acquire().await;
+                self.acs.connection_request(&id).await
+            };
+            match result {
+                Ok(()) => return,
+                Err(acs::CrError::UnknownDevice | acs::CrError::NoUrl) => break,
+                Err(e) if attempt == 3 => {
+                    tracing::info!(%device, error = %e, "connection request failed; waiting for the next inform");
+                }
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(500 << attempt)).await,
+            }
         }
     }
 

@@ -169,6 +169,10 @@ async fn erpnext_down_loses_nothing_across_a_restart_and_completes_when_it_retur
     assert!(confirmed, "{}", lab.prov.summary());
     assert_eq!(lab.prov.outbox_len(), N);
     assert!((0..N as u64).all(|i| erp_status(&lab, i).is_empty()));
+    for i in 0..N {
+        holds_own(&lab, &f, i, 0).unwrap();
+    }
+    f.shutdown().await;
 
     // The control plane restarts while ERPNext is still down: the outbox is durable.
     let lab = lab.restart().await;
@@ -178,9 +182,5 @@ async fn erpnext_down_loses_nothing_across_a_restart_and_completes_when_it_retur
         .until(Duration::from_secs(30), |l| (0..N as u64).all(|i| erp_status(l, i) == "provisioned"))
         .await;
     assert!(written, "{}", lab.prov.summary());
-    for i in 0..N {
-        holds_own(&lab, &f, i, 0).unwrap();
-    }
     assert_no_secret_logged(&lab, N as u64);
-    f.shutdown().await;
 }

@@ -105,7 +105,9 @@ pub(crate) struct Lab {
     pub(crate) prov: Arc<Provisioner>,
     pub(crate) dir: tempfile::TempDir,
     stops: Vec<oneshot::Sender<()>>,
+    erp_stop: Option<oneshot::Sender<()>>,
     prov_task: Option<tokio::task::JoinHandle<()>>,
+    acs_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// The provisioner's configuration in the lab: fast polls and retries.
@@ -149,7 +151,7 @@ impl Lab {
         }));
         let dir = tempfile::tempdir().unwrap();
         let mut lab = Self::start_acs(erp, erp_addr, dir).await;
-        lab.stops.push(tx);
+        lab.erp_stop = Some(tx);
         lab
     }
 
@@ -165,7 +167,7 @@ impl Lab {
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let acs_addr = l.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
-        tokio::spawn(acs::server::serve(acs.clone(), l, None, async {
+        let acs_task = tokio::spawn(acs::server::serve(acs.clone(), l, None, async {
             let _ = rx.await;
         }));
         let prov = Provisioner::new(acs.clone(), prov_config(erp_addr)).expect("provisioner");
@@ -181,23 +183,26 @@ impl Lab {
             prov,
             dir,
             stops: vec![tx, ptx],
+            erp_stop: None,
             prov_task: Some(prov_task),
+            acs_task: Some(acs_task),
         }
     }
 
     /// Stops the provisioner and the ACS and starts both again on the same store (erp-sim
-    /// keeps running): a restart of the control plane.
+    /// keeps running): a restart of the control plane. Fleets must be shut down first (the
+    /// ACS's graceful shutdown waits for their connections).
     pub(crate) async fn restart(mut self) -> Self {
-        let erp_stop = self.stops.remove(0);
+        let erp_stop = self.erp_stop.take();
         for s in self.stops.drain(..) {
             let _ = s.send(());
         }
-        if let Some(t) = self.prov_task.take() {
+        for t in [self.prov_task.take(), self.acs_task.take()].into_iter().flatten() {
             let _ = t.await;
         }
         let Self { erp, erp_addr, acs, prov, dir, .. } = self;
         drop(prov);
-        for _ in 0..500 {
+        for _ in 0..2000 {
             if Arc::strong_count(&acs) == 1 {
                 break;
             }
@@ -205,7 +210,7 @@ impl Lab {
         }
         tokio::task::spawn_blocking(move || drop(acs)).await.unwrap();
         let mut lab = Self::start_acs(erp, erp_addr, dir).await;
-        lab.stops.insert(0, erp_stop);
+        lab.erp_stop = erp_stop;
         lab
     }
 
