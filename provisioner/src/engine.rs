@@ -368,7 +368,10 @@ impl Engine {
         st.equipment = Some(name.clone());
         st.fingerprint = fingerprint;
         st.expect = wanted.readable();
-        let kick = cause != Cause::Sync || self.config.push_on_change;
+        // A settings change found by a poll waits for the device's next inform unless asked
+        // otherwise; a device provisioned for the first time (say, released from quarantine)
+        // is woken at once.
+        let kick = cause != Cause::Sync || self.config.push_on_change || !settled;
         st.phase = Phase::Installing {
             generation: st.generation,
             kicks: u32::from(kick),
