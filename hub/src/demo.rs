@@ -1,9 +1,13 @@
 //! `fibreplane demo`: the ACS on a fresh embedded store with a lab fleet of simulated XX230v CPEs
-//! informing it, so a newcomer sees a living control plane in seconds.
+//! informing it, so a newcomer sees a living control plane in seconds; erp-sim stands in for
+//! ERPNext and the provisioner configures every CPE from it.
 
 use acs::{Acs, AcsConfig, CpeAuthMode, Secret};
 use anyhow::Context;
+use fibreplane_lab::erp::{ErpSim, ErpSimConfig};
 use fibreplane_lab::{CpeAuth, Credential, Fleet, SimConfig};
+use provisioner::erp::ErpConfig;
+use provisioner::{Provisioner, ProvisionerConfig};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -27,6 +31,9 @@ pub(crate) struct DemoArgs {
     /// Stop after this many seconds (default: run until Ctrl-C).
     #[arg(long)]
     duration: Option<u64>,
+    /// Address of the provisioning API (bearer token from FIBREPLANE_PROVISIONER_TOKEN).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    provisioning_listen: SocketAddr,
 }
 
 pub(crate) async fn run(args: DemoArgs, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
@@ -62,6 +69,48 @@ pub(crate) async fn run(args: DemoArgs, shutdown: impl Future<Output = ()>) -> a
         let _ = stop_rx.await;
     }));
 
+    // ERPNext's stand-in, seeded with one customer and ONT per simulated CPE, and the
+    // provisioner between it and the ACS.
+    let erp_secret = hex::encode(rand::random::<[u8; 16]>());
+    let erp = std::sync::Arc::new(ErpSim::new(&ErpSimConfig {
+        seed: 1,
+        devices: args.devices as u64,
+        api_key: "fibreplane".into(),
+        api_secret: erp_secret.clone(),
+    }));
+    let erp_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let erp_addr = erp_listener.local_addr()?;
+    let (erp_stop, erp_stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(fibreplane_lab::erp::serve(erp_listener, erp.clone(), async {
+        let _ = erp_stopped.await;
+    }));
+    let prov = Provisioner::new(
+        acs.clone(),
+        ProvisionerConfig {
+            erp: ErpConfig {
+                base_url: format!("http://{erp_addr}"),
+                api_key: "fibreplane".into(),
+                api_secret: Secret::new(erp_secret),
+                ..ErpConfig::default()
+            },
+            poll_interval: Duration::from_secs(5),
+            ..ProvisionerConfig::default()
+        },
+    )
+    .context("starting the provisioner")?;
+    let (prov_stop, prov_stopped) = tokio::sync::oneshot::channel::<()>();
+    let prov_task = tokio::spawn(prov.clone().run(async {
+        let _ = prov_stopped.await;
+    }));
+    let token = std::env::var("FIBREPLANE_PROVISIONER_TOKEN")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| hex::encode(rand::random::<[u8; 16]>()));
+    let api_listener = tokio::net::TcpListener::bind(args.provisioning_listen).await?;
+    let api_addr = api_listener.local_addr()?;
+    let api = provisioner::api::router(prov.clone(), Secret::new(token));
+    tokio::spawn(async move { axum::serve(api_listener, api).await });
+
     let fleet = Fleet::start(SimConfig {
         acs_url: format!("http://{local}/"),
         count: args.devices,
@@ -77,6 +126,10 @@ pub(crate) async fn run(args: DemoArgs, shutdown: impl Future<Output = ()>) -> a
         "  ACS (CWMP):   http://{local}/   (Digest auth; CPE secret from FIBREPLANE_CPE_SECRET or generated)"
     );
     println!("  store:        {} (redb)", data_dir.display());
+    println!("  erp-sim:      http://{erp_addr}/api/resource/Service%20Equipment");
+    println!(
+        "  provisioning: http://{api_addr}/provisioning/quarantine   (bearer token from FIBREPLANE_PROVISIONER_TOKEN)"
+    );
     println!(
         "  lab fleet:    {} simulated TP-Link XX230v CPEs, periodic inform every {} s",
         args.devices, args.interval
@@ -90,15 +143,18 @@ pub(crate) async fn run(args: DemoArgs, shutdown: impl Future<Output = ()>) -> a
         let mut tick = tokio::time::interval(Duration::from_secs(2));
         loop {
             tokio::select! {
-                _ = tick.tick() => status(&acs),
+                _ = tick.tick() => status(&acs, &prov),
                 _ = &mut run_fleet => break,
                 () = &mut shutdown => break,
             }
         }
     }
-    status(&acs);
+    status(&acs, &prov);
     let report = fleet.report();
     fleet.shutdown().await;
+    let _ = prov_stop.send(());
+    let _ = prov_task.await;
+    let _ = erp_stop.send(());
     let _ = stop_tx.send(());
     let _ = server.await;
     println!(
@@ -108,7 +164,7 @@ pub(crate) async fn run(args: DemoArgs, shutdown: impl Future<Output = ()>) -> a
     Ok(())
 }
 
-fn status(acs: &Acs) {
+fn status(acs: &Acs, prov: &Provisioner) {
     let m = &acs.metrics;
     let devices = acs.store().count().unwrap_or(0);
     println!(
@@ -120,4 +176,5 @@ fn status(acs: &Acs) {
         m.tasks_done.get(),
         m.auth_failures.get()
     );
+    println!("  provisioning {}", prov.summary());
 }

@@ -8,6 +8,7 @@ mod demo;
 mod import;
 mod modem;
 mod olt;
+mod provision;
 
 use anyhow::Context;
 use clap::Parser;

@@ -78,6 +78,8 @@ pub struct Provisioner {
     sync_now: Notify,
     writeback_now: Notify,
     pub(crate) permits: Semaphore,
+    /// Action batches still running (see [`Provisioner::idle`]).
+    pub(crate) in_flight: std::sync::atomic::AtomicUsize,
 }
 
 impl std::fmt::Debug for Provisioner {
@@ -137,6 +139,7 @@ impl Provisioner {
             events: Mutex::new(Some(events)),
             sync_now: Notify::new(),
             writeback_now: Notify::new(),
+            in_flight: std::sync::atomic::AtomicUsize::new(0),
         }))
     }
 
@@ -163,6 +166,39 @@ impl Provisioner {
     /// Asks the poller to poll ERPNext now.
     pub fn request_sync(&self) {
         self.sync_now.notify_one();
+    }
+
+    /// Waits until no action started by the engine is still running (for one-shot use such as
+    /// `fibreplane provision sync`).
+    pub async fn idle(&self) {
+        while self.in_flight.load(std::sync::atomic::Ordering::Acquire) > 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Writes every queued durable record now. For one-shot use, when [`Self::run`] (whose
+    /// persister does this continuously) is not running.
+    pub async fn flush(&self) -> Result<(), ProvisionError> {
+        let mut ops = Vec::new();
+        if let Some(rx) = self.persist_rx.lock().unwrap_or_else(PoisonError::into_inner).as_mut() {
+            while let Ok(more) = rx.try_recv() {
+                ops.extend(more);
+            }
+        }
+        if !ops.is_empty() {
+            self.acs.write(ops).await?;
+        }
+        Ok(())
+    }
+
+    /// Writes the outcomes due now to ERPNext once (for one-shot use).
+    pub async fn write_back_once(&self) {
+        let due = self.lock().due_writebacks(now(&self.acs));
+        for w in due {
+            let at = crate::erp::wire::datetime(w.at_ms);
+            let result = self.erp.write_outcome(w.equipment.as_str(), &w.status, &at).await;
+            self.with_engine(|e, now| e.written_back(&w, &result, now));
+        }
     }
 
     /// A device's provisioning state.

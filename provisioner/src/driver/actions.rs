@@ -16,10 +16,14 @@ impl Provisioner {
             return;
         }
         let me = self.clone();
+        me.in_flight
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         tokio::spawn(async move {
             for action in actions {
                 me.clone().act(action).await;
             }
+            me.in_flight
+                .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
         });
     }
 
