@@ -176,5 +176,14 @@ fn status(acs: &Acs, prov: &Provisioner) {
         m.tasks_done.get(),
         m.auth_failures.get()
     );
-    println!("  provisioning {}", prov.summary());
+    let p = prov.summary();
+    let n = |k: &str| p["devices"][k].as_u64().unwrap_or(0);
+    println!(
+        "  provisioned {:>6} | installing {:>4} | quarantined {:>4} | failed {:>4} | ERPNext requests {}",
+        n("provisioned"),
+        n("installing") + n("confirming") + n("pending"),
+        n("quarantined"),
+        n("failed"),
+        p["erp_requests"]
+    );
 }
