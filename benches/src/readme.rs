@@ -7,7 +7,10 @@ use std::path::Path;
 pub fn replace_section(name: &str, heading: &str, body: &str) -> std::io::Result<()> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
     let text = std::fs::read_to_string(&path).unwrap_or_default();
-    let (start, end) = (format!("<!-- {name}:start -->"), format!("<!-- {name}:end -->"));
+    let (start, end) = (
+        format!("<!-- {name}:start -->"),
+        format!("<!-- {name}:end -->"),
+    );
     let section = format!("{start}\n{body}{end}");
     let new = match (text.find(&start), text.find(&end)) {
         (Some(a), Some(b)) if a < b => {

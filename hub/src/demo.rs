@@ -81,9 +81,13 @@ pub(crate) async fn run(args: DemoArgs, shutdown: impl Future<Output = ()>) -> a
     let erp_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let erp_addr = erp_listener.local_addr()?;
     let (erp_stop, erp_stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(fibreplane_lab::erp::serve(erp_listener, erp.clone(), async {
-        let _ = erp_stopped.await;
-    }));
+    tokio::spawn(fibreplane_lab::erp::serve(
+        erp_listener,
+        erp.clone(),
+        async {
+            let _ = erp_stopped.await;
+        },
+    ));
     let prov = Provisioner::new(
         acs.clone(),
         ProvisionerConfig {

@@ -67,7 +67,9 @@ pub(crate) async fn run(cmd: ProvisionCommand) -> anyhow::Result<()> {
     let report = prov.sync_once(args.full).await;
     prov.idle().await;
     prov.write_back_once().await;
-    prov.flush().await.context("storing the provisioner's state")?;
+    prov.flush()
+        .await
+        .context("storing the provisioner's state")?;
     let report = report.context("polling ERPNext")?;
     println!(
         "{}",

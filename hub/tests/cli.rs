@@ -402,7 +402,11 @@ fn provision_sync_mirrors_erpnext_once_and_then_only_what_changed() {
     let addr = rt.block_on(async {
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = l.local_addr().unwrap();
-        tokio::spawn(fibreplane_lab::erp::serve(l, sim.clone(), std::future::pending()));
+        tokio::spawn(fibreplane_lab::erp::serve(
+            l,
+            sim.clone(),
+            std::future::pending(),
+        ));
         addr
     });
     let dir = tempfile::tempdir().unwrap();
@@ -422,10 +426,17 @@ fn provision_sync_mirrors_erpnext_once_and_then_only_what_changed() {
         serde_json::from_str::<serde_json::Value>(stdout.trim()).unwrap()
     };
     let first = sync();
-    assert_eq!((first["rows"].as_u64(), first["changed"].as_u64()), (Some(30), Some(30)), "{first}");
+    assert_eq!(
+        (first["rows"].as_u64(), first["changed"].as_u64()),
+        (Some(30), Some(30)),
+        "{first}"
+    );
     assert_eq!(first["state"]["records"], 30);
     let second = sync();
-    assert_eq!(second["changed"], 0, "nothing changed since the watermark: {second}");
+    assert_eq!(
+        second["changed"], 0,
+        "nothing changed since the watermark: {second}"
+    );
     assert!(second["rows"].as_u64().unwrap() < 30, "{second}");
     let out = Command::new(env!("CARGO_BIN_EXE_fibreplane"))
         .args(["provision", "sync", "--erp-api-key", "k"])

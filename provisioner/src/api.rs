@@ -40,7 +40,9 @@ fn authorized(api: &Api, headers: &HeaderMap) -> bool {
             scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
         });
     match presented {
-        Some(p) => !api.token.is_empty() && cwmp::auth::ct_eq(p.as_bytes(), api.token.expose().as_bytes()),
+        Some(p) => {
+            !api.token.is_empty() && cwmp::auth::ct_eq(p.as_bytes(), api.token.expose().as_bytes())
+        }
         None => false,
     }
 }
@@ -54,7 +56,11 @@ fn refuse() -> Response {
         .into_response()
 }
 
-async fn device(State(api): State<Api>, Path(device): Path<String>, headers: HeaderMap) -> Response {
+async fn device(
+    State(api): State<Api>,
+    Path(device): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     if !authorized(&api, &headers) {
         return refuse();
     }
@@ -81,7 +87,11 @@ async fn retry(State(api): State<Api>, Path(device): Path<String>, headers: Head
     }
     if api.prov.retry(&device).await {
         let state = api.prov.state(&device);
-        (StatusCode::ACCEPTED, axum::Json(json!({"device": device, "state": state}))).into_response()
+        (
+            StatusCode::ACCEPTED,
+            axum::Json(json!({"device": device, "state": state})),
+        )
+            .into_response()
     } else {
         (
             StatusCode::NOT_FOUND,

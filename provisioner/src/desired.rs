@@ -190,7 +190,8 @@ fn tr181_wifi(tree: &ParamTree, root: &str) -> Vec<(String, String)> {
     for r in instances(tree, &format!("{root}.WiFi.Radio")) {
         let radio = format!("{root}.WiFi.Radio.{r}");
         let Some(ssid) = ssids.iter().find(|&&s| {
-            text(tree, &format!("{root}.WiFi.SSID.{s}.LowerLayers")).is_some_and(|v| refers(&v, &radio))
+            text(tree, &format!("{root}.WiFi.SSID.{s}.LowerLayers"))
+                .is_some_and(|v| refers(&v, &radio))
         }) else {
             continue;
         };

@@ -180,7 +180,12 @@ impl Provisioner {
     /// persister does this continuously) is not running.
     pub async fn flush(&self) -> Result<(), ProvisionError> {
         let mut ops = Vec::new();
-        if let Some(rx) = self.persist_rx.lock().unwrap_or_else(PoisonError::into_inner).as_mut() {
+        if let Some(rx) = self
+            .persist_rx
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_mut()
+        {
             while let Ok(more) = rx.try_recv() {
                 ops.extend(more);
             }
@@ -196,7 +201,10 @@ impl Provisioner {
         let due = self.lock().due_writebacks(now(&self.acs));
         for w in due {
             let at = crate::erp::wire::datetime(w.at_ms);
-            let result = self.erp.write_outcome(w.equipment.as_str(), &w.status, &at).await;
+            let result = self
+                .erp
+                .write_outcome(w.equipment.as_str(), &w.status, &at)
+                .await;
             self.with_engine(|e, now| e.written_back(&w, &result, now));
         }
     }
@@ -247,11 +255,19 @@ impl Provisioner {
     /// Runs every loop until `shutdown` completes: events, ERPNext polls, write-backs, timers
     /// and the persister.
     pub async fn run(self: Arc<Self>, shutdown: impl Future<Output = ()> + Send + 'static) {
-        let Some(mut events) = self.events.lock().unwrap_or_else(PoisonError::into_inner).take()
+        let Some(mut events) = self
+            .events
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
         else {
             return;
         };
-        let Some(persist_rx) = self.persist_rx.lock().unwrap_or_else(PoisonError::into_inner).take()
+        let Some(persist_rx) = self
+            .persist_rx
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
         else {
             return;
         };
@@ -291,7 +307,8 @@ impl Provisioner {
                     let me = self.clone();
                     tokio::spawn(async move { me.decide(device.as_str(), Cause::Session).await });
                 } else {
-                    let actions = self.with_engine(|e, now| e.session_ended(device.as_str(), None, now));
+                    let actions =
+                        self.with_engine(|e, now| e.session_ended(device.as_str(), None, now));
                     self.execute(actions);
                 }
             }
@@ -300,8 +317,8 @@ impl Provisioner {
                 channel,
                 written,
             } => {
-                let actions =
-                    self.with_engine(|e, now| e.converged(device.as_str(), &channel, &written, now));
+                let actions = self
+                    .with_engine(|e, now| e.converged(device.as_str(), &channel, &written, now));
                 self.execute(actions);
             }
             DeviceEvent::ChannelFaulted {
@@ -415,7 +432,11 @@ impl Provisioner {
         let store = self.acs.store();
         let mut out = Vec::new();
         if let Some(s) = &e.serial {
-            out.extend(store.scan_index(Index::Serial, s.as_str()).unwrap_or_default());
+            out.extend(
+                store
+                    .scan_index(Index::Serial, s.as_str())
+                    .unwrap_or_default(),
+            );
         }
         if let Some(m) = &e.mac {
             for key in [m.as_str().to_owned(), m.as_str().to_lowercase()] {
@@ -447,7 +468,10 @@ impl Provisioner {
                 set.spawn(async move {
                     let _permit = me.permits.acquire().await;
                     let at = crate::erp::wire::datetime(w.at_ms);
-                    let result = me.erp.write_outcome(w.equipment.as_str(), &w.status, &at).await;
+                    let result = me
+                        .erp
+                        .write_outcome(w.equipment.as_str(), &w.status, &at)
+                        .await;
                     if let Err(e) = &result {
                         tracing::info!(equipment = %w.equipment, error = %e, "write-back deferred");
                     }
@@ -481,7 +505,11 @@ impl Provisioner {
     async fn reconcile(self: Arc<Self>) {
         let mut after: Option<DeviceId> = None;
         loop {
-            let page = self.acs.store().scan(after.as_ref(), 500).unwrap_or_default();
+            let page = self
+                .acs
+                .store()
+                .scan(after.as_ref(), 500)
+                .unwrap_or_default();
             let Some(last) = page.last().cloned() else {
                 return;
             };
@@ -514,23 +542,37 @@ fn dirty_ops(d: crate::engine::Dirty) -> Vec<Op> {
     };
     let mut ops = Vec::new();
     for s in d.devices {
-        ops.push(doc(state::DEVICES, &s.device, serde_json::to_vec(&s).unwrap_or_default()));
+        ops.push(doc(
+            state::DEVICES,
+            &s.device,
+            serde_json::to_vec(&s).unwrap_or_default(),
+        ));
     }
     for w in d.outbox {
-        ops.push(doc(state::OUTBOX, w.equipment.as_str(), serde_json::to_vec(&w).unwrap_or_default()));
+        ops.push(doc(
+            state::OUTBOX,
+            w.equipment.as_str(),
+            serde_json::to_vec(&w).unwrap_or_default(),
+        ));
     }
     for n in d.outbox_done {
         ops.push(del(state::OUTBOX, n.as_str()));
     }
     for r in d.records {
-        let body = serde_json::json!({ "data": r.to_row().to_json() }).to_string().into_bytes();
+        let body = serde_json::json!({ "data": r.to_row().to_json() })
+            .to_string()
+            .into_bytes();
         ops.push(doc(state::RECORDS, r.name.as_str(), body));
     }
     for n in d.records_gone {
         ops.push(del(state::RECORDS, n.as_str()));
     }
     if let Some(m) = d.mark {
-        ops.push(doc(state::SYNC, state::SYNC_DOC, serde_json::to_vec(&m).unwrap_or_default()));
+        ops.push(doc(
+            state::SYNC,
+            state::SYNC_DOC,
+            serde_json::to_vec(&m).unwrap_or_default(),
+        ));
     }
     ops
 }

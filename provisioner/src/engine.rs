@@ -311,17 +311,30 @@ impl Engine {
             Match::Unknown if cause != Cause::Sync || !self.erp_ok => {
                 // Perhaps the record was scanned after our last poll: look again before
                 // calling the device unknown.
-                self.set_phase(device, Phase::Pending {
-                    why: "not found in ERPNext yet; checking again".into(),
-                });
+                self.set_phase(
+                    device,
+                    Phase::Pending {
+                        why: "not found in ERPNext yet; checking again".into(),
+                    },
+                );
                 return vec![Action::SyncNow];
             }
             Match::Unknown => return self.quarantine(device, Quarantine::Unknown, actor, now),
             Match::Ambiguous { key, candidates } => {
-                return self.quarantine(device, Quarantine::Ambiguous { key, candidates }, actor, now);
+                return self.quarantine(
+                    device,
+                    Quarantine::Ambiguous { key, candidates },
+                    actor,
+                    now,
+                );
             }
             Match::Conflict { by_serial, by_mac } => {
-                return self.quarantine(device, Quarantine::Conflict { by_serial, by_mac }, actor, now);
+                return self.quarantine(
+                    device,
+                    Quarantine::Conflict { by_serial, by_mac },
+                    actor,
+                    now,
+                );
             }
         };
         if let Some(holder) = self.holder(&name, device) {
@@ -337,9 +350,12 @@ impl Engine {
         let wanted = match desired::build(&facts.root, tree, &record) {
             Ok(d) => d,
             Err(Ok(Missing::Refresh(paths))) => {
-                self.set_phase(device, Phase::Pending {
-                    why: "discovering the device's data model".into(),
-                });
+                self.set_phase(
+                    device,
+                    Phase::Pending {
+                        why: "discovering the device's data model".into(),
+                    },
+                );
                 return vec![Action::Refresh {
                     device: device.to_owned(),
                     paths,
@@ -418,7 +434,13 @@ impl Engine {
         }
     }
 
-    fn quarantine(&mut self, device: &str, reason: Quarantine, actor: &str, now: i64) -> Vec<Action> {
+    fn quarantine(
+        &mut self,
+        device: &str,
+        reason: Quarantine,
+        actor: &str,
+        now: i64,
+    ) -> Vec<Action> {
         let Some(st) = self.devices.get_mut(device) else {
             return Vec::new();
         };
@@ -528,7 +550,10 @@ impl Engine {
             return Vec::new();
         };
         if channel != DeviceState::channel(st.generation)
-            || !matches!(st.phase, Phase::Installing { .. } | Phase::Confirming { .. })
+            || !matches!(
+                st.phase,
+                Phase::Installing { .. } | Phase::Confirming { .. }
+            )
         {
             return Vec::new();
         }
@@ -571,7 +596,11 @@ impl Engine {
                 if differs.is_empty() {
                     self.provisioned(device, now)
                 } else {
-                    self.fail(device, &format!("read-back differs at {}", differs.join(", ")), now)
+                    self.fail(
+                        device,
+                        &format!("read-back differs at {}", differs.join(", ")),
+                        now,
+                    )
                 }
             }
             Err(why) => self.fail(device, &format!("read-back failed: {why}"), now),

@@ -219,10 +219,19 @@ mod tests {
         d.upsert(rec(4, "", "aa:00:00:00:00:03"));
         let mac = |s: &str| Mac::normalize(s).unwrap();
         let s = |x: &str| Serial::normalize(x);
-        assert!(matches!(d.match_device(s("s1").as_ref(), &[]), Match::One { by_serial: true, .. }));
+        assert!(matches!(
+            d.match_device(s("s1").as_ref(), &[]),
+            Match::One {
+                by_serial: true,
+                ..
+            }
+        ));
         assert!(matches!(
             d.match_device(s("X").as_ref(), &[mac("AA-00-00-00-00-02")]),
-            Match::One { by_serial: false, .. }
+            Match::One {
+                by_serial: false,
+                ..
+            }
         ));
         assert_eq!(d.match_device(s("X").as_ref(), &[]), Match::Unknown);
         assert!(matches!(

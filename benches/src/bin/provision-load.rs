@@ -47,7 +47,11 @@ async fn run_once(cpes: usize) -> anyhow::Result<Run> {
     }));
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let erp_addr = l.local_addr()?;
-    tokio::spawn(fibreplane_lab::erp::serve(l, erp.clone(), std::future::pending()));
+    tokio::spawn(fibreplane_lab::erp::serve(
+        l,
+        erp.clone(),
+        std::future::pending(),
+    ));
     let dir = tempfile::tempdir()?;
     let acs = Acs::open(AcsConfig {
         data_dir: dir.path().to_owned(),
@@ -95,14 +99,22 @@ async fn run_once(cpes: usize) -> anyhow::Result<Run> {
     let t0 = Instant::now();
     let report = fleet.run_once(Duration::from_secs(600)).await;
     let bootstrap_s = t0.elapsed().as_secs_f64();
-    anyhow::ensure!(report.cpes_contacted == cpes, "only {} CPEs bootstrapped", report.cpes_contacted);
+    anyhow::ensure!(
+        report.cpes_contacted == cpes,
+        "only {} CPEs bootstrapped",
+        report.cpes_contacted
+    );
     let done = |erp: &ErpSim| {
         erp.all("Service Equipment")
             .iter()
             .all(|d| d["custom_provisioning_status"] == "provisioned")
     };
     while !done(&erp) {
-        anyhow::ensure!(t0.elapsed() < Duration::from_secs(900), "not provisioned: {}", prov.summary());
+        anyhow::ensure!(
+            t0.elapsed() < Duration::from_secs(900),
+            "not provisioned: {}",
+            prov.summary()
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let provisioned_s = t0.elapsed().as_secs_f64();
@@ -154,7 +166,10 @@ fn main() -> anyhow::Result<()> {
     };
     let mut table = String::from("| Figure | Median (min–max) |\n|---|---|\n");
     table += &row(
-        &format!("Bootstrap wave of {} full XX230v CPEs (every CPE's first session done)", args.cpes),
+        &format!(
+            "Bootstrap wave of {} full XX230v CPEs (every CPE's first session done)",
+            args.cpes
+        ),
         runs.iter().map(|r| r.bootstrap_s).collect(),
         "s",
         2,
@@ -183,7 +198,11 @@ fn main() -> anyhow::Result<()> {
             "Machine: 2 cores. Command: `cargo run -p fibreplane-benches --release --bin provision-load -- --cpes {} --repeat {} --write-readme`\n\n{table}",
             args.cpes, args.repeat
         );
-        fibreplane_benches::readme::replace_section("provision-load", "Provisioning (`provision-load`)", &body)?;
+        fibreplane_benches::readme::replace_section(
+            "provision-load",
+            "Provisioning (`provision-load`)",
+            &body,
+        )?;
     }
     Ok(())
 }

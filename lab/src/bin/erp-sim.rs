@@ -17,7 +17,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Command-line options.
 #[derive(Debug, Parser)]
-#[command(name = "erp-sim", about = "Frappe/ERPNext REST stand-in seeded like the lab fleet")]
+#[command(
+    name = "erp-sim",
+    about = "Frappe/ERPNext REST stand-in seeded like the lab fleet"
+)]
 struct Args {
     /// Address to listen on (loopback by default: the lab's peers never leave the machine).
     #[arg(long, default_value = "127.0.0.1:8000")]

@@ -45,7 +45,8 @@ pub async fn serve(
 /// Frappe's error body: `exc_type`, `exception` and `_server_messages` (a JSON list of JSON
 /// strings).
 fn frappe_error(status: StatusCode, exc_type: &str, message: &str) -> Response {
-    let msg = json!({"message": message, "title": "Message", "indicator": "red", "raise_exception": 1});
+    let msg =
+        json!({"message": message, "title": "Message", "indicator": "red", "raise_exception": 1});
     let server_messages = json!([msg.to_string()]).to_string();
     let body = json!({
         "exc_type": exc_type,
@@ -68,7 +69,10 @@ fn not_found(doctype: &str, name: &str) -> Response {
 fn check(sim: &ErpSim, headers: &HeaderMap) -> Result<(), Response> {
     sim.count_request();
     if sim.is_down() {
-        return Err((StatusCode::SERVICE_UNAVAILABLE, "503 Service Temporarily Unavailable\n")
+        return Err((
+            StatusCode::SERVICE_UNAVAILABLE,
+            "503 Service Temporarily Unavailable\n",
+        )
             .into_response());
     }
     authorize(sim, headers)
@@ -129,7 +133,11 @@ async fn list(
         let fields = query::parse_fields(param("fields"))?;
         let order = query::parse_order(param("order_by"))?;
         let number = |k: &str, alt: &str, default: usize| -> Result<usize, String> {
-            let v = if param(k).is_empty() { param(alt) } else { param(k) };
+            let v = if param(k).is_empty() {
+                param(alt)
+            } else {
+                param(k)
+            };
             if v.is_empty() {
                 return Ok(default);
             }

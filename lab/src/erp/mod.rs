@@ -95,12 +95,7 @@ impl ErpSim {
             }
         };
         let date = crate::time::format_unix(us / 1_000_000);
-        format!(
-            "{} {}.{:06}",
-            &date[..10],
-            &date[11..19],
-            us % 1_000_000
-        )
+        format!("{} {}.{:06}", &date[..10], &date[11..19], us % 1_000_000)
     }
 
     /// Creates a document (the bookkeeping fields are added); replaces one with the same name.

@@ -60,7 +60,10 @@ pub fn parse_filters(text: &str) -> Result<Vec<Filter>, String> {
     let json: Json = serde_json::from_str(text).map_err(|e| format!("filters: {e}"))?;
     let cond = |field: &Json, op: &str, value: &Json| -> Result<Filter, String> {
         Ok(Filter {
-            field: field.as_str().ok_or("filter field must be a string")?.to_owned(),
+            field: field
+                .as_str()
+                .ok_or("filter field must be a string")?
+                .to_owned(),
             op: Op::parse(op).ok_or_else(|| format!("unknown operator {op:?}"))?,
             value: value.clone(),
         })
@@ -121,7 +124,10 @@ fn like(value: &str, pattern: &str) -> bool {
 fn list(v: &Json) -> Vec<String> {
     match v {
         Json::Array(a) => a.iter().map(text).collect(),
-        other => text(other).split(',').map(|s| s.trim().to_owned()).collect(),
+        other => text(other)
+            .split(',')
+            .map(|s| s.trim().to_owned())
+            .collect(),
     }
 }
 
@@ -171,7 +177,10 @@ pub fn parse_order(text: &str) -> Result<Vec<(String, bool)>, String> {
                 Some("desc") => false,
                 Some(other) => return Err(format!("bad sort direction {other:?}")),
             };
-            if !field.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            if !field
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            {
                 return Err(format!("bad order_by field {field:?}"));
             }
             Ok((field.to_owned(), asc))
@@ -231,7 +240,9 @@ mod tests {
 
     #[test]
     fn filters_in_every_shape() {
-        let d = doc(json!({"name": "EQP-00001", "serial_no": "FPSIM1", "modified": "2026-01-02 00:00:00.000001"}));
+        let d = doc(
+            json!({"name": "EQP-00001", "serial_no": "FPSIM1", "modified": "2026-01-02 00:00:00.000001"}),
+        );
         for f in [
             r#"[["serial_no","=","FPSIM1"]]"#,
             r#"[["Service Equipment","serial_no","like","fpsim%"]]"#,

@@ -24,9 +24,17 @@ async fn start(devices: u64) -> (Arc<ErpSim>, SocketAddr) {
 }
 
 /// One HTTP/1.1 request on its own connection; returns the status and the JSON body.
-async fn call(addr: SocketAddr, method: &str, target: &str, auth: Option<&str>, body: &str) -> (u16, Json) {
+async fn call(
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    auth: Option<&str>,
+    body: &str,
+) -> (u16, Json) {
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let auth = auth.map(|a| format!("Authorization: {a}\r\n")).unwrap_or_default();
+    let auth = auth
+        .map(|a| format!("Authorization: {a}\r\n"))
+        .unwrap_or_default();
     let req = format!(
         "{method} {target} HTTP/1.1\r\nHost: erp\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
@@ -38,8 +46,14 @@ async fn call(addr: SocketAddr, method: &str, target: &str, auth: Option<&str>, 
     let status = text[9..12].parse().unwrap();
     let (head, rest) = text.split_once("\r\n\r\n").unwrap();
     // Bodies come chunked or with a length; a chunked one is one chunk here.
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
-        rest.split_once("\r\n").map_or("", |(_, b)| b).rsplit_once("\r\n0\r\n").map_or("", |(b, _)| b)
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        rest.split_once("\r\n")
+            .map_or("", |(_, b)| b)
+            .rsplit_once("\r\n0\r\n")
+            .map_or("", |(b, _)| b)
     } else {
         rest
     };
@@ -48,7 +62,13 @@ async fn call(addr: SocketAddr, method: &str, target: &str, auth: Option<&str>, 
 
 fn q(s: &str) -> String {
     s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-_.".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
@@ -61,12 +81,18 @@ async fn listings_follow_frappe_fields_filters_order_and_paging() {
     assert_eq!(status, 200);
     let rows = body["data"].as_array().unwrap();
     assert_eq!(rows.len(), 20, "Frappe's default page is 20");
-    assert!(rows.iter().all(|r| r.as_object().unwrap().keys().eq(["name"])), "only name by default");
+    assert!(
+        rows.iter()
+            .all(|r| r.as_object().unwrap().keys().eq(["name"])),
+        "only name by default"
+    );
 
     let fields = q(r#"["name","serial_no","modified"]"#);
     let mut seen = Vec::new();
     for start in (0..60).step_by(10) {
-        let url = format!("{LIST}?fields={fields}&order_by=name%20asc&limit_start={start}&limit_page_length=10");
+        let url = format!(
+            "{LIST}?fields={fields}&order_by=name%20asc&limit_start={start}&limit_page_length=10"
+        );
         let (_, body) = call(addr, "GET", &url, Some(TOKEN), "").await;
         for r in body["data"].as_array().unwrap() {
             assert_eq!(r.as_object().unwrap().len(), 3);
@@ -77,13 +103,37 @@ async fn listings_follow_frappe_fields_filters_order_and_paging() {
     assert_eq!(seen, want, "pages cover every record once, in order");
 
     let filters = q(r#"[["name","in",["EQP-00001","EQP-00003"]],["equipment_type","=","ONT"]]"#);
-    let (_, body) = call(addr, "GET", &format!("{LIST}?filters={filters}"), Some(TOKEN), "").await;
+    let (_, body) = call(
+        addr,
+        "GET",
+        &format!("{LIST}?filters={filters}"),
+        Some(TOKEN),
+        "",
+    )
+    .await;
     assert_eq!(body["data"].as_array().unwrap().len(), 2);
     let filters = q(r#"{"serial_no":["like","%00000007%"]}"#);
-    let (_, body) = call(addr, "GET", &format!("{LIST}?filters={filters}&limit_page_length=0"), Some(TOKEN), "").await;
+    let (_, body) = call(
+        addr,
+        "GET",
+        &format!("{LIST}?filters={filters}&limit_page_length=0"),
+        Some(TOKEN),
+        "",
+    )
+    .await;
     assert_eq!(body["data"][0]["name"], "EQP-00008");
-    let (status, body) = call(addr, "GET", &format!("{LIST}?filters={}", q("[[1]]")), Some(TOKEN), "").await;
-    assert_eq!((status, body["exc_type"].as_str()), (417, Some("ValidationError")));
+    let (status, body) = call(
+        addr,
+        "GET",
+        &format!("{LIST}?filters={}", q("[[1]]")),
+        Some(TOKEN),
+        "",
+    )
+    .await;
+    assert_eq!(
+        (status, body["exc_type"].as_str()),
+        (417, Some("ValidationError"))
+    );
 }
 
 #[tokio::test]
@@ -92,7 +142,10 @@ async fn documents_are_read_and_written_with_modified_stamps() {
     let (status, body) = call(addr, "GET", &format!("{LIST}/EQP-00002"), Some(TOKEN), "").await;
     assert_eq!(status, 200);
     let doc = &body["data"];
-    assert_eq!((doc["name"].as_str(), doc["doctype"].as_str()), (Some("EQP-00002"), Some("Service Equipment")));
+    assert_eq!(
+        (doc["name"].as_str(), doc["doctype"].as_str()),
+        (Some("EQP-00002"), Some("Service Equipment"))
+    );
     let before = doc["modified"].as_str().unwrap().to_owned();
     assert_eq!(before.len(), 26, "YYYY-MM-DD HH:MM:SS.ffffff: {before}");
     let newest = sim
@@ -111,32 +164,65 @@ async fn documents_are_read_and_written_with_modified_stamps() {
     .await;
     assert_eq!(status, 200);
     assert_eq!(body["data"]["custom_provisioning_status"], "provisioned");
-    assert_eq!(body["data"]["name"], "EQP-00002", "the name cannot be changed");
+    assert_eq!(
+        body["data"]["name"], "EQP-00002",
+        "the name cannot be changed"
+    );
     assert!(body["data"]["modified"].as_str().unwrap() > before.as_str());
     assert_eq!(sim.writes(), 1);
     let filters = q(&format!(r#"[["modified",">",{}]]"#, Json::from(newest)));
-    let (_, body) = call(addr, "GET", &format!("{LIST}?filters={filters}"), Some(TOKEN), "").await;
-    assert_eq!(body["data"].as_array().unwrap().len(), 1, "only the written record is newer");
+    let (_, body) = call(
+        addr,
+        "GET",
+        &format!("{LIST}?filters={filters}"),
+        Some(TOKEN),
+        "",
+    )
+    .await;
+    assert_eq!(
+        body["data"].as_array().unwrap().len(),
+        1,
+        "only the written record is newer"
+    );
 }
 
 #[tokio::test]
 async fn errors_have_frappes_status_and_shape() {
     let (sim, addr) = start(1).await;
     let (status, body) = call(addr, "GET", LIST, None, "").await;
-    assert_eq!((status, body["exc_type"].as_str()), (403, Some("PermissionError")));
+    assert_eq!(
+        (status, body["exc_type"].as_str()),
+        (403, Some("PermissionError"))
+    );
     let (status, body) = call(addr, "GET", LIST, Some("token lab-key:wrong"), "").await;
-    assert_eq!((status, body["exc_type"].as_str()), (401, Some("AuthenticationError")));
-    let messages: Vec<String> = serde_json::from_str(body["_server_messages"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (status, body["exc_type"].as_str()),
+        (401, Some("AuthenticationError"))
+    );
+    let messages: Vec<String> =
+        serde_json::from_str(body["_server_messages"].as_str().unwrap()).unwrap();
     let first: Json = serde_json::from_str(&messages[0]).unwrap();
     assert!(first["message"].is_string());
     let (status, body) = call(addr, "GET", &format!("{LIST}/EQP-00042"), Some(TOKEN), "").await;
-    assert_eq!((status, body["exc_type"].as_str()), (404, Some("DoesNotExistError")));
-    assert!(body["exception"].as_str().unwrap().starts_with("frappe.exceptions.DoesNotExistError"));
+    assert_eq!(
+        (status, body["exc_type"].as_str()),
+        (404, Some("DoesNotExistError"))
+    );
+    assert!(
+        body["exception"]
+            .as_str()
+            .unwrap()
+            .starts_with("frappe.exceptions.DoesNotExistError")
+    );
     let (status, _) = call(addr, "POST", "/lab/down", Some(TOKEN), "").await;
     assert_eq!(status, 200);
     assert!(sim.is_down());
     assert_eq!(call(addr, "GET", LIST, Some(TOKEN), "").await.0, 503);
-    assert_eq!(call(addr, "POST", "/lab/up", None, "").await.0, 403, "control needs the token");
+    assert_eq!(
+        call(addr, "POST", "/lab/up", None, "").await.0,
+        403,
+        "control needs the token"
+    );
     assert_eq!(call(addr, "POST", "/lab/up", Some(TOKEN), "").await.0, 200);
     assert_eq!(call(addr, "GET", LIST, Some(TOKEN), "").await.0, 200);
 }

@@ -112,7 +112,9 @@ impl Provisioner {
                 Err(e) if attempt == 3 => {
                     tracing::info!(%device, error = %e, "connection request failed; waiting for the next inform");
                 }
-                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(500 << attempt)).await,
+                Err(_) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(500 << attempt)).await
+                }
             }
         }
     }

@@ -81,7 +81,8 @@ impl ErpClient {
             let mut seg = url
                 .path_segments_mut()
                 .map_err(|()| ProvisionError::BadRecord("ERPNext URL cannot be a base".into()))?;
-            seg.pop_if_empty().extend(["api", "resource", wire::DOCTYPE]);
+            seg.pop_if_empty()
+                .extend(["api", "resource", wire::DOCTYPE]);
             if let Some(n) = name {
                 seg.push(n);
             }
@@ -111,7 +112,9 @@ impl ErpClient {
     ) -> Result<Vec<u8>, ProvisionError> {
         let mut attempt = 0;
         loop {
-            let result = self.send_once(method.clone(), url.clone(), body.clone()).await;
+            let result = self
+                .send_once(method.clone(), url.clone(), body.clone())
+                .await;
             match result {
                 Err(e) if e.is_transient() && attempt < self.config.retries => {
                     tokio::time::sleep(self.config.retry_base * 2u32.pow(attempt)).await;

@@ -93,15 +93,30 @@ fn the_xx230v_gets_both_radios_and_tp_links_sip_line() {
 fn tr104v2_and_tr098_models_get_their_own_paths() {
     let v2 = tree(&[
         ("Device.DeviceInfo", None),
-        ("Device.Services.VoiceService.1.SIP.Client.1.AuthUserName", Some("")),
-        ("Device.Services.VoiceService.1.SIP.Client.1.AuthPassword", Some("")),
-        ("Device.Services.VoiceService.1.SIP.Client.1.Network", Some("Device.Services.VoiceService.1.SIP.Network.2.")),
-        ("Device.Services.VoiceService.1.SIP.Network.2.RegistrarServer", Some("")),
+        (
+            "Device.Services.VoiceService.1.SIP.Client.1.AuthUserName",
+            Some(""),
+        ),
+        (
+            "Device.Services.VoiceService.1.SIP.Client.1.AuthPassword",
+            Some(""),
+        ),
+        (
+            "Device.Services.VoiceService.1.SIP.Client.1.Network",
+            Some("Device.Services.VoiceService.1.SIP.Network.2."),
+        ),
+        (
+            "Device.Services.VoiceService.1.SIP.Network.2.RegistrarServer",
+            Some(""),
+        ),
     ]);
     let mut r = record(2, "S", "");
     r.wifi = None;
     let d = desired::build("Device", &v2, &r).unwrap();
-    assert_eq!(d.paths()[2], "Device.Services.VoiceService.1.SIP.Network.2.RegistrarServer");
+    assert_eq!(
+        d.paths()[2],
+        "Device.Services.VoiceService.1.SIP.Network.2.RegistrarServer"
+    );
     let igd = "InternetGatewayDevice.LANDevice.1.WLANConfiguration";
     let tr098 = tree(&[
         ("InternetGatewayDevice.DeviceInfo", None),
@@ -114,9 +129,18 @@ fn tr104v2_and_tr098_models_get_their_own_paths() {
         (&format!("{igd}.5.SSID"), Some("b")),
         (&format!("{igd}.5.OperatingFrequencyBand"), Some("5GHz")),
         (&format!("{igd}.5.KeyPassphrase"), Some("")),
-        ("InternetGatewayDevice.Services.VoiceService.1.VoiceProfile.1.Line.1.SIP.AuthUserName", Some("")),
-        ("InternetGatewayDevice.Services.VoiceService.1.VoiceProfile.1.Line.1.SIP.AuthPassword", Some("")),
-        ("InternetGatewayDevice.Services.VoiceService.1.VoiceProfile.1.SIP.RegistrarServer", Some("")),
+        (
+            "InternetGatewayDevice.Services.VoiceService.1.VoiceProfile.1.Line.1.SIP.AuthUserName",
+            Some(""),
+        ),
+        (
+            "InternetGatewayDevice.Services.VoiceService.1.VoiceProfile.1.Line.1.SIP.AuthPassword",
+            Some(""),
+        ),
+        (
+            "InternetGatewayDevice.Services.VoiceService.1.VoiceProfile.1.SIP.RegistrarServer",
+            Some(""),
+        ),
     ]);
     let d = desired::build("InternetGatewayDevice", &tr098, &record(3, "S", "")).unwrap();
     assert_eq!(
@@ -132,9 +156,15 @@ fn tr104v2_and_tr098_models_get_their_own_paths() {
     let no_voice = tree(&[("Device.DeviceInfo", None)]);
     let mut r = record(4, "S", "");
     r.wifi = None;
-    assert!(matches!(desired::build("Device", &no_voice, &r), Err(Err(_))));
+    assert!(matches!(
+        desired::build("Device", &no_voice, &r),
+        Err(Err(_))
+    ));
     // An undiscovered tree asks for a refresh.
-    assert!(matches!(desired::build("Device", &ParamTree::new(), &r), Err(Ok(_))));
+    assert!(matches!(
+        desired::build("Device", &ParamTree::new(), &r),
+        Err(Ok(_))
+    ));
 }
 
 /// The engine from first sight to `provisioned`, in virtual time.
@@ -147,30 +177,54 @@ fn the_engine_installs_confirms_and_queues_the_outcome() {
     assert!(e.wants_facts("dev-1", 10));
     let f = facts("fpsim1", "");
     let actions = e.session_ended("dev-1", Some((&f, &t)), 10);
-    let [Action::Install { body, stale_channel: None, .. }, Action::Kick { .. }] = actions.as_slice() else {
+    let [
+        Action::Install {
+            body,
+            stale_channel: None,
+            ..
+        },
+        Action::Kick { .. },
+    ] = actions.as_slice()
+    else {
         panic!("{actions:?}");
     };
-    assert!(String::from_utf8_lossy(body).contains("wifi-secret-1"), "the preset carries the value");
+    assert!(
+        String::from_utf8_lossy(body).contains("wifi-secret-1"),
+        "the preset carries the value"
+    );
     // A second decision on the same record does nothing: installs are idempotent.
     assert!(e.evaluate("dev-1", &f, &t, Cause::Session, 11).is_empty());
     let written: Vec<(String, u32)> = vec![("Device.WiFi.SSID.1.SSID".into(), 0)];
     // Convergence of another generation's channel is ignored.
     assert!(e.converged("dev-1", "prov-g9", &written, 20).is_empty());
     let actions = e.converged("dev-1", "prov-g1", &written, 20);
-    let [Action::ReadBack { generation: 1, paths, .. }] = actions.as_slice() else {
+    let [
+        Action::ReadBack {
+            generation: 1,
+            paths,
+            ..
+        },
+    ] = actions.as_slice()
+    else {
         panic!("{actions:?}");
     };
     assert_eq!(paths.len(), 4);
     let st = e.device("dev-1").unwrap().clone();
     let values = st.expect.clone();
     assert!(e.read_back("dev-1", 1, Ok(values), 30).is_empty());
-    assert!(matches!(e.device("dev-1").unwrap().phase, Phase::Provisioned { at_ms: 30 }));
+    assert!(matches!(
+        e.device("dev-1").unwrap().phase,
+        Phase::Provisioned { at_ms: 30 }
+    ));
     let due = e.due_writebacks(30);
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].status, "provisioned");
     let dirty = e.take_dirty();
     let stored = serde_json::to_string(&dirty.devices).unwrap();
-    assert!(!stored.contains("wifi-secret-1") && !stored.contains("sip-secret-1"), "no secret in state");
+    assert!(
+        !stored.contains("wifi-secret-1") && !stored.contains("sip-secret-1"),
+        "no secret in state"
+    );
     // ERPNext away: the outcome stays queued, retried later; then written and gone.
     let err = Err(provisioner::ProvisionError::Unavailable("down".into()));
     e.written_back(&due[0], &err, 31);
@@ -186,19 +240,35 @@ fn faults_fail_with_back_off_and_never_quote_secrets() {
     e.synced(vec![record(1, "S1", "")], None, 0);
     e.informed("d", &["1 BOOT".into()]);
     e.session_ended("d", Some((&facts("S1", ""), &t)), 0);
-    e.faulted("d", "prov-g1", "cwmp.9007", "invalid value wifi-secret-1", 100);
+    e.faulted(
+        "d",
+        "prov-g1",
+        "cwmp.9007",
+        "invalid value wifi-secret-1",
+        100,
+    );
     let st = e.device("d").unwrap();
-    let Phase::Failed { reason, retry_at_ms } = &st.phase else {
+    let Phase::Failed {
+        reason,
+        retry_at_ms,
+    } = &st.phase
+    else {
         panic!("{:?}", st.phase);
     };
     assert!(reason.contains("***") && !reason.contains("wifi-secret-1"));
     assert_eq!(*retry_at_ms, 100 + EngineConfig::default().retry_base_ms);
     assert!(e.due(100).is_empty());
     assert_eq!(e.due(*retry_at_ms), vec!["d".to_owned()]);
-    assert!(e.due_writebacks(100)[0].status.starts_with("failed: CPE fault cwmp.9007"));
+    assert!(
+        e.due_writebacks(100)[0]
+            .status
+            .starts_with("failed: CPE fault cwmp.9007")
+    );
     // The retry installs a new generation on a fresh channel.
     let actions = e.evaluate("d", &facts("S1", ""), &t, Cause::Timer, 200_000);
-    assert!(matches!(&actions[0], Action::Install { stale_channel: Some(c), .. } if c == "prov-g1"));
+    assert!(
+        matches!(&actions[0], Action::Install { stale_channel: Some(c), .. } if c == "prov-g1")
+    );
 }
 
 #[test]
@@ -211,10 +281,21 @@ fn a_record_is_never_given_to_two_devices_and_unknowns_wait_for_erpnext() {
     e.synced(vec![record(1, "S1", "aa:00:00:00:00:01")], None, 1);
     let actions = e.evaluate("x", &facts("NOPE", ""), &t, Cause::Sync, 2);
     assert!(actions.is_empty());
-    assert!(matches!(&e.device("x").unwrap().phase, Phase::Quarantined { reason: Quarantine::Unknown }));
+    assert!(matches!(
+        &e.device("x").unwrap().phase,
+        Phase::Quarantined {
+            reason: Quarantine::Unknown
+        }
+    ));
     e.evaluate("a", &facts("S1", ""), &t, Cause::Session, 3);
     // Another device with the same MAC (a cloned or mistyped label) does not get the record.
-    e.evaluate("b", &facts("OTHER", "AA-00-00-00-00-01"), &t, Cause::Session, 4);
+    e.evaluate(
+        "b",
+        &facts("OTHER", "AA-00-00-00-00-01"),
+        &t,
+        Cause::Session,
+        4,
+    );
     assert!(matches!(
         &e.device("b").unwrap().phase,
         Phase::Quarantined { reason: Quarantine::Claimed { holder, .. } } if holder == "a"
@@ -262,14 +343,36 @@ proptest! {
 
 #[test]
 fn the_parser_enforces_its_limits() {
-    let small = Limits { max_body: 100, max_rows: 2, max_field: 8 };
+    let small = Limits {
+        max_body: 100,
+        max_rows: 2,
+        max_field: 8,
+    };
     let big = format!(r#"{{"data":[{{"name":"{}"}}]}}"#, "x".repeat(200));
-    assert!(wire::parse_list(big.as_bytes(), &small).is_err(), "body limit");
+    assert!(
+        wire::parse_list(big.as_bytes(), &small).is_err(),
+        "body limit"
+    );
     let rows = r#"{"data":[{},{},{}]}"#;
-    assert!(wire::parse_list(rows.as_bytes(), &small).is_err(), "row limit");
+    assert!(
+        wire::parse_list(rows.as_bytes(), &small).is_err(),
+        "row limit"
+    );
     let long = r#"{"data":[{"name":"EQP-000001"}]}"#;
-    assert!(wire::parse_list(long.as_bytes(), &small).is_err(), "field limit");
+    assert!(
+        wire::parse_list(long.as_bytes(), &small).is_err(),
+        "field limit"
+    );
     let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
-    assert!(wire::parse_list(deep.as_bytes(), &Limits::default()).is_err(), "depth limit");
-    assert!(wire::parse_list(br#"{"data":[{"name":"EQP-00001","idx":3,"x":null,"t":[1]}]}"#, &Limits::default()).is_ok());
+    assert!(
+        wire::parse_list(deep.as_bytes(), &Limits::default()).is_err(),
+        "depth limit"
+    );
+    assert!(
+        wire::parse_list(
+            br#"{"data":[{"name":"EQP-00001","idx":3,"x":null,"t":[1]}]}"#,
+            &Limits::default()
+        )
+        .is_ok()
+    );
 }

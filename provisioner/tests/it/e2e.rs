@@ -46,12 +46,18 @@ pub(crate) fn assert_no_secret_logged(lab: &Lab, n: u64) {
     let logs = harness::logs();
     let text = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
     assert!(!text.is_empty(), "the log capture works");
-    assert!(!text.contains(API_SECRET), "the ERPNext API secret was logged");
+    assert!(
+        !text.contains(API_SECRET),
+        "the ERPNext API secret was logged"
+    );
     for i in 0..n {
         let rec = lab.record(i);
         for k in ["custom_wifi_password", "custom_sip_password"] {
             let secret = field(&rec, k);
-            assert!(!secret.is_empty() && !text.contains(&secret), "{k} of record {i} was logged");
+            assert!(
+                !secret.is_empty() && !text.contains(&secret),
+                "{k} of record {i} was logged"
+            );
         }
     }
 }
@@ -72,13 +78,23 @@ async fn a_thousand_cpes_bootstrapping_at_once_each_get_their_own_settings_and_e
     let mut ssids = std::collections::HashSet::new();
     for i in 0..N {
         holds_own(&lab, &f, i, 0).unwrap();
-        assert!(ssids.insert(f.param(i, SSIDS[0]).unwrap()), "SSID of CPE {i} is unique");
+        assert!(
+            ssids.insert(f.param(i, SSIDS[0]).unwrap()),
+            "SSID of CPE {i} is unique"
+        );
         let rec = lab.record(i as u64);
         assert!(!field(&rec, "custom_provisioned_on").is_empty());
         let id = f.device_id(i);
         let st = lab.prov.state(&id).expect("state");
-        assert!(matches!(st.phase, Phase::Provisioned { .. }), "{id}: {:?}", st.phase);
-        assert_eq!(st.equipment.as_ref().map(|e| e.as_str().to_owned()), Some(format!("EQP-{:05}", i + 1)));
+        assert!(
+            matches!(st.phase, Phase::Provisioned { .. }),
+            "{id}: {:?}",
+            st.phase
+        );
+        assert_eq!(
+            st.equipment.as_ref().map(|e| e.as_str().to_owned()),
+            Some(format!("EQP-{:05}", i + 1))
+        );
         // The audit names paths and outcomes, never values.
         let audit = serde_json::to_string(&st.audit).unwrap();
         assert!(audit.contains(KEYS[0]) && !audit.contains(&field(&rec, "custom_wifi_password")));
@@ -98,11 +114,16 @@ async fn the_full_xx230v_tree_takes_the_settings_and_changes_follow_erpnext() {
     let f = lab.fleet(2, 0, Arc::new(BaseModel::xx230v())).await;
     f.run_once(Duration::from_secs(30)).await;
     assert!(
-        lab.until(Duration::from_secs(40), |l| erp_status(l, 0) == "provisioned" && erp_status(l, 1) == "provisioned")
+        lab.until(Duration::from_secs(40), |l| erp_status(l, 0)
+            == "provisioned"
+            && erp_status(l, 1) == "provisioned")
             .await,
         "{} {:?}",
         lab.prov.summary(),
-        [lab.prov.state(&f.device_id(0)), lab.prov.state(&f.device_id(1))]
+        [
+            lab.prov.state(&f.device_id(0)),
+            lab.prov.state(&f.device_id(1))
+        ]
     );
     holds_own(&lab, &f, 0, 0).unwrap();
     holds_own(&lab, &f, 1, 0).unwrap();
@@ -111,10 +132,15 @@ async fn the_full_xx230v_tree_takes_the_settings_and_changes_follow_erpnext() {
     // A new SSID in ERPNext goes to the CPE at its next inform.
     let mut change = serde_json::Map::new();
     change.insert("custom_wifi_ssid".into(), json!("Renamed-Network"));
-    lab.erp.update("Service Equipment", "EQP-00001", &change).unwrap();
+    lab.erp
+        .update("Service Equipment", "EQP-00001", &change)
+        .unwrap();
     let id0 = f.device_id(0);
     assert!(
-        lab.until(Duration::from_secs(10), |l| l.prov.state(&id0).is_some_and(|s| s.generation == 2))
+        lab.until(Duration::from_secs(10), |l| l
+            .prov
+            .state(&id0)
+            .is_some_and(|s| s.generation == 2))
             .await,
         "the change was picked up"
     );
@@ -123,7 +149,8 @@ async fn the_full_xx230v_tree_takes_the_settings_and_changes_follow_erpnext() {
     assert!(
         lab.until(Duration::from_secs(20), |l| {
             let r = l.record(0);
-            field(&r, "custom_provisioning_status") == "provisioned" && field(&r, "custom_provisioned_on") > before
+            field(&r, "custom_provisioning_status") == "provisioned"
+                && field(&r, "custom_provisioned_on") > before
         })
         .await
     );
@@ -131,15 +158,21 @@ async fn the_full_xx230v_tree_takes_the_settings_and_changes_follow_erpnext() {
     // A new SIP password, pushed at once when asked (retry: a connection request).
     let mut change = serde_json::Map::new();
     change.insert("custom_sip_password".into(), json!("n3w-S1P-pass"));
-    lab.erp.update("Service Equipment", "EQP-00002", &change).unwrap();
+    lab.erp
+        .update("Service Equipment", "EQP-00002", &change)
+        .unwrap();
     let id1 = f.device_id(1);
     assert!(
-        lab.until(Duration::from_secs(10), |l| l.prov.state(&id1).is_some_and(|s| s.generation == 2))
+        lab.until(Duration::from_secs(10), |l| l
+            .prov
+            .state(&id1)
+            .is_some_and(|s| s.generation == 2))
             .await
     );
     assert!(lab.prov.retry(&id1).await);
     assert!(
-        lab.until(Duration::from_secs(20), |_| f.param(1, SIP_PASS).as_deref() == Some("n3w-S1P-pass"))
+        lab.until(Duration::from_secs(20), |_| f.param(1, SIP_PASS).as_deref()
+            == Some("n3w-S1P-pass"))
             .await,
         "pushed without waiting for an inform"
     );
@@ -152,7 +185,11 @@ async fn the_full_xx230v_tree_takes_the_settings_and_changes_follow_erpnext() {
 async fn erpnext_down_loses_nothing_across_a_restart_and_completes_when_it_returns() {
     const N: usize = 20;
     let lab = Lab::start(N as u64).await;
-    assert!(lab.until(Duration::from_secs(10), |l| l.prov.summary()["records"] == N).await);
+    assert!(
+        lab.until(Duration::from_secs(10), |l| l.prov.summary()["records"]
+            == N)
+            .await
+    );
     lab.erp.set_down(true);
     let f = lab.fleet(N, 0, provisioning_model()).await;
     f.run_once(Duration::from_secs(30)).await;
@@ -179,7 +216,9 @@ async fn erpnext_down_loses_nothing_across_a_restart_and_completes_when_it_retur
     assert_eq!(lab.prov.outbox_len(), N, "{}", lab.prov.summary());
     lab.erp.set_down(false);
     let written = lab
-        .until(Duration::from_secs(30), |l| (0..N as u64).all(|i| erp_status(l, i) == "provisioned"))
+        .until(Duration::from_secs(30), |l| {
+            (0..N as u64).all(|i| erp_status(l, i) == "provisioned")
+        })
         .await;
     assert!(written, "{}", lab.prov.summary());
     assert_no_secret_logged(&lab, N as u64);

@@ -40,7 +40,10 @@ struct Capture(Arc<Mutex<Vec<u8>>>);
 
 impl Write for Capture {
     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(b);
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(b);
         Ok(b.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -77,8 +80,13 @@ fn keep(path: &str) -> bool {
         "Device.WiFi.Radio",
         "Device.WiFi.SSID",
     ];
-    if ["Device.WiFi", "Device.X_TP_Services", "Device.Ethernet", "Device.WiFi.AccessPoint"]
-        .contains(&path)
+    if [
+        "Device.WiFi",
+        "Device.X_TP_Services",
+        "Device.Ethernet",
+        "Device.WiFi.AccessPoint",
+    ]
+    .contains(&path)
     {
         return true;
     }
@@ -89,11 +97,18 @@ fn keep(path: &str) -> bool {
         return true;
     }
     if let Some(rest) = path.strip_prefix("Device.WiFi.AccessPoint.") {
-        let (n, tail) = rest.split_once('.').map_or((rest, None), |(a, b)| (a, Some(b)));
+        let (n, tail) = rest
+            .split_once('.')
+            .map_or((rest, None), |(a, b)| (a, Some(b)));
         return n.parse::<u32>().is_ok()
-            && tail.is_none_or(|t| t == "SSIDReference" || t == "Security" || t.starts_with("Security."));
+            && tail.is_none_or(|t| {
+                t == "SSIDReference" || t == "Security" || t.starts_with("Security.")
+            });
     }
-    path == "Device" || path.strip_prefix("Device.").is_some_and(|r| !r.contains('.'))
+    path == "Device"
+        || path
+            .strip_prefix("Device.")
+            .is_some_and(|r| !r.contains('.'))
 }
 
 /// A running lab.
@@ -197,10 +212,20 @@ impl Lab {
         for s in self.stops.drain(..) {
             let _ = s.send(());
         }
-        for t in [self.prov_task.take(), self.acs_task.take()].into_iter().flatten() {
+        for t in [self.prov_task.take(), self.acs_task.take()]
+            .into_iter()
+            .flatten()
+        {
             let _ = t.await;
         }
-        let Self { erp, erp_addr, acs, prov, dir, .. } = self;
+        let Self {
+            erp,
+            erp_addr,
+            acs,
+            prov,
+            dir,
+            ..
+        } = self;
         drop(prov);
         for _ in 0..2000 {
             if Arc::strong_count(&acs) == 1 {
@@ -208,7 +233,9 @@ impl Lab {
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        tokio::task::spawn_blocking(move || drop(acs)).await.unwrap();
+        tokio::task::spawn_blocking(move || drop(acs))
+            .await
+            .unwrap();
         let mut lab = Self::start_acs(erp, erp_addr, dir).await;
         lab.erp_stop = erp_stop;
         lab
@@ -231,7 +258,11 @@ impl Lab {
     }
 
     /// Waits until `pred` holds, polling; false after `timeout`.
-    pub(crate) async fn until(&self, timeout: Duration, mut pred: impl FnMut(&Self) -> bool) -> bool {
+    pub(crate) async fn until(
+        &self,
+        timeout: Duration,
+        mut pred: impl FnMut(&Self) -> bool,
+    ) -> bool {
         let deadline = tokio::time::Instant::now() + timeout;
         while tokio::time::Instant::now() < deadline {
             if pred(self) {

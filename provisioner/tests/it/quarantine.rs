@@ -39,7 +39,11 @@ async fn mac_collisions_and_unknown_devices_are_quarantined_never_guessed() {
         m.insert("mac_address".into(), collide.clone());
         lab.erp.update("Service Equipment", name, &m).unwrap();
     }
-    assert!(lab.until(Duration::from_secs(10), |l| l.prov.summary()["records"] == 3).await);
+    assert!(
+        lab.until(Duration::from_secs(10), |l| l.prov.summary()["records"]
+            == 3)
+            .await
+    );
     let good = lab.fleet(1, 0, provisioning_model()).await;
     let odd = lab.fleet(2, 100, provisioning_model()).await;
     good.run_once(Duration::from_secs(20)).await;
@@ -53,18 +57,29 @@ async fn mac_collisions_and_unknown_devices_are_quarantined_never_guessed() {
         .await;
     assert!(quarantined, "{:?}", lab.prov.quarantine());
     assert!(
-        lab.until(Duration::from_secs(20), |l| field(&l.record(0), "custom_provisioning_status") == "provisioned")
+        lab.until(Duration::from_secs(20), |l| field(
+            &l.record(0),
+            "custom_provisioning_status"
+        ) == "provisioned")
             .await
     );
     // Nothing was pushed to the quarantined CPEs: their SSID is the factory one.
     for i in 0..2 {
-        assert_eq!(odd.param(i, "Device.WiFi.SSID.1.SSID").as_deref(), Some("TP-Link_2AC8"));
+        assert_eq!(
+            odd.param(i, "Device.WiFi.SSID.1.SSID").as_deref(),
+            Some("TP-Link_2AC8")
+        );
     }
     let presets = lab.acs.store().docs(acs::presets::COLLECTION).unwrap();
     assert_eq!(presets.len(), 1, "one preset, for the matched device only");
 
     let base = api(&lab).await;
-    let (status, _) = call(reqwest::Method::GET, &format!("{base}/provisioning/quarantine"), None).await;
+    let (status, _) = call(
+        reqwest::Method::GET,
+        &format!("{base}/provisioning/quarantine"),
+        None,
+    )
+    .await;
     assert_eq!(status, 401);
     let (status, _) = call(
         reqwest::Method::POST,
@@ -73,7 +88,12 @@ async fn mac_collisions_and_unknown_devices_are_quarantined_never_guessed() {
     )
     .await;
     assert_eq!(status, 401);
-    let (status, q) = call(reqwest::Method::GET, &format!("{base}/provisioning/quarantine"), Some(TOKEN)).await;
+    let (status, q) = call(
+        reqwest::Method::GET,
+        &format!("{base}/provisioning/quarantine"),
+        Some(TOKEN),
+    )
+    .await;
     assert_eq!(status, 200);
     let kinds: Vec<(String, String)> = q
         .as_array()
@@ -86,7 +106,10 @@ async fn mac_collisions_and_unknown_devices_are_quarantined_never_guessed() {
             )
         })
         .collect();
-    assert!(kinds.contains(&(collided.clone(), "ambiguous".into())), "{q}");
+    assert!(
+        kinds.contains(&(collided.clone(), "ambiguous".into())),
+        "{q}"
+    );
     assert!(kinds.contains(&(unknown.clone(), "unknown".into())), "{q}");
     let (status, st) = call(
         reqwest::Method::GET,
@@ -97,15 +120,28 @@ async fn mac_collisions_and_unknown_devices_are_quarantined_never_guessed() {
     assert_eq!(status, 200);
     assert_eq!(st["phase"]["state"], "provisioned");
     assert_eq!(st["last_outcome"][0], "provisioned");
-    assert!(st["audit"].as_array().unwrap().iter().any(|a| a["action"] == "confirm"));
-    let (status, _) = call(reqwest::Method::GET, &format!("{base}/provisioning/nope-x-1"), Some(TOKEN)).await;
+    assert!(
+        st["audit"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["action"] == "confirm")
+    );
+    let (status, _) = call(
+        reqwest::Method::GET,
+        &format!("{base}/provisioning/nope-x-1"),
+        Some(TOKEN),
+    )
+    .await;
     assert_eq!(status, 404);
 
     // ERPNext fixed: EQP-00003 gets its own MAC back, so the collided CPE matches EQP-00002 by
     // MAC; an operator's retry is accepted too.
     let mut m = serde_json::Map::new();
     m.insert("mac_address".into(), json!("02:00:00:00:00:03"));
-    lab.erp.update("Service Equipment", "EQP-00003", &m).unwrap();
+    lab.erp
+        .update("Service Equipment", "EQP-00003", &m)
+        .unwrap();
     let (status, _) = call(
         reqwest::Method::POST,
         &format!("{base}/provisioning/{collided}/retry"),
@@ -114,7 +150,10 @@ async fn mac_collisions_and_unknown_devices_are_quarantined_never_guessed() {
     .await;
     assert_eq!(status, 202);
     assert!(
-        lab.until(Duration::from_secs(30), |l| field(&l.record(1), "custom_provisioning_status") == "provisioned")
+        lab.until(Duration::from_secs(30), |l| field(
+            &l.record(1),
+            "custom_provisioning_status"
+        ) == "provisioned")
             .await,
         "{:?}",
         lab.prov.state(&collided)
