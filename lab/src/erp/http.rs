@@ -66,24 +66,27 @@ fn not_found(doctype: &str, name: &str) -> Response {
 
 /// `Authorization: token key:secret` (or Basic with key and secret). No header is a guest,
 /// whom Frappe refuses with `PermissionError`; a wrong key or secret is `AuthenticationError`.
-fn check(sim: &ErpSim, headers: &HeaderMap) -> Result<(), Response> {
+/// `Some(refusal)` when the call must not go on.
+fn check(sim: &ErpSim, headers: &HeaderMap) -> Option<Response> {
     sim.count_request();
     if sim.is_down() {
-        return Err((
-            StatusCode::SERVICE_UNAVAILABLE,
-            "503 Service Temporarily Unavailable\n",
-        )
-            .into_response());
+        return Some(
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "503 Service Temporarily Unavailable\n",
+            )
+                .into_response(),
+        );
     }
     authorize(sim, headers)
 }
 
-fn authorize(sim: &ErpSim, headers: &HeaderMap) -> Result<(), Response> {
+fn authorize(sim: &ErpSim, headers: &HeaderMap) -> Option<Response> {
     let Some(value) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
     else {
-        return Err(frappe_error(
+        return Some(frappe_error(
             StatusCode::FORBIDDEN,
             "PermissionError",
             "Not permitted",
@@ -101,13 +104,13 @@ fn authorize(sim: &ErpSim, headers: &HeaderMap) -> Result<(), Response> {
     };
     let expected = format!("{}:{}", sim.api_key, sim.api_secret);
     if sim.api_secret.is_empty() || !cwmp::auth::ct_eq(&presented, expected.as_bytes()) {
-        return Err(frappe_error(
+        return Some(frappe_error(
             StatusCode::UNAUTHORIZED,
             "AuthenticationError",
             "Invalid API key or secret",
         ));
     }
-    Ok(())
+    None
 }
 
 fn data(v: Json) -> Response {
@@ -124,7 +127,7 @@ async fn list(
     Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = check(&sim, &headers) {
+    if let Some(r) = check(&sim, &headers) {
         return r;
     }
     let param = |k: &str| params.get(k).map(String::as_str).unwrap_or("");
@@ -180,7 +183,7 @@ async fn read(
     Path((doctype, name)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = check(&sim, &headers) {
+    if let Some(r) = check(&sim, &headers) {
         return r;
     }
     match sim.get(&doctype, &name) {
@@ -189,13 +192,13 @@ async fn read(
     }
 }
 
-fn body_object(body: &Bytes) -> Result<Doc, Response> {
+fn body_object(body: &Bytes) -> Result<Doc, String> {
     // Frappe accepts the fields as the JSON body, or wrapped in a `data` form field.
     match serde_json::from_slice::<Json>(body) {
         Ok(Json::Object(mut m)) => match m.remove("data") {
             Some(Json::String(s)) => match serde_json::from_str(&s) {
                 Ok(Json::Object(inner)) => Ok(inner),
-                _ => Err(validation("data must be a JSON object".into())),
+                _ => Err("data must be a JSON object".into()),
             },
             Some(Json::Object(inner)) => Ok(inner),
             Some(other) => {
@@ -204,7 +207,7 @@ fn body_object(body: &Bytes) -> Result<Doc, Response> {
             }
             None => Ok(m),
         },
-        _ => Err(validation("the body must be a JSON object".into())),
+        _ => Err("the body must be a JSON object".into()),
     }
 }
 
@@ -214,12 +217,12 @@ async fn update(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = check(&sim, &headers) {
+    if let Some(r) = check(&sim, &headers) {
         return r;
     }
     let changes = match body_object(&body) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(e) => return validation(e),
     };
     match sim.update(&doctype, &name, &changes) {
         Some(doc) => data(Json::Object(doc)),
@@ -233,12 +236,12 @@ async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = check(&sim, &headers) {
+    if let Some(r) = check(&sim, &headers) {
         return r;
     }
     let fields = match body_object(&body) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(e) => return validation(e),
     };
     let Some(name) = fields.get("name").and_then(Json::as_str).map(str::to_owned) else {
         return validation("name is required".into());
@@ -255,12 +258,12 @@ async fn create(
 
 /// The control routes bypass the fault mode (so a test can bring the site back) but not the
 /// token, and are not counted as API requests.
-fn control(sim: &ErpSim, headers: &HeaderMap) -> Result<(), Response> {
+fn control(sim: &ErpSim, headers: &HeaderMap) -> Option<Response> {
     authorize(sim, headers)
 }
 
 async fn down(State(sim): State<Arc<ErpSim>>, headers: HeaderMap) -> Response {
-    if let Err(r) = control(&sim, &headers) {
+    if let Some(r) = control(&sim, &headers) {
         return r;
     }
     sim.set_down(true);
@@ -268,7 +271,7 @@ async fn down(State(sim): State<Arc<ErpSim>>, headers: HeaderMap) -> Response {
 }
 
 async fn up(State(sim): State<Arc<ErpSim>>, headers: HeaderMap) -> Response {
-    if let Err(r) = control(&sim, &headers) {
+    if let Some(r) = control(&sim, &headers) {
         return r;
     }
     sim.set_down(false);
@@ -276,7 +279,7 @@ async fn up(State(sim): State<Arc<ErpSim>>, headers: HeaderMap) -> Response {
 }
 
 async fn stats(State(sim): State<Arc<ErpSim>>, headers: HeaderMap) -> Response {
-    if let Err(r) = control(&sim, &headers) {
+    if let Some(r) = control(&sim, &headers) {
         return r;
     }
     axum::Json(json!({"message": {"requests": sim.requests(), "writes": sim.writes(), "down": sim.is_down()}}))
