@@ -67,14 +67,17 @@ async fn a_thousand_cpes_bootstrapping_at_once_each_get_their_own_settings_and_e
     const N: usize = 1000;
     let lab = Lab::start(N as u64).await;
     let f = lab.fleet(N, 0, provisioning_model()).await;
+    let t0 = std::time::Instant::now();
     let report = f.run_once(Duration::from_secs(120)).await;
     assert_eq!(report.cpes_contacted, N, "every CPE bootstrapped");
+    eprintln!("bootstrap wave: {:?}", t0.elapsed());
     let done = lab
         .until(Duration::from_secs(150), |l| {
             (0..N as u64).all(|i| erp_status(l, i) == "provisioned")
         })
         .await;
     assert!(done, "not all provisioned: {}", lab.prov.summary());
+    eprintln!("provisioned: {:?} {}", t0.elapsed(), lab.prov.summary());
     let mut ssids = std::collections::HashSet::new();
     for i in 0..N {
         holds_own(&lab, &f, i, 0).unwrap();

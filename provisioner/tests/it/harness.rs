@@ -51,18 +51,29 @@ impl Write for Capture {
     }
 }
 
-/// The XX230v data model reduced to what provisioning touches (identity, management server,
-/// WiFi radios/SSIDs/access-point security, voice, Ethernet interfaces): the same rows as the
-/// real dump, so the same paths, but a tenth of the tree, so a 1,000-CPE bootstrap wave fits a
-/// debug-build test. The full tree is exercised by the smaller runs.
+/// The XX230v data model reduced to what provisioning touches — identity, management server,
+/// and the WiFi, voice and Ethernet parameters the provisioner reads or writes, with their
+/// objects — as the same rows as the real dump (so the same paths and values), but a small
+/// fraction of the tree, so a 1,000-CPE bootstrap wave fits a debug-build test. The full tree is
+/// exercised by the smaller runs.
 pub(crate) fn provisioning_model() -> Arc<BaseModel> {
     static MODEL: OnceLock<Arc<BaseModel>> = OnceLock::new();
     MODEL
         .get_or_init(|| {
+            let model = fibreplane_schemas::DataModel::xx230v();
+            let mut kept = std::collections::HashSet::new();
+            for p in model.params.iter().filter(|p| !p.object && wanted(&p.path)) {
+                let mut path = p.path.as_str();
+                kept.insert(path.to_owned());
+                while let Some((parent, _)) = path.rsplit_once('.') {
+                    kept.insert(parent.to_owned());
+                    path = parent;
+                }
+            }
             let text: String = fibreplane_schemas::XX230V_CSV
                 .lines()
                 .enumerate()
-                .filter(|(i, l)| *i == 0 || keep(l.split(',').next().unwrap_or("")))
+                .filter(|(i, l)| *i == 0 || kept.contains(l.split(',').next().unwrap_or("")))
                 .map(|(_, l)| format!("{l}\n"))
                 .collect();
             Arc::new(BaseModel::from_csv(&text).expect("trimmed model"))
@@ -70,45 +81,50 @@ pub(crate) fn provisioning_model() -> Arc<BaseModel> {
         .clone()
 }
 
-fn keep(path: &str) -> bool {
-    const SUBTREES: &[&str] = &[
-        "Device.DeviceInfo",
-        "Device.ManagementServer",
-        "Device.Services",
-        "Device.X_TP_Services.VoiceService",
-        "Device.Ethernet.Interface",
-        "Device.WiFi.Radio",
-        "Device.WiFi.SSID",
+fn wanted(path: &str) -> bool {
+    const WHOLE: &[&str] = &["Device.DeviceInfo.", "Device.ManagementServer."];
+    const PARTS: &[&str] = &[
+        "Device.Services.VoiceService.",
+        "Device.X_TP_Services.VoiceService.",
+        "Device.Ethernet.Interface.",
+        "Device.WiFi.Radio.",
+        "Device.WiFi.SSID.",
+        "Device.WiFi.AccessPoint.",
     ];
-    if [
-        "Device.WiFi",
-        "Device.X_TP_Services",
-        "Device.Ethernet",
-        "Device.WiFi.AccessPoint",
-    ]
-    .contains(&path)
+    const LEAVES: &[&str] = &[
+        "SSID",
+        "LowerLayers",
+        "Enable",
+        "BSSID",
+        "Name",
+        "MACAddress",
+        "Status",
+        "OperatingFrequencyBand",
+        "SSIDReference",
+        "KeyPassphrase",
+        "ModeEnabled",
+        "RegistrarServer",
+        "RegistrarServerPort",
+        "AuthUserName",
+        "AuthPassword",
+        "URI",
+        "DirectoryNumber",
+    ];
+    if WHOLE.iter().any(|p| path.starts_with(p)) {
+        return true;
+    }
+    if path
+        .strip_prefix("Device.")
+        .is_some_and(|r| !r.contains('.'))
     {
         return true;
     }
-    if SUBTREES
-        .iter()
-        .any(|p| path == *p || path.strip_prefix(p).is_some_and(|r| r.starts_with('.')))
-    {
-        return true;
-    }
-    if let Some(rest) = path.strip_prefix("Device.WiFi.AccessPoint.") {
-        let (n, tail) = rest
-            .split_once('.')
-            .map_or((rest, None), |(a, b)| (a, Some(b)));
-        return n.parse::<u32>().is_ok()
-            && tail.is_none_or(|t| {
-                t == "SSIDReference" || t == "Security" || t.starts_with("Security.")
-            });
-    }
-    path == "Device"
-        || path
-            .strip_prefix("Device.")
-            .is_some_and(|r| !r.contains('.'))
+    let leaf = path.rsplit('.').next().unwrap_or("");
+    PARTS.iter().any(|p| path.starts_with(p))
+        && LEAVES.contains(&leaf)
+        && ![".Stats.", ".AssociatedDevice.", ".Session."]
+            .iter()
+            .any(|x| path.contains(x))
 }
 
 /// A running lab.
