@@ -9,7 +9,7 @@
 //! with exponential back-off; unknown, ambiguous and conflicting devices are quarantined.
 
 use crate::desired::{self, Missing};
-use crate::matching::{Directory, Match, Quarantine};
+use crate::matching::{Directory, Quarantine};
 use crate::model::{Equipment, EquipmentName, Mac, Serial, scrub};
 use crate::state::{Audit, DeviceState, Phase, SyncMark, WriteBack, backoff_ms};
 use acs::store::ParamTree;
@@ -307,8 +307,8 @@ impl Engine {
         st.root.clone_from(&facts.root);
         self.dirty_devices.insert(device.to_owned());
         let name = match self.dir.match_device(facts.serial.as_ref(), &facts.macs) {
-            Match::One { name, .. } => name,
-            Match::Unknown if cause != Cause::Sync || !self.erp_ok => {
+            Ok(m) => m.name,
+            Err(Quarantine::Unknown) if cause != Cause::Sync || !self.erp_ok => {
                 // Perhaps the record was scanned after our last poll: look again before
                 // calling the device unknown.
                 self.set_phase(
@@ -319,23 +319,7 @@ impl Engine {
                 );
                 return vec![Action::SyncNow];
             }
-            Match::Unknown => return self.quarantine(device, Quarantine::Unknown, actor, now),
-            Match::Ambiguous { key, candidates } => {
-                return self.quarantine(
-                    device,
-                    Quarantine::Ambiguous { key, candidates },
-                    actor,
-                    now,
-                );
-            }
-            Match::Conflict { by_serial, by_mac } => {
-                return self.quarantine(
-                    device,
-                    Quarantine::Conflict { by_serial, by_mac },
-                    actor,
-                    now,
-                );
-            }
+            Err(reason) => return self.quarantine(device, reason, actor, now),
         };
         if let Some(holder) = self.holder(&name, device) {
             let reason = Quarantine::Claimed {
@@ -422,7 +406,9 @@ impl Engine {
             .filter(|d| d.device != device && d.equipment.as_ref() == Some(name))
             .filter(|d| !matches!(d.phase, Phase::Quarantined { .. }))
             .find(|d| {
-                matches!(self.dir.match_device(d.serial.as_ref(), &d.macs), Match::One { name: n, .. } if &n == name)
+                self.dir
+                    .match_device(d.serial.as_ref(), &d.macs)
+                    .is_ok_and(|m| &m.name == name)
             })
             .map(|d| d.device.clone())
     }

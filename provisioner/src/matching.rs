@@ -15,32 +15,13 @@ pub struct Directory {
     by_mac: HashMap<Mac, BTreeSet<EquipmentName>>,
 }
 
-/// How a device was matched.
+/// The one record a device matched.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Match {
-    /// Exactly one record.
-    One {
-        /// The record.
-        name: EquipmentName,
-        /// Whether the serial (true) or only a MAC (false) matched.
-        by_serial: bool,
-    },
-    /// No record has the device's serial or any of its MACs.
-    Unknown,
-    /// Several records claim the same key.
-    Ambiguous {
-        /// The key (`serial X` or `MAC Y`).
-        key: String,
-        /// The records.
-        candidates: Vec<EquipmentName>,
-    },
-    /// The serial points to one record and a MAC to another.
-    Conflict {
-        /// The record with the serial.
-        by_serial: EquipmentName,
-        /// The other records with one of the device's MACs.
-        by_mac: Vec<EquipmentName>,
-    },
+pub struct Matched {
+    /// The record.
+    pub name: EquipmentName,
+    /// Whether the serial (true) or only a MAC (false) matched.
+    pub by_serial: bool,
 }
 
 /// Why a device is in quarantine; kept in its durable state and shown by the API.
@@ -128,8 +109,13 @@ impl Directory {
 
     /// Matches a device reporting `serial` and `macs`: the serial decides when exactly one
     /// record has it (and no other record has one of the device's MACs); otherwise a MAC
-    /// decides when exactly one record has any of them.
-    pub fn match_device(&self, serial: Option<&Serial>, macs: &[Mac]) -> Match {
+    /// decides when exactly one record has any of them. Anything else is the reason for
+    /// quarantine (never [`Quarantine::Claimed`], which only the engine can tell).
+    pub fn match_device(
+        &self,
+        serial: Option<&Serial>,
+        macs: &[Mac],
+    ) -> Result<Matched, Quarantine> {
         let serial_hits: Vec<EquipmentName> = serial
             .and_then(|s| self.by_serial.get(s))
             .map(|set| set.iter().cloned().collect())
@@ -145,35 +131,35 @@ impl Directory {
                 let others: Vec<EquipmentName> =
                     mac_hits.into_iter().filter(|n| n != one).collect();
                 if others.is_empty() {
-                    Match::One {
+                    Ok(Matched {
                         name: one.clone(),
                         by_serial: true,
-                    }
+                    })
                 } else {
-                    Match::Conflict {
+                    Err(Quarantine::Conflict {
                         by_serial: one.clone(),
                         by_mac: others,
-                    }
+                    })
                 }
             }
             [] => match mac_hits.len() {
-                0 => Match::Unknown,
-                1 => Match::One {
+                0 => Err(Quarantine::Unknown),
+                1 => Ok(Matched {
                     name: mac_hits.into_iter().next().expect("one"),
                     by_serial: false,
-                },
-                _ => Match::Ambiguous {
+                }),
+                _ => Err(Quarantine::Ambiguous {
                     key: format!(
                         "MAC {}",
                         macs.iter().map(Mac::as_str).collect::<Vec<_>>().join(",")
                     ),
                     candidates: mac_hits.into_iter().collect(),
-                },
+                }),
             },
-            many => Match::Ambiguous {
+            many => Err(Quarantine::Ambiguous {
                 key: format!("serial {}", serial.map_or("", Serial::as_str)),
                 candidates: many.to_vec(),
-            },
+            }),
         }
     }
 }
@@ -219,34 +205,34 @@ mod tests {
         d.upsert(rec(4, "", "aa:00:00:00:00:03"));
         let mac = |s: &str| Mac::normalize(s).unwrap();
         let s = |x: &str| Serial::normalize(x);
-        assert!(matches!(
-            d.match_device(s("s1").as_ref(), &[]),
-            Match::One {
-                by_serial: true,
-                ..
-            }
-        ));
-        assert!(matches!(
-            d.match_device(s("X").as_ref(), &[mac("AA-00-00-00-00-02")]),
-            Match::One {
-                by_serial: false,
-                ..
-            }
-        ));
-        assert_eq!(d.match_device(s("X").as_ref(), &[]), Match::Unknown);
+        assert!(
+            d.match_device(s("s1").as_ref(), &[])
+                .is_ok_and(|m| m.by_serial)
+        );
+        assert!(
+            d.match_device(s("X").as_ref(), &[mac("AA-00-00-00-00-02")])
+                .is_ok_and(|m| !m.by_serial)
+        );
+        assert_eq!(
+            d.match_device(s("X").as_ref(), &[]),
+            Err(Quarantine::Unknown)
+        );
         assert!(matches!(
             d.match_device(None, &[mac("aa0000000003")]),
-            Match::Ambiguous { .. }
+            Err(Quarantine::Ambiguous { .. })
         ));
         assert!(matches!(
             d.match_device(s("S1").as_ref(), &[mac("aa:00:00:00:00:02")]),
-            Match::Conflict { .. }
+            Err(Quarantine::Conflict { .. })
         ));
         // A returned record no longer matches.
         let mut r = rec(1, "S1", "aa:00:00:00:00:01");
         r.status = "Returned".into();
         d.upsert(r);
-        assert_eq!(d.match_device(s("S1").as_ref(), &[]), Match::Unknown);
+        assert_eq!(
+            d.match_device(s("S1").as_ref(), &[]),
+            Err(Quarantine::Unknown)
+        );
         assert_eq!(d.len(), 4);
     }
 }
