@@ -78,6 +78,9 @@ pub struct Provisioner {
     sync_now: Notify,
     writeback_now: Notify,
     pub(crate) permits: Semaphore,
+    /// Preset writes being gathered into one store write, and whether a caller is gathering.
+    preset_queue: Mutex<Vec<actions::PresetWrite>>,
+    preset_leader: std::sync::atomic::AtomicBool,
     /// Action batches still running (see [`Provisioner::idle`]).
     pub(crate) in_flight: std::sync::atomic::AtomicUsize,
 }
@@ -140,6 +143,8 @@ impl Provisioner {
             sync_now: Notify::new(),
             writeback_now: Notify::new(),
             in_flight: std::sync::atomic::AtomicUsize::new(0),
+            preset_queue: Mutex::new(Vec::new()),
+            preset_leader: std::sync::atomic::AtomicBool::new(false),
         }))
     }
 

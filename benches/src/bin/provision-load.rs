@@ -109,12 +109,23 @@ async fn run_once(cpes: usize) -> anyhow::Result<Run> {
             .iter()
             .all(|d| d["custom_provisioning_status"] == "provisioned")
     };
+    let trace = std::env::var_os("PROVISION_LOAD_TRACE").is_some();
+    let mut last_print = Instant::now();
     while !done(&erp) {
         anyhow::ensure!(
             t0.elapsed() < Duration::from_secs(900),
             "not provisioned: {}",
             prov.summary()
         );
+        // PROVISION_LOAD_TRACE=1 prints the devices per phase every two seconds.
+        if trace && last_print.elapsed() > Duration::from_secs(2) {
+            eprintln!(
+                "{:6.1} s {}",
+                t0.elapsed().as_secs_f64(),
+                prov.summary()["devices"]
+            );
+            last_print = Instant::now();
+        }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let provisioned_s = t0.elapsed().as_secs_f64();

@@ -7,6 +7,10 @@ use crate::engine::{Action, Cause};
 use acs::store::Op;
 use acs::{DeviceId, TaskKind, TaskOutcome};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+/// Preset ops waiting to be written, with whom to tell.
+pub(crate) type PresetWrite = (Vec<Op>, tokio::sync::oneshot::Sender<Result<(), String>>);
 
 impl Provisioner {
     /// Starts the actions in the background, one after the other (a preset is written before
@@ -16,14 +20,12 @@ impl Provisioner {
             return;
         }
         let me = self.clone();
-        me.in_flight
-            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        me.in_flight.fetch_add(1, Ordering::AcqRel);
         tokio::spawn(async move {
             for action in actions {
                 me.clone().act(action).await;
             }
-            me.in_flight
-                .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+            me.in_flight.fetch_sub(1, Ordering::AcqRel);
         });
     }
 
@@ -46,7 +48,7 @@ impl Provisioner {
                         channel,
                     });
                 }
-                if let Err(e) = self.acs.write(ops).await {
+                if let Err(e) = self.write_presets(ops).await {
                     tracing::error!(%device, error = %e, "could not write the device's preset");
                 }
             }
@@ -94,6 +96,51 @@ impl Provisioner {
         }
     }
 
+    /// Writes preset ops, batched with other devices' written at about the same time: the ACS
+    /// drops its parsed preset set at every write that touches presets and re-reads all of them
+    /// at the next session, so during a bootstrap wave one write per device would re-read
+    /// thousands of presets thousands of times. The first caller gathers for a few
+    /// milliseconds and writes everything queued in one go; every caller returns once its ops
+    /// are durable (so a connection request that follows finds its preset).
+    async fn write_presets(&self, ops: Vec<Op>) -> Result<(), String> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.lock_presets().push((ops, tx));
+        if !self.preset_leader.swap(true, Ordering::AcqRel) {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            loop {
+                let batch = std::mem::take(&mut *self.lock_presets());
+                if batch.is_empty() {
+                    self.preset_leader.store(false, Ordering::Release);
+                    // Someone may have queued after the take but before the flag dropped.
+                    if self.lock_presets().is_empty()
+                        || self.preset_leader.swap(true, Ordering::AcqRel)
+                    {
+                        break;
+                    }
+                    continue;
+                }
+                let (ops, waiters): (Vec<Vec<Op>>, Vec<_>) = batch.into_iter().unzip();
+                let result = self
+                    .acs
+                    .write(ops.concat())
+                    .await
+                    .map(drop)
+                    .map_err(|e| e.to_string());
+                for w in waiters {
+                    let _ = w.send(result.clone());
+                }
+            }
+        }
+        rx.await
+            .unwrap_or_else(|_| Err("preset writer gone".into()))
+    }
+
+    fn lock_presets(&self) -> std::sync::MutexGuard<'_, Vec<PresetWrite>> {
+        self.preset_queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// A connection request, with at most `concurrency` in flight. A CPE still closing the
     /// session that just ended answers 503, so a refused request is tried again a few times
     /// (0.5, 1, 2 s apart); a device that still does not answer is picked up at its next inform.
@@ -137,8 +184,20 @@ impl Provisioner {
             )
             .await
             .map_err(|e| e.to_string())?;
-        self.kick(device).await;
-        match self.acs.wait_task(task.id, self.readback_timeout()).await {
+        // A connection request can be lost (the CPE was still closing a session, or its
+        // session queue was full): wake it again every few seconds until the task ran.
+        let deadline = tokio::time::Instant::now() + self.readback_timeout();
+        let mut outcome;
+        loop {
+            self.kick(device).await;
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let wait = left.min(std::time::Duration::from_secs(5));
+            outcome = self.acs.wait_task(task.id, wait).await;
+            if !matches!(outcome, Ok(TaskOutcome::Pending(_))) || wait == left {
+                break;
+            }
+        }
+        match outcome {
             Ok(TaskOutcome::Done(_)) => {
                 let tree = self.acs.store().get_tree(&id).map_err(|e| e.to_string())?;
                 Ok(paths
