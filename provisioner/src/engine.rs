@@ -78,8 +78,8 @@ pub enum Action {
         device: String,
         /// The preset's name.
         preset: String,
-        /// The preset document (holds secrets: write it, never log it).
-        body: Vec<u8>,
+        /// The preset document; it holds the passwords, so it is a `Secret` (never printed).
+        body: acs::Secret,
         /// The previous generation's channel, whose fault record can go.
         stale_channel: Option<String>,
     },
@@ -388,7 +388,7 @@ impl Engine {
         let mut out = vec![Action::Install {
             device: device.to_owned(),
             preset: st.preset_name(),
-            body: wanted.preset(device, &channel),
+            body: acs::Secret::new(String::from_utf8_lossy(&wanted.preset(device, &channel))),
             stale_channel,
         }];
         if kick {

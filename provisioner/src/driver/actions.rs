@@ -40,7 +40,7 @@ impl Provisioner {
                 let mut ops = vec![Op::PutDoc {
                     collection: acs::presets::COLLECTION.into(),
                     name: preset,
-                    body,
+                    body: body.expose().as_bytes().to_vec(),
                 }];
                 if let (Some(channel), Ok(id)) = (stale_channel, DeviceId::parse(&device)) {
                     ops.push(Op::DeleteFault {

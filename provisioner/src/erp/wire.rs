@@ -58,9 +58,18 @@ impl Default for Limits {
 }
 
 /// One row of a listing, as Frappe sent it: field name → text (numbers and booleans become
-/// their JSON text, `null` and missing fields are absent).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// their JSON text, `null` and missing fields are absent). Its `Debug` shows field names only:
+/// rows carry customers' passwords.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Row(pub Vec<(String, String)>);
+
+impl std::fmt::Debug for Row {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(k, _)| k))
+            .finish()
+    }
+}
 
 impl Row {
     /// The field's text, if present.

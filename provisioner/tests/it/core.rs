@@ -189,8 +189,12 @@ fn the_engine_installs_confirms_and_queues_the_outcome() {
         panic!("{actions:?}");
     };
     assert!(
-        String::from_utf8_lossy(body).contains("wifi-secret-1"),
+        body.expose().contains("wifi-secret-1"),
         "the preset carries the value"
+    );
+    assert!(
+        !format!("{actions:?}").contains("wifi-secret-1"),
+        "but never prints it"
     );
     // A second decision on the same record does nothing: installs are idempotent.
     assert!(e.evaluate("dev-1", &f, &t, Cause::Session, 11).is_empty());

@@ -147,6 +147,19 @@ async fn the_full_xx230v_tree_takes_the_settings_and_changes_follow_erpnext() {
             .await,
         "the change was picked up"
     );
+    // The new preset is written (it is what the next inform applies).
+    let preset = format!("prov-{id0}");
+    assert!(
+        lab.until(Duration::from_secs(10), |l| {
+            let doc = l
+                .acs
+                .store()
+                .doc(acs::presets::COLLECTION, &preset)
+                .unwrap();
+            doc.is_some_and(|d| String::from_utf8_lossy(&d).contains("Renamed-Network"))
+        })
+        .await
+    );
     f.inform(0, &["2 PERIODIC"]).await.unwrap();
     assert_eq!(f.param(0, SSIDS[0]).as_deref(), Some("Renamed-Network"));
     assert!(
