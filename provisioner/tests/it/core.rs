@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use provisioner::desired;
 use provisioner::engine::{Action, Cause, Engine, EngineConfig, Facts};
 use provisioner::erp::wire::{self, Limits, Row};
-use provisioner::matching::Quarantine;
+use provisioner::matching::{Directory, Quarantine};
 use provisioner::model::{Equipment, EquipmentName, Mac, Serial, Sip, Wifi};
 use provisioner::state::Phase;
 
@@ -379,4 +379,44 @@ fn the_parser_enforces_its_limits() {
         )
         .is_ok()
     );
+}
+
+#[test]
+fn matching_is_by_serial_then_mac_and_never_a_guess() {
+    let mut d = Directory::default();
+    d.upsert(record(1, "S1", "aa:00:00:00:00:01"));
+    d.upsert(record(2, "S2", "aa:00:00:00:00:02"));
+    d.upsert(record(3, "", "aa:00:00:00:00:03"));
+    d.upsert(record(4, "", "aa:00:00:00:00:03"));
+    let mac = |s: &str| Mac::normalize(s).unwrap();
+    let s = |x: &str| Serial::normalize(x);
+    assert!(
+        d.match_device(s("s1").as_ref(), &[])
+            .is_ok_and(|m| m.by_serial)
+    );
+    assert!(
+        d.match_device(s("X").as_ref(), &[mac("AA-00-00-00-00-02")])
+            .is_ok_and(|m| !m.by_serial)
+    );
+    assert_eq!(
+        d.match_device(s("X").as_ref(), &[]),
+        Err(Quarantine::Unknown)
+    );
+    assert!(matches!(
+        d.match_device(None, &[mac("aa0000000003")]),
+        Err(Quarantine::Ambiguous { .. })
+    ));
+    assert!(matches!(
+        d.match_device(s("S1").as_ref(), &[mac("aa:00:00:00:00:02")]),
+        Err(Quarantine::Conflict { .. })
+    ));
+    // A returned record no longer matches.
+    let mut r = record(1, "S1", "aa:00:00:00:00:01");
+    r.status = "Returned".into();
+    d.upsert(r);
+    assert_eq!(
+        d.match_device(s("S1").as_ref(), &[]),
+        Err(Quarantine::Unknown)
+    );
+    assert_eq!(d.len(), 4);
 }
