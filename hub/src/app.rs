@@ -32,6 +32,28 @@ pub trait Directory: Send + Sync {
     fn devices_at(&self, location: &str) -> Vec<String>;
 }
 
+/// The provisioner's matched ERPNext records as the hub's directory.
+pub struct ProvisionerDirectory(pub Arc<provisioner::Provisioner>);
+
+impl Directory for ProvisionerDirectory {
+    fn links(&self, device: &str) -> Links {
+        match self.0.links(device) {
+            Some((customer, location, equipment)) => Links {
+                customer: Some(customer).filter(|c| !c.is_empty()),
+                location: Some(location).filter(|l| !l.is_empty()),
+                equipment: Some(equipment),
+            },
+            None => Links::default(),
+        }
+    }
+    fn devices_of_customer(&self, customer: &str) -> Vec<String> {
+        self.0.devices_of_customer(customer)
+    }
+    fn devices_at(&self, location: &str) -> Vec<String> {
+        self.0.devices_at(location)
+    }
+}
+
 /// A directory that knows nothing (no provisioner configured).
 #[derive(Debug, Default)]
 pub struct NoDirectory;
@@ -122,7 +144,7 @@ pub struct Hub {
     /// Diagnostics defaults.
     pub diag: DiagDefaults,
     /// The provisioner, when configured (its API is mounted under `/provisioning`).
-    pub provisioner: Option<axum::Router>,
+    pub provisioner: Option<Arc<provisioner::Provisioner>>,
     /// Outage correlation (when OLTs or Kuma are configured).
     pub incidents: Option<incidents::IncidentService>,
     /// Uptime Kuma's shared secret (the webhook is mounted only with one).

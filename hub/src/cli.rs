@@ -34,6 +34,9 @@ enum Command {
     /// Reads TP-Link XX230v diagnostics through the web UI, or serves them to the hub.
     #[command(subcommand)]
     Modem(crate::modem::ModemCommand),
+    /// ERPNext-driven provisioning: `provision sync` polls ERPNext once.
+    #[command(subcommand)]
+    Provision(crate::provision::ProvisionCommand),
 }
 
 #[derive(Debug, clap::Args)]
@@ -122,6 +125,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         Command::Olt(o) => crate::olt::run(o).await,
         Command::Import(i) => crate::import::run(i).await,
         Command::Modem(m) => crate::modem::run(m, shutdown_signal()).await,
+        Command::Provision(p) => crate::provision::run(p).await,
     }
 }
 

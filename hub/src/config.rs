@@ -35,6 +35,8 @@ pub struct Config {
     pub modem: ModemSection,
     /// MQTT publishing of hub events.
     pub mqtt: MqttSection,
+    /// The ERPNext-driven provisioner.
+    pub provisioner: ProvisionerSection,
 }
 
 impl Default for Config {
@@ -49,6 +51,36 @@ impl Default for Config {
             olt: Vec::new(),
             modem: ModemSection::default(),
             mqtt: MqttSection::default(),
+            provisioner: ProvisionerSection::default(),
+        }
+    }
+}
+
+/// `[provisioner]`: off unless `erp_url` is set.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProvisionerSection {
+    /// Base URL of the ERPNext (Frappe) site.
+    pub erp_url: Option<String>,
+    /// API key of the integration user (its secret from `erp_api_secret_file` or
+    /// `FIBREPLANE_ERP_API_SECRET`).
+    pub erp_api_key: String,
+    /// File with the API secret.
+    pub erp_api_secret_file: Option<PathBuf>,
+    /// How often ERPNext is polled for modified records, seconds.
+    pub poll_interval_secs: u64,
+    /// Push changed settings at once through a connection request (else at the next inform).
+    pub push_on_change: bool,
+}
+
+impl Default for ProvisionerSection {
+    fn default() -> Self {
+        Self {
+            erp_url: None,
+            erp_api_key: String::new(),
+            erp_api_secret_file: None,
+            poll_interval_secs: 30,
+            push_on_change: false,
         }
     }
 }
@@ -249,7 +281,8 @@ fn env_value(raw: &str) -> toml::Value {
 
 /// Applies `FIBREPLANE_*` overrides to a parsed file, from `env` (name, value) pairs.
 fn apply_env(table: &mut toml::Table, env: &dyn Fn(&str) -> Option<String>) {
-    let sections: [(&str, &[&str]); 6] = [
+    let sections: [(&str, &[&str]); 7] = [
+        ("provisioner", field_names::<ProvisionerSection>()),
         ("acs", field_names::<AcsSection>()),
         ("nbi", field_names::<NbiSection>()),
         ("fs", field_names::<FsSection>()),

@@ -177,4 +177,17 @@ fn status(stack: &Stack) {
             .published
             .load(std::sync::atomic::Ordering::Relaxed),
     );
+    let Some(prov) = &hub.provisioner else {
+        return;
+    };
+    let p = prov.summary();
+    let n = |k: &str| p["devices"][k].as_u64().unwrap_or(0);
+    println!(
+        "  provisioned {:>6} | installing {:>4} | quarantined {:>4} | failed {:>4} | ERPNext requests {}",
+        n("provisioned"),
+        n("installing") + n("confirming") + n("pending"),
+        n("quarantined"),
+        n("failed"),
+        p["erp_requests"]
+    );
 }

@@ -55,6 +55,11 @@ pub struct LabPeers {
     pub modems: Vec<fibreplane_lab::xx230v::RunningSim>,
     /// The UDP echo server the CPEs' pings and traceroutes reach (give its port to cpe-sim).
     pub echo_addr: SocketAddr,
+    /// erp-sim, ERPNext's stand-in, seeded with one customer, location and ONT per CPE.
+    pub erp: Arc<fibreplane_lab::erp::ErpSim>,
+    /// Where erp-sim listens.
+    pub erp_addr: SocketAddr,
+    erp_stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl LabPeers {
@@ -133,6 +138,31 @@ impl LabPeers {
             });
             modems.push(sim);
         }
+        // ERPNext's stand-in with one Service Equipment row per CPE, and the provisioner on it.
+        let erp_secret = random_secret();
+        let erp = Arc::new(fibreplane_lab::erp::ErpSim::new(
+            &fibreplane_lab::erp::ErpSimConfig {
+                seed: 1,
+                devices: args.devices as u64,
+                api_key: "fibreplane".into(),
+                api_secret: erp_secret.clone(),
+            },
+        ));
+        let erp_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let erp_addr = erp_listener.local_addr()?;
+        let (erp_stop, erp_stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(fibreplane_lab::erp::serve(
+            erp_listener,
+            Arc::clone(&erp),
+            async {
+                let _ = erp_stopped.await;
+            },
+        ));
+        config.provisioner.erp_url = Some(format!("http://{erp_addr}"));
+        config.provisioner.erp_api_key = "fibreplane".into();
+        config.provisioner.erp_api_secret_file =
+            Some(secret_file(secrets_dir, "erp-api-secret", &erp_secret)?);
+        config.provisioner.poll_interval_secs = 5;
         // Technicians' pings go to the lab's echo server on loopback (cpe-sim's ping is UDP echo).
         let echo_addr = fibreplane_lab::spawn_udp_echo("127.0.0.1:0".parse()?).await?;
         config.hub.ping_host = Some(echo_addr.ip().to_string());
@@ -147,12 +177,18 @@ impl LabPeers {
             control_token,
             modems,
             echo_addr,
+            erp,
+            erp_addr,
+            erp_stop: Some(erp_stop),
         })
     }
 
     /// Stops every peer.
-    pub async fn stop(self) {
+    pub async fn stop(mut self) {
         let _ = self.olt_stop.send(true);
+        if let Some(s) = self.erp_stop.take() {
+            let _ = s.send(());
+        }
         for m in self.modems {
             m.stop().await;
         }

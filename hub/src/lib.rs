@@ -14,5 +14,6 @@ mod import;
 pub mod lab;
 mod modem;
 mod olt;
+mod provision;
 pub mod run;
 pub mod topology;

@@ -32,6 +32,8 @@ pub struct Secrets {
     pub modem_token: Option<Secret>,
     /// The MQTT broker password.
     pub mqtt_password: Option<Secret>,
+    /// The ERPNext API secret of the provisioner's integration user.
+    pub erp_api_secret: Option<Secret>,
 }
 
 impl Secrets {
@@ -48,6 +50,10 @@ impl Secrets {
             kuma: secret(c.hub.kuma_secret_file.as_ref(), "FIBREPLANE_KUMA_SECRET")?,
             modem_token: secret(c.modem.token_file.as_ref(), "FIBREPLANE_MODEM_TOKEN")?,
             mqtt_password: secret(c.mqtt.password_file.as_ref(), "FIBREPLANE_MQTT_PASSWORD")?,
+            erp_api_secret: secret(
+                c.provisioner.erp_api_secret_file.as_ref(),
+                "FIBREPLANE_ERP_API_SECRET",
+            )?,
         })
     }
 }
@@ -65,14 +71,11 @@ pub struct Addrs {
     pub fs: Option<SocketAddr>,
 }
 
-/// Optional components built outside (the provisioner and the incident service need lab or
-/// ERPNext context), given to [`start`].
+/// What tests give [`start`] instead of the configured components.
 #[derive(Default)]
 pub struct Extras {
-    /// ERPNext links.
+    /// ERPNext links (instead of the provisioner's).
     pub directory: Option<Arc<dyn Directory>>,
-    /// Routes mounted as they are (the provisioner's API).
-    pub provisioner: Option<axum::Router>,
 }
 
 /// A running control plane.
@@ -218,7 +221,42 @@ pub async fn start(c: &Config, s: Secrets, extras: Extras) -> anyhow::Result<Sta
     let hub_l = bind(c.hub.listen).await?;
     let hub_addr = hub_l.local_addr()?;
     // Speed tests default to this hub's own endpoints when it listens on a definite address.
-    let directory = extras.directory.unwrap_or_else(|| Arc::new(NoDirectory));
+    let provisioner = match &c.provisioner.erp_url {
+        Some(url) => {
+            let mut pc = provisioner::ProvisionerConfig {
+                erp: provisioner::erp::ErpConfig {
+                    base_url: url.clone(),
+                    api_key: c.provisioner.erp_api_key.clone(),
+                    // Given, or read from the configured file or the environment.
+                    api_secret: match s.erp_api_secret.clone() {
+                        Some(x) => Some(x),
+                        None => secret(
+                            c.provisioner.erp_api_secret_file.as_ref(),
+                            "FIBREPLANE_ERP_API_SECRET",
+                        )?,
+                    }
+                    .context(
+                        "the provisioner needs FIBREPLANE_ERP_API_SECRET or provisioner.erp_api_secret_file",
+                    )?,
+                    ..provisioner::erp::ErpConfig::default()
+                },
+                poll_interval: Duration::from_secs(c.provisioner.poll_interval_secs.max(1)),
+                ..provisioner::ProvisionerConfig::default()
+            };
+            pc.engine.push_on_change = c.provisioner.push_on_change;
+            let prov = provisioner::Provisioner::new(acs.clone(), pc)
+                .context("loading the provisioner's state")?;
+            let run = Arc::clone(&prov).run(stopped());
+            tasks.push(tokio::spawn(run));
+            Some(prov)
+        }
+        None => None,
+    };
+    let directory: Arc<dyn Directory> = match (extras.directory, &provisioner) {
+        (Some(d), _) => d,
+        (None, Some(p)) => Arc::new(crate::app::ProvisionerDirectory(Arc::clone(p))),
+        (None, None) => Arc::new(NoDirectory),
+    };
     // Outage correlation runs whenever there is something to correlate: OLTs or Kuma.
     let incident_service = if fleet.is_some() || s.kuma.is_some() {
         let names = crate::app::IncidentDirectory {
@@ -258,7 +296,7 @@ pub async fn start(c: &Config, s: Secrets, extras: Extras) -> anyhow::Result<Sta
             ping_host: c.hub.ping_host.clone(),
             speedtest_url,
         },
-        provisioner: extras.provisioner,
+        provisioner,
         incidents: incident_service,
         kuma_secret: s.kuma.clone(),
     });

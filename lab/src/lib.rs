@@ -6,6 +6,8 @@
 //! with its own copy-on-write [`CpeModel`] over a shared [`BaseModel`]. The ACS end-to-end tests
 //! drive CPEs one session at a time with [`Fleet::inform`]; the `cpe-sim` binary runs load.
 //!
+//! [`erp`] is `erp-sim`, a Frappe/ERPNext REST stand-in seeded to match the fleet.
+//!
 //! [`xx230v`] is a separate peer: `xx230v-sim`, an emulator of the TP-Link XX230v's web UI for the
 //! modem bridge.
 //!
@@ -25,6 +27,7 @@ mod cr;
 mod diag;
 mod download;
 mod echo;
+pub mod erp;
 mod error;
 mod fleet;
 mod model;

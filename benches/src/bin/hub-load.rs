@@ -25,7 +25,10 @@ const TOKEN: &str = "hub-load-token-hub-load-token-hub";
 const CPE_SECRET: &str = "hub-load-cpe-secret";
 
 #[derive(Debug, Parser)]
-#[command(name = "hub-load", about = "Hub API load: summaries and outage detection")]
+#[command(
+    name = "hub-load",
+    about = "Hub API load: summaries and outage detection"
+)]
 struct Args {
     /// Lab CPEs (each registers with its full XX230v tree).
     #[arg(long, default_value_t = 10_000)]
@@ -97,7 +100,10 @@ async fn load(
 }
 
 /// Reads SSE lines until `event: <kind>`; returns when it arrived.
-async fn wait_event(r: &mut BufReader<tokio::net::TcpStream>, kind: &str) -> anyhow::Result<Instant> {
+async fn wait_event(
+    r: &mut BufReader<tokio::net::TcpStream>,
+    kind: &str,
+) -> anyhow::Result<Instant> {
     let want = format!("event: {kind}");
     let mut line = String::new();
     loop {
@@ -111,7 +117,10 @@ async fn wait_event(r: &mut BufReader<tokio::net::TcpStream>, kind: &str) -> any
     }
 }
 
-async fn sse(addr: std::net::SocketAddr, topics: &str) -> anyhow::Result<BufReader<tokio::net::TcpStream>> {
+async fn sse(
+    addr: std::net::SocketAddr,
+    topics: &str,
+) -> anyhow::Result<BufReader<tokio::net::TcpStream>> {
     let mut s = tokio::net::TcpStream::connect(addr).await?;
     s.write_all(
         format!("GET /events?topics={topics} HTTP/1.1\r\nHost: hub\r\nAuthorization: Bearer {TOKEN}\r\n\r\n").as_bytes(),
@@ -184,7 +193,12 @@ async fn main() -> anyhow::Result<()> {
         &hub_base,
         args.clients,
         args.requests,
-        Arc::new(move |k| format!("/devices/1C61B4-Device2-FPSIM{:08}/summary?refresh=never", k % n)),
+        Arc::new(move |k| {
+            format!(
+                "/devices/1C61B4-Device2-FPSIM{:08}/summary?refresh=never",
+                k % n
+            )
+        }),
     )
     .await
     .context("summary load")?;
@@ -204,11 +218,15 @@ async fn main() -> anyhow::Result<()> {
     .context("baseline load")?;
     let (s50, s99) = (pct(&mut summary, 0.5), pct(&mut summary, 0.99));
     let (b50, b99) = (pct(&mut baseline, 0.5), pct(&mut baseline, 0.99));
-    println!("summary p50/p99 {s50:.2}/{s99:.2} ms at {summary_rps:.0}/s; NBI full document {b50:.2}/{b99:.2} ms at {baseline_rps:.0}/s");
+    println!(
+        "summary p50/p99 {s50:.2}/{s99:.2} ms at {summary_rps:.0}/s; NBI full document {b50:.2}/{b99:.2} ms at {baseline_rps:.0}/s"
+    );
 
     // Fibre cuts: one port per round, restored between rounds.
     let control = reqwest::Client::new();
-    let ports = (args.devices as u32).div_ceil(hub::lab::ONUS_PER_PORT).max(1);
+    let ports = (args.devices as u32)
+        .div_ceil(hub::lab::ONUS_PER_PORT)
+        .max(1);
     let (mut after_poll, mut after_cut) = (Vec::new(), Vec::new());
     for round in 0..args.cuts {
         let port = round as u32 % ports;
@@ -223,8 +241,14 @@ async fn main() -> anyhow::Result<()> {
             .send()
             .await?
             .error_for_status()?;
-        let seen = tokio::time::timeout(Duration::from_secs(30), wait_event(&mut network, "onu_offline")).await??;
-        let opened = tokio::time::timeout(Duration::from_secs(30), wait_event(&mut outages, "opened")).await??;
+        let seen = tokio::time::timeout(
+            Duration::from_secs(30),
+            wait_event(&mut network, "onu_offline"),
+        )
+        .await??;
+        let opened =
+            tokio::time::timeout(Duration::from_secs(30), wait_event(&mut outages, "opened"))
+                .await??;
         after_poll.push(opened.saturating_duration_since(seen).as_secs_f64() * 1000.0);
         after_cut.push(opened.duration_since(cut).as_secs_f64() * 1000.0);
         control
@@ -235,11 +259,18 @@ async fn main() -> anyhow::Result<()> {
             .await?
             .error_for_status()?;
         // Let the incident resolve and the network settle before the next cut.
-        tokio::time::timeout(Duration::from_secs(300), wait_event(&mut outages, "resolved")).await.ok();
+        tokio::time::timeout(
+            Duration::from_secs(300),
+            wait_event(&mut outages, "resolved"),
+        )
+        .await
+        .ok();
     }
     let (p50, pmax) = (pct(&mut after_poll, 0.5), pct(&mut after_poll, 1.0));
     let (c50, cmax) = (pct(&mut after_cut, 0.5), pct(&mut after_cut, 1.0));
-    println!("fibre cut → incident on SSE: {p50:.0} ms (max {pmax:.0}) after the poll, {c50:.0} ms (max {cmax:.0}) after the cut");
+    println!(
+        "fibre cut → incident on SSE: {p50:.0} ms (max {pmax:.0}) after the poll, {c50:.0} ms (max {cmax:.0}) after the cut"
+    );
     fleet.shutdown().await;
     stack.stop().await;
     lab.stop().await;
@@ -251,8 +282,16 @@ async fn main() -> anyhow::Result<()> {
          | `GET /devices/{{id}}/summary` p50 / p99, {} clients, {} devices with full XX230v trees | {s50:.2} / {s99:.2} ms ({summary_rps:.0} req/s) | — | NBI full device document (what a GenieACS client fetches) {b50:.2} / {b99:.2} ms ({baseline_rps:.0} req/s) | p99 {:.2}× |\n\
          | Fibre cut → `opened` incident on SSE, after the poll that sees it (median / max of {}) | {p50:.0} / {pmax:.0} ms | ≤ 1,000 ms | — | — |\n\
          | Fibre cut → `opened` incident on SSE, from the cut ({} ms polls) | {c50:.0} / {cmax:.0} ms | — | — | — |\n",
-        args.devices, args.clients, args.requests, args.cuts, args.poll_ms,
-        args.clients, args.devices, s99 / b99.max(f64::EPSILON), args.cuts, args.poll_ms,
+        args.devices,
+        args.clients,
+        args.requests,
+        args.cuts,
+        args.poll_ms,
+        args.clients,
+        args.devices,
+        s99 / b99.max(f64::EPSILON),
+        args.cuts,
+        args.poll_ms,
     );
     print!("\n{table}");
     if args.write_readme {

@@ -31,8 +31,9 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .merge(network::routes())
         .merge(ops::routes())
         .with_state(Arc::clone(&hub));
-    if let Some(p) = &hub.provisioner {
-        r = r.merge(p.clone());
+    if let (Some(p), Some(token)) = (&hub.provisioner, hub.auth.staff_tokens.first()) {
+        // The provisioner's API checks the staff token itself.
+        r = r.merge(provisioner::api::router(Arc::clone(p), token.clone()));
     }
     if let Some(service) = &hub.incidents {
         // The webhook checks Kuma's own secret; the outage views are staff routes.

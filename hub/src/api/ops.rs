@@ -68,8 +68,9 @@ pub(crate) fn render_metrics(hub: &Hub) -> String {
         }
     };
     for (name, v) in hub.acs.metrics.snapshot() {
+        // The ACS names its counters in full (`fibreplane_acs_…_total`).
         metric(
-            &format!("fibreplane_acs_{name}"),
+            name,
             "counter",
             "ACS counter.",
             &[(String::new(), v as f64)],

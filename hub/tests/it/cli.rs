@@ -446,3 +446,61 @@ fn run_starts_every_listener_from_a_config_file_with_environment_overrides() {
         .unwrap();
     assert!(child.wait().unwrap().success(), "graceful exit");
 }
+
+#[test]
+fn provision_sync_mirrors_erpnext_once_and_then_only_what_changed() {
+    use fibreplane_lab::erp::{ErpSim, ErpSimConfig};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let sim = std::sync::Arc::new(ErpSim::new(&ErpSimConfig {
+        seed: 5,
+        devices: 30,
+        api_key: "cli-key".into(),
+        api_secret: "cli-erp-secret".into(),
+    }));
+    let addr = rt.block_on(async {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        tokio::spawn(fibreplane_lab::erp::serve(
+            l,
+            sim.clone(),
+            std::future::pending(),
+        ));
+        addr
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let sync = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_fibreplane"))
+            .args(["provision", "sync", "--erp-api-key", "cli-key", "--erp-url"])
+            .arg(format!("http://{addr}"))
+            .arg("--data-dir")
+            .arg(dir.path())
+            .env("FIBREPLANE_ERP_API_SECRET", "cli-erp-secret")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{stdout}\n{stderr}");
+        assert!(!stdout.contains("cli-erp-secret") && !stderr.contains("cli-erp-secret"));
+        serde_json::from_str::<serde_json::Value>(stdout.trim()).unwrap()
+    };
+    let first = sync();
+    assert_eq!(
+        (first["rows"].as_u64(), first["changed"].as_u64()),
+        (Some(30), Some(30)),
+        "{first}"
+    );
+    assert_eq!(first["state"]["records"], 30);
+    let second = sync();
+    assert_eq!(
+        second["changed"], 0,
+        "nothing changed since the watermark: {second}"
+    );
+    assert!(second["rows"].as_u64().unwrap() < 30, "{second}");
+    let out = Command::new(env!("CARGO_BIN_EXE_fibreplane"))
+        .args(["provision", "sync", "--erp-api-key", "k"])
+        .env_remove("FIBREPLANE_ERP_API_SECRET")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("FIBREPLANE_ERP_API_SECRET"));
+}

@@ -33,6 +33,15 @@ async fn subscribe(t: &harness::TestStack, topics: &str) -> BufReader<tokio::net
 
 /// Reads SSE lines until an `event: <kind>` arrives; returns the data line that follows.
 async fn next_event(r: &mut BufReader<tokio::net::TcpStream>, kind: &str) -> serde_json::Value {
+    next_matching(r, kind, |_| true).await
+}
+
+/// Reads SSE events until one of `kind` whose data `want` accepts.
+async fn next_matching(
+    r: &mut BufReader<tokio::net::TcpStream>,
+    kind: &str,
+    accept: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
     let want = format!("event: {kind}");
     let found = tokio::time::timeout(WAIT, async {
         let mut line = String::new();
@@ -47,7 +56,11 @@ async fn next_event(r: &mut BufReader<tokio::net::TcpStream>, kind: &str) -> ser
             if l == want {
                 seen = true;
             } else if seen && let Some(data) = l.strip_prefix("data: ") {
-                return serde_json::from_str::<serde_json::Value>(data).unwrap();
+                let v = serde_json::from_str::<serde_json::Value>(data).unwrap();
+                if accept(&v) {
+                    return v;
+                }
+                seen = false;
             }
         }
     })
@@ -72,7 +85,11 @@ async fn sse_subscribers_see_a_fibre_cut_and_a_device_session() {
     assert_eq!(e["topic"], "network");
     assert_eq!(e["data"]["cause"], "los", "{e}");
     t.fleet.inform(1, &["2 PERIODIC"]).await.unwrap();
-    let e = next_event(&mut dev, "informed").await;
+    // (The provisioner may wake the device too: its sessions are `6 CONNECTION REQUEST`.)
+    let e = next_matching(&mut dev, "informed", |e| {
+        e["data"]["events"] == json!(["2 PERIODIC"])
+    })
+    .await;
     assert_eq!(e["topic"], format!("device:{device}"));
     assert_eq!(e["data"]["events"], json!(["2 PERIODIC"]));
     t.stop().await;

@@ -113,9 +113,10 @@ pub(crate) async fn start(opts: Options) -> TestStack {
             })
             .collect(),
     );
+    // Fixed links when a test names them; otherwise the provisioner's, from erp-sim.
     let extras = Extras {
-        directory: Some(std::sync::Arc::new(directory)),
-        ..Extras::default()
+        directory: (!opts.locations.is_empty())
+            .then(|| std::sync::Arc::new(directory) as std::sync::Arc<dyn hub::app::Directory>),
     };
     let stack = hub::run::start(&config, secrets, extras).await.unwrap();
     let fleet = Fleet::start(SimConfig {
