@@ -265,6 +265,7 @@ impl Job {
         rpc: &crate::provision::Rpc,
         channel: &str,
         file: &dyn Fn(&str) -> (String, u64),
+        parameter_key: Option<&str>,
     ) -> Self {
         use crate::provision::Rpc;
         let work = match rpc {
@@ -279,7 +280,7 @@ impl Job {
                     .iter()
                     .map(|(n, v, ty)| ParameterValue::new(n, v, XsdType::parse(ty)))
                     .collect(),
-                key: String::new(),
+                key: parameter_key.unwrap_or_default().to_owned(),
             },
             Rpc::SetParameterAttributes { attributes } => Work::Spa(
                 attributes

@@ -104,6 +104,9 @@ pub enum DeviceEvent {
         /// matched), each with the status of its SetParameterValuesResponse (0 applied,
         /// 1 applied at the next reboot).
         written: Vec<(String, u32)>,
+        /// The device's ParameterKey after the session (the key of the last accepted write:
+        /// a preset's `parameterKey` when it wrote).
+        parameter_key: String,
     },
     /// A channel's presets faulted in a session; the fault is recorded on the channel and
     /// retried after GenieACS's back-off.

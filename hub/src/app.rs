@@ -295,6 +295,7 @@ impl Hub {
                     device,
                     channel,
                     written,
+                    ..
                 } => (
                     device,
                     "provisioned",

@@ -89,6 +89,8 @@ impl Desired {
         json!({
             "weight": 0,
             "channel": channel,
+            // The CPE keeps this key with the settings; the ACS reports it at convergence.
+            "parameterKey": channel,
             "events": {},
             "precondition": {"_id": device},
             "configurations": configurations,

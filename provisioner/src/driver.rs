@@ -341,9 +341,11 @@ impl Provisioner {
                 device,
                 channel,
                 written,
+                parameter_key,
             } => {
-                let actions = self
-                    .with_engine(|e, now| e.converged(device.as_str(), &channel, &written, now));
+                let actions = self.with_engine(|e, now| {
+                    e.converged(device.as_str(), &channel, &written, &parameter_key, now)
+                });
                 self.execute(actions);
             }
             DeviceEvent::ChannelFaulted {

@@ -53,6 +53,9 @@ pub struct Preset {
     pub configurations: Vec<Configuration>,
     /// Why the preset cannot run, if something in it is not supported.
     pub unsupported: Option<String>,
+    /// The ParameterKey its SetParameterValues carry (a Fibreplane extension, `parameterKey`;
+    /// GenieACS sends none), so the CPE's next Inform confirms which settings it holds.
+    pub parameter_key: Option<String>,
 }
 
 /// A preset's precondition.

@@ -111,6 +111,8 @@ pub fn parse(name: &str, doc: &Json, objects: &dyn Fn(&str) -> Option<Json>) -> 
         schedule,
         configurations,
         unsupported,
+        // CWMP caps a ParameterKey at 32 characters.
+        parameter_key: string(doc.get("parameterKey")).filter(|k| !k.is_empty() && k.len() <= 32),
     }
 }
 

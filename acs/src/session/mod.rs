@@ -60,6 +60,8 @@ enum Provisioning {
         decls: Vec<crate::provision::Declaration>,
         /// The channel of each declaration (the preset's that made it).
         owners: Vec<String>,
+        /// The ParameterKey of each channel whose preset names one.
+        keys: Vec<(String, String)>,
         budget: crate::provision::Budget,
         channels: Vec<String>,
         /// Only reading what preconditions name, before evaluating them.

@@ -32,6 +32,7 @@ impl Session {
             let Provisioning::Active {
                 decls,
                 owners,
+                keys,
                 budget,
                 channels,
                 prefetch,
@@ -111,7 +112,8 @@ impl Session {
                 grouped.push(current);
             }
             for (c, rpc) in &grouped {
-                self.jobs.push_back(Job::provision(rpc, c, &file));
+                let key = keys.iter().find(|(k, _)| k == c).map(|(_, v)| v.as_str());
+                self.jobs.push_back(Job::provision(rpc, c, &file, key));
             }
             return true;
         }
@@ -145,6 +147,7 @@ impl Session {
                 device: self.device.clone(),
                 channel,
                 written,
+                parameter_key: self.meta.parameter_key.clone(),
             });
         }
     }
@@ -220,6 +223,7 @@ impl Session {
         };
         let (mut decls, mut channels, mut new_faults) = (Vec::new(), Vec::new(), Vec::new());
         let mut owners = Vec::new();
+        let mut keys: Vec<(String, String)> = Vec::new();
         let mut tags = self.meta.tags.clone();
         for p in applicable {
             let holds = match &p.precondition {
@@ -242,6 +246,11 @@ impl Session {
                         tags.remove(tag);
                     }
                 }
+            }
+            if let Some(k) = &p.parameter_key
+                && !keys.iter().any(|(c, _)| *c == p.channel)
+            {
+                keys.push((p.channel.clone(), k.clone()));
             }
             let made = p.declarations(now_ms, tree);
             owners.extend(std::iter::repeat_n(p.channel.clone(), made.len()));
@@ -281,6 +290,7 @@ impl Session {
             self.provisioning = Provisioning::Active {
                 decls,
                 owners,
+                keys,
                 budget: crate::provision::Budget::default(),
                 channels,
                 prefetch: false,
@@ -339,6 +349,7 @@ fn prefetch(applicable: &[&Preset], tree: &ParamTree) -> Option<Provisioning> {
     Some(Provisioning::Active {
         decls,
         owners,
+        keys: Vec::new(),
         budget: crate::provision::Budget::default(),
         channels,
         prefetch: true,

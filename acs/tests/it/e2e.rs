@@ -482,7 +482,7 @@ async fn a_device_preset_applies_to_its_device_only_and_reports_what_it_wrote() 
     put_preset(
         &t,
         "own",
-        serde_json::json!({"channel": "own", "precondition": {"_id": target.as_str()},
+        serde_json::json!({"channel": "own", "parameterKey": "own-1", "precondition": {"_id": target.as_str()},
             "configurations": [{"type": "value", "name": ssid, "value": "Only-Mine"}]}),
     )
     .await;
@@ -497,8 +497,13 @@ async fn a_device_preset_applies_to_its_device_only_and_reports_what_it_wrote() 
             device,
             channel,
             written,
+            parameter_key,
         } = e
         {
+            assert_eq!(
+                parameter_key, "own-1",
+                "the preset's key, accepted by the CPE"
+            );
             converged.push((device, channel, written));
         }
     }
@@ -516,5 +521,11 @@ async fn a_device_preset_applies_to_its_device_only_and_reports_what_it_wrote() 
         }
     }
     assert_eq!(again, Some(Vec::new()));
+    assert_eq!(
+        f.param(0, "Device.ManagementServer.ParameterKey")
+            .as_deref(),
+        Some("own-1"),
+        "the CPE holds the key of the settings it took"
+    );
     f.shutdown().await;
 }

@@ -14,6 +14,7 @@ impl Engine {
         device: &str,
         channel: &str,
         written: &[(String, u32)],
+        parameter_key: &str,
         now: i64,
     ) -> Vec<Action> {
         let Some(st) = self.devices.get_mut(device) else {
@@ -35,6 +36,13 @@ impl Engine {
             Phase::Installing { generation, .. } => {
                 if let Some((p, s)) = written.iter().find(|(_, s)| *s > 1) {
                     let why = format!("SetParameterValues status {s} for {p}");
+                    return self.fail(device, &why, now);
+                }
+                // What the CPE took carries this generation's ParameterKey (the preset names
+                // it); another key means the writes were not ours.
+                if !written.is_empty() && parameter_key != channel {
+                    let why =
+                        format!("ParameterKey {parameter_key:?} after the writes, not {channel:?}");
                     return self.fail(device, &why, now);
                 }
                 st.note(Audit {

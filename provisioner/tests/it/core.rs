@@ -201,8 +201,11 @@ fn the_engine_installs_confirms_and_queues_the_outcome() {
     assert!(e.evaluate("dev-1", &f, &t, Cause::Session, 11).is_empty());
     let written: Vec<(String, u32)> = vec![("Device.WiFi.SSID.1.SSID".into(), 0)];
     // Convergence of another generation's channel is ignored.
-    assert!(e.converged("dev-1", "prov-g9", &written, 20).is_empty());
-    let actions = e.converged("dev-1", "prov-g1", &written, 20);
+    assert!(
+        e.converged("dev-1", "prov-g9", &written, "prov-g9", 20)
+            .is_empty()
+    );
+    let actions = e.converged("dev-1", "prov-g1", &written, "prov-g1", 20);
     let [
         Action::ReadBack {
             generation: 1,
@@ -420,4 +423,35 @@ fn matching_is_by_serial_then_mac_and_never_a_guess() {
         Err(Quarantine::Unknown)
     );
     assert_eq!(d.len(), 4);
+}
+
+/// Writes that did not leave this generation's ParameterKey on the CPE are not confirmed.
+#[test]
+fn a_convergence_without_the_generations_parameter_key_is_not_confirmed() {
+    let mut e = Engine::new(EngineConfig::default());
+    let t = xx230v_tree();
+    e.synced(vec![record(1, "FPSIM1", "aa:00:00:00:00:01")], None, 0);
+    e.informed("dev-1", &["0 BOOTSTRAP".into()]);
+    let f = facts("fpsim1", "");
+    assert!(!e.session_ended("dev-1", Some((&f, &t)), 10).is_empty());
+    let written: Vec<(String, u32)> = vec![("Device.WiFi.SSID.1.SSID".into(), 0)];
+    let actions = e.converged("dev-1", "prov-g1", &written, "someone-else", 20);
+    assert!(
+        !actions.iter().any(|a| matches!(a, Action::ReadBack { .. })),
+        "{actions:?}"
+    );
+    let st = e.device("dev-1").unwrap();
+    assert!(
+        !matches!(
+            st.phase,
+            Phase::Confirming { .. } | Phase::Provisioned { .. }
+        ),
+        "{:?}",
+        st.phase
+    );
+    assert!(
+        st.audit.iter().any(|a| a.outcome.contains("ParameterKey")),
+        "{:?}",
+        st.audit
+    );
 }
