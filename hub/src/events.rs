@@ -134,27 +134,34 @@ pub fn sse_stream(
 {
     let stats = Arc::clone(&bus.stats);
     let rx = bus.subscribe();
-    futures_util::stream::unfold((rx, filter, stats), |(mut rx, filter, stats)| async move {
-        loop {
-            match rx.recv().await {
-                Ok(e) if filter.wants(&e.topic) => {
-                    let event = axum::response::sse::Event::default()
-                        .event(e.kind.clone())
-                        .data(serde_json::to_string(&*e).unwrap_or_default());
-                    return Some((Ok(event), (rx, filter, stats)));
+    // A first comment flushes the response headers at once: the subscriber knows it is
+    // subscribed (and misses nothing published after this) before any event arrives.
+    let hello = futures_util::stream::once(async {
+        Ok(axum::response::sse::Event::default().comment("subscribed"))
+    });
+    let events =
+        futures_util::stream::unfold((rx, filter, stats), |(mut rx, filter, stats)| async move {
+            loop {
+                match rx.recv().await {
+                    Ok(e) if filter.wants(&e.topic) => {
+                        let event = axum::response::sse::Event::default()
+                            .event(e.kind.clone())
+                            .data(serde_json::to_string(&*e).unwrap_or_default());
+                        return Some((Ok(event), (rx, filter, stats)));
+                    }
+                    Ok(_) => continue,
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        stats.lagged.fetch_add(n, Ordering::Relaxed);
+                        let event = axum::response::sse::Event::default()
+                            .event("lagged")
+                            .data(format!("{{\"missed\":{n}}}"));
+                        return Some((Ok(event), (rx, filter, stats)));
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return None,
                 }
-                Ok(_) => continue,
-                Err(broadcast::error::RecvError::Lagged(n)) => {
-                    stats.lagged.fetch_add(n, Ordering::Relaxed);
-                    let event = axum::response::sse::Event::default()
-                        .event("lagged")
-                        .data(format!("{{\"missed\":{n}}}"));
-                    return Some((Ok(event), (rx, filter, stats)));
-                }
-                Err(broadcast::error::RecvError::Closed) => return None,
             }
-        }
-    })
+        });
+    futures_util::StreamExt::chain(hello, events)
 }
 
 /// Where MQTT goes.

@@ -230,6 +230,7 @@ async fn main() -> anyhow::Result<()> {
     let (mut after_poll, mut after_cut) = (Vec::new(), Vec::new());
     for round in 0..args.cuts {
         let port = round as u32 % ports;
+        eprintln!("cut {round}: port {port}");
         let mut outages = sse(stack.addrs.hub, "outages").await?;
         let mut network = sse(stack.addrs.hub, "network").await?;
         tokio::time::sleep(Duration::from_millis(args.poll_ms * 3 / 2)).await;
