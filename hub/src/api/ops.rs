@@ -211,6 +211,56 @@ pub(crate) fn render_metrics(hub: &Hub) -> String {
     if let Some(i) = &hub.incidents {
         out.push_str(&i.metrics().to_prometheus());
     }
+    if let Some(p) = &hub.provisioner {
+        let s = p.summary();
+        let phases: Vec<(String, f64)> = s["devices"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (format!("{{phase=\"{k}\"}}"), v.as_f64().unwrap_or(0.0)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let one = |v: &serde_json::Value| vec![(String::new(), v.as_f64().unwrap_or(0.0))];
+        let _ = writeln!(
+            out,
+            "# HELP fibreplane_provisioning_devices Devices per provisioning phase.\n# TYPE fibreplane_provisioning_devices gauge"
+        );
+        for (labels, v) in phases {
+            let _ = writeln!(out, "fibreplane_provisioning_devices{labels} {v}");
+        }
+        for (name, help, kind, v) in [
+            (
+                "fibreplane_provisioning_records",
+                "ERPNext records mirrored.",
+                "gauge",
+                one(&s["records"]),
+            ),
+            (
+                "fibreplane_provisioning_outbox",
+                "Outcomes waiting for ERPNext to accept them.",
+                "gauge",
+                one(&s["outbox"]),
+            ),
+            (
+                "fibreplane_provisioning_erp_up",
+                "Whether the last ERPNext request succeeded.",
+                "gauge",
+                vec![(String::new(), f64::from(u8::from(s["erp_ok"] == true)))],
+            ),
+            (
+                "fibreplane_provisioning_erp_requests_total",
+                "Requests sent to ERPNext.",
+                "counter",
+                one(&s["erp_requests"]),
+            ),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            for (labels, x) in v {
+                let _ = writeln!(out, "{name}{labels} {x}");
+            }
+        }
+    }
     out
 }
 

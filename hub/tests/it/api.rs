@@ -140,6 +140,8 @@ async fn lookups_join_the_acs_and_the_olt_and_the_topology_ties_them() {
         "fibreplane_olt_reachable{olt=\"olt-demo\"} 1",
         "fibreplane_bridge_reads_total 2",
         "fibreplane_events_published_total",
+        "fibreplane_provisioning_records 8",
+        "fibreplane_provisioning_erp_up 1",
     ] {
         assert!(metrics.contains(line), "{line} in\n{metrics}");
     }
