@@ -397,8 +397,24 @@ fn file_inform_hour(
             w.put(inform_index_key(new, id).bytes(), &[])?;
         }
     }
+    put_inform_record(w, id, meta_ms, new)
+}
+
+/// Files a device that has no last-inform record yet (just created).
+fn new_inform_hour(w: &mut dyn KvWrite, id: &DeviceId, meta_ms: i64) -> Result<(), StoreError> {
+    let h = hour(meta_ms);
+    w.put(inform_index_key(h, id).bytes(), &[])?;
+    put_inform_record(w, id, meta_ms, h)
+}
+
+fn put_inform_record(
+    w: &mut dyn KvWrite,
+    id: &DeviceId,
+    meta_ms: i64,
+    hour: u64,
+) -> Result<(), StoreError> {
     let mut record = (meta_ms as u64).to_be_bytes().to_vec();
-    record.extend_from_slice(&new.to_be_bytes());
+    record.extend_from_slice(&hour.to_be_bytes());
     w.put(Key::new(keys::INFORM_HOUR).dev(id).bytes(), &record)
 }
 
@@ -461,9 +477,13 @@ fn put_device(
     )?;
     if old.is_none() {
         bump_counter(w, DEVICES, |n| n + 1)?;
+        // A new device has no noted time and no index entry yet: file it without reading.
+        new_inform_hour(w, &meta.id, meta.last_inform_ms)?;
+    } else if inform_record(w, &meta.id)?.is_none_or(|(m, _)| m != meta.last_inform_ms) {
+        // Only a changed metadata time can move the device in the index.
+        let noted = noted_inform(w, &meta.id)?;
+        file_inform_hour(w, &meta.id, meta.last_inform_ms, noted)?;
     }
-    let noted = noted_inform(w, &meta.id)?;
-    file_inform_hour(w, &meta.id, meta.last_inform_ms, noted)?;
     Ok(Outcome::Done {
         revision: Some(revision),
         task_id: None,
