@@ -4,24 +4,6 @@
 use crate::harness::{self, Options, TECH_KEY, TOKEN};
 use serde_json::json;
 
-fn tech_token(location: &str) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    hub::auth::issue_tech(
-        TECH_KEY.as_bytes(),
-        &hub::auth::TechClaims {
-            sub: "tech-1".into(),
-            job: "JOB-1".into(),
-            loc: location.into(),
-            iat: now,
-            exp: now + 3600,
-        },
-    )
-    .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lookups_join_the_acs_and_the_olt_and_the_topology_ties_them() {
     let t = harness::start(Options {
@@ -124,16 +106,7 @@ async fn lookups_join_the_acs_and_the_olt_and_the_topology_ties_them() {
         404
     );
 
-    let metrics = t
-        .client
-        .get(t.url("/metrics"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = t.metrics().await;
     for line in [
         "fibreplane_acs_informs_total ",
         "fibreplane_olt_onus{olt=\"olt-demo\"} 32",
@@ -156,7 +129,7 @@ async fn every_route_refuses_callers_without_the_right_credentials() {
         ..Options::default()
     })
     .await;
-    let tech = tech_token("LOC-00001");
+    let tech = harness::tech_token("LOC-00001");
     // Staff-only routes: no token 401, a wrong token 401, a technician 403, staff 200.
     for path in [
         "/devices/lookup?serial=FPSIM00000000",

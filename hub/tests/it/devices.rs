@@ -2,26 +2,8 @@
 //! that really run their tests on loopback (UDP echo for ping, HTTP to the hub's speed-test
 //! endpoints for download and upload), and a technician token's scope.
 
-use crate::harness::{self, Options, TECH_KEY, TOKEN, device};
+use crate::harness::{self, Options, TOKEN, device};
 use serde_json::json;
-
-fn tech(location: &str) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    hub::auth::issue_tech(
-        TECH_KEY.as_bytes(),
-        &hub::auth::TechClaims {
-            sub: "tech-7".into(),
-            job: "JOB-7".into(),
-            loc: location.into(),
-            iat: now,
-            exp: now + 600,
-        },
-    )
-    .unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn summaries_and_diagnostics_for_staff_and_for_the_technician_of_the_location() {
@@ -53,7 +35,7 @@ async fn summaries_and_diagnostics_for_staff_and_for_the_technician_of_the_locat
     );
 
     // The technician of LOC-00001 reaches device 0, not device 1, and no staff route.
-    let tech = tech("LOC-00001");
+    let tech = harness::tech_token("LOC-00001");
     assert_eq!(
         t.get(&format!("/devices/{d0}/summary"), Some(&tech))
             .await

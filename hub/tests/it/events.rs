@@ -353,16 +353,7 @@ async fn a_fibre_cut_is_one_incident_on_sse_with_its_customers_and_kuma_reaches_
         post(Some(harness::KUMA)).await.unwrap().status().as_u16(),
         202
     );
-    let metrics = t
-        .client
-        .get(t.url("/metrics"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = t.metrics().await;
     assert!(metrics.contains("incident"), "incident metrics exported");
     t.stop().await;
 }

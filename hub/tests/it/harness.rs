@@ -225,3 +225,37 @@ impl TestStack {
         self.lab.stop().await;
     }
 }
+
+/// A technician token for `location`, valid ten minutes.
+pub(crate) fn tech_token(location: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    hub::auth::issue_tech(
+        TECH_KEY.as_bytes(),
+        &hub::auth::TechClaims {
+            sub: "tech-1".into(),
+            job: "JOB-1".into(),
+            loc: location.into(),
+            iat: now,
+            exp: now + 600,
+        },
+    )
+    .unwrap()
+}
+
+impl TestStack {
+    /// The Prometheus text of `/metrics`.
+    pub(crate) async fn metrics(&self) -> String {
+        self.client
+            .get(self.url("/metrics"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+}

@@ -7,7 +7,7 @@ use serde_json::json;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-async fn registered_cpe(t: &harness::TestNbi) -> (Fleet, String) {
+pub(crate) async fn registered_cpe(t: &harness::TestNbi) -> (Fleet, String) {
     let config = SimConfig {
         acs_url: t.cwmp_url(),
         count: 1,

@@ -2,8 +2,7 @@
 //! `fs.files`, served with ranges by the file server, and fetched by a CPE for a Download task.
 
 use crate::e2e::enc;
-use crate::harness::{self, SECRET, TOKEN, capture, raw};
-use fibreplane_lab::{CpeAuth, Credential, Fleet, SimConfig};
+use crate::harness::{self, TOKEN, capture, raw};
 use std::time::Duration;
 
 fn firmware(len: usize) -> String {
@@ -121,16 +120,7 @@ async fn a_download_task_makes_the_cpe_fetch_the_uploaded_file() {
         upload(&t, "fw-2.0.bin", &firmware(64 * 1024)).await.status,
         201
     );
-    let config = SimConfig {
-        acs_url: t.cwmp_url(),
-        count: 1,
-        auth: CpeAuth::Digest(Credential::Secret(SECRET.to_owned())),
-        stagger: Duration::ZERO,
-        ..SimConfig::default()
-    };
-    let fleet = Fleet::start(config).await.expect("fleet");
-    fleet.inform(0, &[]).await.expect("first session");
-    let id = fleet.device_id(0);
+    let (fleet, id) = crate::e2e::registered_cpe(&t).await;
     let body =
         r#"{"name":"download","fileType":"1 Firmware Upgrade Image","fileName":"fw-2.0.bin"}"#;
     let r = harness::call(
@@ -173,15 +163,7 @@ async fn a_download_preset_sends_the_file_once_and_records_the_transfer() {
             .status,
         200
     );
-    let config = SimConfig {
-        acs_url: t.cwmp_url(),
-        count: 1,
-        auth: CpeAuth::Digest(Credential::Secret(SECRET.to_owned())),
-        stagger: Duration::ZERO,
-        ..SimConfig::default()
-    };
-    let fleet = Fleet::start(config).await.expect("fleet");
-    fleet.inform(0, &[]).await.expect("first session");
+    let (fleet, _) = crate::e2e::registered_cpe(&t).await;
     let s = fleet
         .inform(0, &["2 PERIODIC"])
         .await
