@@ -1,7 +1,7 @@
 //! Command-line interface. Secrets come from the environment or files, never from argv, where
 //! any local user could read them in the process list.
 
-use acs::{Acs, AcsConfig, CpeAuthMode, Secret, StoreBackend, TlsFiles};
+use acs::{Acs, AcsConfig, CpeAuthMode, StoreBackend, TlsFiles};
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
@@ -129,24 +129,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     }
 }
 
-fn read_secret(file: Option<&PathBuf>, env: &str) -> anyhow::Result<Option<Secret>> {
-    if let Some(path) = file {
-        let s =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        return Ok(Some(Secret::new(s.trim())));
-    }
-    Ok(std::env::var(env)
-        .ok()
-        .filter(|s| !s.is_empty())
-        .map(Secret::new))
-}
-
 async fn run_acs(a: AcsArgs) -> anyhow::Result<()> {
     let cpe_auth = match a.cpe_auth {
         AuthArg::Digest => CpeAuthMode::Digest,
         AuthArg::None => CpeAuthMode::None,
     };
-    let cpe_secret = read_secret(a.cpe_secret_file.as_ref(), "FIBREPLANE_CPE_SECRET")?;
+    let cpe_secret = crate::config::secret(a.cpe_secret_file.as_ref(), "FIBREPLANE_CPE_SECRET")?;
     if cpe_auth == CpeAuthMode::Digest && cpe_secret.is_none() {
         bail!("--cpe-auth digest needs FIBREPLANE_CPE_SECRET or --cpe-secret-file");
     }
@@ -186,8 +174,9 @@ async fn run_acs(a: AcsArgs) -> anyhow::Result<()> {
                 }
                 nbi::Access::Anonymous
             } else {
-                let token = read_secret(a.nbi_token_file.as_ref(), "FIBREPLANE_NBI_TOKEN")?
-                    .context("the NBI needs FIBREPLANE_NBI_TOKEN or --nbi-token-file")?;
+                let token =
+                    crate::config::secret(a.nbi_token_file.as_ref(), "FIBREPLANE_NBI_TOKEN")?
+                        .context("the NBI needs FIBREPLANE_NBI_TOKEN or --nbi-token-file")?;
                 nbi::Access::Token(nbi::Token::new(token.expose()))
             };
             let listener = tokio::net::TcpListener::bind(addr)
