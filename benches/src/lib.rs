@@ -5,3 +5,4 @@
 
 pub mod procs;
 pub mod readme;
+pub mod table;
