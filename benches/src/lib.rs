@@ -3,6 +3,9 @@
 //! apart from the others.
 #![warn(missing_docs)]
 
+pub mod lookup;
 pub mod procs;
+pub mod proof;
 pub mod readme;
+pub mod seed;
 pub mod table;

@@ -3,6 +3,7 @@
 
 use anyhow::{Context, bail};
 use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -41,6 +42,32 @@ pub struct AcsProcess {
     pub child: Child,
     /// Its CWMP URL.
     pub url: String,
+    /// Its CWMP address.
+    pub cwmp: SocketAddr,
+    /// Its NBI address, when it serves one.
+    pub nbi: Option<SocketAddr>,
+}
+
+/// How to start `fibreplane acs` beyond the store directory and the CPE secret.
+#[derive(Debug, Clone)]
+pub struct AcsSpec {
+    /// CWMP listen address (`127.0.0.1:0` picks a port).
+    pub cwmp: SocketAddr,
+    /// NBI listen address and bearer token, if the NBI is wanted.
+    pub nbi: Option<(SocketAddr, String)>,
+    /// Further command-line arguments.
+    pub args: Vec<String>,
+}
+
+impl AcsSpec {
+    /// CWMP on a free loopback port, no NBI, no further arguments.
+    pub fn loopback() -> Self {
+        Self {
+            cwmp: SocketAddr::from(([127, 0, 0, 1], 0)),
+            nbi: None,
+            args: Vec::new(),
+        }
+    }
 }
 
 impl AcsProcess {
@@ -51,33 +78,74 @@ impl AcsProcess {
         secret: &str,
         extra: &[&str],
     ) -> anyhow::Result<Self> {
-        let mut child = Command::new(bin.join("fibreplane"))
-            .args([
-                "acs",
-                "--cwmp-listen",
-                "127.0.0.1:0",
-                "--cpe-auth",
-                "digest",
-                "--data-dir",
-            ])
+        let spec = AcsSpec {
+            args: extra.iter().map(|s| (*s).to_owned()).collect(),
+            ..AcsSpec::loopback()
+        };
+        Self::launch(&bin.join("fibreplane"), data_dir, secret, &spec)
+    }
+
+    /// Starts the `fibreplane` executable `exe` as an ACS with digest auth, and waits for the
+    /// line that says where it listens (printed once the store is open and the ports bound).
+    pub fn launch(
+        exe: &Path,
+        data_dir: &Path,
+        secret: &str,
+        spec: &AcsSpec,
+    ) -> anyhow::Result<Self> {
+        let mut cmd = Command::new(exe);
+        cmd.args(["acs", "--cpe-auth", "digest", "--cwmp-listen"])
+            .arg(spec.cwmp.to_string())
+            .arg("--data-dir")
             .arg(data_dir)
-            .args(extra)
+            .args(&spec.args)
             .env("FIBREPLANE_CPE_SECRET", secret)
             .env("FIBREPLANE_LOG", "warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .context("starting fibreplane acs")?;
+            .stderr(Stdio::inherit());
+        if let Some((addr, token)) = &spec.nbi {
+            cmd.arg("--nbi-listen")
+                .arg(addr.to_string())
+                .env("FIBREPLANE_NBI_TOKEN", token);
+        }
+        let mut child = cmd.spawn().context("starting fibreplane acs")?;
         let stdout = child.stdout.take().context("no stdout")?;
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line)?;
-        let v: serde_json::Value =
-            serde_json::from_str(line.trim()).context("reading the ACS's address line")?;
-        let addr = v["cwmp_listen"].as_str().context("no cwmp_listen")?;
+        let v: serde_json::Value = match serde_json::from_str(line.trim()) {
+            Ok(v) => v,
+            Err(e) => {
+                let _ = child.kill();
+                let status = child.wait()?;
+                bail!("the ACS printed no address line ({e}); it exited with {status}");
+            }
+        };
+        let addr = |key: &str| -> anyhow::Result<Option<SocketAddr>> {
+            v[key]
+                .as_str()
+                .map(|a| a.parse().with_context(|| format!("{key}: {a}")))
+                .transpose()
+        };
+        let cwmp = addr("cwmp_listen")?.context("no cwmp_listen")?;
+        let nbi = addr("nbi_listen")?;
         Ok(Self {
             child,
-            url: format!("http://{addr}/"),
+            url: format!("http://{cwmp}/"),
+            cwmp,
+            nbi,
         })
+    }
+
+    /// Kills the ACS with SIGKILL (no chance to flush anything) and reaps it.
+    pub fn kill(mut self) -> anyhow::Result<()> {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
+    }
+
+    /// Peak resident set size so far (`VmHWM`), in bytes.
+    pub fn peak_rss_bytes(&self) -> anyhow::Result<u64> {
+        status_kib(self.child.id(), "VmHWM:").map(|kb| kb * 1024)
     }
 
     /// CPU time (user + system) consumed so far, in microseconds.
@@ -125,13 +193,27 @@ fn clock_ticks() -> u64 {
 
 /// Resident set size of a process, in bytes, from `/proc/<pid>/status`.
 pub fn rss_bytes(pid: u32) -> anyhow::Result<u64> {
+    status_kib(pid, "VmRSS:").map(|kb| kb * 1024)
+}
+
+/// A `kB` field of `/proc/<pid>/status`.
+fn status_kib(pid: u32, field: &str) -> anyhow::Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let kb: u64 = status
+    status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .context("no VmRSS")?;
-    Ok(kb * 1024)
+        .with_context(|| format!("no {field} in /proc/{pid}/status"))
+}
+
+/// Raises this process's open-file limit to its hard limit, so the load generators and the
+/// children they start (which inherit it) can hold thousands of sockets. Returns the new limit.
+pub fn raise_fd_limit() -> anyhow::Result<u64> {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut lim = getrlimit(Resource::Nofile);
+    lim.current = lim.maximum;
+    setrlimit(Resource::Nofile, lim).context("setrlimit(RLIMIT_NOFILE)")?;
+    Ok(lim.current.unwrap_or(u64::MAX))
 }
 
 /// Total size of the files under a directory, in bytes.

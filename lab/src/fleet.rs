@@ -372,6 +372,29 @@ impl Fleet {
         self.report()
     }
 
+    /// Makes every CPE contact the ACS (first contacts spread over the stagger window, each
+    /// CPE retrying after 503s and failures as its model's back-off says) and returns once every
+    /// CPE has completed a session since the fleet started, or when `timeout` expires. A power
+    /// restoration in miniature: the report's `elapsed_s` is then the time until the last CPE
+    /// got through, and `failures["retry"]` the 503s (and 8005s) the fleet was given.
+    pub async fn run_until_done(&self, timeout: Duration) -> FleetReport {
+        let deadline = Instant::now() + timeout;
+        self.boot_all(self.stagger.min(timeout / 2));
+        while Instant::now() < deadline && self.done() < self.len() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.report()
+    }
+
+    /// CPEs that completed at least one session since the fleet started.
+    pub fn done(&self) -> usize {
+        self.shared
+            .cpes
+            .iter()
+            .filter(|c| c.lock().last_report.is_some())
+            .count()
+    }
+
     /// The report so far.
     pub fn report(&self) -> FleetReport {
         let contacted = self
@@ -380,9 +403,12 @@ impl Fleet {
             .iter()
             .filter(|c| c.lock().contacted)
             .count();
-        self.shared
-            .lock_stats()
-            .report(self.len(), contacted, self.started.elapsed())
+        let mut report =
+            self.shared
+                .lock_stats()
+                .report(self.len(), contacted, self.started.elapsed());
+        report.cpes_done = self.done();
+        report
     }
 
     /// Stops every task and the connection-request server; sessions in flight are abandoned

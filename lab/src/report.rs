@@ -21,7 +21,7 @@ pub struct SessionReport {
 }
 
 /// The summary printed as one JSON line when `cpe-sim` exits.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct FleetReport {
     /// Sessions that ended cleanly.
     pub sessions_ok: u64,
@@ -37,6 +37,8 @@ pub struct FleetReport {
     pub cpes: usize,
     /// CPEs that completed at least one session.
     pub cpes_contacted: usize,
+    /// CPEs that completed at least one session (the fleet's own count, not the ACS's).
+    pub cpes_done: usize,
     /// Seconds since the fleet started.
     pub elapsed_s: f64,
     /// Failed sessions by cause.
@@ -95,6 +97,7 @@ impl Stats {
             max_ms: sorted.last().map_or(0.0, |&u| f64::from(u) / 1000.0),
             cpes,
             cpes_contacted: contacted,
+            cpes_done: 0,
             elapsed_s: elapsed.as_secs_f64(),
             failures: self.failures.clone(),
             connection_requests: self.cr_ok,

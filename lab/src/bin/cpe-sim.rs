@@ -75,6 +75,10 @@ struct Args {
     /// One session per CPE, then exit (bounded by --duration).
     #[arg(long)]
     once: bool,
+    /// Every CPE makes first contact (retrying after 503s) and the fleet exits once each has
+    /// completed a session (bounded by --duration): a boot storm's measure. No periodic informs.
+    #[arg(long, conflicts_with = "once")]
+    until_done: bool,
     /// UDP port simulated IPPing/TraceRoute probe on their (loopback-only) host: an echo service.
     #[arg(long, default_value_t = 7)]
     diag_echo_port: u16,
@@ -119,7 +123,8 @@ async fn main() -> anyhow::Result<()> {
         count: args.count,
         serial_offset: args.serial_offset,
         serial_prefix: args.serial_prefix,
-        interval: (!args.once).then(|| Duration::from_secs_f64(args.interval.max(0.0))),
+        interval: (!args.once && !args.until_done)
+            .then(|| Duration::from_secs_f64(args.interval.max(0.0))),
         auth,
         cr_listen: args.cr_listen,
         cr_advertise: args.cr_advertise,
@@ -138,7 +143,13 @@ async fn main() -> anyhow::Result<()> {
     let fleet = Fleet::start(config).await?;
     let report = tokio::select! {
         r = async {
-            if args.once { fleet.run_once(duration).await } else { fleet.run_for(duration).await }
+            if args.once {
+                fleet.run_once(duration).await
+            } else if args.until_done {
+                fleet.run_until_done(duration).await
+            } else {
+                fleet.run_for(duration).await
+            }
         } => r,
         () = stop_signal() => fleet.report(),
     };
