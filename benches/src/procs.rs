@@ -48,6 +48,17 @@ pub struct AcsProcess {
     pub nbi: Option<SocketAddr>,
 }
 
+impl Drop for AcsProcess {
+    /// An ACS is never left running behind a scenario that failed half-way (nor holding what it
+    /// inherited, such as a build lock's file descriptor).
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// How to start `fibreplane acs` beyond the store directory and the CPE secret.
 #[derive(Debug, Clone)]
 pub struct AcsSpec {

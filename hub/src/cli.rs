@@ -86,6 +86,10 @@ struct AcsArgs {
     /// Concurrent CWMP sessions before new ones get 503.
     #[arg(long, default_value_t = 2048)]
     max_sessions: usize,
+    /// Retry-After seconds given with those 503s, drawn at random from MIN-MAX so that a herd
+    /// refused together does not come back together.
+    #[arg(long, value_name = "MIN-MAX", value_parser = parse_secs_range, default_value = "30-180")]
+    retry_after: (u32, u32),
     /// CWMP session timeout in seconds.
     #[arg(long, default_value_t = 30)]
     session_timeout: u64,
@@ -114,6 +118,23 @@ struct AcsArgs {
     /// and the rest of the control plane).
     #[arg(long, default_value_t = 0)]
     cwmp_threads: usize,
+}
+
+/// Parses `MIN-MAX` seconds (`MIN` ≤ `MAX`).
+fn parse_secs_range(s: &str) -> Result<(u32, u32), String> {
+    let (lo, hi) = s
+        .split_once('-')
+        .ok_or_else(|| format!("expected MIN-MAX seconds, not {s:?}"))?;
+    let num = |v: &str| {
+        v.trim()
+            .parse::<u32>()
+            .map_err(|e| format!("{v:?} is not a number of seconds: {e}"))
+    };
+    let (lo, hi) = (num(lo)?, num(hi)?);
+    if lo > hi {
+        return Err(format!("{lo} is more than {hi}"));
+    }
+    Ok((lo, hi))
 }
 
 /// Runs the subcommand.
@@ -152,6 +173,7 @@ async fn run_acs(a: AcsArgs) -> anyhow::Result<()> {
             .zip(a.tls_key)
             .map(|(cert, key)| TlsFiles { cert, key }),
         max_sessions: a.max_sessions,
+        retry_after_secs: a.retry_after,
         session_timeout: Duration::from_secs(a.session_timeout),
         refresh_on_bootstrap: !a.no_bootstrap_refresh,
         ..AcsConfig::default()
@@ -294,5 +316,23 @@ pub(crate) async fn shutdown_signal() {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         () = term => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_secs_range;
+
+    #[test]
+    fn retry_after_ranges_parse_and_bad_ones_are_explained() {
+        assert_eq!(parse_secs_range("30-180"), Ok((30, 180)));
+        assert_eq!(parse_secs_range("1-1"), Ok((1, 1)));
+        assert!(parse_secs_range("5").unwrap_err().contains("MIN-MAX"));
+        assert!(parse_secs_range("9-3").unwrap_err().contains("more than"));
+        assert!(
+            parse_secs_range("a-3")
+                .unwrap_err()
+                .contains("not a number")
+        );
     }
 }

@@ -74,6 +74,7 @@ async fn main() -> anyhow::Result<()> {
             window: Duration::from_secs(if q { 5 } else { 60 }),
             timeout: Duration::from_secs(if q { 60 } else { 600 }),
             max_sessions: 2048,
+            retry_after: None,
         };
         eprintln!(
             "proof: boot storm of {} CPEs (fd limit {fd_limit})",

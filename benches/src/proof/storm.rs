@@ -55,6 +55,8 @@ pub struct StormConfig {
     pub timeout: Duration,
     /// The ACS's `--max-sessions` (concurrent sessions before 503).
     pub max_sessions: usize,
+    /// The ACS's `--retry-after` range, seconds (`None`: its default, 30–180 s).
+    pub retry_after: Option<(u32, u32)>,
 }
 
 /// What the storm measured.
@@ -216,7 +218,15 @@ pub async fn run(cfg: &StormConfig) -> anyhow::Result<StormReport> {
             "--no-bootstrap-refresh".into(),
             "--max-sessions".into(),
             cfg.max_sessions.to_string(),
-        ],
+        ]
+        .into_iter()
+        .chain(
+            cfg.retry_after
+                .map(|(lo, hi)| ["--retry-after".to_owned(), format!("{lo}-{hi}")])
+                .into_iter()
+                .flatten(),
+        )
+        .collect(),
         ..AcsSpec::loopback()
     };
     let (exe, data) = (cfg.fibreplane.clone(), dir.path().join("store"));
