@@ -3,6 +3,7 @@
 //! apart from the others.
 #![warn(missing_docs)]
 
+pub mod hostile;
 pub mod lookup;
 pub mod procs;
 pub mod proof;

@@ -46,5 +46,5 @@ pub use model::{
 pub use oid::Oid;
 pub use poll::{SYS_OBJECT_ID, plan, poll_once, walk_columns};
 pub use profile::{ColumnSpec, ColumnType, IndexLayout, Profile, Role, StateMeaning};
-pub use session::SnmpTarget;
+pub use session::{SnmpTarget, parse_response};
 pub use value::{SnmpValue, VarBind};

@@ -183,6 +183,15 @@ fn classify(e: &snmp2::Error) -> OltError {
     }
 }
 
+/// Parses one v1/v2c response datagram exactly as a poll reads it (`snmp2`'s PDU parser, then the
+/// copy into owned varbinds): `(error-status, error-index, varbinds)`. Sans-IO, for fuzz-style
+/// tests of what an agent may send; v3 messages need the session's keys and are not covered.
+pub fn parse_response(dgram: &[u8]) -> Result<(u32, u32, Vec<VarBind>), OltError> {
+    let pdu = snmp2::Pdu::from_bytes(dgram).map_err(|e| classify(&e))?;
+    let reply = copy_reply(&pdu)?;
+    Ok((reply.error_status, reply.error_index, reply.varbinds))
+}
+
 fn copy_reply(pdu: &snmp2::Pdu<'_>) -> Result<Reply, OltError> {
     let mut varbinds = Vec::new();
     for (oid, value) in pdu.varbinds.clone() {

@@ -160,6 +160,12 @@ async fn dispatch(State(ctx): State<Ctx>, req: Request) -> Response {
             _ => not_allowed("PUT, DELETE"),
         };
     }
+    // A declared length over the limit is refused before any of the body is read: the
+    // length-limited reader below only notices once the first bytes arrive, and a client that
+    // waits for an answer before sending (or never sends) would otherwise hold the request.
+    if declared_length(&parts.headers).is_some_and(|n| n > MAX_BODY as u64) {
+        return text(StatusCode::PAYLOAD_TOO_LARGE, "413 Payload Too Large");
+    }
     let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
         return text(StatusCode::PAYLOAD_TOO_LARGE, "413 Payload Too Large");
     };
@@ -217,6 +223,17 @@ const CONFIG_COLLECTIONS: [&str; 5] = [
     "virtual_parameters",
     crate::files::COLLECTION,
 ];
+
+/// The request's `Content-Length`, when it has a valid one.
+fn declared_length(headers: &http::HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
 
 fn known_collection(c: &str) -> bool {
     matches!(c, "devices" | "tasks" | "faults") || CONFIG_COLLECTIONS.contains(&c)

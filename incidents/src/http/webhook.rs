@@ -101,6 +101,19 @@ async fn receive(State(h): State<Hook>, headers: HeaderMap, uri: Uri, body: Body
         return r;
     }
     let limits = h.service.kuma_limits();
+    // A declared length over the limit is refused before any of the body is read, so a sender
+    // that waits for an answer (or never sends the body) gets its 413 at once.
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if let Some(size) = declared.filter(|n| *n > limits.max_body as u64) {
+        let e = IncidentError::TooLarge {
+            size: usize::try_from(size).unwrap_or(usize::MAX),
+            limit: limits.max_body,
+        };
+        return refused(&h.service, &e);
+    }
     let bytes = match read_bounded(body, limits.max_body).await {
         Ok(b) => b,
         Err(e) => return refused(&h.service, &e),

@@ -148,6 +148,27 @@ async fn every_variant_is_accepted_as_kuma_sends_it() {
 }
 
 #[tokio::test]
+async fn a_declared_length_over_the_limit_gets_413_before_the_body() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (service, addr) = start().await;
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST {PATH} HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer {SECRET}\r\n\
+         Content-Type: application/json\r\nContent-Length: 1073741824\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    // Only the head was sent: the answer must not wait for the body.
+    let mut buf = [0u8; 512];
+    let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+        .await
+        .expect("answered before the body")
+        .unwrap();
+    let text = String::from_utf8_lossy(&buf[..n]);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    assert_eq!(service.metrics().webhook_refused.too_large, 1);
+}
+
+#[tokio::test]
 async fn wrong_secrets_bad_bodies_and_big_bodies_are_refused() {
     let (service, addr) = start().await;
     let json = [("Content-Type", "application/json")];

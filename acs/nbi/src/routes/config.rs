@@ -88,6 +88,9 @@ pub(super) async fn put_file(
             "file storage is not configured",
         );
     };
+    if super::declared_length(headers).is_some_and(|n| n > crate::files::MAX_FILE_BYTES) {
+        return text(StatusCode::PAYLOAD_TOO_LARGE, "413 Payload Too Large");
+    }
     let (length, sha256) = match files.put(name, body).await {
         Ok(done) => done,
         Err(crate::files::FileError::TooLarge) => {

@@ -6,4 +6,5 @@ mod contract;
 mod e2e;
 mod files;
 mod harness;
+mod limits;
 mod query_lang;
