@@ -22,8 +22,9 @@ async fn boot_storm_loses_no_registration_inform_or_task() {
         tasks: 40,
         window: Duration::from_secs(2),
         timeout: Duration::from_secs(120),
-        // Few session slots, so the storm is refused in part and the CPEs must come back after
-        // their Retry-After: the path a real storm takes.
+        // Few session slots, so the registration before the outage (256 sessions at a time) is
+        // refused in part and its CPEs must come back after their Retry-After: a real storm's
+        // path, whether or not the storm itself outruns the slots on a given machine.
         max_sessions: 8,
         // Short waits, so the refused CPEs come back within the test's time.
         retry_after: Some((1, 3)),
