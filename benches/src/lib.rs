@@ -8,5 +8,6 @@ pub mod lookup;
 pub mod procs;
 pub mod proof;
 pub mod readme;
+pub mod rng;
 pub mod seed;
 pub mod table;

@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
+use fibreplane_benches::hostile::{self, HostileConfig};
 use fibreplane_benches::proof::{crash, scale, storm};
 use fibreplane_benches::table::{self, Row};
 use fibreplane_benches::{procs, readme};
@@ -23,6 +24,8 @@ enum Scenario {
     Scale,
     /// 20 SIGKILL rounds under a 10,000-CPE load with NBI tasks queued.
     Crash,
+    /// 1,000,000 generated and mutated inputs, 1,000 slowloris connections, oversized bodies.
+    Hostile,
 }
 
 #[derive(Debug, Parser)]
@@ -121,6 +124,19 @@ async fn main() -> anyhow::Result<()> {
         let r = crash::run(&cfg).await?;
         eprintln!("{r:?}");
         rows.extend(crash::rows(&r));
+    }
+    if wants(&args, Scenario::Hostile) {
+        let cfg = HostileConfig {
+            inputs: if q { 20_000 } else { 1_000_000 },
+            slowloris: if q { 100 } else { 1_000 },
+            seed: args.seed,
+        };
+        eprintln!(
+            "proof: hostile input, {} inputs, {} slow connections",
+            cfg.inputs, cfg.slowloris
+        );
+        let r = hostile::run(&cfg).await?;
+        rows.extend(hostile::rows(&r));
     }
 
     let mut command = String::from("cargo run -p fibreplane-benches --release --bin proof --");

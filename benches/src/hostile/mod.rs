@@ -4,7 +4,7 @@
 //! HTTP and UDP on loopback; slowloris against the ACS while a cpe-sim fleet keeps running
 //! sessions; oversized bodies; resident memory sampled throughout.
 //!
-//! Layout: `rng.rs` (seeded xorshift), `mutate.rs` (the mutations), `corpus.rs` (valid
+//! Layout: (`crate::rng` is the seeded xorshift), `mutate.rs` (the mutations), `corpus.rs` (valid
 //! seeds), `inproc.rs` (the parser entry points), `servers.rs` and `http.rs` (live services
 //! and a raw client), `live.rs` (HTTP surfaces), `snmp.rs` (a hostile agent for the real
 //! poller), `modem.rs` (a hostile modem for the native client), `slowloris.rs`, `oversize.rs`,
@@ -18,7 +18,6 @@ mod modem;
 mod mutate;
 mod oversize;
 mod report;
-mod rng;
 mod run;
 mod servers;
 mod slowloris;

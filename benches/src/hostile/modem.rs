@@ -17,8 +17,8 @@ use modem_bridge::native::NativeClient;
 use modem_bridge::{Credentials, ModemProfile, ModemTarget, Secret};
 
 use super::mutate::{Format, mutate};
-use super::rng::Rng;
 use super::servers::serve_router;
+use crate::rng::Rng;
 
 const USER: &str = "user";
 const PASSWORD: &str = "hostile-modem-pw";

@@ -3,7 +3,7 @@
 //! tricks, duplicated keys, wrong JSON types). Every mutation is a pure function of the seed
 //! stream, so a failing input can be regenerated from the seed.
 
-use super::rng::Rng;
+use crate::rng::Rng;
 
 /// How an input is structured, for the format-aware mutations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

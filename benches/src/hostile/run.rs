@@ -16,10 +16,10 @@ use super::modem::{self, HostileModem};
 use super::mutate::{Format, OPS, mutate};
 use super::oversize;
 use super::report::{Finding, HostileReport, SurfaceCounts};
-use super::rng::Rng;
 use super::servers::{self, AcsServer, KUMA_SECRET, NBI_TOKEN};
 use super::slowloris;
 use super::snmp::{self, HostileAgent};
+use crate::rng::Rng;
 
 /// One in this many inputs of each HTTP surface is also sent over the network.
 const LIVE_ONE_IN: usize = 20;

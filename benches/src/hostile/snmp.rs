@@ -13,7 +13,7 @@ use olt_poller::{Credentials, OltConfig, OltId, Secret, SnmpTarget, VendorChoice
 use tokio::net::UdpSocket;
 
 use super::mutate::{Format, mutate};
-use super::rng::Rng;
+use crate::rng::Rng;
 
 /// The agent's counters.
 #[derive(Debug, Default)]

@@ -176,9 +176,7 @@ pub async fn run(cfg: &CrashConfig) -> anyhow::Result<CrashReport> {
         let (nbi, acked, fleet) = (nbi.clone(), acked.clone(), fleet.clone());
         let (every, mut rng) = (cfg.task_every, Rng::new(cfg.seed ^ 0x5EED));
         let mut order: Vec<usize> = (0..cfg.cpes).collect();
-        for i in (1..order.len()).rev() {
-            order.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
-        }
+        rng.shuffle(&mut order);
         tokio::spawn(async move {
             for (n, cpe) in order.into_iter().enumerate() {
                 if *stop_rx.borrow() {

@@ -264,9 +264,7 @@ pub async fn run(cfg: &StormConfig) -> anyhow::Result<StormReport> {
     let mut rng = Rng::new(0x570A);
     let mut acked = Vec::new();
     let mut order: Vec<usize> = (0..cfg.cpes).collect();
-    for i in (1..order.len()).rev() {
-        order.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
-    }
+    rng.shuffle(&mut order);
     for (k, &i) in order.iter().take(cfg.tasks).enumerate() {
         let device = cwmp::device_id("1C61B4", "Device2", &format!("FPSIM{i:08}"));
         let value = format!("storm-{k}");
