@@ -101,6 +101,7 @@ pub(crate) async fn start(opts: Options) -> TestStack {
             devices: opts.devices,
             modems: opts.modems,
             poll_interval_secs: 1,
+            secret_prefix: None,
         },
         &secrets_dir,
         &mut config,

@@ -7,4 +7,5 @@ mod cli;
 mod devices;
 mod events;
 mod harness;
+mod logscan;
 mod security;
