@@ -93,7 +93,7 @@ pub(super) async fn drive(
         .await
         .map_err(|e| e.to_string())?;
     expect("technician token", r.status().as_u16(), &[200])?;
-    let issued: serde_json::Value = r.json().await.map_err(|e| e.to_string())?;
+    let issued = json(r).await?;
     let tech = issued["token"].as_str().ok_or("no token")?.to_owned();
     let r = http
         .get(format!("{hub}/devices/{dev0}/summary"))
@@ -145,11 +145,16 @@ pub(super) async fn drive(
         .send()
         .await
         .map_err(|e| e.to_string())?;
-    let olt: serde_json::Value = r.json().await.map_err(|e| e.to_string())?;
+    let olt = json(r).await?;
     if olt["snapshot"].is_null() {
         return Err("the OLT was never polled".into());
     }
     Ok(tech)
+}
+
+async fn json(r: reqwest::Response) -> Result<serde_json::Value, String> {
+    let body = r.bytes().await.map_err(|e| e.to_string())?;
+    serde_json::from_slice(&body).map_err(|e| e.to_string())
 }
 
 fn status(r: reqwest::Result<reqwest::Response>) -> Result<u16, String> {
