@@ -25,24 +25,27 @@ pub(super) async fn drive(
             Err(format!("{what}: {got}, expected {want:?}"))
         }
     };
-    // Provisioning: wait until device 0 got its WiFi and SIP settings (and was confirmed).
-    let mut provisioned = false;
-    for _ in 0..300 {
-        let r = http
-            .get(format!("{hub}/provisioning/{dev0}"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        let body = r.text().await.unwrap_or_default();
-        if body.contains("Provisioned") || body.contains("provisioned") {
-            provisioned = true;
-            break;
+    // Provisioning: wait until every device got its WiFi and SIP settings (and was confirmed).
+    for i in 0..super::DEVICES {
+        let dev = super::device(i);
+        let mut provisioned = false;
+        for _ in 0..300 {
+            let r = http
+                .get(format!("{hub}/provisioning/{dev}"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            let body = r.text().await.unwrap_or_default();
+            if body.contains("Provisioned") || body.contains("provisioned") {
+                provisioned = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    if !provisioned {
-        return Err(format!("{dev0} was never provisioned"));
+        if !provisioned {
+            return Err(format!("{dev} was never provisioned"));
+        }
     }
     // A refused login, on the hub and on the NBI.
     let r = http
