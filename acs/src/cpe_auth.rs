@@ -1,5 +1,10 @@
 //! CPE authentication: HTTP Digest challenges with single-use nonce counts, Basic over TLS only,
 //! and per-device passwords derived from a configured secret.
+//!
+//! A Digest answer is accepted once: its nonce must be one this ACS issued and still alive, its
+//! nonce count higher than any accepted before with that nonce, its `uri` the request's own
+//! target, and a nonce that one device authenticated with is never good for another. The nonce
+//! count is advanced only by a correct answer, so a forged request cannot spend a CPE's nonce.
 
 use crate::config::{AcsConfig, CpeAuthMode, Secret};
 use cwmp::auth::{Credentials, DigestChallenge};
@@ -29,6 +34,21 @@ pub(crate) enum AuthOutcome {
 struct NonceState {
     created: Instant,
     last_nc: u32,
+    /// The username that first authenticated with this nonce; no other may use it.
+    user: Option<String>,
+}
+
+/// The parts of a request that authentication looks at.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AuthRequest<'a> {
+    /// The `Authorization` header, if any.
+    pub(crate) header: Option<&'a str>,
+    /// The HTTP method.
+    pub(crate) method: &'a str,
+    /// The request target (path and query) as the client sent it.
+    pub(crate) target: &'a str,
+    /// Whether the connection is TLS.
+    pub(crate) over_tls: bool,
 }
 
 /// Issues Digest challenges and checks responses.
@@ -69,6 +89,7 @@ impl CpeAuth {
             NonceState {
                 created: now,
                 last_nc: 0,
+                user: None,
             },
         );
         DigestChallenge {
@@ -91,19 +112,17 @@ impl CpeAuth {
         }
     }
 
-    /// Checks an `Authorization` header for a POST to `method`. `allowed_usernames` are the names
-    /// this device may use (so a CPE cannot inform as another device); `stored_password` is the
-    /// device's own password if it has one.
+    /// Checks a request's credentials. `allowed_usernames` are the names this device may use (so
+    /// a CPE cannot inform as another device); `stored_password` is the device's own password if
+    /// it has one.
     pub(crate) fn verify(
         &self,
         now: Instant,
-        header: Option<&str>,
-        method: &str,
-        over_tls: bool,
+        req: AuthRequest<'_>,
         allowed_usernames: &[String],
         stored_password: Option<&str>,
     ) -> AuthOutcome {
-        let Some(header) = header else {
+        let Some(header) = req.header else {
             return AuthOutcome::Challenge;
         };
         let Ok(creds) = cwmp::auth::parse_authorization(header) else {
@@ -112,7 +131,7 @@ impl CpeAuth {
         match creds {
             Credentials::Basic { username, password } => {
                 // Basic sends the password in clear text: only acceptable inside TLS.
-                if !over_tls {
+                if !req.over_tls {
                     return AuthOutcome::Challenge;
                 }
                 if !allowed_usernames.contains(&username) {
@@ -126,45 +145,85 @@ impl CpeAuth {
                 }
             }
             Credentials::Digest(resp) => {
-                if resp.realm != self.realm || !allowed_usernames.contains(&resp.username) {
+                if resp.realm != self.realm
+                    || !allowed_usernames.contains(&resp.username)
+                    || !same_target(&resp.uri, req.target)
+                {
                     return AuthOutcome::Denied;
                 }
-                if !self.consume_nonce(now, &resp.nonce, resp.nc.as_deref()) {
+                let nc = nonce_count(resp.nc.as_deref());
+                if !self.nonce_usable(now, &resp.nonce, nc, &resp.username) {
                     return AuthOutcome::Stale;
                 }
                 let expected = self.password_for(&resp.username, stored_password);
-                if cwmp::auth::verify_digest(&resp, method, &expected) {
+                if !cwmp::auth::verify_digest(&resp, req.method, &expected) {
+                    return AuthOutcome::Denied;
+                }
+                // Checked again under the lock: two connections racing with one answer get one
+                // success between them.
+                if self.spend_nonce(now, &resp.nonce, nc, &resp.username) {
                     AuthOutcome::Ok(resp.username)
                 } else {
-                    AuthOutcome::Denied
+                    AuthOutcome::Stale
                 }
             }
         }
     }
 
-    /// Accepts a nonce once per nonce count: a replayed (nonce, nc) pair is refused.
-    fn consume_nonce(&self, now: Instant, nonce: &str, nc: Option<&str>) -> bool {
+    /// Whether `nonce` may still be answered with count `nc` by `user` (nothing changes).
+    fn nonce_usable(&self, now: Instant, nonce: &str, nc: u32, user: &str) -> bool {
         let mut map = self.nonces.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(state) = map.get_mut(nonce) else {
+        let Some(state) = map.get(nonce) else {
             return false;
         };
         if now.duration_since(state.created) > NONCE_LIFETIME {
             map.remove(nonce);
             return false;
         }
-        // Without qop there is no nonce count: such a nonce is good for one use only.
-        let nc = nc
-            .and_then(|n| u32::from_str_radix(n, 16).ok())
-            .unwrap_or(u32::MAX);
-        if nc <= state.last_nc {
+        nc > state.last_nc && state.user.as_deref().is_none_or(|u| u == user)
+    }
+
+    /// Records a correct answer: the nonce count is spent and the nonce belongs to `user` from
+    /// now on. False if another answer spent it meanwhile.
+    fn spend_nonce(&self, now: Instant, nonce: &str, nc: u32, user: &str) -> bool {
+        let mut map = self.nonces.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(state) = map.get_mut(nonce) else {
+            return false;
+        };
+        let fresh = now.duration_since(state.created) <= NONCE_LIFETIME;
+        if !fresh || nc <= state.last_nc || state.user.as_deref().is_some_and(|u| u != user) {
             return false;
         }
         state.last_nc = nc;
+        if state.user.is_none() {
+            state.user = Some(user.to_owned());
+        }
+        // Without qop there is no nonce count: such a nonce is good for one use only.
         if nc == u32::MAX {
             map.remove(nonce);
         }
         true
     }
+}
+
+/// A Digest `nc` as a number; none (RFC 2069, no qop) or an unreadable one counts as the last,
+/// so the nonce cannot be used again.
+fn nonce_count(nc: Option<&str>) -> u32 {
+    nc.and_then(|n| u32::from_str_radix(n, 16).ok())
+        .unwrap_or(u32::MAX)
+}
+
+/// Whether a Digest `uri` names the request's target: the same path and query, or an absolute
+/// URL (some CPEs send the whole URL they POST to) whose path and query are the target.
+fn same_target(digest_uri: &str, target: &str) -> bool {
+    if digest_uri == target {
+        return true;
+    }
+    let Some((_, rest)) = digest_uri.split_once("://") else {
+        return false;
+    };
+    let path = rest.find('/').map_or("/", |i| &rest[i..]);
+    path == target
 }
 
 /// The per-device password derived from the configured secret (see
@@ -201,6 +260,16 @@ mod tests {
         cwmp::auth::parse_challenge(challenge).unwrap()
     }
 
+    /// A POST to `/` with this `Authorization` header.
+    fn post(header: &str, over_tls: bool) -> AuthRequest<'_> {
+        AuthRequest {
+            header: Some(header),
+            method: "POST",
+            target: "/",
+            over_tls,
+        }
+    }
+
     #[test]
     fn digest_round_trip_and_replay_refused() {
         let a = auth();
@@ -211,17 +280,17 @@ mod tests {
         let hdr = cwmp::auth::answer_digest(&ch, "POST", "/", &user, &pw, "abc", 1);
         let users = vec![user.clone()];
         assert_eq!(
-            a.verify(now, Some(&hdr), "POST", false, &users, None),
+            a.verify(now, post(&hdr, false), &users, None),
             AuthOutcome::Ok(user)
         );
         // The same nonce count again is a replay.
         assert_eq!(
-            a.verify(now, Some(&hdr), "POST", false, &users, None),
+            a.verify(now, post(&hdr, false), &users, None),
             AuthOutcome::Stale
         );
         let next = cwmp::auth::answer_digest(&ch, "POST", "/", &users[0], &pw, "abc", 2);
         assert!(matches!(
-            a.verify(now, Some(&next), "POST", false, &users, None),
+            a.verify(now, post(&next, false), &users, None),
             AuthOutcome::Ok(_)
         ));
     }
@@ -234,23 +303,126 @@ mod tests {
         let ch = nonce_of(&a.challenge(now, false));
         let bad = cwmp::auth::answer_digest(&ch, "POST", "/", "A-B-C", "nope", "x", 1);
         assert_eq!(
-            a.verify(now, Some(&bad), "POST", false, &users, None),
+            a.verify(now, post(&bad, false), &users, None),
             AuthOutcome::Denied
         );
         let pw = derive_password(&Secret::new("s3cret"), "OTHER");
         let other = cwmp::auth::answer_digest(&ch, "POST", "/", "OTHER", &pw, "x", 2);
         assert_eq!(
-            a.verify(now, Some(&other), "POST", false, &users, None),
+            a.verify(now, post(&other, false), &users, None),
             AuthOutcome::Denied
         );
         let pw = derive_password(&Secret::new("s3cret"), "A-B-C");
         let basic = cwmp::auth::basic_header("A-B-C", &pw);
         assert_eq!(
-            a.verify(now, Some(&basic), "POST", false, &users, None),
+            a.verify(now, post(&basic, false), &users, None),
             AuthOutcome::Challenge
         );
         assert!(matches!(
-            a.verify(now, Some(&basic), "POST", true, &users, None),
+            a.verify(now, post(&basic, true), &users, None),
+            AuthOutcome::Ok(_)
+        ));
+    }
+
+    /// The answer of `user` (with its derived password) to `ch` for `uri`, count `nc`.
+    fn answer(ch: &DigestChallenge, method: &str, uri: &str, user: &str, nc: u32) -> String {
+        let pw = derive_password(&Secret::new("s3cret"), user);
+        cwmp::auth::answer_digest(ch, method, uri, user, &pw, "c0ffee", nc)
+    }
+
+    #[test]
+    fn a_nonce_past_its_lifetime_is_stale() {
+        let a = auth();
+        let t0 = Instant::now();
+        let users = vec!["A-B-C".to_owned()];
+        let ch = nonce_of(&a.challenge(t0, false));
+        let late = t0 + NONCE_LIFETIME + Duration::from_secs(1);
+        let hdr = answer(&ch, "POST", "/", "A-B-C", 1);
+        assert_eq!(
+            a.verify(late, post(&hdr, false), &users, None),
+            AuthOutcome::Stale
+        );
+        // Forgotten, not just refused: the same answer within the lifetime is unknown now too.
+        assert_eq!(
+            a.verify(t0, post(&hdr, false), &users, None),
+            AuthOutcome::Stale
+        );
+    }
+
+    #[test]
+    fn nonce_counts_only_go_forward_and_only_correct_answers_spend_them() {
+        let a = auth();
+        let now = Instant::now();
+        let users = vec!["A-B-C".to_owned()];
+        let ch = nonce_of(&a.challenge(now, false));
+        // A forged answer with a high count is refused and does not spend the count.
+        let pw = "wrong";
+        let forged = cwmp::auth::answer_digest(&ch, "POST", "/", "A-B-C", pw, "x", 9);
+        assert_eq!(
+            a.verify(now, post(&forged, false), &users, None),
+            AuthOutcome::Denied
+        );
+        let five = answer(&ch, "POST", "/", "A-B-C", 5);
+        assert!(matches!(
+            a.verify(now, post(&five, false), &users, None),
+            AuthOutcome::Ok(_)
+        ));
+        for nc in [5, 4, 1] {
+            let back = answer(&ch, "POST", "/", "A-B-C", nc);
+            assert_eq!(
+                a.verify(now, post(&back, false), &users, None),
+                AuthOutcome::Stale,
+                "nc {nc} after 5"
+            );
+        }
+    }
+
+    #[test]
+    fn an_answer_for_another_uri_or_method_is_refused() {
+        let a = auth();
+        let now = Instant::now();
+        let users = vec!["A-B-C".to_owned()];
+        let ch = nonce_of(&a.challenge(now, false));
+        let other_uri = answer(&ch, "POST", "/other", "A-B-C", 1);
+        assert_eq!(
+            a.verify(now, post(&other_uri, false), &users, None),
+            AuthOutcome::Denied
+        );
+        let get = answer(&ch, "GET", "/", "A-B-C", 2);
+        assert_eq!(
+            a.verify(now, post(&get, false), &users, None),
+            AuthOutcome::Denied
+        );
+        // The absolute URL of the same target is the same target.
+        let absolute = answer(&ch, "POST", "http://acs.example:7547/", "A-B-C", 3);
+        assert!(matches!(
+            a.verify(now, post(&absolute, false), &users, None),
+            AuthOutcome::Ok(_)
+        ));
+        assert!(!same_target("http://acs.example:7547/x", "/"));
+        assert!(!same_target("/x", "/"));
+        assert!(same_target("https://acs.example", "/"));
+    }
+
+    #[test]
+    fn a_nonce_one_device_used_is_not_good_for_another() {
+        let a = auth();
+        let now = Instant::now();
+        let ch = nonce_of(&a.challenge(now, false));
+        let first = answer(&ch, "POST", "/", "A-B-ONE", 1);
+        assert!(matches!(
+            a.verify(now, post(&first, false), &["A-B-ONE".to_owned()], None),
+            AuthOutcome::Ok(_)
+        ));
+        // Device TWO answers with its own correct password, but on ONE's nonce.
+        let second = answer(&ch, "POST", "/", "A-B-TWO", 2);
+        assert_eq!(
+            a.verify(now, post(&second, false), &["A-B-TWO".to_owned()], None),
+            AuthOutcome::Stale
+        );
+        let again = answer(&ch, "POST", "/", "A-B-ONE", 3);
+        assert!(matches!(
+            a.verify(now, post(&again, false), &["A-B-ONE".to_owned()], None),
             AuthOutcome::Ok(_)
         ));
     }

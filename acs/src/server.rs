@@ -4,7 +4,7 @@
 //! The server only moves bytes and maps outcomes to HTTP; the session logic lives in
 //! [`crate::session`] and the protocol in the `cwmp` crate.
 
-use crate::cpe_auth::{AuthOutcome, usernames_for};
+use crate::cpe_auth::{AuthOutcome, AuthRequest, usernames_for};
 use crate::registry::Refused;
 use crate::session::{Reply, Session};
 use crate::{Acs, DeviceEvent, inform, jobs::Job};
@@ -438,7 +438,10 @@ async fn handle(
                 }
             }
         }
-        None => start_session(acs, state, over_tls, &parts.headers, msg, now).await,
+        None => {
+            let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+            start_session(acs, state, over_tls, &parts.headers, target, msg, now).await
+        }
     }
 }
 
@@ -524,6 +527,7 @@ async fn start_session(
     state: &Mutex<ConnState>,
     over_tls: bool,
     headers: &HeaderMap,
+    target: &str,
     msg: Option<Envelope>,
     now: Instant,
 ) -> Response<Full<Bytes>> {
@@ -563,14 +567,16 @@ async fn start_session(
         let authz = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
-        match acs.auth.verify(
-            now,
-            authz,
-            "POST",
+        let req = AuthRequest {
+            header: authz,
+            method: "POST",
+            target,
             over_tls,
-            &usernames_for(d),
-            stored.as_deref(),
-        ) {
+        };
+        match acs
+            .auth
+            .verify(now, req, &usernames_for(d), stored.as_deref())
+        {
             AuthOutcome::Ok(_) => {
                 state
                     .lock()

@@ -41,6 +41,10 @@ pub(crate) struct DemoArgs {
     /// Stop after this many seconds (default: run until Ctrl-C).
     #[arg(long)]
     duration: Option<u64>,
+    /// Also serve the GenieACS-compatible NBI here (its token: `FIBREPLANE_NBI_TOKEN`, else the
+    /// hub's).
+    #[arg(long)]
+    nbi_listen: Option<SocketAddr>,
 }
 
 pub(crate) async fn run(args: DemoArgs, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
@@ -55,6 +59,9 @@ pub(crate) async fn run(args: DemoArgs, shutdown: impl Future<Output = ()>) -> a
     // The operator's secrets if set, else fresh random ones; only the hub token is printed.
     let cpe_secret = env("FIBREPLANE_CPE_SECRET").unwrap_or_else(random_secret);
     let token = env("FIBREPLANE_TOKEN").unwrap_or_else(random_secret);
+    let tech_key = env("FIBREPLANE_TECH_JWT_SECRET").unwrap_or_else(random_secret);
+    let kuma = env("FIBREPLANE_KUMA_SECRET").unwrap_or_else(random_secret);
+    let nbi_token = env("FIBREPLANE_NBI_TOKEN").map(Secret::new);
     let mut config = Config {
         data_dir,
         ..Config::default()
@@ -62,11 +69,14 @@ pub(crate) async fn run(args: DemoArgs, shutdown: impl Future<Output = ()>) -> a
     config.acs.cwmp_listen = args.cwmp_listen;
     config.hub.listen = args.hub_listen;
     config.hub.online_within_secs = args.interval * 3;
+    config.nbi.listen = args.nbi_listen;
     let lab = LabPeers::start(
         &LabOptions {
             devices: args.devices,
             modems: args.modems,
             poll_interval_secs: args.poll_interval,
+            // Recognisable lab secrets, for tests that search the logs for them.
+            secret_prefix: env("FIBREPLANE_DEMO_LAB_SECRET_PREFIX"),
         },
         &secrets_dir,
         &mut config,
@@ -75,8 +85,9 @@ pub(crate) async fn run(args: DemoArgs, shutdown: impl Future<Output = ()>) -> a
     let secrets = Secrets {
         cpe: Some(Secret::new(cpe_secret.clone())),
         hub_token: Some(Secret::new(token.clone())),
-        tech_key: Some(Secret::new(random_secret())),
-        kuma: Some(Secret::new(random_secret())),
+        tech_key: Some(Secret::new(tech_key)),
+        kuma: Some(Secret::new(kuma)),
+        nbi_token,
         ..Secrets::default()
     };
     let stack = crate::run::start(&config, secrets, Extras::default())
@@ -109,6 +120,9 @@ fn print_banner(args: &DemoArgs, stack: &Stack, lab: &LabPeers, token: &str) {
     println!("  hub API:      http://{hub}/   (bearer token below; OpenAPI at /openapi.json)");
     println!("  token:        {token}");
     println!("  ACS (CWMP):   http://{}/", stack.addrs.cwmp);
+    if let Some(nbi) = stack.addrs.nbi {
+        println!("  NBI:          http://{nbi}/   (FIBREPLANE_NBI_TOKEN, else the hub token)");
+    }
     println!(
         "  lab:          {} simulated XX230v CPEs (inform every {} s); olt-sim at {} ({} ONUs per port, polled every {} s); {} XX230v web UIs",
         args.devices,

@@ -31,7 +31,7 @@ pub fn secret_file(dir: &Path, name: &str, value: &str) -> anyhow::Result<PathBu
 }
 
 /// What lab network to build.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct LabOptions {
     /// CPEs (and as many ONUs, on ports of [`ONUS_PER_PORT`]).
     pub devices: usize,
@@ -39,6 +39,19 @@ pub struct LabOptions {
     pub modems: usize,
     /// OLT poll interval, seconds.
     pub poll_interval_secs: u64,
+    /// Makes the peers' secrets `<prefix>-<name>` instead of random (for tests that search
+    /// logs for them); `None` in normal use.
+    pub secret_prefix: Option<String>,
+}
+
+impl LabOptions {
+    /// The lab secret called `name`: random, or recognisable with a [`Self::secret_prefix`].
+    fn secret(&self, name: &str) -> String {
+        match &self.secret_prefix {
+            Some(p) => format!("{p}-{name}"),
+            None => random_secret(),
+        }
+    }
 }
 
 /// The lab peers around a control plane: an olt-sim with its control API, and XX230v web-UI
@@ -73,7 +86,7 @@ impl LabPeers {
         let ports = (args.devices.max(1) as u32).div_ceil(ONUS_PER_PORT);
         let (olt_stop, stop_rx) = tokio::sync::watch::channel(false);
         let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await?;
-        let community = random_secret();
+        let community = args.secret("olt-community");
         let handle = olt_sim::start(
             socket,
             &OltSimConfig {
@@ -94,7 +107,7 @@ impl LabPeers {
         let olt_addr = handle.addr();
         let control = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let control_addr = control.local_addr()?;
-        let control_token = random_secret();
+        let control_token = args.secret("olt-control");
         tokio::spawn(olt_sim::serve_control(
             control,
             Arc::new(vec![handle]),
@@ -123,7 +136,7 @@ impl LabPeers {
         });
         let mut modems = Vec::new();
         for i in 0..args.modems.min(args.devices) {
-            let password = random_secret();
+            let password = args.secret(&format!("modem-{i}"));
             let mut opts = fibreplane_lab::xx230v::SimOptions::new("user", &password);
             opts.identity = Some(fibreplane_lab::xx230v::cpe_sim_identity(i as u64, "FPSIM"));
             let sim =
@@ -139,7 +152,7 @@ impl LabPeers {
             modems.push(sim);
         }
         // ERPNext's stand-in with one Service Equipment row per CPE, and the provisioner on it.
-        let erp_secret = random_secret();
+        let erp_secret = args.secret("erp-api-secret");
         let erp = Arc::new(fibreplane_lab::erp::ErpSim::new(
             &fibreplane_lab::erp::ErpSimConfig {
                 seed: 1,

@@ -25,6 +25,7 @@ use std::sync::Arc;
 
 pub use acs::genie::{date, doc, query};
 pub use auth::{Access, Token};
+pub use routes::ROUTES;
 
 /// What the NBI needs besides the ACS.
 #[derive(Debug, Clone)]

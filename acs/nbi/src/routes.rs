@@ -215,6 +215,45 @@ async fn dispatch(State(ctx): State<Ctx>, req: Request) -> Response {
     }
 }
 
+/// Every route the NBI serves, as (method, pattern): GenieACS's routes, `{x}` standing for one
+/// path segment. The security tests hold the dispatcher to this list (a method or route it
+/// serves that is missing here fails them) and check each entry's authentication.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/devices"),
+    ("HEAD", "/devices"),
+    ("GET", "/tasks"),
+    ("HEAD", "/tasks"),
+    ("GET", "/faults"),
+    ("HEAD", "/faults"),
+    ("GET", "/presets"),
+    ("HEAD", "/presets"),
+    ("GET", "/objects"),
+    ("HEAD", "/objects"),
+    ("GET", "/provisions"),
+    ("HEAD", "/provisions"),
+    ("GET", "/virtual_parameters"),
+    ("HEAD", "/virtual_parameters"),
+    ("GET", "/files"),
+    ("HEAD", "/files"),
+    ("PUT", "/presets/{name}"),
+    ("DELETE", "/presets/{name}"),
+    ("PUT", "/objects/{name}"),
+    ("DELETE", "/objects/{name}"),
+    ("PUT", "/provisions/{name}"),
+    ("DELETE", "/provisions/{name}"),
+    ("PUT", "/virtual_parameters/{name}"),
+    ("DELETE", "/virtual_parameters/{name}"),
+    ("PUT", "/files/{name}"),
+    ("DELETE", "/files/{name}"),
+    ("POST", "/devices/{id}/tasks"),
+    ("POST", "/devices/{id}/tags/{tag}"),
+    ("DELETE", "/devices/{id}/tags/{tag}"),
+    ("DELETE", "/devices/{id}"),
+    ("DELETE", "/faults/{id}"),
+    ("DELETE", "/tasks/{id}"),
+    ("POST", "/tasks/{id}/retry"),
+];
+
 /// Collections of documents the NBI stores for clients (GenieACS's names).
 const CONFIG_COLLECTIONS: [&str; 5] = [
     "presets",

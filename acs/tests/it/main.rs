@@ -3,6 +3,7 @@
 
 mod bookkeeping;
 mod diagnostics;
+mod digest;
 mod e2e;
 mod harness;
 mod http_server;

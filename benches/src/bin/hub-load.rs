@@ -154,6 +154,7 @@ async fn main() -> anyhow::Result<()> {
             devices: args.devices,
             modems: 0,
             poll_interval_secs: 1,
+            secret_prefix: None,
         },
         &secrets_dir,
         &mut config,

@@ -11,13 +11,16 @@ use std::time::Duration;
 pub(crate) const TOKEN: &str = "hub-test-token-hub-test-token-hub";
 pub(crate) const TECH_KEY: &str = "tech-key-tech-key-tech-key-tech-key";
 pub(crate) const KUMA: &str = "kuma-secret-kuma-secret-kuma";
-const CPE_SECRET: &str = "cpe-secret-for-hub-tests";
+pub(crate) const CPE_SECRET: &str = "cpe-secret-for-hub-tests";
+pub(crate) const NBI_TOKEN: &str = "nbi-test-token-nbi-test-token-nbi";
 
 pub(crate) struct TestStack {
     pub(crate) stack: Stack,
     pub(crate) lab: LabPeers,
     pub(crate) fleet: Fleet,
     pub(crate) client: reqwest::Client,
+    /// The configuration the stack was started with (lab peers included).
+    pub(crate) config: Config,
     _dir: tempfile::TempDir,
 }
 
@@ -28,6 +31,10 @@ pub(crate) struct Options {
     pub(crate) modems: usize,
     pub(crate) mqtt_port: Option<u16>,
     pub(crate) trusted_proxy: bool,
+    /// A trusted forward-auth proxy address other than 127.0.0.1 (so 127.0.0.1 is untrusted).
+    pub(crate) trusted_proxy_addr: Option<std::net::IpAddr>,
+    /// Also serve the NBI (token [`NBI_TOKEN`]) and the file server.
+    pub(crate) nbi: bool,
     /// ERPNext links: device index → service location.
     pub(crate) locations: Vec<(usize, &'static str)>,
 }
@@ -78,6 +85,13 @@ pub(crate) async fn start(opts: Options) -> TestStack {
     if opts.trusted_proxy {
         config.hub.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
     }
+    if let Some(addr) = opts.trusted_proxy_addr {
+        config.hub.trusted_proxies.push(addr);
+    }
+    if opts.nbi {
+        config.nbi.listen = Some("127.0.0.1:0".parse().unwrap());
+        config.fs.listen = Some("127.0.0.1:0".parse().unwrap());
+    }
     if let Some(port) = opts.mqtt_port {
         config.mqtt.url = Some(format!("mqtt://127.0.0.1:{port}"));
         config.mqtt.topic_prefix = "fptest".into();
@@ -87,6 +101,7 @@ pub(crate) async fn start(opts: Options) -> TestStack {
             devices: opts.devices,
             modems: opts.modems,
             poll_interval_secs: 1,
+            secret_prefix: None,
         },
         &secrets_dir,
         &mut config,
@@ -98,6 +113,7 @@ pub(crate) async fn start(opts: Options) -> TestStack {
         hub_token: Some(Secret::new(TOKEN)),
         tech_key: Some(Secret::new(TECH_KEY)),
         kuma: Some(Secret::new(KUMA)),
+        nbi_token: Some(Secret::new(NBI_TOKEN)),
         ..Secrets::default()
     };
     let directory = FixedDirectory(
@@ -137,6 +153,7 @@ pub(crate) async fn start(opts: Options) -> TestStack {
         lab,
         fleet,
         client: reqwest::Client::new(),
+        config,
         _dir: dir,
     }
 }

@@ -7,4 +7,6 @@ mod cli;
 mod devices;
 mod events;
 mod harness;
+mod logscan;
 mod proof;
+mod security;

@@ -99,3 +99,48 @@ async fn digest_connection_requests_trigger_a_session() {
     assert!(fleet.report().connection_requests_refused >= 2);
     fleet.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_connection_request_answer_cannot_be_replayed_or_moved_to_another_cpe() {
+    let acs = TestAcs::start(AcsAuth::Open).await;
+    let config = SimConfig {
+        acs_url: acs.url(),
+        count: 2,
+        ..SimConfig::default()
+    };
+    let fleet = Fleet::start(config).await.unwrap();
+    for i in 0..2 {
+        let p = "Device.ManagementServer.ConnectionRequest";
+        assert!(fleet.set_param(i, &format!("{p}Username"), "acs"));
+        assert!(fleet.set_param(i, &format!("{p}Password"), "pw"));
+    }
+    let (one, zero) = (fleet.cr_url(1), fleet.cr_url(0));
+    let path = |url: &str| url[url.find("/cr/").unwrap()..].to_owned();
+    let (_, www) = get(&one, "GET", None).await;
+    let ch = parse_challenge(&www.unwrap()).unwrap();
+    // HTTP Basic with the right password is not Digest: challenged again.
+    let basic = cwmp::auth::basic_header("acs", "pw");
+    assert_eq!(get(&one, "GET", Some(basic)).await.0, 401);
+    // CPE 1's nonce with CPE 0's path, sent to CPE 0: CPE 0 never issued it.
+    let moved = answer_digest(&ch, "GET", &path(&zero), "acs", "pw", "abcdef", 1);
+    assert_eq!(get(&zero, "GET", Some(moved)).await.0, 401);
+    // An answer for another CPE's URI is refused by this one.
+    let wrong_uri = answer_digest(&ch, "GET", &path(&zero), "acs", "pw", "abcdef", 1);
+    assert_eq!(get(&one, "GET", Some(wrong_uri)).await.0, 401);
+    let good = answer_digest(&ch, "GET", &path(&one), "acs", "pw", "abcdef", 1);
+    assert_eq!(get(&one, "GET", Some(good.clone())).await.0, 200);
+    assert!(fleet.wait_sessions(1, 1, Duration::from_secs(10)).await);
+    // While the session it asked for runs the CPE answers 503; then the replay is judged.
+    let mut replay = get(&one, "GET", Some(good.clone())).await;
+    for _ in 0..100 {
+        if replay.0 != 503 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        replay = get(&one, "GET", Some(good.clone())).await;
+    }
+    let (status, www) = replay;
+    assert_eq!(status, 401, "the nonce is spent by its first use");
+    assert!(www.is_some(), "with a fresh challenge");
+    fleet.shutdown().await;
+}

@@ -67,3 +67,34 @@ fn base64_encode(s: &str) -> String {
     }
     out
 }
+
+/// `nbi::ROUTES` is the list the security tests check: every method the dispatcher serves on
+/// each of those paths must be listed, and every listed one must be served (not 404/405).
+#[tokio::test]
+async fn the_route_list_names_every_method_the_dispatcher_serves() {
+    let t = harness::start().await;
+    let mut patterns: Vec<&str> = nbi::ROUTES.iter().map(|(_, p)| *p).collect();
+    patterns.sort_unstable();
+    patterns.dedup();
+    let mut wrong = Vec::new();
+    for pattern in patterns {
+        let target = pattern
+            .replace("{name}", "probe")
+            .replace("{id}", "1C61B4-Device2-PROBE")
+            .replace("{tag}", "probe");
+        for method in ["GET", "HEAD", "PUT", "POST", "DELETE", "PATCH"] {
+            let listed = nbi::ROUTES.contains(&(method, pattern));
+            let body = matches!(method, "PUT" | "POST").then_some("{}");
+            let auth = format!("Bearer {TOKEN}");
+            let r = raw(t.nbi, method, &target, body, &[("Authorization", &auth)]).await;
+            let routed = r.status != 405 && !(r.status == 404 && r.body == "404 Not Found");
+            if routed != listed {
+                wrong.push(format!("{method} {pattern}: {} {:?}", r.status, r.body));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "served but unlisted, or listed but not served: {wrong:#?}"
+    );
+}
