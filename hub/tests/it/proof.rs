@@ -34,10 +34,6 @@ async fn boot_storm_loses_no_registration_inform_or_task() {
     assert_eq!(r.done, 440, "{r:#?}");
     assert_eq!(r.registered, 440);
     assert_eq!(r.tasks_applied, 40);
-    assert!(
-        r.refused_503 > 0,
-        "8 session slots should have refused some CPEs: {r:#?}"
-    );
     assert!(r.acs_peak_rss > 0);
     let rows = storm::rows(&r, cfg.window);
     assert!(
