@@ -3,6 +3,7 @@
 //! apart from the others.
 #![warn(missing_docs)]
 
+pub mod neighbours;
 pub mod procs;
 pub mod readme;
 pub mod table;

@@ -7,3 +7,4 @@ mod cli;
 mod devices;
 mod events;
 mod harness;
+mod neighbours;
