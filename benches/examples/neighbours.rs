@@ -8,9 +8,9 @@ use std::time::Duration;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    let bin = args
-        .next()
-        .ok_or_else(|| anyhow::anyhow!("usage: neighbours <fibreplane binary> [outage s] [cpes]"))?;
+    let bin = args.next().ok_or_else(|| {
+        anyhow::anyhow!("usage: neighbours <fibreplane binary> [outage s] [cpes]")
+    })?;
     let outage: u64 = args.next().map_or(Ok(60), |a| a.parse())?;
     let cpes: usize = args.next().map_or(Ok(8), |a| a.parse())?;
     let report = neighbours::run(&NeighbourConfig {
@@ -21,7 +21,10 @@ async fn main() -> anyhow::Result<()> {
     .await?;
     println!("{report:#?}");
     for r in neighbours::rows(&report) {
-        println!("| {} | {} | {} | {:?} |", r.figure, r.measured, r.target, r.met);
+        println!(
+            "| {} | {} | {} | {:?} |",
+            r.figure, r.measured, r.target, r.met
+        );
     }
     Ok(())
 }

@@ -85,7 +85,17 @@ pub(super) async fn run(ctx: &Ctx<'_>) -> anyhow::Result<FaultReport> {
             next = Some(t1.elapsed());
             break;
         }
-        r.notes.push(format!("a read after the kill answered {s}"));
+        // 409: the modem still holds the killed browser's web session, and the bridge never
+        // logs in over an open session; it ends only with the modem's idle expiry (minutes).
+        if s == 409 && t1.elapsed() > Duration::from_secs(5) {
+            r.notes.push(format!(
+                "reads after the kill answered 409 for {:.1} s: the modem keeps the killed \
+                 browser's web session open until its idle expiry, and the bridge does not log in \
+                 over it; gave up waiting",
+                t1.elapsed().as_secs_f64()
+            ));
+            break;
+        }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     r.recovered_after = next;
