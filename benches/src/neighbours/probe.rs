@@ -281,7 +281,7 @@ pub(crate) async fn probe_loop(
                     ("mqtt", "fibreplane_mqtt_connected"),
                 ] {
                     let up = match m.get(key) {
-                        Some(v) if v == 1.0 => Ok(()),
+                        Some(1.0) => Ok(()),
                         other => Err(anyhow::anyhow!("{key} = {other:?}")),
                     };
                     note(&tallies, feature, up);
