@@ -5,6 +5,7 @@
 
 pub mod hostile;
 pub mod lookup;
+pub mod neighbours;
 pub mod procs;
 pub mod proof;
 pub mod readme;

@@ -79,6 +79,8 @@ pub enum ModemAccess {
         router: axum::Router,
         /// The internal token it was built with.
         token: acs::Secret,
+        /// Its browser pool, when the Chromium path is enabled (for the metrics).
+        browser: Option<Arc<modem_bridge::browser::ChromiumPool>>,
     },
     /// A `fibreplane modem serve` elsewhere.
     Remote {
@@ -230,10 +232,21 @@ impl Hub {
                 _ => None,
             };
             if let Some(up) = up {
-                self.reachable
+                let was = self
+                    .reachable
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .insert(e.olt.clone(), up);
+                // One line per change, so the log shows when an OLT went away and came back.
+                match (was, up) {
+                    (Some(true) | None, false) => {
+                        tracing::warn!(olt = e.olt.as_str(), "OLT unreachable");
+                    }
+                    (Some(false), true) => {
+                        tracing::info!(olt = e.olt.as_str(), "OLT reachable again");
+                    }
+                    _ => {}
+                }
             }
             let kind = serde_json::to_value(&e)
                 .ok()

@@ -348,6 +348,9 @@ impl Config {
         if !matches!(self.modem.mode.as_str(), "in_process" | "remote" | "off") {
             bail!("modem.mode must be in_process, remote or off");
         }
+        if !matches!(self.modem.path.as_str(), "auto" | "native" | "chromium") {
+            bail!("modem.path must be auto, native or chromium");
+        }
         if self.modem.mode == "remote" && self.modem.url.is_none() {
             bail!("modem.mode = remote needs modem.url");
         }
@@ -418,6 +421,7 @@ mod tests {
             ("[hubb]\nlisten = \"x\"", "hubb"),
             ("store = \"mongo\"", "store"),
             ("[modem]\nmode = \"remote\"", "modem.url"),
+            ("[modem]\npath = \"firefox\"", "modem.path"),
         ] {
             let err = format!("{:#}", Config::parse(text, &none).unwrap_err());
             assert!(err.contains(why), "{text}: {err}");

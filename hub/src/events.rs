@@ -39,6 +39,10 @@ pub struct EventStats {
     pub mqtt_dropped: AtomicU64,
     /// (Re)connections to the broker.
     pub mqtt_connects: AtomicU64,
+    /// 1 while connected to the broker, 0 while not (or before the first connection).
+    pub mqtt_connected: AtomicU64,
+    /// Connections to the broker lost.
+    pub mqtt_disconnects: AtomicU64,
     /// Events SSE or MQTT subscribers missed because they lagged.
     pub lagged: AtomicU64,
 }
@@ -244,6 +248,7 @@ pub async fn run_mqtt(bus: EventBus, config: MqttConfig, shutdown: impl Future<O
             polled = eventloop.poll() => match polled {
                 Ok(rumqttc::Event::Incoming(rumqttc::Packet::ConnAck(_))) => {
                     stats.mqtt_connects.fetch_add(1, Ordering::Relaxed);
+                    stats.mqtt_connected.store(1, Ordering::Relaxed);
                     tracing::info!(host = %config.host, port = config.port, "MQTT connected");
                     if client.try_subscribe(&ping, rumqttc::QoS::AtLeastOnce).is_err() {
                         tracing::warn!("could not queue the MQTT subscription");
@@ -254,6 +259,11 @@ pub async fn run_mqtt(bus: EventBus, config: MqttConfig, shutdown: impl Future<O
                 }
                 Ok(_) => {}
                 Err(e) => {
+                    // Logged once per loss; the retries that follow are only debug lines.
+                    if stats.mqtt_connected.swap(0, Ordering::Relaxed) == 1 {
+                        stats.mqtt_disconnects.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(error = %e, "MQTT connection lost; reconnecting");
+                    }
                     tracing::debug!(error = %e, "MQTT connection lost; retrying");
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }

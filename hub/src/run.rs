@@ -376,7 +376,12 @@ fn modem_access(c: &Config, s: &Secrets) -> anyhow::Result<Option<ModemAccess>> 
     match c.modem.mode.as_str() {
         "in_process" => {
             let timeout = Duration::from_secs(30);
-            let browser = (c.modem.path != "native").then(|| {
+            let path = match c.modem.path.as_str() {
+                "native" => modem_bridge::PathChoice::Native,
+                "chromium" => modem_bridge::PathChoice::Chromium,
+                _ => modem_bridge::PathChoice::Auto,
+            };
+            let browser = (path != modem_bridge::PathChoice::Native).then(|| {
                 modem_bridge::browser::ChromiumPool::new(modem_bridge::browser::ChromiumConfig {
                     read_timeout: timeout,
                     ..modem_bridge::browser::ChromiumConfig::default()
@@ -387,13 +392,15 @@ fn modem_access(c: &Config, s: &Secrets) -> anyhow::Result<Option<ModemAccess>> 
                 modems: c.modem.modems.clone(),
             };
             let state = modem_bridge::service::ApiState::new(
-                modem_bridge::Bridge::new(timeout, browser)?,
+                modem_bridge::Bridge::new(timeout, browser.clone())?,
                 &allow,
                 vec![modem_bridge::Secret::new(token.expose())],
-            )?;
+            )?
+            .with_default_path(path);
             Ok(Some(ModemAccess::InProcess {
                 router: modem_bridge::service::router(Arc::new(state)),
                 token,
+                browser,
             }))
         }
         "remote" => Ok(Some(ModemAccess::Remote {

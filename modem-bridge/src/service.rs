@@ -1,7 +1,8 @@
 //! The service API the hub calls: read-only diagnostics by modem id.
 //!
 //! * `GET /modem/{id}/diagnostics` and `GET /modem/{id}/{section}` (`device`, `wan`, `lan`,
-//!   `wifi`, `hosts`, `resources`, `optics`), optional `?path=auto|native|chromium`.
+//!   `wifi`, `hosts`, `resources`, `optics`), optional `?path=auto|native|chromium` (default:
+//!   the service's own, [`ApiState::with_default_path`], itself `auto` unless configured).
 //! * `Authorization: Bearer <token>`, compared in constant time against each configured token
 //!   (two may be valid at once, for rotation). Tokens are never accepted in the query string.
 //! * The id is looked up in the allow-list: the API cannot be pointed at a host, URL or OID.
@@ -49,6 +50,7 @@ pub struct ApiState {
     bridge: Bridge,
     modems: HashMap<ModemId, ModemTarget>,
     tokens: Vec<Secret>,
+    default_path: PathChoice,
 }
 
 impl ApiState {
@@ -73,7 +75,15 @@ impl ApiState {
             bridge,
             modems,
             tokens,
+            default_path: PathChoice::Auto,
         })
+    }
+
+    /// The path of reads whose request names none (an operator forcing the browser, or the
+    /// native client only, for every read).
+    pub fn with_default_path(mut self, path: PathChoice) -> Self {
+        self.default_path = path;
+        self
     }
 
     fn authorized(&self, headers: &HeaderMap) -> bool {
@@ -114,8 +124,7 @@ pub async fn serve(
 
 #[derive(Debug, Deserialize)]
 struct PathQuery {
-    #[serde(default)]
-    path: PathChoice,
+    path: Option<PathChoice>,
 }
 
 async fn diagnostics(
@@ -124,7 +133,14 @@ async fn diagnostics(
     Path(id): Path<String>,
     Query(q): Query<PathQuery>,
 ) -> Response {
-    read(&s, &headers, &id, &Section::ALL, q.path).await
+    read(
+        &s,
+        &headers,
+        &id,
+        &Section::ALL,
+        q.path.unwrap_or(s.default_path),
+    )
+    .await
 }
 
 async fn section(
@@ -136,7 +152,7 @@ async fn section(
     let Some(sec) = Section::parse(&section) else {
         return (StatusCode::NOT_FOUND, "unknown section").into_response();
     };
-    read(&s, &headers, &id, &[sec], q.path).await
+    read(&s, &headers, &id, &[sec], q.path.unwrap_or(s.default_path)).await
 }
 
 async fn read(

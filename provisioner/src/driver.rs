@@ -254,6 +254,7 @@ impl Provisioner {
             "erp_ok": e.erp_ok(),
             "watermark": e.mark().watermark,
             "erp_requests": self.erp.requests(),
+            "erp_failures": self.erp.failures(),
         })
     }
 

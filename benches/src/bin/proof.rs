@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use fibreplane_benches::hostile::{self, HostileConfig};
+use fibreplane_benches::neighbours::{self, NeighbourConfig};
 use fibreplane_benches::proof::{crash, scale, storm};
 use fibreplane_benches::table::{self, Row};
 use fibreplane_benches::{procs, readme};
@@ -26,6 +27,8 @@ enum Scenario {
     Crash,
     /// 1,000,000 generated and mutated inputs, 1,000 slowloris connections, oversized bodies.
     Hostile,
+    /// An OLT, Chromium, ERPNext and the MQTT broker failing for 60 s each.
+    Neighbours,
 }
 
 #[derive(Debug, Parser)]
@@ -137,6 +140,19 @@ async fn main() -> anyhow::Result<()> {
         );
         let r = hostile::run(&cfg).await?;
         rows.extend(hostile::rows(&r));
+    }
+    if wants(&args, Scenario::Neighbours) {
+        let cfg = NeighbourConfig {
+            fibreplane_bin: fibreplane.clone(),
+            outage: Duration::from_secs(if q { 3 } else { 60 }),
+            cpes: if q { 3 } else { 8 },
+        };
+        eprintln!(
+            "proof: faults of neighbours, {} s each",
+            cfg.outage.as_secs()
+        );
+        let r = neighbours::run(&cfg).await?;
+        rows.extend(neighbours::rows(&r));
     }
 
     let mut command = String::from("cargo run -p fibreplane-benches --release --bin proof --");

@@ -169,7 +169,7 @@ pub(crate) async fn bridge_get(hub: &Hub, path: &str) -> Result<(StatusCode, Vec
                 "no modem bridge configured",
             ));
         }
-        Some(ModemAccess::InProcess { router, token }) => {
+        Some(ModemAccess::InProcess { router, token, .. }) => {
             let req = Request::get(path)
                 .header(header::AUTHORIZATION, format!("Bearer {}", token.expose()))
                 .body(Body::empty())

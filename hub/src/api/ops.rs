@@ -152,12 +152,38 @@ pub(crate) fn render_metrics(hub: &Hub) -> String {
             "Connections to the MQTT broker.",
             &e.mqtt_connects,
         ),
+        (
+            "mqtt_disconnects_total",
+            "Connections to the MQTT broker lost.",
+            &e.mqtt_disconnects,
+        ),
     ] {
         metric(
             &format!("fibreplane_{name}"),
             "counter",
             help,
             &[(String::new(), v.load(Ordering::Relaxed) as f64)],
+        );
+    }
+    metric(
+        "fibreplane_mqtt_connected",
+        "gauge",
+        "Whether the hub is connected to the MQTT broker (0 also when none is configured).",
+        &[(
+            String::new(),
+            e.mqtt_connected.load(Ordering::Relaxed) as f64,
+        )],
+    );
+    if let Some(crate::app::ModemAccess::InProcess {
+        browser: Some(pool),
+        ..
+    }) = &hub.modem
+    {
+        metric(
+            "fibreplane_bridge_browser_launches_total",
+            "counter",
+            "Chromium launches of the in-process modem bridge (a relaunch follows a lost browser).",
+            &[(String::new(), pool.launches() as f64)],
         );
     }
     let views = hub.olt_views();
@@ -253,6 +279,12 @@ pub(crate) fn render_metrics(hub: &Hub) -> String {
                 "Requests sent to ERPNext.",
                 "counter",
                 one(&s["erp_requests"]),
+            ),
+            (
+                "fibreplane_provisioning_erp_failures_total",
+                "Requests to ERPNext that failed (each retry counts).",
+                "counter",
+                one(&s["erp_failures"]),
             ),
         ] {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");

@@ -8,5 +8,6 @@ mod devices;
 mod events;
 mod harness;
 mod logscan;
+mod neighbours;
 mod proof;
 mod security;

@@ -144,6 +144,12 @@ impl ChromiumPool {
         self.ensure_live().await.map(|_| ())
     }
 
+    /// Browsers launched so far: the first launch and every relaunch after one died (for the
+    /// metrics; more than one means the browser was lost at least once).
+    pub fn launches(&self) -> u64 {
+        self.generations.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// The browser's process id (for memory accounting), if it runs.
     pub async fn browser_pid(&self) -> Option<u32> {
         let mut live = self.live.lock().await;

@@ -143,3 +143,53 @@ fn short_tokens_and_missing_passwords_are_refused_at_start() {
         AllowList::from_json(r#"{"modems":[{"id":"m","address":"127.0.0.1:1"}]}"#).unwrap();
     assert!(ApiState::new(b(), &neither, vec![Secret::new(TOKEN)]).is_err());
 }
+
+#[tokio::test]
+async fn a_configured_default_path_applies_to_reads_that_name_none() {
+    let s = sim(SimCipher::Cbc).await;
+    let dir = tempfile::tempdir().unwrap();
+    let pw = dir.path().join("pw");
+    std::fs::write(&pw, PASSWORD).unwrap();
+    let allow = AllowList::from_json(&format!(
+        r#"{{"modems":[{{"id":"lab-1","address":"{}","password_file":{}}}]}}"#,
+        s.addr,
+        serde_json::to_string(&pw).unwrap()
+    ))
+    .unwrap();
+    // No browser pool: a read forced onto the Chromium path fails with the configuration error,
+    // which tells which path a read took without launching a browser.
+    let bridge = Bridge::new(Duration::from_secs(10), None).unwrap();
+    let state = ApiState::new(bridge, &allow, vec![Secret::new(TOKEN)])
+        .unwrap()
+        .with_default_path(modem_bridge::PathChoice::Chromium);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let api = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve(listener, Arc::new(state), async {
+        let _ = rx.await;
+    }));
+    let http = reqwest::Client::new();
+    let get = |path: String| {
+        http.get(format!("http://{api}{path}"))
+            .header("Authorization", format!("Bearer {TOKEN}"))
+            .send()
+    };
+    let forced = get("/modem/lab-1/device".into()).await.unwrap();
+    assert_eq!(forced.status(), 502);
+    assert!(
+        forced.text().await.unwrap().contains("Chromium path"),
+        "the default path is the configured one"
+    );
+    let named: Value = get("/modem/lab-1/device?path=native".into())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(named["path"], "native", "a request's own path wins");
+    let _ = tx.send(());
+    server.await.unwrap().unwrap();
+    s.stop().await;
+}

@@ -51,6 +51,7 @@ pub struct ErpClient {
     http: reqwest::Client,
     config: ErpConfig,
     requests: AtomicU64,
+    failures: AtomicU64,
 }
 
 impl ErpClient {
@@ -66,12 +67,19 @@ impl ErpClient {
             http,
             config,
             requests: AtomicU64::new(0),
+            failures: AtomicU64::new(0),
         })
     }
 
     /// HTTP requests sent so far (retries included), for the benchmark and the metrics.
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Requests that failed so far (unreachable, refused, an error status; each retry counts),
+    /// for the metrics: a rising count is ERPNext away or refusing.
+    pub fn failures(&self) -> u64 {
+        self.failures.load(Ordering::Relaxed)
     }
 
     fn url(&self, name: Option<&str>) -> Result<reqwest::Url, ProvisionError> {
@@ -115,6 +123,9 @@ impl ErpClient {
             let result = self
                 .send_once(method.clone(), url.clone(), body.clone())
                 .await;
+            if result.is_err() {
+                self.failures.fetch_add(1, Ordering::Relaxed);
+            }
             match result {
                 Err(e) if e.is_transient() && attempt < self.config.retries => {
                     tokio::time::sleep(self.config.retry_base * 2u32.pow(attempt)).await;

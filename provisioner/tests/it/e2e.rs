@@ -206,6 +206,11 @@ async fn erpnext_down_loses_nothing_across_a_restart_and_completes_when_it_retur
             == N)
             .await
     );
+    assert_eq!(
+        lab.prov.summary()["erp_failures"],
+        0,
+        "ERPNext answered so far"
+    );
     lab.erp.set_down(true);
     let f = lab.fleet(N, 0, provisioning_model()).await;
     f.run_once(Duration::from_secs(30)).await;
@@ -220,6 +225,8 @@ async fn erpnext_down_loses_nothing_across_a_restart_and_completes_when_it_retur
         })
         .await;
     assert!(confirmed, "{}", lab.prov.summary());
+    let failures = lab.prov.summary()["erp_failures"].as_u64().unwrap_or(0);
+    assert!(failures > 0, "requests to a down ERPNext count as failures");
     assert_eq!(lab.prov.outbox_len(), N);
     assert!((0..N as u64).all(|i| erp_status(&lab, i).is_empty()));
     for i in 0..N {
