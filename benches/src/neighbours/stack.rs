@@ -125,6 +125,7 @@ impl Lab {
                 devices: cpes,
                 modems: 1,
                 poll_interval_secs: 1,
+                secret_prefix: None,
             },
             &secrets_dir,
             &mut config,
