@@ -258,8 +258,11 @@ pub(crate) fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
 /// Silences the default panic printout while the run catches panics (a million inputs would
 /// otherwise flood stderr), keeping the last location; restored by dropping the guard.
 pub(crate) struct QuietPanics {
-    previous: Option<Box<dyn Fn(&std::panic::PanicHookInfo<'_>) + Sync + Send + 'static>>,
+    previous: Option<PanicHook>,
 }
+
+/// A panic hook, as `std::panic::take_hook` returns it.
+type PanicHook = Box<dyn Fn(&std::panic::PanicHookInfo<'_>) + Sync + Send + 'static>;
 
 /// Where the last caught panic happened.
 pub(crate) static LAST_PANIC_AT: Mutex<String> = Mutex::new(String::new());
