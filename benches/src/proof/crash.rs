@@ -11,12 +11,13 @@
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use fibreplane_lab::{CpeAuth, Credential, Fleet, SimConfig};
 
 use super::nbi::Nbi;
+use super::now_ms;
 use super::{Rng, percentile};
 use crate::procs::{AcsProcess, AcsSpec};
 use crate::table::Row;
@@ -96,12 +97,6 @@ struct Ack {
     id: String,
     cpe: usize,
     value: String,
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 async fn launch(cfg: &CrashConfig, dir: PathBuf, spec: AcsSpec) -> anyhow::Result<AcsProcess> {

@@ -10,6 +10,24 @@ pub mod storm;
 
 pub use crate::rng::Rng;
 
+/// Wall-clock time in ms since the Unix epoch (what the ACS stamps last Informs with).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// The report a finished `cpe-sim` printed as its last line, or why there is none.
+pub fn cpe_sim_report(out: &std::process::Output) -> anyhow::Result<fibreplane_lab::FleetReport> {
+    use anyhow::Context as _;
+    if !out.status.success() {
+        anyhow::bail!("cpe-sim failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().last().context("cpe-sim printed nothing")?;
+    serde_json::from_str(line).with_context(|| format!("cpe-sim report: {line}"))
+}
+
 /// Percentile (nearest rank) of sorted samples; 0 when there are none.
 pub fn percentile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {

@@ -116,12 +116,7 @@ async fn periodic(cfg: &ScaleConfig, url: &str) -> anyhow::Result<FleetReport> {
             .output()
             .await
             .context("running cpe-sim")?;
-        if !out.status.success() {
-            bail!("cpe-sim failed: {}", String::from_utf8_lossy(&out.stderr));
-        }
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let line = stdout.lines().last().context("cpe-sim printed nothing")?;
-        return serde_json::from_str(line).with_context(|| format!("cpe-sim report: {line}"));
+        return super::cpe_sim_report(&out);
     }
     let fleet = Fleet::start(SimConfig {
         acs_url: url.to_owned(),

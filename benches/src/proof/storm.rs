@@ -7,13 +7,14 @@
 //! every one informed after the restoration, every queued task applied.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use fibreplane_lab::{CpeAuth, Credential, Fleet, FleetReport, SimConfig};
 
 use super::Rng;
 use super::nbi::Nbi;
+use super::{cpe_sim_report, now_ms};
 use crate::procs::{AcsProcess, AcsSpec};
 use crate::table::Row;
 
@@ -106,12 +107,6 @@ impl StormReport {
     }
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
 /// One slice of the CPEs: `count` CPEs from global index `offset`, with these first events.
 #[derive(Debug, Clone)]
 struct Slice {
@@ -165,13 +160,7 @@ async fn run_fleets(
                     for e in &s.events {
                         cmd.args(["--start-event", e]);
                     }
-                    let out = cmd.output().await.context("running cpe-sim")?;
-                    if !out.status.success() {
-                        bail!("cpe-sim failed: {}", String::from_utf8_lossy(&out.stderr));
-                    }
-                    let stdout = String::from_utf8_lossy(&out.stdout);
-                    let line = stdout.lines().last().context("cpe-sim printed nothing")?;
-                    serde_json::from_str(line).with_context(|| format!("cpe-sim report: {line}"))
+                    cpe_sim_report(&cmd.output().await.context("running cpe-sim")?)
                 }
                 Fleets::InProcess => {
                     let fleet = Fleet::start(SimConfig {

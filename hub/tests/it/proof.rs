@@ -8,12 +8,17 @@ use std::time::Duration;
 
 use fibreplane_benches::proof::{crash, scale, storm};
 
+/// The scenarios each load both cores (an ACS process and a fleet); run side by side, their
+/// CPEs time out and back off further than a scenario waits. One at a time, as the harness does.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn fibreplane() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_fibreplane"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn boot_storm_loses_no_registration_inform_or_task() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let cfg = storm::StormConfig {
         fibreplane: fibreplane(),
         fleets: storm::Fleets::InProcess,
@@ -44,6 +49,7 @@ async fn boot_storm_loses_no_registration_inform_or_task() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_rounds_lose_no_acknowledged_task_and_cpes_keep_informing() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let cfg = crash::CrashConfig {
         fibreplane: fibreplane(),
         rounds: 3,
@@ -65,6 +71,7 @@ async fn sigkill_rounds_lose_no_acknowledged_task_and_cpes_keep_informing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_filled_by_the_importer_is_served_and_informed() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let cfg = scale::ScaleConfig {
         fibreplane: fibreplane(),
         cpe_sim: None,
