@@ -99,7 +99,9 @@ pub struct AcsConfig {
     pub idle_timeout: Duration,
     /// Concurrent CWMP sessions; above it new Informs get 503 with a spread Retry-After.
     pub max_sessions: usize,
-    /// Range of the Retry-After seconds given with 503, chosen at random to spread a herd.
+    /// Bounds of the Retry-After seconds given with 503. Within them it is drawn at random up
+    /// to the time the ACS needs to serve the Informs it refused lately, spreading a herd over
+    /// that time.
     pub retry_after_secs: (u32, u32),
     /// Connection-request timeout.
     pub cr_timeout: Duration,
@@ -140,7 +142,7 @@ impl Default for AcsConfig {
             header_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             max_sessions: 2048,
-            retry_after_secs: (30, 180),
+            retry_after_secs: (1, 180),
             cr_timeout: Duration::from_secs(3),
             task_retry_base: Duration::from_secs(300),
             task_max_attempts: 5,

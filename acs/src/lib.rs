@@ -16,6 +16,7 @@ pub mod genie;
 mod inform;
 mod jobs;
 pub mod metrics;
+mod overload;
 pub mod presets;
 pub mod provision;
 mod registry;
@@ -155,6 +156,8 @@ pub struct Acs {
     /// One lock per device with a diagnostic running: `8 DIAGNOSTICS COMPLETE` does not say
     /// which test ended, so a device runs one diagnostic at a time.
     diag_locks: Mutex<HashMap<DeviceId, Arc<tokio::sync::Mutex<()>>>>,
+    /// Sizes the Retry-After of 503s to the backlog.
+    pub(crate) backpressure: overload::Backpressure,
     epoch: (Instant, SystemTime),
 }
 
@@ -198,6 +201,7 @@ impl Acs {
             events,
             waiters: Mutex::new(HashMap::new()),
             diag_locks: Mutex::new(HashMap::new()),
+            backpressure: overload::Backpressure::default(),
             epoch: (Instant::now(), SystemTime::now()),
         }))
     }

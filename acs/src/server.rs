@@ -747,16 +747,21 @@ fn unauthorized(
     r
 }
 
-/// 503 with a Retry-After drawn at random from the configured range, so a herd of CPEs refused
-/// together does not come back together.
+/// 503 with a Retry-After drawn at random between the configured minimum and the time the ACS
+/// needs to serve what it refused lately (at most the configured maximum), so a herd of CPEs
+/// refused together comes back spread over exactly that time.
 fn overloaded(acs: &Acs) -> Response<Full<Bytes>> {
     acs.metrics.overload_503.inc();
-    let (lo, hi) = acs.config.retry_after_secs;
-    let secs = if hi > lo {
-        lo + rand::random::<u32>() % (hi - lo + 1)
-    } else {
-        lo
-    };
+    let secs = acs.backpressure.retry_after(
+        Instant::now(),
+        crate::overload::Load {
+            completed: acs.metrics.sessions_completed.get(),
+            refused: acs.metrics.overload_503.get(),
+            max_sessions: acs.config.max_sessions,
+            range: acs.config.retry_after_secs,
+        },
+        rand::random::<f64>(),
+    );
     let mut r = text(StatusCode::SERVICE_UNAVAILABLE, "503 too many sessions\n");
     r.headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(secs));

@@ -79,8 +79,8 @@ pub enum ModemAccess {
         router: axum::Router,
         /// The internal token it was built with.
         token: acs::Secret,
-        /// Its browser pool, when the Chromium path is enabled (for the metrics).
-        browser: Option<Arc<modem_bridge::browser::ChromiumPool>>,
+        /// Its state: the bridge and its browser pool (for the metrics).
+        state: Arc<modem_bridge::service::ApiState>,
     },
     /// A `fibreplane modem serve` elsewhere.
     Remote {

@@ -86,9 +86,10 @@ struct AcsArgs {
     /// Concurrent CWMP sessions before new ones get 503.
     #[arg(long, default_value_t = 2048)]
     max_sessions: usize,
-    /// Retry-After seconds given with those 503s, drawn at random from MIN-MAX so that a herd
-    /// refused together does not come back together.
-    #[arg(long, value_name = "MIN-MAX", value_parser = parse_secs_range, default_value = "30-180")]
+    /// Bounds of the Retry-After seconds given with those 503s. Within them each is drawn at
+    /// random up to the time the ACS needs to serve the Informs it refused lately, so a herd
+    /// refused together comes back spread over that time.
+    #[arg(long, value_name = "MIN-MAX", value_parser = parse_secs_range, default_value = "1-180")]
     retry_after: (u32, u32),
     /// CWMP session timeout in seconds.
     #[arg(long, default_value_t = 30)]

@@ -391,16 +391,18 @@ fn modem_access(c: &Config, s: &Secrets) -> anyhow::Result<Option<ModemAccess>> 
             let allow = modem_bridge::service::AllowList {
                 modems: c.modem.modems.clone(),
             };
-            let state = modem_bridge::service::ApiState::new(
-                modem_bridge::Bridge::new(timeout, browser.clone())?,
-                &allow,
-                vec![modem_bridge::Secret::new(token.expose())],
-            )?
-            .with_default_path(path);
+            let state = Arc::new(
+                modem_bridge::service::ApiState::new(
+                    modem_bridge::Bridge::new(timeout, browser)?,
+                    &allow,
+                    vec![modem_bridge::Secret::new(token.expose())],
+                )?
+                .with_default_path(path),
+            );
             Ok(Some(ModemAccess::InProcess {
-                router: modem_bridge::service::router(Arc::new(state)),
+                router: modem_bridge::service::router(state.clone()),
                 token,
-                browser,
+                state,
             }))
         }
         "remote" => Ok(Some(ModemAccess::Remote {

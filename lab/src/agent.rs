@@ -258,7 +258,11 @@ pub(crate) async fn run_session(
             }
             _ => None,
         };
-        if result.is_ok() {
+        // A periodic inform is planned after every session. A failed one keeps the plan it
+        // had, but one whose Inform went through and then failed (the ACS died mid-session) has
+        // consumed its periodic slot and plans no retry: without a new plan it would never
+        // inform again.
+        if result.is_ok() || st.next_periodic.is_none() {
             st.next_periodic = shared.next_periodic(now);
         }
         for f in follow {

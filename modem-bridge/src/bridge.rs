@@ -1,10 +1,12 @@
 //! Path selection and per-modem serialisation: native first, the browser when the native path
 //! reports a protocol mismatch; either can be forced. A modem has one web session, so reads of
-//! the same modem queue behind each other.
+//! the same modem queue behind each other, and a read that left the session open (its browser
+//! died, its budget ran out) lets the next read of that modem take it over ([`WebSession`]).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -17,6 +19,12 @@ use crate::diag::{self, ModemDiagnostics, Readout};
 use crate::error::BridgeError;
 use crate::native::NativeClient;
 use crate::plan::{self, Section};
+use crate::websession::WebSession;
+
+/// How long after a read left a modem's web session open the next read may take it over: the
+/// XX230v ends an idle web session after five minutes, after which nobody needs taking over (and
+/// anyone logged in is somebody else).
+pub const TAKEOVER_WINDOW: Duration = Duration::from_secs(300);
 
 /// Which path a read may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -52,13 +60,24 @@ pub struct Report {
     pub diagnostics: ModemDiagnostics,
 }
 
+/// Counters of the web sessions the bridge left open and took back.
+#[derive(Debug, Default)]
+pub struct SessionStats {
+    /// Reads that ended with the modem's web session still open.
+    pub left_open: AtomicU64,
+    /// Logins that took over a session an earlier read had left open.
+    pub taken_over: AtomicU64,
+}
+
 /// The bridge: both paths and the per-modem locks.
 #[derive(Debug)]
 pub struct Bridge {
     native: NativeClient,
     chromium: Option<Arc<ChromiumPool>>,
-    locks: Mutex<HashMap<SocketAddr, Arc<Mutex<()>>>>,
+    /// Per modem: the read lock, and when a read last left the web session open.
+    locks: Mutex<HashMap<SocketAddr, Arc<Mutex<Option<Instant>>>>>,
     read_timeout: Duration,
+    sessions: SessionStats,
 }
 
 impl Bridge {
@@ -72,7 +91,13 @@ impl Bridge {
             chromium,
             locks: Mutex::new(HashMap::new()),
             read_timeout,
+            sessions: SessionStats::default(),
         })
+    }
+
+    /// Web sessions left open and taken over.
+    pub fn session_stats(&self) -> &SessionStats {
+        &self.sessions
     }
 
     /// The browser pool, if any.
@@ -91,46 +116,71 @@ impl Bridge {
             let mut locks = self.locks.lock().await;
             locks.entry(target.addr).or_default().clone()
         };
-        let _one_session = lock.lock().await;
+        let mut left_open = lock.lock().await;
         let span = info_span!("modem_read", modem = %target.addr, path = ?choice);
-        async {
-            let start = Instant::now();
-            let calls = plan::calls_for(sections);
-            let (path, readout) = match choice {
-                PathChoice::Native => (UsedPath::Native, self.native_read(target, &calls).await?),
-                PathChoice::Chromium => (
-                    UsedPath::Chromium,
-                    self.chromium_read(target, &calls).await?,
-                ),
-                PathChoice::Auto => match self.native_read(target, &calls).await {
-                    Ok(r) => (UsedPath::Native, r),
-                    Err(BridgeError::Protocol(why)) if self.chromium.is_some() => {
-                        warn!(%why, "native path does not speak this firmware; using the browser");
-                        (
-                            UsedPath::Chromium,
-                            self.chromium_read(target, &calls).await?,
-                        )
-                    }
-                    Err(e) => return Err(e),
-                },
-            };
-            let diagnostics = diag::map(&readout, sections, &target.profile.optics);
-            Ok(Report {
-                path,
-                elapsed_ms: start.elapsed().as_millis() as u64,
-                diagnostics,
-            })
+        let start = Instant::now();
+        let web = WebSession::new(left_open.is_some_and(|t| t.elapsed() < TAKEOVER_WINDOW));
+        let result = self
+            .read_paths(target, sections, choice, &web)
+            .instrument(span)
+            .await;
+        if web.left_open() {
+            warn!(modem = %target.addr, "a read left the modem's web session open; the next read may take it over");
+            self.sessions.left_open.fetch_add(1, Ordering::Relaxed);
+            *left_open = Some(Instant::now());
+        } else if result.is_ok() {
+            *left_open = None;
         }
-        .instrument(span)
-        .await
+        if web.took_over() {
+            self.sessions.taken_over.fetch_add(1, Ordering::Relaxed);
+        }
+        let (path, readout) = result?;
+        let diagnostics = diag::map(&readout, sections, &target.profile.optics);
+        Ok(Report {
+            path,
+            elapsed_ms: start.elapsed().as_millis() as u64,
+            diagnostics,
+        })
+    }
+
+    async fn read_paths(
+        &self,
+        target: &ModemTarget,
+        sections: &[Section],
+        choice: PathChoice,
+        web: &WebSession,
+    ) -> Result<(UsedPath, Readout), BridgeError> {
+        let calls = plan::calls_for(sections);
+        Ok(match choice {
+            PathChoice::Native => (
+                UsedPath::Native,
+                self.native_read(target, &calls, web).await?,
+            ),
+            PathChoice::Chromium => (
+                UsedPath::Chromium,
+                self.chromium_read(target, &calls, web).await?,
+            ),
+            PathChoice::Auto => match self.native_read(target, &calls, web).await {
+                Ok(r) => (UsedPath::Native, r),
+                Err(BridgeError::Protocol(why)) if self.chromium.is_some() => {
+                    warn!(%why, "native path does not speak this firmware; using the browser");
+                    (
+                        UsedPath::Chromium,
+                        self.chromium_read(target, &calls, web).await?,
+                    )
+                }
+                Err(e) => return Err(e),
+            },
+        })
     }
 
     async fn native_read(
         &self,
         target: &ModemTarget,
         calls: &[plan::Call],
+        web: &WebSession,
     ) -> Result<Readout, BridgeError> {
-        tokio::time::timeout(self.read_timeout, self.native.read(target, calls))
+        tokio::time::timeout(self.read_timeout, self.native.read(target, calls, web))
             .await
             .map_err(|_| BridgeError::Timeout(self.read_timeout))?
     }
@@ -139,11 +189,12 @@ impl Bridge {
         &self,
         target: &ModemTarget,
         calls: &[plan::Call],
+        web: &WebSession,
     ) -> Result<Readout, BridgeError> {
         let pool = self
             .chromium
             .as_ref()
             .ok_or_else(|| BridgeError::Config("the Chromium path is not enabled".into()))?;
-        pool.read(target, calls).await
+        pool.read(target, calls, web).await
     }
 }

@@ -72,6 +72,17 @@ pub enum BridgeError {
     Config(String),
 }
 
+impl BridgeError {
+    /// Whether the modem refused the login itself: no web session was opened.
+    pub fn is_login_refusal(&self) -> bool {
+        match self {
+            Self::Login { .. } | Self::LockedOut { .. } | Self::Busy => true,
+            Self::Refused { oid, .. } => oid == "/cgi/login",
+            _ => false,
+        }
+    }
+}
+
 impl From<ProtocolMismatch> for BridgeError {
     fn from(p: ProtocolMismatch) -> Self {
         Self::Protocol(p)

@@ -11,7 +11,8 @@
 //!
 //! [`Bridge`] selects the path and serialises reads per modem; [`plan`] says which objects a read
 //! fetches, [`diag`] maps them to [`ModemDiagnostics`] (TR-181 field names); [`service`] is the
-//! hub-facing HTTP API.
+//! hub-facing HTTP API. A read that leaves the modem's one web session open (its browser died,
+//! its budget ran out) lets the next read of that modem take the session over ([`WebSession`]).
 //!
 //! Architecture invariant: this is the only crate that depends on `chromiumoxide`.
 #![warn(missing_docs)]
@@ -26,8 +27,9 @@ pub mod plan;
 pub mod proto;
 mod secret;
 pub mod service;
+mod websession;
 
-pub use bridge::{Bridge, PathChoice, Report, UsedPath};
+pub use bridge::{Bridge, PathChoice, Report, SessionStats, TAKEOVER_WINDOW, UsedPath};
 pub use config::{
     Credentials, ModemEntry, ModemId, ModemProfile, ModemTarget, OpticsUnits, PowerUnit,
 };
@@ -35,3 +37,4 @@ pub use diag::ModemDiagnostics;
 pub use error::{BridgeError, ProtocolMismatch};
 pub use plan::Section;
 pub use secret::Secret;
+pub use websession::WebSession;

@@ -14,6 +14,7 @@ use crate::proto::cipher::AesSession;
 use crate::proto::dm::{self, Operation};
 use crate::proto::parse;
 use crate::proto::signer::Signer;
+use crate::websession::WebSession;
 
 /// Largest HTTP body read from a modem.
 const MAX_BODY: usize = 2 * 1024 * 1024;
@@ -40,19 +41,38 @@ impl NativeClient {
         Ok(Self { http })
     }
 
-    /// Logs in to `target`, runs `calls`, logs out. The caller serialises reads per modem.
-    pub async fn read(&self, target: &ModemTarget, calls: &[Call]) -> Result<Readout, BridgeError> {
-        let mut session = self.login(target).await?;
+    /// Logs in to `target`, runs `calls`, logs out; `web` follows the modem's web session (and
+    /// says whether this read may take an open one over). The caller serialises reads per modem.
+    pub async fn read(
+        &self,
+        target: &ModemTarget,
+        calls: &[Call],
+        web: &WebSession,
+    ) -> Result<Readout, BridgeError> {
+        let mut session = match self.login(target, false, web).await {
+            Err(BridgeError::Busy) if web.may_take_over() => {
+                warn!(modem = %target.addr, "taking over the web session a failed read left open");
+                web.taking_over();
+                self.login(target, true, web).await?
+            }
+            other => other?,
+        };
         let result = session.read_all(calls).await;
         // Logout always: the modem has one web session, and leaving it open locks technicians
         // and the customer out until it expires.
-        if let Err(e) = session.logout().await {
-            warn!(modem = %target.addr, error = %e, "logout failed");
+        match session.logout().await {
+            Ok(()) => web.closed(),
+            Err(e) => warn!(modem = %target.addr, error = %e, "logout failed"),
         }
         result
     }
 
-    async fn login<'a>(&'a self, target: &'a ModemTarget) -> Result<Session<'a>, BridgeError> {
+    async fn login<'a>(
+        &'a self,
+        target: &'a ModemTarget,
+        takeover: bool,
+        web: &WebSession,
+    ) -> Result<Session<'a>, BridgeError> {
         let base = format!("http://{}", target.addr);
         let referer = HeaderValue::from_str(&format!("{base}/"))
             .map_err(|_| BridgeError::Config("address is not a valid header".into()))?;
@@ -79,8 +99,11 @@ impl NativeClient {
             &creds.username,
             &creds.password,
         );
-        let body = signer.login_body(&creds.username, &creds.password);
+        let body = signer.login_body(&creds.username, &creds.password, takeover);
         s.signer = Some(signer);
+        // From the moment the login is sent the modem may hold a session for this read, whether
+        // or not its answer arrives.
+        web.opened();
         let answer = match s.post("/cgi_gdpr?9", body, true).await {
             // A login the modem cannot even parse means it speaks another dialect (GCM vs CBC,
             // another sign): the browser path, which runs the modem's own JavaScript, may work.
@@ -89,7 +112,12 @@ impl NativeClient {
             }
             other => other?,
         };
-        parse::login_result(&answer)?;
+        if let Err(e) = parse::login_result(&answer) {
+            if e.is_login_refusal() {
+                web.closed();
+            }
+            return Err(e);
+        }
         if s.cookie.is_none() {
             return Err(ProtocolMismatch::new("login set no JSESSIONID cookie").into());
         }

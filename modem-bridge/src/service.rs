@@ -54,6 +54,11 @@ pub struct ApiState {
 }
 
 impl ApiState {
+    /// The bridge it serves (for its counters).
+    pub fn bridge(&self) -> &Bridge {
+        &self.bridge
+    }
+
     /// Resolves every allow-list entry now, so a missing password variable fails at start-up.
     pub fn new(
         bridge: Bridge,

@@ -203,7 +203,11 @@ pub(crate) async fn read_many(
     let mut out = ReadOutcomes::default();
     for _ in 0..reads {
         let (c, t, calls) = (client.clone(), target.clone(), calls.clone());
-        let read = tokio::spawn(async move { c.read(&t, &calls).await.map(|_| ()) });
+        let read = tokio::spawn(async move {
+            c.read(&t, &calls, &modem_bridge::WebSession::default())
+                .await
+                .map(|_| ())
+        });
         match tokio::time::timeout(bound, read).await {
             Ok(Ok(Ok(()))) => out.ok += 1,
             Ok(Ok(Err(e))) => {

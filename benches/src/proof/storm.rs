@@ -56,7 +56,7 @@ pub struct StormConfig {
     pub timeout: Duration,
     /// The ACS's `--max-sessions` (concurrent sessions before 503).
     pub max_sessions: usize,
-    /// The ACS's `--retry-after` range, seconds (`None`: its default, 30–180 s).
+    /// The ACS's `--retry-after` range, seconds (`None`: its default, 1–180 s, sized to the backlog).
     pub retry_after: Option<(u32, u32)>,
 }
 

@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -50,6 +50,8 @@ pub(crate) struct SimState {
     started: Instant,
     logins: Mutex<Logins>,
     pub(crate) stats: SimStats,
+    /// Milliseconds every data-model read waits before its answer (a slow modem).
+    pub(crate) read_delay_ms: AtomicU64,
 }
 
 /// Login counters, for tests and benchmarks.
@@ -89,6 +91,7 @@ impl SimState {
             started: Instant::now(),
             logins,
             stats: SimStats::default(),
+            read_delay_ms: AtomicU64::new(0),
         }
     }
 }
@@ -268,6 +271,10 @@ async fn cgi_gdpr(State(s): State<Arc<SimState>>, headers: HeaderMap, body: Byte
                 .collect()
         })
         .unwrap_or_default();
+    let delay = s.read_delay_ms.load(Ordering::Relaxed);
+    if delay > 0 && matches!(op, "go" | "gl") {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+    }
     let uptime = s.dev2.base_uptime + s.started.elapsed().as_secs();
     let answer = match op {
         "go" | "gl" => match s.dev2.answer(op, oid, &wanted, uptime) {

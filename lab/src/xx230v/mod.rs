@@ -14,6 +14,7 @@ mod state;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 pub use crypto::SimCipher;
 pub use http::SimStats;
@@ -142,6 +143,14 @@ impl RunningSim {
     /// Its login counters.
     pub fn stats(&self) -> &SimStats {
         &self.state.stats
+    }
+
+    /// Makes every data-model read wait `delay` before its answer (a slow modem), from now on.
+    pub fn set_read_delay(&self, delay: Duration) {
+        self.state.read_delay_ms.store(
+            u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+            std::sync::atomic::Ordering::Relaxed,
+        );
     }
 
     /// Stops it and waits for the server task.

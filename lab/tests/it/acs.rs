@@ -58,6 +58,9 @@ pub(crate) struct TestAcs {
     pub(crate) reject_next: Mutex<usize>,
     /// Answer the next N POSTs with 503 and `Retry-After: 1`.
     pub(crate) busy_next: Mutex<usize>,
+    /// Fail the next N sessions after their InformResponse: the CPE's following POST gets a 500,
+    /// as when the ACS dies mid-session (the Inform's events were delivered, the session was not).
+    pub(crate) fail_after_inform_next: Mutex<usize>,
     /// Raw XML sent once instead of the next queued request (for methods `cwmp` cannot model).
     pub(crate) raw_next: Mutex<Option<String>>,
     auth: AcsAuth,
@@ -74,6 +77,7 @@ impl TestAcs {
             reject_next: Mutex::new(0),
             raw_next: Mutex::new(None),
             busy_next: Mutex::new(0),
+            fail_after_inform_next: Mutex::new(0),
             auth,
         });
         let a = acs.clone();
@@ -195,6 +199,14 @@ impl TestAcs {
                 }
             }
         };
+        if c.session.is_some() {
+            let mut fail = self.fail_after_inform_next.lock().unwrap();
+            if *fail > 0 {
+                *fail -= 1;
+                c.session = None;
+                return reply(StatusCode::INTERNAL_SERVER_ERROR, Bytes::new());
+            }
+        }
         if c.session.is_some() {
             let echoed = cookie.is_some_and(|v| v.contains(&format!("session={}", c.cookie)));
             self.seen().cookie_echoed.push(echoed);

@@ -64,3 +64,35 @@ async fn active_notification_sends_value_change_and_periodic_informs_run() {
     }
     fleet.shutdown().await;
 }
+
+/// The ACS dying after an InformResponse delivers the Inform's events but fails the session: no
+/// retry is due (nothing is left to deliver), so only the periodic schedule brings the CPE back.
+#[tokio::test]
+async fn periodic_informs_go_on_after_sessions_that_fail_past_their_inform() {
+    let acs = TestAcs::start(AcsAuth::Open).await;
+    // The boot session and the first two periodic ones fail after their InformResponse.
+    *acs.fail_after_inform_next.lock().unwrap() = 3;
+    let fleet = Fleet::start(SimConfig {
+        acs_url: acs.url(),
+        count: 1,
+        interval: Some(Duration::from_millis(200)),
+        stagger: Duration::from_millis(10),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let report = fleet.run_for(Duration::from_millis(2000)).await;
+    assert_eq!(report.sessions_failed, 3, "{report:?}");
+    assert!(report.sessions_ok >= 3, "{report:?}");
+    let periodic = {
+        let seen = acs.seen();
+        assert!(seen.informs[0].has_event("1 BOOT"));
+        seen.informs
+            .iter()
+            .filter(|i| i.has_event("2 PERIODIC"))
+            .count()
+    };
+    assert!(periodic >= 5, "{periodic} periodic informs");
+    assert_eq!(acs.fail_after_inform_next.lock().map(|n| *n).unwrap(), 0);
+    fleet.shutdown().await;
+}

@@ -23,7 +23,7 @@ use chromiumoxide::cdp::browser_protocol::target::{
 };
 use chromiumoxide::{Browser, BrowserConfig, Page};
 use futures_util::StreamExt as _;
-use tokio::sync::{Mutex, Semaphore};
+use tokio::sync::{Mutex, Semaphore, watch};
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
@@ -31,6 +31,7 @@ use crate::config::ModemTarget;
 use crate::diag::Readout;
 use crate::error::BridgeError;
 use crate::plan::Call;
+use crate::websession::WebSession;
 
 /// Debian's real Chromium binary (not the `/usr/bin/chromium` wrapper, which sources
 /// `/etc/chromium.d` and adds extension flags).
@@ -95,6 +96,8 @@ fn running_as_root() -> bool {
 struct Live {
     browser: Browser,
     handler: JoinHandle<()>,
+    /// Turns true when the CDP connection ends (the browser exited or was killed).
+    gone: watch::Receiver<bool>,
     /// Deleted when the browser is dropped (after chromiumoxide kills the child).
     _profile: tempfile::TempDir,
     generation: u64,
@@ -107,6 +110,8 @@ struct Slot {
     generation: u64,
     /// Reads served so far.
     uses: u32,
+    /// The browser's [`Live::gone`].
+    gone: watch::Receiver<bool>,
 }
 
 /// The browser and its pool of contexts.
@@ -159,11 +164,13 @@ impl ChromiumPool {
             .and_then(|c| c.as_mut_inner().id())
     }
 
-    /// Reads `calls` from `target` through the modem's own page, within the read budget.
+    /// Reads `calls` from `target` through the modem's own page, within the read budget; `web`
+    /// follows the modem's web session.
     pub async fn read(
         self: &Arc<Self>,
         target: &ModemTarget,
         calls: &[Call],
+        web: &WebSession,
     ) -> Result<Readout, BridgeError> {
         let _permit = self
             .permits
@@ -172,7 +179,18 @@ impl ChromiumPool {
             .map_err(|_| BridgeError::Browser("pool closed".into()))?;
         let slot = self.checkout().await?;
         let budget = self.config.read_timeout;
-        let outcome = tokio::time::timeout(budget, read::read(&slot.page, target, calls)).await;
+        let mut gone = slot.gone.clone();
+        let read = async {
+            tokio::select! {
+                r = read::read(&slot.page, target, calls, web) => r,
+                // A browser killed mid-read would otherwise leave its CDP calls waiting out the
+                // whole budget.
+                _ = gone.wait_for(|g| *g) => Err(BridgeError::Browser(
+                    "the browser died during the read".into(),
+                )),
+            }
+        };
+        let outcome = tokio::time::timeout(budget, read).await;
         match outcome {
             Ok(Ok(readout)) => {
                 let mut slot = slot;
@@ -239,6 +257,7 @@ impl ChromiumPool {
             context,
             generation: live.generation,
             uses: 0,
+            gone: live.gone.clone(),
         })
     }
 
@@ -277,6 +296,7 @@ impl ChromiumPool {
         }
         let config = builder.build().map_err(BridgeError::Browser)?;
         let (browser, mut handler) = Browser::launch(config).await?;
+        let (gone_tx, gone) = watch::channel(false);
         let handler = tokio::spawn(async move {
             // The CDP connection ends when the browser exits: the task ending is how a dead
             // browser is noticed.
@@ -286,6 +306,7 @@ impl ChromiumPool {
                     break;
                 }
             }
+            let _ = gone_tx.send(true);
         });
         let generation = self
             .generations
@@ -295,6 +316,7 @@ impl ChromiumPool {
         *guard = Some(Live {
             browser,
             handler,
+            gone,
             _profile: profile,
             generation,
         });

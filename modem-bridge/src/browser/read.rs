@@ -12,6 +12,7 @@ use crate::diag::{ObjectResult, Readout};
 use crate::error::{BridgeError, ProtocolMismatch};
 use crate::plan::Call;
 use crate::proto::{dm, parse};
+use crate::websession::WebSession;
 
 /// How often the login state is polled.
 const POLL: Duration = Duration::from_millis(20);
@@ -20,24 +21,46 @@ pub(super) async fn read(
     page: &Page,
     target: &ModemTarget,
     calls: &[Call],
+    web: &WebSession,
 ) -> Result<Readout, BridgeError> {
     let base = format!("http://{}/", target.addr);
     page.goto(base.as_str()).await?;
     let creds = &target.credentials;
+    // The click sends the login: from then on the modem may hold a session for this read,
+    // whether or not the page gets to show it.
+    web.opened();
     let submitted: bool = eval(
         page,
         &script::submit_login(&creds.username, creds.password.expose()),
     )
     .await?;
     if !submitted {
+        web.closed();
         return Err(ProtocolMismatch::new("the page has no login form").into());
     }
-    wait_logged_in(page).await?;
+    let logged_in = match wait_logged_in(page).await {
+        Err(BridgeError::Busy) if web.may_take_over() => {
+            warn!(modem = %target.addr, "taking over the web session a failed read left open");
+            web.taking_over();
+            // The page's own "log in anyway" button: whatever the firmware sends for it.
+            if !eval::<bool>(page, script::CONFIRM_TAKEOVER).await? {
+                return Err(ProtocolMismatch::new("the prompt has no confirm button").into());
+            }
+            wait_logged_in(page).await
+        }
+        other => other,
+    };
+    if let Err(e) = logged_in {
+        if e.is_login_refusal() {
+            web.closed();
+        }
+        return Err(e);
+    }
     debug!(modem = %target.addr, "browser logged in");
     let result = run_calls(page, calls).await;
     // Logout always, even when the calls failed: the modem has one web session.
     match eval::<bool>(page, script::LOGOUT).await {
-        Ok(true) => {}
+        Ok(true) => web.closed(),
         Ok(false) => warn!(modem = %target.addr, "browser logout refused"),
         Err(e) => warn!(modem = %target.addr, error = %e, "browser logout failed"),
     }

@@ -43,6 +43,15 @@ pub(crate) const LOGIN_STATE: &str = r#"(() => {
   return {state: 'wait'};
 })()"#;
 
+/// Clicks the "log in anyway" button of the "another user is logged in" prompt; `false` when the
+/// page has none.
+pub(crate) const CONFIRM_TAKEOVER: &str = r#"(() => {
+  const yes = document.querySelector('#confirm-yes');
+  if (!yes) return false;
+  yes.click();
+  return true;
+})()"#;
+
 /// The state [`LOGIN_STATE`] reports.
 #[derive(Debug, Deserialize)]
 #[serde(tag = "state", rename_all = "lowercase")]

@@ -29,14 +29,16 @@ impl Signer {
     }
 
     /// The body of the login call, with the credentials base64-encoded inside the ciphertext.
-    pub fn login_body(&self, username: &str, password: &Secret) -> String {
+    /// `takeover` is the answer to the "another user is logged in" prompt (`Action` 2, as the
+    /// lab's page sends it; not verified on real firmware, where it only fails to log in).
+    pub fn login_body(&self, username: &str, password: &Secret, takeover: bool) -> String {
         use base64::Engine as _;
         let b64 = base64::engine::general_purpose::STANDARD;
         let payload = serde_json::json!({
             "data": {
                 "UserName": b64.encode(username),
                 "Passwd": b64.encode(password.expose()),
-                "Action": "1",
+                "Action": if takeover { "2" } else { "1" },
                 "stack": "0,0,0,0,0,0",
                 "pstack": "0,0,0,0,0,0",
             },
@@ -93,7 +95,7 @@ mod tests {
     #[test]
     fn login_signs_two_blocks_and_requests_one() {
         let s = signer(CipherVariant::Cbc);
-        let login = s.login_body("user", &Secret::new("pw"));
+        let login = s.login_body("user", &Secret::new("pw"), false);
         let lines: Vec<_> = login.split("\r\n").collect();
         assert_eq!(lines.len(), 3, "two lines and the final CRLF");
         assert_eq!(lines[0].len(), "sign=".len() + 256);

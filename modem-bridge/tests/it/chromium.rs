@@ -7,7 +7,7 @@ use fibreplane_lab::xx230v::SimCipher;
 use modem_bridge::proto::cipher::CipherVariant;
 use modem_bridge::{BridgeError, ModemDiagnostics, PathChoice, Section, UsedPath};
 
-use crate::common::{PASSWORD, bridge, pool, sim, target};
+use crate::common::{PASSWORD, bridge, kill, pool, read_serial, sim, target};
 
 /// Uptime ticks between two reads; everything else must be identical.
 fn without_uptime(mut d: ModemDiagnostics) -> ModemDiagnostics {
@@ -88,52 +88,60 @@ async fn auto_falls_back_to_the_browser_on_a_protocol_mismatch_and_reports_refus
     // prompt and the driver backs off instead of clicking #confirm-yes.
     let s = sim(SimCipher::Cbc).await;
     let held = crate::sim_rules::hold(s.addr).await;
-    let err = b
-        .read(
-            &target(&s, CipherVariant::Cbc, PASSWORD),
-            &[Section::Device],
-            PathChoice::Chromium,
-        )
-        .await
-        .unwrap_err();
-    assert!(matches!(err, BridgeError::Busy), "{err}");
-    assert_eq!(
-        held.call(Some(&held.token), Some(&format!("{}/", held.base)))
-            .await,
-        200,
-        "the holder was not kicked out"
-    );
+    let t = target(&s, CipherVariant::Cbc, PASSWORD);
+    crate::sim_rules::assert_backs_off(&b, &t, PathChoice::Chromium, &held).await;
     s.stop().await;
     p.shutdown().await;
 }
 
+/// The browser is killed while its read waits on the modem: the read ends at once with a browser
+/// error (not at its budget), and the next read relaunches the browser and takes over the web
+/// session the killed browser left open on the modem. A browser killed between reads is replaced
+/// by the next read as well.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_killed_browser_is_relaunched_on_the_next_read() {
+async fn a_browser_killed_mid_read_ends_the_read_and_the_next_read_takes_its_session_over() {
     let p = pool();
-    let b = bridge(Some(p.clone()));
+    let b = std::sync::Arc::new(bridge(Some(p.clone())));
     let s = sim(SimCipher::Cbc).await;
     let t = target(&s, CipherVariant::Cbc, PASSWORD);
     b.read(&t, &[Section::Device], PathChoice::Chromium)
         .await
         .unwrap();
     let pid = p.browser_pid().await.expect("browser running");
-    // SIGKILL the browser this test's pool started.
-    let status = std::process::Command::new("kill")
-        .args(["-9", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let r = b
-        .read(&t, &[Section::Device], PathChoice::Chromium)
-        .await
-        .unwrap();
+    let logins = s.stats().logins.load(Ordering::Relaxed);
+    // Reads now wait on the modem long past the moment of the kill, but well inside the budget.
+    s.set_read_delay(std::time::Duration::from_secs(20));
+    let read = {
+        let (b, t) = (b.clone(), t.clone());
+        tokio::spawn(async move { b.read(&t, &[Section::Device], PathChoice::Chromium).await })
+    };
+    while s.stats().logins.load(Ordering::Relaxed) == logins {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    kill(pid);
+    let err = read.await.unwrap().unwrap_err();
+    assert!(
+        matches!(&err, BridgeError::Browser(why) if why.contains("died")),
+        "{err}"
+    );
+    assert_eq!(b.session_stats().left_open.load(Ordering::Relaxed), 1);
+    s.set_read_delay(std::time::Duration::ZERO);
     assert_eq!(
-        r.diagnostics.device_info.unwrap().serial_number,
+        read_serial(&b, &t, PathChoice::Chromium).await,
         "22275A7000395"
     );
-    let new_pid = p.browser_pid().await.expect("browser relaunched");
-    assert_ne!(pid, new_pid);
+    assert_eq!(b.session_stats().taken_over.load(Ordering::Relaxed), 1);
+    let relaunched = p.browser_pid().await.expect("browser relaunched");
+    assert_ne!(relaunched, pid);
+    // A browser that dies between reads is replaced by the next read too.
+    kill(relaunched);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        read_serial(&b, &t, PathChoice::Chromium).await,
+        "22275A7000395"
+    );
+    assert_ne!(p.browser_pid().await, Some(relaunched));
+    assert_eq!(b.session_stats().left_open.load(Ordering::Relaxed), 1);
     s.stop().await;
     p.shutdown().await;
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use fibreplane_lab::xx230v::{RunningSim, SimCipher, SimOptions};
 use modem_bridge::browser::{ChromiumConfig, ChromiumPool, DEBIAN_CHROMIUM};
 use modem_bridge::proto::cipher::CipherVariant;
-use modem_bridge::{Bridge, Credentials, ModemProfile, ModemTarget, Secret};
+use modem_bridge::{Bridge, Credentials, ModemProfile, ModemTarget, PathChoice, Secret, Section};
 
 pub(crate) const PASSWORD: &str = "lab-pw-2";
 
@@ -52,4 +52,19 @@ pub(crate) fn pool() -> Arc<ChromiumPool> {
 
 pub(crate) fn bridge(pool: Option<Arc<ChromiumPool>>) -> Bridge {
     Bridge::new(Duration::from_secs(30), pool).unwrap()
+}
+
+/// SIGKILLs a browser process the test's pool started.
+pub(crate) fn kill(pid: u32) {
+    let status = std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Reads the device section and answers the serial number it reported.
+pub(crate) async fn read_serial(b: &Bridge, t: &ModemTarget, path: PathChoice) -> String {
+    let r = b.read(t, &[Section::Device], path).await.unwrap();
+    r.diagnostics.device_info.unwrap().serial_number
 }

@@ -202,3 +202,44 @@ async fn concurrent_reads_of_one_modem_queue_instead_of_colliding() {
     assert_eq!(s.stats().logouts.load(Ordering::Relaxed), 6);
     s.stop().await;
 }
+
+/// A read cut off by its budget leaves the modem's one web session open (its logout never ran).
+/// The next read of that modem takes the session over instead of waiting out the modem's idle
+/// expiry, and only that one: the technician's session of the test above is never kicked.
+#[tokio::test]
+async fn a_session_left_open_by_a_cut_off_read_is_taken_over_by_the_next() {
+    let s = sim(SimCipher::Cbc).await;
+    let t = target(&s, CipherVariant::Cbc, PASSWORD);
+    let b = modem_bridge::Bridge::new(std::time::Duration::from_millis(500), None).unwrap();
+    s.set_read_delay(std::time::Duration::from_secs(2));
+    let err = b
+        .read(&t, &[Section::Device], PathChoice::Native)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, BridgeError::Timeout(_)), "{err}");
+    assert_eq!(s.stats().logins.load(Ordering::Relaxed), 1);
+    assert_eq!(s.stats().logouts.load(Ordering::Relaxed), 0);
+    let stats = b.session_stats();
+    assert_eq!(stats.left_open.load(Ordering::Relaxed), 1);
+    assert_eq!(stats.taken_over.load(Ordering::Relaxed), 0);
+
+    // The session is still open on the modem: another client is refused...
+    let other = bridge(None)
+        .read(&t, &[Section::Device], PathChoice::Native)
+        .await
+        .unwrap_err();
+    assert!(matches!(other, BridgeError::Busy), "{other}");
+    // ... but the bridge that left it open takes it over.
+    s.set_read_delay(std::time::Duration::ZERO);
+    assert_eq!(
+        crate::common::read_serial(&b, &t, PathChoice::Native).await,
+        "22275A7000395"
+    );
+    assert_eq!(stats.taken_over.load(Ordering::Relaxed), 1);
+    assert_eq!(s.stats().logouts.load(Ordering::Relaxed), 1);
+    // The record is spent: with somebody else logged in now, the bridge backs off again.
+    let held = crate::sim_rules::hold(s.addr).await;
+    crate::sim_rules::assert_backs_off(&b, &t, PathChoice::Native, &held).await;
+    assert_eq!(stats.taken_over.load(Ordering::Relaxed), 1);
+    s.stop().await;
+}

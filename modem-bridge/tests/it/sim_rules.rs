@@ -42,7 +42,7 @@ pub(crate) async fn hold(addr: std::net::SocketAddr) -> Held {
     let resp = http
         .post(format!("{base}/cgi_gdpr?9"))
         .header("Referer", format!("{base}/"))
-        .body(signer.login_body("user", &pw))
+        .body(signer.login_body("user", &pw, false))
         .send()
         .await
         .unwrap();
@@ -73,7 +73,30 @@ pub(crate) async fn hold(addr: std::net::SocketAddr) -> Held {
     }
 }
 
+/// A read while `held` is logged in: the bridge backs off with `Busy` and never kicks the holder
+/// out.
+pub(crate) async fn assert_backs_off(
+    b: &modem_bridge::Bridge,
+    t: &modem_bridge::ModemTarget,
+    path: PathChoice,
+    held: &Held,
+) {
+    let err = b.read(t, &[Section::Device], path).await.unwrap_err();
+    assert!(matches!(err, BridgeError::Busy), "{err}");
+    assert!(
+        held.still_logged_in().await,
+        "the holder was not kicked out"
+    );
+}
+
 impl Held {
+    /// Whether this session is still logged in (the bridge did not kick it out).
+    pub(crate) async fn still_logged_in(&self) -> bool {
+        self.call(Some(&self.token), Some(&format!("{}/", self.base)))
+            .await
+            == 200
+    }
+
     pub(crate) async fn call(&self, token: Option<&str>, referer: Option<&str>) -> u16 {
         let body = self.signer.request_body(&dm::request_json(
             Operation::Go,
@@ -123,20 +146,9 @@ async fn referer_and_token_are_enforced() {
 async fn a_held_session_makes_the_bridge_back_off() {
     let s = sim(SimCipher::Cbc).await;
     let h = hold(s.addr).await;
-    let err = bridge(None)
-        .read(
-            &target(&s, CipherVariant::Cbc, PASSWORD),
-            &[Section::Device],
-            PathChoice::Native,
-        )
-        .await
-        .unwrap_err();
-    assert!(matches!(err, BridgeError::Busy), "{err}");
-    // The technician's session survived: the bridge did not force its way in.
-    assert_eq!(
-        h.call(Some(&h.token), Some(&format!("{}/", h.base))).await,
-        200
-    );
+    let t = target(&s, CipherVariant::Cbc, PASSWORD);
+    // The technician's session survives: the bridge does not force its way in.
+    assert_backs_off(&bridge(None), &t, PathChoice::Native, &h).await;
     s.stop().await;
 }
 
