@@ -51,6 +51,25 @@ struct Args {
     seed: u64,
 }
 
+/// A scenario's rows, or one failed row saying why it could not finish: one scenario's failure
+/// does not cost the others their run.
+fn outcome(scenario: &'static str, r: anyhow::Result<Vec<Row>>) -> Vec<Row> {
+    match r {
+        Ok(rows) => rows,
+        Err(e) => {
+            eprintln!("proof: {scenario} did not finish: {e:#}");
+            vec![
+                Row::new(
+                    scenario,
+                    "the scenario ran to its end",
+                    format!("no: {e:#}"),
+                )
+                .target("yes", false),
+            ]
+        }
+    }
+}
+
 fn wants(args: &Args, s: Scenario) -> bool {
     args.scenarios.contains(&Scenario::All) || args.scenarios.contains(&s)
 }
@@ -86,9 +105,11 @@ async fn main() -> anyhow::Result<()> {
             "proof: boot storm of {} CPEs (fd limit {fd_limit})",
             cfg.cpes + cfg.new_cpes
         );
-        let r = storm::run(&cfg).await?;
-        eprintln!("{r:?}");
-        rows.extend(storm::rows(&r, cfg.window));
+        let r = storm::run(&cfg).await.map(|r| {
+            eprintln!("{r:?}");
+            storm::rows(&r, cfg.window)
+        });
+        rows.extend(outcome("boot-storm", r));
     }
     if wants(&args, Scenario::Scale) {
         let cfg = scale::ScaleConfig {
@@ -102,9 +123,11 @@ async fn main() -> anyhow::Result<()> {
             idle: Duration::from_secs(if q { 2 } else { 10 }),
         };
         eprintln!("proof: scale at rest, {} devices", cfg.devices);
-        let r = scale::run(&cfg).await?;
-        eprintln!("{r:?}");
-        rows.extend(scale::rows(&r));
+        let r = scale::run(&cfg).await.map(|r| {
+            eprintln!("{r:?}");
+            scale::rows(&r)
+        });
+        rows.extend(outcome("scale", r));
     }
     if wants(&args, Scenario::Crash) {
         let cfg = crash::CrashConfig {
@@ -124,9 +147,11 @@ async fn main() -> anyhow::Result<()> {
             "proof: crash safety, {} rounds, {} CPEs",
             cfg.rounds, cfg.cpes
         );
-        let r = crash::run(&cfg).await?;
-        eprintln!("{r:?}");
-        rows.extend(crash::rows(&r));
+        let r = crash::run(&cfg).await.map(|r| {
+            eprintln!("{r:?}");
+            crash::rows(&r)
+        });
+        rows.extend(outcome("crash", r));
     }
     if wants(&args, Scenario::Hostile) {
         let cfg = HostileConfig {
@@ -138,8 +163,8 @@ async fn main() -> anyhow::Result<()> {
             "proof: hostile input, {} inputs, {} slow connections",
             cfg.inputs, cfg.slowloris
         );
-        let r = hostile::run(&cfg).await?;
-        rows.extend(hostile::rows(&r));
+        let r = hostile::run(&cfg).await.map(|r| hostile::rows(&r));
+        rows.extend(outcome("hostile", r));
     }
     if wants(&args, Scenario::Neighbours) {
         let cfg = NeighbourConfig {
@@ -151,8 +176,8 @@ async fn main() -> anyhow::Result<()> {
             "proof: faults of neighbours, {} s each",
             cfg.outage.as_secs()
         );
-        let r = neighbours::run(&cfg).await?;
-        rows.extend(neighbours::rows(&r));
+        let r = neighbours::run(&cfg).await.map(|r| neighbours::rows(&r));
+        rows.extend(outcome("neighbours", r));
     }
 
     let mut command = String::from("cargo run -p fibreplane-benches --release --bin proof --");

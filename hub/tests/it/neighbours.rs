@@ -54,9 +54,10 @@ async fn each_neighbours_fault_degrades_only_its_feature_and_recovers_by_itself(
         Some(1.0),
         "one relaunch"
     );
-    // When the kill came after the page's login reached the modem, the killed browser left the
-    // modem's one web session open, and the next read took it over instead of waiting for the
-    // modem's idle expiry (modem-bridge's own tests make both cases deterministic).
+    // When the kill came after the page sent its login, the killed browser may have left the
+    // modem's one web session open; if the modem holds it, the next read takes it over instead
+    // of waiting for the modem's idle expiry (modem-bridge's own tests make each case
+    // deterministic).
     let delta = |m: &neighbours::MetricReading, a: Option<f64>, b: Option<f64>| {
         a.zip(b)
             .map(|(a, b)| a - b)
@@ -66,11 +67,9 @@ async fn each_neighbours_fault_degrades_only_its_feature_and_recovers_by_itself(
     let taken = reading(1, "fibreplane_bridge_sessions_taken_over_total");
     let left_open = delta(&left, left.during, left.before);
     assert!(left_open == 0.0 || left_open == 1.0, "{left:?}");
-    assert_eq!(
-        delta(&taken, taken.after, taken.during),
-        left_open,
-        "{taken:?}"
-    );
+    // A takeover only ever follows a read that may have left the session open.
+    let taken_over = delta(&taken, taken.after, taken.during);
+    assert!(taken_over == 0.0 || taken_over == left_open, "{taken:?}");
     assert!(
         report.faults[1]
             .detected_after
