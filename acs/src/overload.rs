@@ -47,16 +47,17 @@ impl Backpressure {
     /// Seconds of Retry-After for one refused Inform; `unit_random` in [0, 1] picks within the
     /// spread.
     pub(crate) fn retry_after(&self, now: Instant, load: Load, unit_random: f64) -> u32 {
+        let current = Sample {
+            at: now,
+            completed: load.completed,
+            refused: load.refused,
+        };
         let mut samples = self.samples.lock().unwrap_or_else(|e| e.into_inner());
         if samples
             .back()
             .is_none_or(|b| now.saturating_duration_since(b.at) >= Duration::from_secs(1))
         {
-            samples.push_back(Sample {
-                at: now,
-                completed: load.completed,
-                refused: load.refused,
-            });
+            samples.push_back(current);
         }
         while samples.len() > 1
             && samples
@@ -65,11 +66,7 @@ impl Backpressure {
         {
             samples.pop_front();
         }
-        let first = samples.front().copied().unwrap_or(Sample {
-            at: now,
-            completed: load.completed,
-            refused: load.refused,
-        });
+        let first = samples.front().copied().unwrap_or(current);
         drop(samples);
         let (lo, hi) = (load.range.0.min(load.range.1), load.range.1);
         let elapsed = now

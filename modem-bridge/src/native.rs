@@ -51,8 +51,7 @@ impl NativeClient {
     ) -> Result<Readout, BridgeError> {
         let mut session = match self.login(target, false, web).await {
             Err(BridgeError::Busy) if web.may_take_over() => {
-                warn!(modem = %target.addr, "taking over the web session a failed read left open");
-                web.taking_over();
+                web.taking_over(target.addr);
                 self.login(target, true, web).await?
             }
             other => other?,
@@ -113,9 +112,7 @@ impl NativeClient {
             other => other?,
         };
         if let Err(e) = parse::login_result(&answer) {
-            if e.is_login_refusal() {
-                web.closed();
-            }
+            web.login_failed(&e);
             return Err(e);
         }
         if s.cookie.is_none() {

@@ -8,7 +8,12 @@
 //! bridge itself* left open, within the idle window, may answer the "another user is logged in"
 //! prompt with a takeover. Any other read treats that prompt as [`crate::BridgeError::Busy`].
 
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
+
+use tracing::warn;
+
+use crate::BridgeError;
 
 /// One read's view of the modem's web session.
 #[derive(Debug, Default)]
@@ -34,9 +39,18 @@ impl WebSession {
         self.takeover
     }
 
-    /// The login answered the prompt with a takeover.
-    pub(crate) fn taking_over(&self) {
+    /// The login answers the prompt of `modem` with a takeover.
+    pub(crate) fn taking_over(&self, modem: SocketAddr) {
+        warn!(%modem, "taking over the web session a failed read left open");
         self.took_over.store(true, Ordering::Release);
+    }
+
+    /// The login failed with `e`: a refusal by the modem opened no session; anything else may
+    /// have.
+    pub(crate) fn login_failed(&self, e: &BridgeError) {
+        if e.is_login_refusal() {
+            self.closed();
+        }
     }
 
     /// Whether the read took an open session over.

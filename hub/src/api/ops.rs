@@ -126,6 +126,25 @@ pub(crate) fn render_metrics(hub: &Hub) -> String {
         );
     }
     let e = &hub.bus.stats;
+    let bridge = match &hub.modem {
+        Some(crate::app::ModemAccess::InProcess { state, .. }) => Some(state.bridge()),
+        _ => None,
+    };
+    let web_sessions = bridge.map(|b| {
+        let s = b.session_stats();
+        [
+            (
+                "bridge_sessions_left_open_total",
+                "Modem reads that ended with the modem's one web session still open (browser lost, budget spent).",
+                &s.left_open,
+            ),
+            (
+                "bridge_sessions_taken_over_total",
+                "Logins that took over a web session an earlier read of the bridge had left open.",
+                &s.taken_over,
+            ),
+        ]
+    });
     for (name, help, v) in [
         (
             "events_published_total",
@@ -157,7 +176,10 @@ pub(crate) fn render_metrics(hub: &Hub) -> String {
             "Connections to the MQTT broker lost.",
             &e.mqtt_disconnects,
         ),
-    ] {
+    ]
+    .into_iter()
+    .chain(web_sessions.into_iter().flatten())
+    {
         metric(
             &format!("fibreplane_{name}"),
             "counter",
@@ -174,36 +196,13 @@ pub(crate) fn render_metrics(hub: &Hub) -> String {
             e.mqtt_connected.load(Ordering::Relaxed) as f64,
         )],
     );
-    if let Some(crate::app::ModemAccess::InProcess { state, .. }) = &hub.modem {
-        let bridge = state.bridge();
-        if let Some(pool) = bridge.chromium() {
-            metric(
-                "fibreplane_bridge_browser_launches_total",
-                "counter",
-                "Chromium launches of the in-process modem bridge (a relaunch follows a lost browser).",
-                &[(String::new(), pool.launches() as f64)],
-            );
-        }
-        let s = bridge.session_stats();
-        for (name, help, v) in [
-            (
-                "bridge_sessions_left_open_total",
-                "Modem reads that ended with the modem's one web session still open (browser lost, budget spent).",
-                &s.left_open,
-            ),
-            (
-                "bridge_sessions_taken_over_total",
-                "Logins that took over a web session an earlier read of the bridge had left open.",
-                &s.taken_over,
-            ),
-        ] {
-            metric(
-                &format!("fibreplane_{name}"),
-                "counter",
-                help,
-                &[(String::new(), v.load(Ordering::Relaxed) as f64)],
-            );
-        }
+    if let Some(pool) = bridge.and_then(|b| b.chromium()) {
+        metric(
+            "fibreplane_bridge_browser_launches_total",
+            "counter",
+            "Chromium launches of the in-process modem bridge (a relaunch follows a lost browser).",
+            &[(String::new(), pool.launches() as f64)],
+        );
     }
     let views = hub.olt_views();
     let per_olt =

@@ -40,8 +40,7 @@ pub(super) async fn read(
     }
     let logged_in = match wait_logged_in(page).await {
         Err(BridgeError::Busy) if web.may_take_over() => {
-            warn!(modem = %target.addr, "taking over the web session a failed read left open");
-            web.taking_over();
+            web.taking_over(target.addr);
             // The page's own "log in anyway" button: whatever the firmware sends for it.
             if !eval::<bool>(page, script::CONFIRM_TAKEOVER).await? {
                 return Err(ProtocolMismatch::new("the prompt has no confirm button").into());
@@ -51,9 +50,7 @@ pub(super) async fn read(
         other => other,
     };
     if let Err(e) = logged_in {
-        if e.is_login_refusal() {
-            web.closed();
-        }
+        web.login_failed(&e);
         return Err(e);
     }
     debug!(modem = %target.addr, "browser logged in");
