@@ -19,10 +19,13 @@ pub mod metrics;
 mod overload;
 pub mod presets;
 pub mod provision;
+mod register;
 mod registry;
 pub mod server;
 mod session;
 pub mod summary;
+mod tasks;
+mod transfer;
 mod writer;
 
 pub use acs_store::{self as store, DeviceId, DeviceStore, TaskKind, TaskRecord, TaskStatus};
@@ -32,22 +35,29 @@ pub use cr::CrError;
 pub use inform::{indexed_mac_path, note_fact};
 pub use metrics::Metrics;
 
-use acs_store::{FaultRecord, Op, Outcome};
-use jobs::Applied;
+use acs_store::{FaultRecord, Op, Outcome, StoreError};
 use registry::Registry;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tokio::sync::{broadcast, oneshot};
+use tasks::TaskQueue;
+use tokio::sync::broadcast;
 use writer::Writer;
+
+/// The store collection of file metadata documents (the NBI's `files`).
+pub(crate) const FILES: &str = "files";
 
 /// Errors of the ACS's API.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AcsError {
-    /// The store failed or refused a write.
+    /// The store failed.
     #[error("store: {0}")]
-    Store(String),
+    Store(#[from] StoreError),
+    /// A record kept changing under a compare-and-swap write, or the store answered a write
+    /// without what it must report (a new task's id).
+    #[error("store conflict: {0}")]
+    Conflict(&'static str),
     /// No device with this id.
     #[error("no such device")]
     NoSuchDevice,
@@ -60,22 +70,6 @@ pub enum AcsError {
     /// A file or socket failed.
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
-}
-
-impl From<acs_store::StoreError> for AcsError {
-    fn from(e: acs_store::StoreError) -> Self {
-        Self::Store(e.to_string())
-    }
-}
-
-/// The devices with pending tasks in the store, read once at start-up.
-fn pending_devices(store: &dyn DeviceStore) -> Result<HashMap<DeviceId, u64>, AcsError> {
-    Ok(store
-        .tasks(None)?
-        .into_iter()
-        .filter(|t| t.status == TaskStatus::Pending)
-        .map(|t| (t.device, 1))
-        .collect())
 }
 
 /// Something that happened to a device, published for the NBI, the hub and tests.
@@ -144,15 +138,13 @@ pub struct Acs {
     pub(crate) inform_log: bookkeeping::InformLog,
     /// Presets, parsed and sorted, loaded on first use and dropped when one is written.
     presets: Mutex<Option<Arc<presets::PresetSet>>>,
-    /// Devices that may have pending tasks. Most sessions are periodic Informs of devices with
-    /// nothing queued; this set spares them a store read. A device is added before any of its
-    /// tasks is written and removed only when a session finds none pending and no task was
-    /// queued since it looked (the value counts queueings, so a race cannot lose a task).
-    with_tasks: Mutex<HashMap<DeviceId, u64>>,
+    /// The task queue's marks and waiters.
+    pub(crate) tasks: TaskQueue,
+    /// What sessions need of the configuration.
+    pub(crate) session_policy: Arc<session::Policy>,
     /// Counters for every queue, limit and error class.
     pub metrics: Metrics,
     events: broadcast::Sender<DeviceEvent>,
-    waiters: Mutex<HashMap<u64, Vec<oneshot::Sender<()>>>>,
     /// One lock per device with a diagnostic running: `8 DIAGNOSTICS COMPLETE` does not say
     /// which test ended, so a device runs one diagnostic at a time.
     diag_locks: Mutex<HashMap<DeviceId, Arc<tokio::sync::Mutex<()>>>>,
@@ -188,18 +180,28 @@ impl Acs {
             ));
         }
         let (events, _) = broadcast::channel(4096);
+        let session_policy = Arc::new(session::Policy {
+            retry: tasks::RetryPolicy {
+                max_attempts: config.task_max_attempts,
+                base_ms: i64::try_from(config.task_retry_base.as_millis()).unwrap_or(i64::MAX),
+            },
+            file_server_url: config
+                .file_server_url
+                .clone()
+                .unwrap_or_else(|| "http://127.0.0.1:7567".into()),
+        });
         Ok(Arc::new(Self {
             auth: cpe_auth::CpeAuth::new(&config),
             sessions: Registry::default(),
             inform_log: bookkeeping::InformLog::default(),
             presets: Mutex::new(None),
-            with_tasks: Mutex::new(pending_devices(store.as_ref())?),
+            tasks: TaskQueue::with_pending(&store.tasks(None)?),
+            session_policy,
             writer: Writer::start(store.clone())?,
             store,
             config,
             metrics: Metrics::default(),
             events,
-            waiters: Mutex::new(HashMap::new()),
             diag_locks: Mutex::new(HashMap::new()),
             backpressure: overload::Backpressure::default(),
             epoch: (Instant::now(), SystemTime::now()),
@@ -287,37 +289,36 @@ impl Acs {
     /// many. Run every minute while serving, so the task table holds only live work.
     pub async fn purge_done_tasks(&self) -> Result<usize, AcsError> {
         let cutoff = self.clock_ms() - self.config.done_task_retention.as_millis() as i64;
-        let ops: Vec<Op> = self
-            .store
-            .tasks(None)?
-            .into_iter()
-            .filter(
-                |t| matches!(t.status, TaskStatus::Done { finished_ms } if finished_ms <= cutoff),
-            )
-            .map(|t| Op::DeleteTask(t.id))
-            .collect();
+        let ops = tasks::purge_ops(self.store.tasks(None)?, cutoff);
         let n = ops.len();
         self.writer.apply(ops).await?;
         Ok(n)
     }
 
     /// The presets, from the store's `presets` collection, filed by the devices they can apply
-    /// to; documents that are not JSON are logged and skipped.
-    pub fn presets(&self) -> Arc<presets::PresetSet> {
-        let mut cached = self.presets.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(p) = cached.as_ref() {
-            return p.clone();
+    /// to; documents that are not JSON are logged and skipped. A store that cannot be read is an
+    /// error, never an empty set: sessions would otherwise run as if there were no presets.
+    pub fn presets(&self) -> Result<Arc<presets::PresetSet>, AcsError> {
+        if let Some(p) = self
+            .presets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            return Ok(p.clone());
         }
-        let docs = self.store.docs(presets::COLLECTION).unwrap_or_else(|e| {
-            tracing::error!(error = %e, "could not read presets");
-            Vec::new()
-        });
+        let docs = self.store.docs(presets::COLLECTION)?;
         let objects: HashMap<String, serde_json::Value> = self
             .store
-            .docs(presets::OBJECTS)
-            .unwrap_or_default()
+            .docs(presets::OBJECTS)?
             .into_iter()
-            .filter_map(|(name, bytes)| Some((name, serde_json::from_slice(&bytes).ok()?)))
+            .filter_map(|(name, bytes)| match serde_json::from_slice(&bytes) {
+                Ok(v) => Some((name, v)),
+                Err(e) => {
+                    tracing::warn!(object = %name, error = %e, "preset object is not JSON; skipped");
+                    None
+                }
+            })
             .collect();
         let object = |name: &str| objects.get(name).cloned();
         let parsed = docs
@@ -331,8 +332,8 @@ impl Acs {
             })
             .collect();
         let p = Arc::new(presets::PresetSet::new(parsed));
-        *cached = Some(p.clone());
-        p
+        *self.presets.lock().unwrap_or_else(|e| e.into_inner()) = Some(p.clone());
+        Ok(p)
     }
 
     /// Whether the device is in a CWMP session right now (the NBI refuses to delete what a
@@ -361,7 +362,7 @@ impl Acs {
         }
         // A task written here must be found by the device's next session.
         for device in &touched {
-            self.note_tasks(device);
+            self.tasks.mark(device);
         }
         Ok(out)
     }
@@ -404,16 +405,15 @@ impl Acs {
             not_before_ms: 0,
             expiry_ms: None,
         };
-        self.note_tasks(device);
+        self.tasks.mark(device);
         let out = self.writer.apply(vec![Op::PutTask(task.clone())]).await?;
-        // Marked again once durable: a session that read the first mark but looked at the store
-        // before the write landed would otherwise clear the mark and miss the task.
-        self.note_tasks(device);
+        // Marked again once durable (see `tasks.rs`).
+        self.tasks.mark(device);
         match out.first() {
             Some(Outcome::Done {
                 task_id: Some(id), ..
             }) => task.id = *id,
-            _ => return Err(AcsError::Store("task id not assigned".into())),
+            _ => return Err(AcsError::Conflict("the store assigned no task id")),
         }
         Ok(task)
     }
@@ -423,19 +423,13 @@ impl Acs {
     pub async fn wait_task(&self, id: u64, timeout: Duration) -> Result<TaskOutcome, AcsError> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            let (tx, rx) = oneshot::channel();
             // Register before reading so a completion between the read and the wait is not lost.
-            self.waiters
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .entry(id)
-                .or_default()
-                .push(tx);
+            let rx = self.tasks.wait(id);
             let task = self.store.task(id)?.ok_or(AcsError::NoSuchTask)?;
             if let TaskStatus::Done { .. } = task.status {
                 return Ok(TaskOutcome::Done(task));
             }
-            let channel = format!("task_{id}");
+            let channel = tasks::channel(id);
             let fault = self
                 .store
                 .faults(Some(&task.device))?
@@ -447,195 +441,6 @@ impl Acs {
             if tokio::time::timeout_at(deadline, rx).await.is_err() {
                 return Ok(TaskOutcome::Pending(task));
             }
-        }
-    }
-
-    /// `Some(generation)` if the device may have pending tasks; `None` means it has none.
-    pub(crate) fn may_have_tasks(&self, device: &DeviceId) -> Option<u64> {
-        self.with_tasks
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(device)
-            .copied()
-    }
-
-    pub(crate) fn note_tasks(&self, device: &DeviceId) {
-        *self
-            .with_tasks
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(device.clone())
-            .or_default() += 1;
-    }
-
-    /// Forgets the device's mark if nothing was queued since `generation` was read.
-    pub(crate) fn no_tasks(&self, device: &DeviceId, generation: u64) {
-        let mut map = self.with_tasks.lock().unwrap_or_else(|e| e.into_inner());
-        if map.get(device) == Some(&generation) {
-            map.remove(device);
-        }
-    }
-
-    pub(crate) fn notify_task(&self, id: u64) {
-        let waiters = self
-            .waiters
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&id);
-        for w in waiters.into_iter().flatten() {
-            let _ = w.send(());
-        }
-    }
-
-    /// The store op that marks a task done.
-    pub(crate) fn finish_task_op(&self, id: u64, applied: &Applied, now_ms: i64) -> Option<Op> {
-        let mut task = self.store.task(id).ok()??;
-        if applied.awaiting_transfer {
-            // The CPE accepted the Download and will report with TransferComplete; until then
-            // the task must not be sent again.
-            task.not_before_ms = i64::MAX;
-        } else {
-            task.status = TaskStatus::Done {
-                finished_ms: now_ms,
-            };
-            self.metrics.tasks_done.inc();
-        }
-        Some(Op::PutTask(task))
-    }
-
-    /// The store ops that record a CPE fault on a task and schedule its retry.
-    pub(crate) fn fault_task_ops(
-        &self,
-        device: &DeviceId,
-        id: u64,
-        fault: &cwmp::Fault,
-        now_ms: i64,
-    ) -> Vec<Op> {
-        self.metrics.task_faults.inc();
-        let Ok(Some(mut task)) = self.store.task(id) else {
-            return Vec::new();
-        };
-        task.attempts += 1;
-        let record = session::fault_record(device, id, fault, task.attempts, now_ms);
-        if task.attempts >= self.config.task_max_attempts {
-            task.status = TaskStatus::Faulted {
-                code: record.code.clone(),
-                message: record.message.clone(),
-                at_ms: now_ms,
-            };
-        } else {
-            let base = self.config.task_retry_base.as_millis() as i64;
-            task.not_before_ms = now_ms + base.saturating_mul(1 << (task.attempts - 1).min(16));
-        }
-        vec![Op::PutTask(task), Op::PutFault(record)]
-    }
-
-    /// Completes the Download task a TransferComplete reports on, or records a declared
-    /// Download's outcome under `Downloads.<n>` as GenieACS does.
-    pub(crate) async fn transfer_complete(&self, device: &DeviceId, tc: &cwmp::TransferComplete) {
-        if let Some(n) = tc
-            .command_key
-            .strip_prefix("download_")
-            .and_then(|s| s.parse::<u64>().ok())
-        {
-            self.declared_transfer_complete(device, n, tc).await;
-            return;
-        }
-        let Some(id) = tc
-            .command_key
-            .strip_prefix("task_")
-            .and_then(|s| s.parse::<u64>().ok())
-        else {
-            return;
-        };
-        let now_ms = self.clock_ms();
-        let ops = if tc.fault.code == 0 {
-            let applied = Applied {
-                done: true,
-                ..Applied::default()
-            };
-            let mut ops: Vec<Op> = self
-                .finish_task_op(id, &applied, now_ms)
-                .into_iter()
-                .collect();
-            ops.push(Op::DeleteFault {
-                device: device.clone(),
-                channel: format!("task_{id}"),
-            });
-            ops
-        } else {
-            let fault = cwmp::Fault::new(tc.fault.code, tc.fault.string.clone());
-            let mut ops = self.fault_task_ops(device, id, &fault, now_ms);
-            // A failed transfer is retried like any faulted task, so it must be sendable again.
-            for op in &mut ops {
-                if let Op::PutTask(t) = op
-                    && t.not_before_ms == i64::MAX
-                {
-                    t.not_before_ms = now_ms;
-                }
-            }
-            ops
-        };
-        if let Err(e) = self.writer.apply(ops).await {
-            tracing::error!(%device, error = %e, "could not record TransferComplete");
-        }
-        self.notify_task(id);
-    }
-
-    /// Records the outcome of a Download that presets declared, as `Downloads.<n>.Last*`,
-    /// `StartTime` and `CompleteTime` (a failed transfer is logged and counted; the declaration
-    /// is satisfied by the attempt, as in GenieACS).
-    async fn declared_transfer_complete(
-        &self,
-        device: &DeviceId,
-        n: u64,
-        tc: &cwmp::TransferComplete,
-    ) {
-        let now_ms = self.clock_ms();
-        if tc.fault.code != 0 {
-            self.metrics.task_faults.inc();
-            tracing::warn!(%device, instance = n, code = tc.fault.code, "declared download failed");
-            return;
-        }
-        let base = format!("{}.{n}", provision::DOWNLOADS);
-        let tree = self.store.get_tree(device).unwrap_or_default();
-        let text = |leaf: &str| {
-            tree.get(&format!("{base}.{leaf}"))
-                .and_then(|p| p.value.as_ref())
-                .map_or_else(String::new, |v| v.text().into_owned())
-        };
-        let leaf = |v: store::Value| store::Param::leaf(Some(v), Some(false), now_ms);
-        let date = |s: &str| store::Value::DateTime(s.to_owned());
-        let set = vec![
-            (
-                format!("{base}.LastFileType"),
-                leaf(store::Value::String(text("FileType"))),
-            ),
-            (
-                format!("{base}.LastFileName"),
-                leaf(store::Value::String(text("FileName"))),
-            ),
-            (
-                format!("{base}.LastTargetFileName"),
-                leaf(store::Value::String(text("TargetFileName"))),
-            ),
-            (
-                format!("{base}.LastDownload"),
-                leaf(date(&genie::date::iso(now_ms))),
-            ),
-            (format!("{base}.StartTime"), leaf(date(&tc.start_time))),
-            (
-                format!("{base}.CompleteTime"),
-                leaf(date(&tc.complete_time)),
-            ),
-        ];
-        let op = Op::UpdateTree {
-            id: device.clone(),
-            set,
-            remove_subtrees: Vec::new(),
-        };
-        if let Err(e) = self.writer.apply(vec![op]).await {
-            tracing::error!(%device, error = %e, "could not record a declared download");
         }
     }
 

@@ -5,7 +5,6 @@ use crate::session::Session;
 use acs_store::DeviceId;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 /// A session shared between the connection that runs it and the registry.
 pub(crate) type SharedSession = Arc<tokio::sync::Mutex<Session>>;
@@ -91,25 +90,27 @@ impl Registry {
         }
     }
 
-    /// Removes sessions whose deadline passed; returns their devices. Sessions busy handling a
-    /// request are skipped: their deadline is checked again on the next sweep.
-    pub(crate) fn sweep(&self, now: Instant) -> Vec<DeviceId> {
-        let mut expired = Vec::new();
+    /// Removes the sessions `dead` says are over (it may end them: an expired session is
+    /// ended by its own timeout handling). Sessions busy handling a request are skipped: they
+    /// are looked at again on the next sweep.
+    pub(crate) fn sweep(&self, mut dead: impl FnMut(&mut Session) -> bool) {
         let mut inner = self.lock();
-        inner.by_cookie.retain(|_, e| {
-            let dead = e
+        let mut gone = Vec::new();
+        inner.by_cookie.retain(|cookie, e| {
+            let over = e
                 .session
                 .try_lock()
-                .map(|s| s.machine.is_expired(now) || s.machine.is_finished())
+                .map(|mut s| dead(&mut s))
                 .unwrap_or(false);
-            if dead {
-                expired.push(e.device.clone());
+            if over {
+                gone.push((e.device.clone(), cookie.clone()));
             }
-            !dead
+            !over
         });
-        for d in &expired {
-            inner.by_device.remove(d);
+        for (device, cookie) in gone {
+            if inner.by_device.get(&device) == Some(&cookie) {
+                inner.by_device.remove(&device);
+            }
         }
-        expired
     }
 }

@@ -6,9 +6,9 @@
 
 use crate::cpe_auth::{AuthOutcome, AuthRequest, usernames_for};
 use crate::registry::Refused;
-use crate::session::{Reply, Session};
-use crate::{Acs, DeviceEvent, inform, jobs::Job};
-use acs_store::{DeviceId, Outcome};
+use crate::session::{self, Input, Reply};
+use crate::{Acs, DeviceEvent};
+use acs_store::DeviceId;
 use bytes::Bytes;
 use cwmp::{AcsSession, AcsSessionConfig, Body, Envelope};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
@@ -242,11 +242,18 @@ async fn reap(acs: Arc<Acs>, mut stop: watch::Receiver<bool>) {
             () = tokio::time::sleep(Duration::from_secs(1)) => {}
             _ = stop.changed() => return,
         }
-        for device in acs.sessions.sweep(Instant::now()) {
-            acs.metrics.sessions_expired.inc();
-            tracing::info!(%device, "session expired");
-            acs.publish(DeviceEvent::SessionEnded { device });
-        }
+        let now = Instant::now();
+        acs.sessions.sweep(|s| match s.poll_timeout() {
+            None => true,
+            Some(deadline) if deadline > now => false,
+            Some(_) => {
+                let expired = session::expire(&acs, s, now);
+                if expired {
+                    tracing::info!(device = %s.device, "session expired");
+                }
+                expired
+            }
+        });
         ticks += 1;
         if ticks.is_multiple_of(60) {
             match acs.purge_done_tasks().await {
@@ -415,7 +422,7 @@ async fn handle(
     match found {
         Some((cookie, session)) => {
             let mut session = session.lock().await;
-            let reply = session.handle(acs, now, msg).await;
+            let reply = session::drive(acs, &mut session, Input::Message(msg)).await;
             let device = session.device.clone();
             drop(session);
             match reply {
@@ -435,6 +442,11 @@ async fn handle(
                     end_session(acs, state, &cookie);
                     acs.publish(DeviceEvent::SessionEnded { device });
                     text(StatusCode::BAD_REQUEST, &format!("{why}\n"))
+                }
+                Reply::Unavailable => {
+                    end_session(acs, state, &cookie);
+                    acs.publish(DeviceEvent::SessionEnded { device });
+                    store_unavailable()
                 }
             }
         }
@@ -555,7 +567,7 @@ async fn start_session(
         Ok(p) => p,
         Err(e) => {
             tracing::error!(%device, error = %e, "store read failed");
-            return text(StatusCode::SERVICE_UNAVAILABLE, "503 store unavailable\n");
+            return store_unavailable();
         }
     };
     let authed = state
@@ -605,56 +617,48 @@ async fn start_session(
     let event_codes: Option<Vec<String>> = acs
         .has_subscribers()
         .then(|| inform.events.iter().map(|e| e.code.clone()).collect());
-    // Presets look at the Inform's events; copied only when there are presets.
-    let preset_events: Vec<String> = if acs.presets().is_empty() {
-        Vec::new()
-    } else {
+    // Presets look at the Inform's events; they are handed to the session only when some
+    // exist and the Inform has events.
+    let presets = match acs.presets() {
+        Ok(p) => (!p.is_empty() && !inform.events.is_empty()).then_some(p),
+        Err(e) => {
+            tracing::error!(%device, error = %e, "could not read presets");
+            return store_unavailable();
+        }
+    };
+    let preset_events: Vec<String> = if presets.is_some() {
         inform.events.iter().map(|e| e.code.clone()).collect()
+    } else {
+        Vec::new()
     };
     if !matches!(machine.receive(now, Some(env)), cwmp::AcsEvent::Inform(_)) {
         return text(StatusCode::BAD_REQUEST, "invalid Inform\n");
     }
-    let Some(inform) = machine.inform() else {
-        return text(StatusCode::BAD_REQUEST, "invalid Inform\n");
-    };
-    let bootstrap = inform.has_event(inform::BOOTSTRAP);
-    let (update, revision) = match register(acs, &device, previous, inform).await {
-        Ok(u) => u,
+    let registered = match crate::register::register(
+        acs,
+        &device,
+        previous,
+        machine,
+        now,
+        preset_events,
+        presets,
+    )
+    .await
+    {
+        Ok(r) => r,
         Err(e) => {
             tracing::error!(%device, error = %e, "could not record Inform");
-            return text(StatusCode::SERVICE_UNAVAILABLE, "503 store unavailable\n");
+            return store_unavailable();
         }
     };
-    let mut first_jobs = Vec::new();
-    if acs.config.manage_cr_credentials && update.meta.cr_password.is_empty() {
-        let username = device.as_str().to_owned();
-        let password = hex::encode(rand::random::<[u8; 12]>());
-        first_jobs.push(Job::cr_credentials(
-            root_of(&update.meta),
-            username,
-            password,
-        ));
-    }
-    if acs.config.refresh_on_bootstrap && (update.new_device || bootstrap) {
-        first_jobs.push(Job::refresh(root_of(&update.meta)));
-    }
-    let reply = machine.accept_inform(now);
     let cookie = hex::encode(rand::random::<[u8; 16]>());
-    let new_device = update.new_device;
-    let session = Session::new(
-        device.clone(),
-        machine,
-        update.meta,
-        revision,
-        first_jobs,
-        preset_events,
-    );
+    let new_device = registered.new_device;
     if acs
         .sessions
         .insert(
             cookie.clone(),
             device.clone(),
-            Arc::new(tokio::sync::Mutex::new(session)),
+            Arc::new(tokio::sync::Mutex::new(registered.session)),
         )
         .is_err()
     {
@@ -670,56 +674,17 @@ async fn start_session(
     if let Some(events) = event_codes {
         acs.publish(DeviceEvent::Informed { device, events });
     }
-    let mut r = envelope(&reply);
+    let mut r = envelope(&registered.reply);
     if let Ok(v) = HeaderValue::from_str(&format!("session={cookie}; Path=/; HttpOnly")) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
     r
 }
 
-fn root_of(meta: &acs_store::DeviceMeta) -> &str {
-    if meta.root.is_empty() {
-        "Device"
-    } else {
-        &meta.root
-    }
-}
-
-/// Writes the Inform's effects durably, retrying once on a concurrent update of the record.
-async fn register(
-    acs: &Acs,
-    device: &DeviceId,
-    mut previous: Option<acs_store::Versioned<acs_store::DeviceMeta>>,
-    inform: &cwmp::Inform,
-) -> Result<(inform::InformUpdate, u64), crate::AcsError> {
-    for _ in 0..3 {
-        let prev = previous.take().map(|v| (v.value, v.revision));
-        let prev_revision = prev.as_ref().map(|p| p.1);
-        let mut update = inform::apply_inform(device, prev, inform, acs.clock_ms());
-        if let (true, Some(revision)) = (update.bookkeeping_only, prev_revision) {
-            // Only the last-inform time changed: written behind (see `bookkeeping.rs`).
-            acs.inform_log.note(device, update.meta.last_inform_ms);
-            return Ok((update, revision));
-        }
-        let outcomes = acs.writer.apply(std::mem::take(&mut update.ops)).await?;
-        let conflict = outcomes
-            .iter()
-            .any(|o| matches!(o, Outcome::Conflict { .. }));
-        if !conflict {
-            let revision = outcomes
-                .iter()
-                .find_map(|o| match o {
-                    Outcome::Done {
-                        revision: Some(r), ..
-                    } => Some(*r),
-                    _ => None,
-                })
-                .unwrap_or(1);
-            return Ok((update, revision));
-        }
-        previous = acs.store.get(device)?;
-    }
-    Err(crate::AcsError::Store("device record kept changing".into()))
+/// 503 for a store that failed: the CPE retries its session later, and nothing it had sent is
+/// lost (what was not stored is asked for again).
+fn store_unavailable() -> Response<Full<Bytes>> {
+    text(StatusCode::SERVICE_UNAVAILABLE, "503 store unavailable\n")
 }
 
 fn unauthorized(

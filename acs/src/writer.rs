@@ -7,7 +7,7 @@
 //! still waits until its own write is durable before it answers the CPE or the API.
 
 use crate::AcsError;
-use acs_store::{DeviceStore, Op, Outcome};
+use acs_store::{DeviceStore, Op, Outcome, StoreError};
 use std::sync::Arc;
 use std::sync::mpsc;
 use tokio::sync::oneshot;
@@ -17,7 +17,7 @@ const MAX_OPS_PER_COMMIT: usize = 20_000;
 /// How long the writer waits for more writes to join a commit.
 const BATCH_WINDOW: std::time::Duration = std::time::Duration::from_micros(500);
 
-type Reply = oneshot::Sender<Result<Vec<Outcome>, String>>;
+type Reply = oneshot::Sender<Result<Vec<Outcome>, StoreError>>;
 
 /// A handle to the writer thread. When it is dropped, the thread finishes the writes already
 /// queued and exits, and the drop waits for that, so the store is closed when the ACS is gone.
@@ -50,15 +50,16 @@ impl Writer {
 
     /// Applies `ops` durably (in one transaction with whatever else is pending) and returns
     /// their outcomes in order.
-    pub(crate) async fn apply(&self, ops: Vec<Op>) -> Result<Vec<Outcome>, AcsError> {
+    pub(crate) async fn apply(&self, ops: Vec<Op>) -> Result<Vec<Outcome>, StoreError> {
         if ops.is_empty() {
             return Ok(Vec::new());
         }
         let (reply, rx) = oneshot::channel();
         // The channel is bounded; a full queue means the disk cannot keep up, and waiting on a
         // blocking thread keeps the tokio workers free.
+        let stopped = || StoreError::Engine("store writer stopped".into());
         let Some(tx) = self.tx.clone() else {
-            return Err(AcsError::Store("store writer stopped".into()));
+            return Err(stopped());
         };
         let sent = match tx.try_send((ops, reply)) {
             Ok(()) => Ok(()),
@@ -70,10 +71,8 @@ impl Writer {
             }
             Err(mpsc::TrySendError::Disconnected(_)) => Err(()),
         };
-        sent.map_err(|()| AcsError::Store("store writer stopped".into()))?;
-        rx.await
-            .map_err(|_| AcsError::Store("store writer stopped".into()))?
-            .map_err(AcsError::Store)
+        sent.map_err(|()| stopped())?;
+        rx.await.map_err(|_| stopped())?
     }
 }
 
@@ -116,7 +115,7 @@ fn run(store: &dyn DeviceStore, rx: &mpsc::Receiver<(Vec<Op>, Reply)>) {
             Err(e) => {
                 tracing::error!(error = %e, "store commit failed");
                 for (_, reply) in replies {
-                    let _ = reply.send(Err(e.to_string()));
+                    let _ = reply.send(Err(StoreError::Engine(e.to_string())));
                 }
             }
         }

@@ -1,24 +1,104 @@
-//! One CWMP session on the ACS side: the `cwmp` crate's state machine plus the device's record
-//! and the queue of jobs it runs. The server feeds it POST bodies; it answers with what to send.
+//! One CWMP session on the ACS side, as a state machine that never does IO.
+//!
+//! The session takes [`Now`] and an [`Input`] (a POST of the CPE, the result of a store read or
+//! write it asked for) and leaves [`Effect`]s to be polled out: read this, apply these ops,
+//! publish this event, wake these task waiters, answer the CPE with this. It holds the `cwmp`
+//! crate's protocol state machine, the device's record and the queue of jobs it runs; its
+//! provisioning half is in `provisioning.rs`. `driver.rs` is the only async code: it performs
+//! the effects against the ACS and feeds their results back.
+//!
+//! Two rules keep the logic simple and the store consistent. At most one read or write is in
+//! flight, and the session's writes of one turn are collected in an outbox that is made durable
+//! before the turn's reply goes out and before any read, so every read sees the session's own
+//! writes and nothing is acknowledged to the CPE before it is stored. And a step that needs data
+//! it does not have asks for it before changing anything, so it simply runs again once the data
+//! is there.
 
+mod driver;
+mod effect;
 mod provisioning;
+#[cfg(test)]
+mod tests;
 
-use crate::Acs;
+pub(crate) use driver::{drive, expire};
+pub(crate) use effect::{Counted, Effect, Input, Now, Read, ReadOutput, Reply};
+
+use crate::DeviceEvent;
 use crate::jobs::{Job, Purpose};
-use acs_store::{DeviceId, DeviceMeta, Expect, FaultRecord, Op, ParamTree, TaskStatus};
+use crate::presets::PresetSet;
+use crate::tasks::{self, RetryPolicy};
+use crate::transfer::{self, Target};
+use acs_store::{
+    DeviceId, DeviceMeta, Expect, FaultRecord, Op, Outcome, ParamTree, StoreError, TaskRecord,
+    TaskStatus, Versioned,
+};
 use cwmp::{AcsEvent, AcsSession, Body, Envelope, Fault};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::Instant;
 
-/// What the server sends back for one POST.
+/// How often a session retries its device record after compare-and-swap conflicts before it
+/// gives up on the record (the rest of what it learnt is stored either way).
+const META_ATTEMPTS: u32 = 3;
+
+/// What a session needs to know of the ACS's configuration.
+#[derive(Debug, Clone)]
+pub(crate) struct Policy {
+    /// How faulted tasks are retried.
+    pub(crate) retry: RetryPolicy,
+    /// The file server's base URL, for Downloads that presets declare.
+    pub(crate) file_server_url: String,
+}
+
+/// A read the current step is waiting for.
 #[derive(Debug)]
-pub(crate) enum Reply {
-    /// 200 with this envelope.
-    Envelope(Box<Envelope>),
-    /// 204: the session is over.
-    End,
-    /// 400 with a reason: the session is over.
-    BadRequest(String),
+pub(crate) struct Need(Read);
+
+/// Where the session is in handling the CPE's current POST.
+#[derive(Debug)]
+enum Stage {
+    /// Waiting for the CPE's next POST.
+    Idle,
+    /// Folding the CPE's answer to the current job's RPC into the store.
+    Answer(Result<Body, Fault>),
+    /// Answering a request the CPE sent.
+    CpeRequest(Body),
+    /// Choosing the next RPC, or the end.
+    Next,
+    /// This reply goes out once the outbox is durable.
+    Reply(Reply),
+}
+
+/// What is in flight.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Waiting {
+    Read(Read),
+    Write,
+}
+
+/// The session's writes not yet durable, and what to do once they are.
+#[derive(Debug, Default)]
+struct Outbox {
+    ops: Vec<Op>,
+    /// The device record changed: one `PutDevice` at the current revision goes with the ops.
+    meta_dirty: bool,
+    notify: Vec<u64>,
+    events: Vec<DeviceEvent>,
+}
+
+impl Outbox {
+    fn is_empty(&self) -> bool {
+        self.ops.is_empty() && !self.meta_dirty && self.notify.is_empty() && self.events.is_empty()
+    }
+}
+
+/// What happens when the write in flight is durable.
+#[derive(Debug, Default)]
+struct InFlight {
+    /// Where the `PutDevice` is among the ops.
+    meta_at: Option<usize>,
+    notify: Vec<u64>,
+    events: Vec<DeviceEvent>,
 }
 
 /// A live session.
@@ -27,13 +107,26 @@ pub(crate) struct Session {
     pub(crate) machine: AcsSession,
     meta: DeviceMeta,
     revision: u64,
+    policy: Arc<Policy>,
+    /// The presets, when this Inform may run some (it has events and there are presets).
+    presets: Option<Arc<PresetSet>>,
     jobs: VecDeque<Job>,
     current: Option<Job>,
     tasks_loaded: bool,
+    /// Whether the task queue's mark was checked while handling the current POST.
+    marks_checked: bool,
+    /// What reads brought, kept for the session (the tree and faults are kept up to date with
+    /// the session's own writes).
     tree: Option<ParamTree>,
+    faults: Option<Vec<FaultRecord>>,
+    /// Task records read for the step that asked; taken by it.
+    fresh_tasks: Option<Vec<TaskRecord>>,
+    queued: Option<(Option<u64>, Vec<TaskRecord>)>,
+    stored_meta: Option<Option<Box<Versioned<DeviceMeta>>>>,
+    files: HashMap<String, u64>,
     /// The Inform's event codes, for presets (empty when there are none).
     events: Vec<String>,
-    provisioning: Provisioning,
+    provisioning: provisioning::Provisioning,
     /// Preset cycles run so far, and whether the current one changed the device.
     cycles: u32,
     changed: bool,
@@ -49,29 +142,26 @@ pub(crate) struct Session {
     /// The session's time (its Inform's), which presets see as "now" for the whole session, as
     /// in GenieACS: an action declared "now" is satisfied once sent, not re-declared later.
     started_ms: i64,
-}
-
-/// Where the session stands with its presets.
-enum Provisioning {
-    /// Not evaluated yet (they run after the queued tasks).
-    Pending,
-    /// Converging on these declarations, for these channels.
-    Active {
-        decls: Vec<crate::provision::Declaration>,
-        /// The channel of each declaration (the preset's that made it).
-        owners: Vec<String>,
-        /// The ParameterKey of each channel whose preset names one.
-        keys: Vec<(String, String)>,
-        budget: crate::provision::Budget,
-        channels: Vec<String>,
-        /// Only reading what preconditions name, before evaluating them.
-        prefetch: bool,
-    },
-    /// Converged, failed, or nothing to do.
-    Done,
+    stage: Stage,
+    waiting: Option<Waiting>,
+    outbox: Outbox,
+    in_flight: InFlight,
+    /// A compare-and-swap of the device record failed: merge with the stored one and retry.
+    meta_conflict: bool,
+    meta_attempts: u32,
+    /// The tags as last read from or written to the store: what the session's own tag changes
+    /// (from presets) are measured against when a conflict makes it merge.
+    stored_tags: std::collections::BTreeSet<String>,
+    effects: VecDeque<Effect>,
 }
 
 impl Session {
+    /// A session whose Inform has been accepted (the InformResponse is the caller's to send).
+    /// `first_jobs` run before the queued tasks; `events` are the Inform's codes for presets.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "each is one fact of the accepted Inform"
+    )]
     pub(crate) fn new(
         device: DeviceId,
         machine: AcsSession,
@@ -79,17 +169,27 @@ impl Session {
         revision: u64,
         first_jobs: Vec<Job>,
         events: Vec<String>,
+        presets: Option<Arc<PresetSet>>,
+        policy: Arc<Policy>,
     ) -> Self {
         Self {
             device,
             machine,
             revision,
+            policy,
+            presets,
             jobs: first_jobs.into(),
             current: None,
             tasks_loaded: false,
+            marks_checked: false,
             tree: None,
+            faults: None,
+            fresh_tasks: None,
+            queued: None,
+            stored_meta: None,
+            files: HashMap::new(),
             events,
-            provisioning: Provisioning::Pending,
+            provisioning: provisioning::Provisioning::Pending,
             cycles: 0,
             changed: false,
             last_channel: String::from("default"),
@@ -97,46 +197,293 @@ impl Session {
             converged: Vec::new(),
             prefetched: false,
             started_ms: meta.last_inform_ms,
+            stored_tags: meta.tags.clone(),
             meta,
+            stage: Stage::Idle,
+            waiting: None,
+            outbox: Outbox::default(),
+            in_flight: InFlight::default(),
+            meta_conflict: false,
+            meta_attempts: 0,
+            effects: VecDeque::new(),
         }
     }
 
-    /// Handles one POST of this session (`None` for an empty POST).
-    pub(crate) async fn handle(&mut self, acs: &Acs, now: Instant, msg: Option<Envelope>) -> Reply {
-        match self.machine.receive(now, msg) {
-            AcsEvent::CpeRequest(body) => {
-                let answer = self.cpe_request(acs, body).await;
-                Reply::Envelope(Box::new(self.machine.respond(now, answer)))
-            }
-            AcsEvent::CpeIdle => self.next(acs, now).await,
-            AcsEvent::Response(body) => {
-                self.answered(acs, Ok(body)).await;
-                self.next(acs, now).await
-            }
-            AcsEvent::Fault(fault) => {
-                self.answered(acs, Err(fault)).await;
-                self.next(acs, now).await
-            }
+    /// Handles one input; then poll [`Session::poll_effect`] until it is empty.
+    pub(crate) fn handle(&mut self, now: Now, input: Input) {
+        match input {
+            Input::Message(msg) => self.on_message(now, msg),
+            Input::Read(result) => self.on_read(result),
+            Input::Applied(result) => self.on_applied(result),
+        }
+        self.advance(now);
+    }
+
+    /// The next thing to do, in order.
+    pub(crate) fn poll_effect(&mut self) -> Option<Effect> {
+        self.effects.pop_front()
+    }
+
+    /// When the session expires if the CPE stays silent; `None` once it is over.
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
+        (!self.machine.is_finished()).then(|| self.machine.deadline())
+    }
+
+    /// Ends the session if its deadline has passed; returns whether it did. Its device's
+    /// `SessionEnded` is then among the effects.
+    pub(crate) fn handle_timeout(&mut self, now: Instant) -> bool {
+        if self.machine.is_finished() || !self.machine.is_expired(now) {
+            return false;
+        }
+        self.machine.finish();
+        self.effects.push_back(Effect::Count(Counted::Expired));
+        self.effects
+            .push_back(Effect::Publish(DeviceEvent::SessionEnded {
+                device: self.device.clone(),
+            }));
+        true
+    }
+
+    fn on_message(&mut self, now: Now, msg: Option<Envelope>) {
+        if self.waiting.is_some() || !matches!(self.stage, Stage::Idle) {
+            // The previous POST's handling was cut off (its connection dropped mid-write): what
+            // the session knows may be behind the store, so it ends here.
+            self.machine.finish();
+            self.stage = Stage::Reply(Reply::BadRequest("session interrupted".into()));
+            self.waiting = None;
+            self.outbox = Outbox::default();
+            return;
+        }
+        self.marks_checked = false;
+        self.stage = match self.machine.receive(now.at, msg) {
+            AcsEvent::CpeRequest(body) => Stage::CpeRequest(body),
+            AcsEvent::CpeIdle => Stage::Next,
+            AcsEvent::Response(body) => Stage::Answer(Ok(body)),
+            AcsEvent::Fault(fault) => Stage::Answer(Err(fault)),
             AcsEvent::Inform(_) => {
                 self.machine.finish();
-                Reply::BadRequest("Inform inside a session".into())
+                Stage::Reply(Reply::BadRequest("Inform inside a session".into()))
             }
             AcsEvent::Violation(e) => {
-                acs.metrics.violations.inc();
+                self.effects.push_back(Effect::Count(Counted::Violation));
                 tracing::warn!(device = %self.device, error = %e, "CWMP protocol violation");
                 self.machine.finish();
-                Reply::BadRequest(e.to_string())
+                Stage::Reply(Reply::BadRequest(e.to_string()))
+            }
+        };
+    }
+
+    fn on_read(&mut self, result: Result<ReadOutput, StoreError>) {
+        if !matches!(self.waiting, Some(Waiting::Read(_))) {
+            return;
+        }
+        self.waiting = None;
+        match result {
+            Ok(ReadOutput::Tree(tree)) => self.tree = Some(tree),
+            Ok(ReadOutput::Faults(faults)) => self.faults = Some(faults),
+            Ok(ReadOutput::Tasks(tasks)) => self.fresh_tasks = Some(tasks),
+            Ok(ReadOutput::QueuedTasks { generation, tasks }) => {
+                self.queued = Some((generation, tasks));
+            }
+            Ok(ReadOutput::Meta(meta)) => self.stored_meta = Some(meta),
+            Ok(ReadOutput::File(name, doc)) => {
+                let size = doc
+                    .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                    .and_then(|d| d.get("length")?.as_u64())
+                    .unwrap_or(0);
+                self.files.insert(name, size);
+            }
+            Err(e) => self.fail(&e, "store read failed"),
+        }
+    }
+
+    fn on_applied(&mut self, result: Result<Vec<Outcome>, StoreError>) {
+        if self.waiting != Some(Waiting::Write) {
+            return;
+        }
+        self.waiting = None;
+        let done = std::mem::take(&mut self.in_flight);
+        let outcomes = match result {
+            Ok(o) => o,
+            Err(e) => return self.fail(&e, "could not store session results"),
+        };
+        match done.meta_at.and_then(|i| outcomes.get(i)) {
+            Some(Outcome::Done {
+                revision: Some(r), ..
+            }) => {
+                self.revision = *r;
+                self.meta_attempts = 0;
+                self.stored_tags.clone_from(&self.meta.tags);
+            }
+            Some(Outcome::Conflict { .. }) => self.meta_conflict = true,
+            _ => {}
+        }
+        if !done.notify.is_empty() {
+            self.effects.push_back(Effect::NotifyTasks(done.notify));
+        }
+        for e in done.events {
+            self.effects.push_back(Effect::Publish(e));
+        }
+    }
+
+    /// A store failure ends the session with a 503: what the CPE sent in this turn is not
+    /// stored, so tasks stay queued and presets are evaluated again at its next session.
+    fn fail(&mut self, e: &StoreError, what: &str) {
+        tracing::error!(device = %self.device, error = %e, "{what}; ending the session");
+        self.machine.finish();
+        self.outbox = Outbox::default();
+        self.stage = Stage::Reply(Reply::Unavailable);
+    }
+
+    /// Runs the session's logic until it waits for the store or for the CPE.
+    fn advance(&mut self, now: Now) {
+        loop {
+            if self.waiting.is_some() {
+                return;
+            }
+            let step = if self.meta_conflict && !self.failed() {
+                self.resolve_meta_conflict()
+            } else {
+                match self.stage {
+                    Stage::Idle => return,
+                    Stage::Answer(_) => self.step_answer(now),
+                    Stage::CpeRequest(_) => self.step_cpe_request(now),
+                    Stage::Next => self.step_next(now),
+                    Stage::Reply(_) => {
+                        if !self.outbox.is_empty() && !self.failed() {
+                            self.flush();
+                            continue;
+                        }
+                        if let Stage::Reply(reply) = std::mem::replace(&mut self.stage, Stage::Idle)
+                        {
+                            self.effects.push_back(Effect::Reply(reply));
+                        }
+                        return;
+                    }
+                }
+            };
+            if let Err(Need(read)) = step {
+                if self.outbox.is_empty() {
+                    self.waiting = Some(Waiting::Read(read.clone()));
+                    self.effects.push_back(Effect::Read(read));
+                } else {
+                    self.flush();
+                }
             }
         }
+    }
+
+    fn failed(&self) -> bool {
+        matches!(self.stage, Stage::Reply(Reply::Unavailable))
+    }
+
+    /// Makes the outbox durable: its ops (and the device record) go out as one write; its
+    /// events and task notifications follow once that is done.
+    fn flush(&mut self) {
+        let mut outbox = std::mem::take(&mut self.outbox);
+        if outbox.meta_dirty {
+            self.in_flight.meta_at = Some(outbox.ops.len());
+            outbox.ops.push(Op::PutDevice {
+                meta: self.meta.clone(),
+                expect: Expect::Revision(self.revision),
+            });
+        }
+        if outbox.ops.is_empty() {
+            if !outbox.notify.is_empty() {
+                self.effects.push_back(Effect::NotifyTasks(outbox.notify));
+            }
+            self.effects
+                .extend(outbox.events.into_iter().map(Effect::Publish));
+            return;
+        }
+        self.in_flight.notify = outbox.notify;
+        self.in_flight.events = outbox.events;
+        self.waiting = Some(Waiting::Write);
+        self.effects.push_back(Effect::Apply(outbox.ops));
+    }
+
+    /// After a compare-and-swap conflict on the device record: while a session runs, the other
+    /// writer of its record is the NBI, which edits the tags (last-inform times are written
+    /// beside the record, see `bookkeeping.rs`). Merging keeps the stored tags with the
+    /// session's own tag changes (its presets' `add_tag`/`delete_tag`) made on top, and the later
+    /// inform time. A device deleted meanwhile stays deleted.
+    fn resolve_meta_conflict(&mut self) -> Result<(), Need> {
+        let Some(stored) = self.stored_meta.take() else {
+            return Err(Need(Read::Meta));
+        };
+        self.meta_conflict = false;
+        self.meta_attempts += 1;
+        let Some(current) = stored.map(|b| *b) else {
+            return Ok(());
+        };
+        if self.meta_attempts > META_ATTEMPTS {
+            tracing::error!(device = %self.device, "device record kept changing; session changes to it not stored");
+            return Ok(());
+        }
+        self.meta.last_inform_ms = self.meta.last_inform_ms.max(current.value.last_inform_ms);
+        let mut tags = current.value.tags.clone();
+        for added in self.meta.tags.difference(&self.stored_tags) {
+            tags.insert(added.clone());
+        }
+        for removed in self.stored_tags.difference(&self.meta.tags) {
+            tags.remove(removed);
+        }
+        self.stored_tags = current.value.tags;
+        self.meta.tags = tags;
+        self.revision = current.revision;
+        self.outbox.meta_dirty = true;
+        Ok(())
     }
 
     /// Answers a request the CPE sent (TransferComplete, GetRPCMethods, …).
-    async fn cpe_request(&mut self, acs: &Acs, body: Body) -> Body {
-        match body {
-            Body::TransferComplete(tc) => {
-                acs.transfer_complete(&self.device, &tc).await;
-                Body::TransferCompleteResponse
+    fn step_cpe_request(&mut self, now: Now) -> Result<(), Need> {
+        if let Stage::CpeRequest(Body::TransferComplete(tc)) = &self.stage {
+            match transfer::target(&tc.command_key) {
+                Target::Declared(n) => {
+                    if tc.fault.code != 0 {
+                        tracing::warn!(device = %self.device, instance = n, code = tc.fault.code, "declared download failed");
+                        self.effects.push_back(Effect::Count(Counted::TaskFault));
+                    } else {
+                        let tree = self.tree.as_ref().ok_or(Need(Read::Tree))?;
+                        if let Some(op) = transfer::declared_ops(&self.device, n, tc, tree, now.ms)
+                        {
+                            self.apply_to_tree(&op);
+                            self.outbox.ops.push(op);
+                        }
+                    }
+                }
+                Target::Task(id) => {
+                    let fresh = self.fresh_tasks.take().ok_or(Need(Read::Tasks))?;
+                    let task = fresh.into_iter().find(|t| t.id == id);
+                    if let Some((ops, ok)) = transfer::task_ops(task, tc, now.ms, self.policy.retry)
+                    {
+                        let counted = if ok {
+                            Counted::TaskDone
+                        } else {
+                            Counted::TaskFault
+                        };
+                        self.effects.push_back(Effect::Count(counted));
+                        self.push_fault_ops(ops);
+                    }
+                    self.outbox.notify.push(id);
+                }
+                Target::Unknown => {}
             }
+        }
+        let Stage::CpeRequest(body) = std::mem::replace(&mut self.stage, Stage::Idle) else {
+            return Ok(());
+        };
+        let answer = self.cpe_answer(body);
+        let env = self.machine.respond(now.at, answer);
+        self.stage = Stage::Reply(Reply::Envelope(Box::new(env)));
+        Ok(())
+    }
+
+    /// The answer to a request of the CPE (its effects, for a TransferComplete, are already in
+    /// the outbox).
+    fn cpe_answer(&self, body: Body) -> Body {
+        match body {
+            Body::TransferComplete(_) => Body::TransferCompleteResponse,
             Body::AutonomousTransferComplete(atc) => {
                 tracing::info!(device = %self.device, url = %atc.transfer_url, code = atc.fault.code, "autonomous transfer complete");
                 Body::AutonomousTransferCompleteResponse
@@ -164,55 +511,53 @@ impl Session {
     }
 
     /// Sends the next RPC, or ends the session.
-    async fn next(&mut self, acs: &Acs, now: Instant) -> Reply {
+    fn step_next(&mut self, now: Now) -> Result<(), Need> {
         loop {
             if let Some(job) = &self.current {
                 let body = job.request();
-                return match self.machine.send_request(now, body, false) {
+                let reply = match self.machine.send_request(now.at, body, false) {
                     Ok(env) => Reply::Envelope(Box::new(env)),
                     Err(e) => {
                         self.machine.finish();
                         Reply::BadRequest(e.to_string())
                     }
                 };
+                self.stage = Stage::Reply(reply);
+                return Ok(());
             }
             if let Some(job) = self.jobs.pop_front() {
                 self.current = Some(job);
                 continue;
             }
-            let generation = if self.tasks_loaded {
-                None
-            } else {
-                acs.may_have_tasks(&self.device)
-            };
-            if let Some(generation) = generation {
-                self.tasks_loaded = true;
-                let now_ms = acs.clock_ms();
-                let queued: Vec<_> = acs
-                    .store
-                    .tasks(Some(&self.device))
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter(|t| t.status == TaskStatus::Pending)
-                    .collect();
-                if queued.is_empty() {
-                    acs.no_tasks(&self.device, generation);
-                }
-                let pending: Vec<_> = queued
-                    .into_iter()
-                    .filter(|t| t.not_before_ms <= now_ms)
-                    .collect();
-                self.jobs.extend(Job::from_tasks(&pending, self.root()));
-                if !self.jobs.is_empty() {
-                    continue;
+            if !self.tasks_loaded && !self.marks_checked {
+                let (generation, tasks) = self.queued.take().ok_or(Need(Read::QueuedTasks))?;
+                self.marks_checked = true;
+                if let Some(generation) = generation {
+                    self.tasks_loaded = true;
+                    let queued: Vec<TaskRecord> = tasks
+                        .into_iter()
+                        .filter(|t| t.status == TaskStatus::Pending)
+                        .collect();
+                    if queued.is_empty() {
+                        self.effects.push_back(Effect::NoTasks(generation));
+                    }
+                    let due: Vec<TaskRecord> = queued
+                        .into_iter()
+                        .filter(|t| t.not_before_ms <= now.ms)
+                        .collect();
+                    self.jobs.extend(Job::from_tasks(&due, self.root()));
+                    if !self.jobs.is_empty() {
+                        continue;
+                    }
                 }
             }
-            if self.provision_step(acs).await {
+            if self.provision_step(now)? {
                 continue;
             }
-            self.publish_converged(acs);
+            self.publish_converged();
             self.machine.finish();
-            return Reply::End;
+            self.stage = Stage::Reply(Reply::End);
+            return Ok(());
         }
     }
 
@@ -224,24 +569,48 @@ impl Session {
         }
     }
 
-    /// Folds the CPE's answer to the current job's RPC into the store, durably.
-    async fn answered(&mut self, acs: &Acs, answer: Result<Body, Fault>) {
-        let Some(mut job) = self.current.take() else {
-            return;
+    /// What folding the current answer needs to have read first.
+    fn answer_needs(&self) -> Option<Read> {
+        let (Some(job), Stage::Answer(answer)) = (&self.current, &self.stage) else {
+            return None;
         };
-        let now_ms = acs.clock_ms();
-        let task_ids = job.task_ids().to_vec();
-        // Waiters are told only when the job is over (done or faulted), not between its RPCs.
-        let mut over = true;
-        let answer = answer.and_then(|body| {
+        match answer {
             // Only a plain GetParameterValues needs the cached tree (for `writable`); a refresh
             // learns it from its own GetParameterNames, so a registration never reads the tree.
-            if job.needs_tree() && self.tree.is_none() {
-                self.tree = acs.store.get_tree(&self.device).ok();
+            Ok(_) if job.needs_tree() && self.tree.is_none() => return Some(Read::Tree),
+            // A fault on a preset's RPC is recorded with one more retry than the last one, unless
+            // it is a 9005 on a read, which is recovered from without a fault.
+            Err(fault)
+                if self.faults.is_none()
+                    && job.purpose.channel().is_some()
+                    && !(fault.code == 9005 && job.gpv_names().is_some_and(|n| !n.is_empty())) =>
+            {
+                return Some(Read::Faults);
             }
-            job.apply(body, now_ms, &mut self.meta, self.tree.as_ref())
-        });
-        let mut ops = Vec::new();
+            _ => {}
+        }
+        if !job.task_ids().is_empty() && self.fresh_tasks.is_none() {
+            return Some(Read::Tasks);
+        }
+        None
+    }
+
+    /// Folds the CPE's answer to the current job's RPC into the outbox.
+    fn step_answer(&mut self, now: Now) -> Result<(), Need> {
+        if let Some(read) = self.answer_needs() {
+            return Err(Need(read));
+        }
+        let Stage::Answer(answer) = std::mem::replace(&mut self.stage, Stage::Next) else {
+            return Ok(());
+        };
+        let Some(mut job) = self.current.take() else {
+            return Ok(());
+        };
+        let fresh = self.fresh_tasks.take().unwrap_or_default();
+        let task = |id: u64| fresh.iter().find(|t| t.id == id).cloned();
+        let task_ids = job.task_ids().to_vec();
+        let answer =
+            answer.and_then(|body| job.apply(body, now.ms, &mut self.meta, self.tree.as_ref()));
         match answer {
             Ok(mut applied) => {
                 if let (Some(channel), Some((paths, status))) =
@@ -251,120 +620,89 @@ impl Session {
                         .extend(paths.into_iter().map(|p| (channel.to_owned(), p, status)));
                 }
                 if !applied.set.is_empty() || !applied.remove.is_empty() {
-                    if let Some(tree) = &mut self.tree {
-                        for prefix in &applied.remove {
-                            tree.remove_subtree(prefix);
-                        }
-                        for (path, p) in &applied.set {
-                            tree.insert(path.clone(), p.clone());
-                        }
-                    }
-                    ops.push(Op::UpdateTree {
+                    let op = Op::UpdateTree {
                         id: self.device.clone(),
                         set: std::mem::take(&mut applied.set),
                         remove_subtrees: std::mem::take(&mut applied.remove),
-                    });
+                    };
+                    self.apply_to_tree(&op);
+                    self.outbox.ops.push(op);
                 }
-                if applied.meta_changed {
-                    ops.push(Op::PutDevice {
-                        meta: self.meta.clone(),
-                        expect: Expect::Revision(self.revision),
-                    });
-                }
-                if applied.done {
-                    let applied = &applied;
-                    for id in &task_ids {
-                        if let Some(op) = acs.finish_task_op(*id, applied, now_ms) {
-                            ops.push(op);
-                        }
-                        ops.push(Op::DeleteFault {
-                            device: self.device.clone(),
-                            channel: format!("task_{id}"),
-                        });
-                    }
-                } else {
-                    over = false;
+                self.outbox.meta_dirty |= applied.meta_changed;
+                if !applied.done {
+                    // More RPCs to go; waiters hear only when the job is over.
                     self.current = Some(job);
+                    return Ok(());
+                }
+                for id in &task_ids {
+                    if let Some(t) = task(*id) {
+                        if !applied.awaiting_transfer {
+                            self.effects.push_back(Effect::Count(Counted::TaskDone));
+                        }
+                        let op = tasks::finish_op(t, applied.awaiting_transfer, now.ms);
+                        self.outbox.ops.push(op);
+                    }
+                    self.push_fault_ops(vec![Op::DeleteFault {
+                        device: self.device.clone(),
+                        channel: tasks::channel(*id),
+                    }]);
                 }
             }
             Err(fault) => {
                 if let Purpose::CrCredentials { .. } = job.purpose {
                     tracing::warn!(device = %self.device, code = fault.code, "could not set connection-request credentials");
                 }
-                let recovered = fault.code == 9005 && self.recover_9005(&job, &mut ops);
+                let recovered = fault.code == 9005 && self.recover_9005(&job);
                 if let Some(channel) = job.purpose.channel().filter(|_| !recovered) {
-                    let channel = channel.to_owned();
                     // The CPE refused what a preset declared: stop provisioning this session
                     // and keep the fault on the preset's channel.
-                    self.provisioning = Provisioning::Done;
-                    self.converged.retain(|c| *c != channel);
-                    acs.publish(crate::DeviceEvent::ChannelFaulted {
-                        device: self.device.clone(),
-                        channel: channel.clone(),
-                        code: format!("cwmp.{}", fault.code),
-                        message: fault.string.clone(),
-                    });
-                    ops.push(Op::PutFault(FaultRecord {
-                        retries: previous_retries(acs, &self.device, &channel),
+                    let channel = channel.to_owned();
+                    self.provisioning = provisioning::Provisioning::Done;
+                    let mut record = FaultRecord {
+                        retries: 0,
                         device: self.device.clone(),
                         channel: channel.clone(),
                         task_id: None,
                         code: format!("cwmp.{}", fault.code),
                         message: fault.string.clone(),
-                        detail: fault
-                            .set_parameter_values_faults
-                            .iter()
-                            .map(|f| format!("{}: {} {}", f.name, f.code, f.string))
-                            .collect::<Vec<_>>()
-                            .join("; "),
-                        timestamp_ms: now_ms,
-                    }));
+                        detail: tasks::fault_detail(&fault),
+                        timestamp_ms: now.ms,
+                    };
+                    record.retries = self.next_retries(&channel);
+                    self.channel_fault(record);
                     // Jobs of the same batch are dropped with it.
                     self.jobs.retain(|j| j.purpose.channel().is_none());
                 }
                 for id in &task_ids {
-                    ops.extend(acs.fault_task_ops(&self.device, *id, &fault, now_ms));
+                    if let Some(t) = task(*id) {
+                        self.effects.push_back(Effect::Count(Counted::TaskFault));
+                        let ops = tasks::fault_ops(t, &fault, now.ms, self.policy.retry);
+                        self.push_fault_ops(ops.into());
+                    }
                 }
             }
         }
-        let meta_at = ops.iter().position(|o| matches!(o, Op::PutDevice { .. }));
-        match acs.writer.apply(ops).await {
-            Ok(outcomes) => {
-                match meta_at.and_then(|i| outcomes.get(i)) {
-                    Some(acs_store::Outcome::Done {
-                        revision: Some(r), ..
-                    }) => self.revision = *r,
-                    Some(acs_store::Outcome::Conflict { .. }) => self.rewrite_meta(acs).await,
-                    _ => {}
-                }
-                for id in task_ids.iter().filter(|_| over) {
-                    acs.notify_task(*id);
-                }
-            }
-            Err(e) => {
-                tracing::error!(device = %self.device, error = %e, "could not store session results")
-            }
-        }
+        self.outbox.notify.extend(task_ids);
+        Ok(())
     }
 
     /// GenieACS's recovery from fault 9005 (invalid parameter name) on a provisioning read: the
     /// device does not have a path the tree said it had. A read of several names is split in
     /// halves that are tried again; a single name is dropped from the tree. No fault is kept.
-    fn recover_9005(&mut self, job: &Job, ops: &mut Vec<Op>) -> bool {
+    fn recover_9005(&mut self, job: &Job) -> bool {
         let Some(names) = job.gpv_names().filter(|_| job.purpose.channel().is_some()) else {
             return false;
         };
         match names {
             [] => return false,
             [one] => {
-                if let Some(tree) = &mut self.tree {
-                    tree.remove_subtree(one);
-                }
-                ops.push(Op::UpdateTree {
+                let op = Op::UpdateTree {
                     id: self.device.clone(),
                     set: Vec::new(),
                     remove_subtrees: vec![one.clone()],
-                });
+                };
+                self.apply_to_tree(&op);
+                self.outbox.ops.push(op);
             }
             many => {
                 let (a, b) = many.split_at(many.len() / 2);
@@ -376,77 +714,62 @@ impl Session {
         true
     }
 
-    /// Writes the session's device record again after a compare-and-swap conflict. While a
-    /// session runs, the other writer of its device's record is the NBI, which owns the tags
-    /// (last-inform times are written beside the record, see `bookkeeping.rs`); merging means
-    /// keeping the current tags and the later of the two inform times. A device deleted meanwhile
-    /// stays deleted.
-    async fn rewrite_meta(&mut self, acs: &Acs) {
-        for _ in 0..3 {
-            let Ok(Some(current)) = acs.store.get(&self.device) else {
-                return;
-            };
-            self.meta.last_inform_ms = self.meta.last_inform_ms.max(current.value.last_inform_ms);
-            self.meta.tags = current.value.tags;
-            let op = Op::PutDevice {
-                meta: self.meta.clone(),
-                expect: Expect::Revision(current.revision),
-            };
-            match acs.writer.apply(vec![op]).await.as_deref() {
-                Ok(
-                    [
-                        acs_store::Outcome::Done {
-                            revision: Some(r), ..
-                        },
-                    ],
-                ) => {
-                    self.revision = *r;
-                    return;
-                }
-                Ok(_) => continue,
-                Err(e) => {
-                    tracing::error!(device = %self.device, error = %e, "could not store the device record");
-                    return;
-                }
+    /// Keeps the session's copy of the tree in step with a tree write it makes.
+    fn apply_to_tree(&mut self, op: &Op) {
+        if let (
+            Some(tree),
+            Op::UpdateTree {
+                set,
+                remove_subtrees,
+                ..
+            },
+        ) = (&mut self.tree, op)
+        {
+            for prefix in remove_subtrees {
+                tree.remove_subtree(prefix);
+            }
+            for (path, p) in set {
+                tree.insert(path.clone(), p.clone());
             }
         }
-        tracing::error!(device = %self.device, "device record kept changing; session changes to it not stored");
     }
-}
 
-/// The retry count a new fault on `channel` gets: one more than the fault it replaces.
-fn previous_retries(acs: &Acs, device: &DeviceId, channel: &str) -> u32 {
-    acs.store
-        .faults(Some(device))
-        .unwrap_or_default()
-        .iter()
-        .find(|f| f.channel == channel)
-        .map_or(0, |f| f.retries.saturating_add(1))
-}
+    /// Queues fault writes, keeping the session's copy of the faults in step.
+    fn push_fault_ops(&mut self, ops: Vec<Op>) {
+        for op in ops {
+            if let Some(faults) = &mut self.faults {
+                match &op {
+                    Op::PutFault(f) => {
+                        faults.retain(|x| x.channel != f.channel);
+                        faults.push(f.clone());
+                    }
+                    Op::DeleteFault { channel, .. } => faults.retain(|x| x.channel != *channel),
+                    _ => {}
+                }
+            }
+            self.outbox.ops.push(op);
+        }
+    }
 
-/// Builds the fault record and task update for a CPE fault on a task: retried with exponential
-/// back-off, then faulted for good after the configured number of attempts.
-pub(crate) fn fault_record(
-    device: &DeviceId,
-    task_id: u64,
-    fault: &Fault,
-    attempts: u32,
-    now_ms: i64,
-) -> FaultRecord {
-    let detail = fault
-        .set_parameter_values_faults
-        .iter()
-        .map(|f| format!("{}: {} {}", f.name, f.code, f.string))
-        .collect::<Vec<_>>()
-        .join("; ");
-    FaultRecord {
-        device: device.clone(),
-        channel: format!("task_{task_id}"),
-        task_id: Some(task_id),
-        code: format!("cwmp.{}", fault.code),
-        message: fault.string.clone(),
-        detail,
-        retries: attempts.saturating_sub(1),
-        timestamp_ms: now_ms,
+    /// The retry count a new fault on `channel` gets: one more than the fault it replaces.
+    /// The caller has made sure the faults were read.
+    fn next_retries(&self, channel: &str) -> u32 {
+        self.faults
+            .iter()
+            .flatten()
+            .find(|f| f.channel == channel)
+            .map_or(0, |f| f.retries.saturating_add(1))
+    }
+
+    /// Records a fault on a preset channel and announces it once it is durable.
+    fn channel_fault(&mut self, record: FaultRecord) {
+        self.converged.retain(|c| *c != record.channel);
+        self.outbox.events.push(DeviceEvent::ChannelFaulted {
+            device: self.device.clone(),
+            channel: record.channel.clone(),
+            code: record.code.clone(),
+            message: record.message.clone(),
+        });
+        self.push_fault_ops(vec![Op::PutFault(record)]);
     }
 }

@@ -1,34 +1,61 @@
 //! The provisioning half of a session: evaluating presets (events, schedule, precondition),
 //! running the planner's batches as jobs until the declarations converge, and recording faults
-//! and outcomes per preset channel.
+//! and outcomes per preset channel. Like the rest of the session it does no IO: a step that
+//! lacks the tree, the faults or a file's size asks for it (`Need`) before changing anything.
 
-use super::{Provisioning, Session, previous_retries};
-use crate::Acs;
+use super::{Need, Now, Read, Session};
+use crate::DeviceEvent;
 use crate::genie::expr::{self, Val};
 use crate::jobs::Job;
 use crate::presets::{Configuration, Precondition, Preset};
 use crate::provision::{Declaration, Rpc};
-use acs_store::{DeviceMeta, Expect, FaultRecord, Op, ParamTree, Value};
+use acs_store::{DeviceMeta, FaultRecord, Op, ParamTree, Value};
+
+/// Where the session stands with its presets.
+#[derive(Debug)]
+pub(super) enum Provisioning {
+    /// Not evaluated yet (they run after the queued tasks).
+    Pending,
+    /// Converging on these declarations, for these channels.
+    Active {
+        decls: Vec<Declaration>,
+        /// The channel of each declaration (the preset's that made it).
+        owners: Vec<String>,
+        /// The ParameterKey of each channel whose preset names one.
+        keys: Vec<(String, String)>,
+        budget: crate::provision::Budget,
+        channels: Vec<String>,
+        /// Only reading what preconditions name, before evaluating them.
+        prefetch: bool,
+    },
+    /// Converged, failed, or nothing to do.
+    Done,
+}
 
 impl Session {
-    /// Queues the next provisioning RPCs, if presets still want any; false when there is nothing
-    /// (left) to do. Presets are evaluated after the queued tasks, and again after every cycle
-    /// that changed the device (their preconditions may now say otherwise), as GenieACS does.
-    pub(super) async fn provision_step(&mut self, acs: &Acs) -> bool {
+    /// Queues the next provisioning RPCs, if presets still want any; `Ok(false)` when there is
+    /// nothing (left) to do. Presets are evaluated after the queued tasks, and again after every
+    /// cycle that changed the device (their preconditions may now say otherwise), as GenieACS
+    /// does.
+    pub(super) fn provision_step(&mut self, now: Now) -> Result<bool, Need> {
         loop {
             if matches!(self.provisioning, Provisioning::Pending) {
-                self.provisioning = Provisioning::Done;
-                if self.events.is_empty() {
-                    return false;
+                if self.events.is_empty() || self.presets.is_none() {
+                    self.provisioning = Provisioning::Done;
+                    return Ok(false);
                 }
-                self.changed |= self.start_provisioning(acs).await;
+                self.changed |= self.start_provisioning(now)?;
                 if matches!(self.provisioning, Provisioning::Done) {
-                    if self.next_cycle(acs).await {
+                    if self.next_cycle(now) {
                         continue;
                     }
-                    return false;
+                    return Ok(false);
                 }
             }
+            if matches!(self.provisioning, Provisioning::Done) {
+                return Ok(false);
+            }
+            let tree = self.tree.as_ref().ok_or(Need(Read::Tree))?;
             let Provisioning::Active {
                 decls,
                 owners,
@@ -38,19 +65,24 @@ impl Session {
                 prefetch,
             } = &mut self.provisioning
             else {
-                return false;
+                return Ok(false);
             };
-            let prefetch = *prefetch;
-            let tree = self
-                .tree
-                .get_or_insert_with(|| acs.store.get_tree(&self.device).unwrap_or_default());
             let batch = crate::provision::next_batch(tree, decls);
+            // A declared Download names a file whose size goes into the RPC.
+            if let Some(name) = batch.iter().find_map(|rpc| match rpc {
+                Rpc::Download { file_name, .. } if !self.files.contains_key(file_name) => {
+                    Some(file_name.clone())
+                }
+                _ => None,
+            }) {
+                return Err(Need(Read::File(name)));
+            }
             let channel = channels
                 .first()
                 .cloned()
                 .unwrap_or_else(|| "default".into());
             self.last_channel.clone_from(&channel);
-            if batch.is_empty() && prefetch {
+            if batch.is_empty() && *prefetch {
                 // What the preconditions read is known now: evaluate them.
                 self.provisioning = Provisioning::Pending;
                 continue;
@@ -64,26 +96,31 @@ impl Session {
                         channel: c.clone(),
                     })
                     .collect();
-                if let Err(e) = acs.writer.apply(ops).await {
-                    tracing::warn!(device = %self.device, error = %e, "could not clear preset faults");
-                }
+                self.push_fault_ops(ops);
                 self.note_converged();
                 self.provisioning = Provisioning::Done;
-                if self.next_cycle(acs).await {
+                if self.next_cycle(now) {
                     continue;
                 }
-                return false;
+                return Ok(false);
             }
             if let Err(e) = budget.charge(&batch) {
-                let code = e.to_string();
-                let code = code.split(':').next().unwrap_or("too_many_rpcs").to_owned();
+                let message = e.to_string();
+                let code = message
+                    .split(':')
+                    .next()
+                    .unwrap_or("too_many_rpcs")
+                    .to_owned();
                 self.provisioning = Provisioning::Done;
-                self.record_fault(acs, &channel, &code, &e.to_string())
-                    .await;
-                return false;
+                self.record_fault(now, &channel, &code, &message);
+                return Ok(false);
             }
             self.changed |= batch.iter().any(|r| !r.is_read());
-            let file = |name: &str| file_location(acs, name);
+            let (files, base) = (&self.files, &self.policy.file_server_url);
+            let file = |name: &str| {
+                let size = files.get(name).copied().unwrap_or(0);
+                (file_url(base, name), size)
+            };
             // Each RPC runs on the channel of the preset that declared what it serves (a list
             // RPC is split where its items belong to different channels), so a fault backs off
             // that preset only; GenieACS cannot tell and faults every channel of the session.
@@ -115,7 +152,7 @@ impl Session {
                 let key = keys.iter().find(|(k, _)| k == c).map(|(_, v)| v.as_str());
                 self.jobs.push_back(Job::provision(rpc, c, &file, key));
             }
-            return true;
+            return Ok(true);
         }
     }
 
@@ -132,10 +169,7 @@ impl Session {
 
     /// Tells listeners (the provisioner) which channels converged in this session, with what
     /// they wrote; called once, when the session has nothing left to do.
-    pub(super) fn publish_converged(&mut self, acs: &Acs) {
-        if !acs.has_subscribers() {
-            return;
-        }
+    pub(super) fn publish_converged(&mut self) {
         for channel in std::mem::take(&mut self.converged) {
             let written = self
                 .written
@@ -143,7 +177,7 @@ impl Session {
                 .filter(|(c, _, _)| *c == channel)
                 .map(|(_, p, s)| (p.clone(), *s))
                 .collect();
-            acs.publish(crate::DeviceEvent::ChannelConverged {
+            self.outbox.events.push(DeviceEvent::ChannelConverged {
                 device: self.device.clone(),
                 channel,
                 written,
@@ -154,7 +188,7 @@ impl Session {
 
     /// After a preset cycle: when it changed the device, evaluates the presets again, up to
     /// GenieACS's four cycles; presets still changing things then fault with `preset_loop`.
-    async fn next_cycle(&mut self, acs: &Acs) -> bool {
+    fn next_cycle(&mut self, now: Now) -> bool {
         if !std::mem::take(&mut self.changed) {
             return false;
         }
@@ -162,12 +196,11 @@ impl Session {
         if self.cycles >= crate::presets::MAX_CYCLES {
             let channel = self.last_channel.clone();
             self.record_fault(
-                acs,
+                now,
                 &channel,
                 "preset_loop",
                 "The presets are stuck in an endless configuration loop",
-            )
-            .await;
+            );
             return false;
         }
         self.provisioning = Provisioning::Pending;
@@ -175,10 +208,13 @@ impl Session {
     }
 
     /// Evaluates the presets for this Inform: events and schedule, then precondition (after
-    /// reading the parameters it names, if they are not known yet), then configurations.
-    /// Returns whether it changed the device's tags.
-    async fn start_provisioning(&mut self, acs: &Acs) -> bool {
-        let presets = acs.presets();
+    /// reading the parameters it names, if they are not known yet), then configurations. Sets
+    /// `provisioning` to what comes next and returns whether it changed the device's tags.
+    fn start_provisioning(&mut self, now: Now) -> Result<bool, Need> {
+        let Some(presets) = self.presets.clone() else {
+            self.provisioning = Provisioning::Done;
+            return Ok(false);
+        };
         let now_ms = self.started_ms;
         let applicable: Vec<&Preset> = presets
             .for_device(self.device.as_str())
@@ -186,7 +222,8 @@ impl Session {
             .filter(|p| p.events_match(&self.events) && p.scheduled(now_ms))
             .collect();
         if applicable.is_empty() {
-            return false;
+            self.provisioning = Provisioning::Done;
+            return Ok(false);
         }
         let needs_tree = applicable.iter().any(|p| match &p.precondition {
             Some(Precondition::Query(q)) => q.needs_tree(),
@@ -194,19 +231,22 @@ impl Session {
             None => false,
         } || !p.configurations.is_empty());
         if needs_tree && self.tree.is_none() {
-            self.tree = Some(acs.store.get_tree(&self.device).unwrap_or_default());
+            return Err(Need(Read::Tree));
+        }
+        if self.faults.is_none() {
+            return Err(Need(Read::Faults));
         }
         let empty = ParamTree::default();
         if !self.prefetched {
             self.prefetched = true;
             if let Some(active) = prefetch(&applicable, self.tree.as_ref().unwrap_or(&empty)) {
                 self.provisioning = active;
-                return false;
+                return Ok(false);
             }
         }
         // A channel that faulted is left alone until its retry time, 300 s × 2^retries after the
         // fault, as GenieACS's `cwmp.retryDelay` does.
-        let faults = acs.store.faults(Some(&self.device)).unwrap_or_default();
+        let faults = self.faults.as_deref().unwrap_or_default();
         let waiting = |channel: &str| {
             faults.iter().any(|f| {
                 f.channel == channel
@@ -260,69 +300,47 @@ impl Session {
             }
         }
         for (channel, why) in new_faults {
-            self.record_fault(acs, &channel, "preset", &why).await;
+            self.record_fault(now, &channel, "preset", &why);
         }
         let tags_changed = tags != self.meta.tags;
         if tags_changed {
             self.meta.tags = tags;
-            let op = Op::PutDevice {
-                meta: self.meta.clone(),
-                expect: Expect::Revision(self.revision),
-            };
-            match acs.writer.apply(vec![op]).await.as_deref() {
-                Ok(
-                    [
-                        acs_store::Outcome::Done {
-                            revision: Some(r), ..
-                        },
-                    ],
-                ) => self.revision = *r,
-                Ok(_) => self.rewrite_meta(acs).await,
-                Err(e) => {
-                    tracing::error!(device = %self.device, error = %e, "could not store preset tags")
-                }
-            }
+            self.outbox.meta_dirty = true;
         }
         if let Some(c) = channels.first() {
             self.last_channel.clone_from(c);
         }
-        if !decls.is_empty() {
-            self.provisioning = Provisioning::Active {
+        self.provisioning = if decls.is_empty() {
+            Provisioning::Done
+        } else {
+            Provisioning::Active {
                 decls,
                 owners,
                 keys,
                 budget: crate::provision::Budget::default(),
                 channels,
                 prefetch: false,
-            };
-        }
-        tags_changed
+            }
+        };
+        Ok(tags_changed)
     }
 
     /// Records a fault on a preset channel (GenieACS's `<device>:<channel>` fault); a channel
-    /// that faults again counts one more retry, which doubles its wait.
-    async fn record_fault(&mut self, acs: &Acs, channel: &str, code: &str, message: &str) {
-        self.converged.retain(|c| c != channel);
+    /// that faults again counts one more retry, which doubles its wait. The faults have been
+    /// read by then: presets are evaluated only after they are.
+    fn record_fault(&mut self, now: Now, channel: &str, code: &str, message: &str) {
         tracing::warn!(device = %self.device, %channel, %code, %message, "preset fault");
-        let fault = FaultRecord {
+        let record = FaultRecord {
             device: self.device.clone(),
             channel: channel.to_owned(),
             task_id: None,
             code: code.to_owned(),
             message: message.to_owned(),
             detail: String::new(),
-            retries: previous_retries(acs, &self.device, channel),
-            timestamp_ms: acs.clock_ms(),
+            retries: self.next_retries(channel),
+            timestamp_ms: now.ms,
         };
-        if let Err(e) = acs.writer.apply(vec![Op::PutFault(fault)]).await {
-            tracing::error!(device = %self.device, error = %e, "could not record a preset fault");
-        }
-        acs.publish(crate::DeviceEvent::ChannelFaulted {
-            device: self.device.clone(),
-            channel: channel.to_owned(),
-            code: code.to_owned(),
-            message: message.to_owned(),
-        });
+        self.channel_fault(record);
     }
 }
 
@@ -444,24 +462,9 @@ fn decode_tag(encoded: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Where a CPE fetches a file named in a declared Download, and its size (0 when unknown), from
-/// the configured file server and the file's document.
-fn file_location(acs: &Acs, name: &str) -> (String, u64) {
-    let base = acs
-        .config
-        .file_server_url
-        .as_deref()
-        .unwrap_or("http://127.0.0.1:7567");
-    let size = acs
-        .store
-        .doc("files", name)
-        .ok()
-        .flatten()
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-        .and_then(|d| d.get("length")?.as_u64())
-        .unwrap_or(0);
-    let url = format!("{}/{}", base.trim_end_matches('/'), encode_uri(name));
-    (url, size)
+/// Where a CPE fetches a file named in a declared Download: the file server's URL for it.
+fn file_url(base: &str, name: &str) -> String {
+    format!("{}/{}", base.trim_end_matches('/'), encode_uri(name))
 }
 
 /// JavaScript's `encodeURI`, which GenieACS applies to file names in Download URLs.

@@ -1,0 +1,120 @@
+//! Inform registration: what an accepted Inform writes (through `inform.rs`'s pure fold, with
+//! compare-and-swap retries), and the session it opens with its first jobs.
+//!
+//! The server authenticates and admits the CPE; this module turns its Inform into a durable
+//! device record and a [`Session`] ready for the CPE's next POST.
+
+use crate::inform::{self, InformUpdate};
+use crate::jobs::Job;
+use crate::session::Session;
+use crate::{Acs, AcsError};
+use acs_store::{DeviceId, DeviceMeta, Outcome, Versioned};
+use cwmp::AcsSession;
+
+/// A registered Inform: its session, and whether the device is new.
+pub(crate) struct Registered {
+    /// The session, its Inform accepted; the caller sends `reply`.
+    pub(crate) session: Session,
+    /// The InformResponse.
+    pub(crate) reply: cwmp::Envelope,
+    /// Whether the device was unknown before.
+    pub(crate) new_device: bool,
+}
+
+/// Records the Inform `machine` has received and opens its session. `previous` is the device's
+/// record as read before authentication; `events` are the Inform's codes for presets (empty
+/// when no preset can apply).
+pub(crate) async fn register(
+    acs: &Acs,
+    device: &DeviceId,
+    previous: Option<Versioned<DeviceMeta>>,
+    mut machine: AcsSession,
+    now: std::time::Instant,
+    events: Vec<String>,
+    presets: Option<std::sync::Arc<crate::presets::PresetSet>>,
+) -> Result<Registered, AcsError> {
+    let Some(inform) = machine.inform() else {
+        return Err(AcsError::Conflict("no Inform to register"));
+    };
+    let bootstrap = inform.has_event(inform::BOOTSTRAP);
+    let (update, revision) = write_inform(acs, device, previous, inform).await?;
+    let first_jobs = first_jobs(acs, device, &update, bootstrap);
+    let reply = machine.accept_inform(now);
+    let new_device = update.new_device;
+    let session = Session::new(
+        device.clone(),
+        machine,
+        update.meta,
+        revision,
+        first_jobs,
+        events,
+        presets,
+        acs.session_policy.clone(),
+    );
+    Ok(Registered {
+        session,
+        reply,
+        new_device,
+    })
+}
+
+/// What the session does before the queued tasks: give the CPE connection-request credentials
+/// the ACS knows, and learn the whole tree of a new or bootstrapped device.
+fn first_jobs(acs: &Acs, device: &DeviceId, update: &InformUpdate, bootstrap: bool) -> Vec<Job> {
+    let mut jobs = Vec::new();
+    let root = root_of(&update.meta);
+    if acs.config.manage_cr_credentials && update.meta.cr_password.is_empty() {
+        let username = device.as_str().to_owned();
+        let password = hex::encode(rand::random::<[u8; 12]>());
+        jobs.push(Job::cr_credentials(root, username, password));
+    }
+    if acs.config.refresh_on_bootstrap && (update.new_device || bootstrap) {
+        jobs.push(Job::refresh(root));
+    }
+    jobs
+}
+
+fn root_of(meta: &DeviceMeta) -> &str {
+    if meta.root.is_empty() {
+        "Device"
+    } else {
+        &meta.root
+    }
+}
+
+/// Writes the Inform's effects durably, retrying on a concurrent update of the record.
+async fn write_inform(
+    acs: &Acs,
+    device: &DeviceId,
+    mut previous: Option<Versioned<DeviceMeta>>,
+    inform: &cwmp::Inform,
+) -> Result<(InformUpdate, u64), AcsError> {
+    for _ in 0..3 {
+        let prev = previous.take().map(|v| (v.value, v.revision));
+        let prev_revision = prev.as_ref().map(|p| p.1);
+        let mut update = inform::apply_inform(device, prev, inform, acs.clock_ms());
+        if let (true, Some(revision)) = (update.bookkeeping_only, prev_revision) {
+            // Only the last-inform time changed: written behind (see `bookkeeping.rs`).
+            acs.inform_log.note(device, update.meta.last_inform_ms);
+            return Ok((update, revision));
+        }
+        let outcomes = acs.writer.apply(std::mem::take(&mut update.ops)).await?;
+        let conflict = outcomes
+            .iter()
+            .any(|o| matches!(o, Outcome::Conflict { .. }));
+        if !conflict {
+            let revision = outcomes
+                .iter()
+                .find_map(|o| match o {
+                    Outcome::Done {
+                        revision: Some(r), ..
+                    } => Some(*r),
+                    _ => None,
+                })
+                .unwrap_or(1);
+            return Ok((update, revision));
+        }
+        previous = acs.store.get(device)?;
+    }
+    Err(AcsError::Conflict("device record kept changing"))
+}
