@@ -168,6 +168,10 @@ impl incidents::Directory for IncidentDirectory {
             .acs
             .store()
             .scan_index(acs::store::Index::Serial, serial)
+            .inspect_err(|e| {
+                // The incident still opens, counted by ONU, without its subscriber's name.
+                tracing::error!(%serial, error = %e, "store read failed; subscriber unknown");
+            })
             .ok()?
             .into_iter()
             .next()?;

@@ -382,8 +382,13 @@ impl Provisioner {
         let id = DeviceId::parse(device).ok()?;
         let acs = self.acs.clone();
         tokio::task::spawn_blocking(move || {
-            let meta = acs.device(&id).ok()??.value;
-            let tree = acs.store().get_tree(&id).ok()?;
+            // A store failure is logged, not taken for an unknown device; the device is decided
+            // again at its next session or the next reconciliation.
+            let logged = |e: &dyn std::fmt::Display| {
+                tracing::error!(device = %id, error = %e, "could not read the device for provisioning");
+            };
+            let meta = acs.device(&id).inspect_err(|e| logged(e)).ok()??.value;
+            let tree = acs.store().get_tree(&id).inspect_err(|e| logged(e)).ok()?;
             let facts = Facts {
                 serial: Serial::normalize(&meta.identity.serial_number),
                 macs: meta.macs.iter().filter_map(|m| Mac::normalize(m)).collect(),

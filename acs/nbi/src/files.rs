@@ -167,7 +167,13 @@ async fn serve_file(
     let Some(name) = crate::routes::decode(raw) else {
         return plain(StatusCode::BAD_REQUEST, "invalid %-escape in path");
     };
-    let known = matches!(acs.store().doc(COLLECTION, &name), Ok(Some(_)));
+    let known = match acs.store().doc(COLLECTION, &name) {
+        Ok(doc) => doc.is_some(),
+        Err(e) => {
+            tracing::error!(error = %e, "store read failed");
+            return plain(StatusCode::SERVICE_UNAVAILABLE, "503 store unavailable");
+        }
+    };
     let opened = match known {
         true => tokio::fs::File::open(files.path(&name)).await.ok(),
         false => None,

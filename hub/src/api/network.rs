@@ -56,10 +56,16 @@ async fn topology(
             .acs
             .store()
             .scan_index(Index::Serial, serial)
+            .inspect_err(|e| tracing::error!(%serial, error = %e, "store read failed; ONU drawn without its CPE"))
             .ok()?
             .into_iter()
             .next()?;
-        let meta = hub.acs.device(&id).ok()??.value;
+        let meta = hub
+            .acs
+            .device(&id)
+            .inspect_err(|e| tracing::error!(device = %id, error = %e, "store read failed; ONU drawn without its CPE"))
+            .ok()??
+            .value;
         Some(CpeInfo {
             online: hub.acs_online(meta.last_inform_ms),
             last_inform: acs::genie::date::iso(meta.last_inform_ms),

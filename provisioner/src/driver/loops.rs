@@ -57,7 +57,12 @@ impl Provisioner {
         // Devices the ACS knows but the provisioner never decided on (registered before it ran)
         // that a changed record names.
         for e in &changed {
-            for id in self.acs_devices_for(e) {
+            // A store that cannot answer fails the sync (retried at the next poll): taking its
+            // silence for "no device" would leave a record's device undecided.
+            for id in self
+                .acs_devices_for(e)
+                .map_err(|e| ProvisionError::State(e.to_string()))?
+            {
                 if self.state(&id).is_none() {
                     todo.insert(id);
                 }
@@ -73,22 +78,18 @@ impl Provisioner {
         Ok(report)
     }
 
-    fn acs_devices_for(&self, e: &Equipment) -> Vec<String> {
+    fn acs_devices_for(&self, e: &Equipment) -> Result<Vec<String>, acs::store::StoreError> {
         let store = self.acs.store();
         let mut out = Vec::new();
         if let Some(s) = &e.serial {
-            out.extend(
-                store
-                    .scan_index(Index::Serial, s.as_str())
-                    .unwrap_or_default(),
-            );
+            out.extend(store.scan_index(Index::Serial, s.as_str())?);
         }
         if let Some(m) = &e.mac {
             for key in [m.as_str().to_owned(), m.as_str().to_lowercase()] {
-                out.extend(store.scan_index(Index::Mac, &key).unwrap_or_default());
+                out.extend(store.scan_index(Index::Mac, &key)?);
             }
         }
-        out.into_iter().map(String::from).collect()
+        Ok(out.into_iter().map(String::from).collect())
     }
 
     pub(super) async fn poll_loop(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
@@ -153,11 +154,14 @@ impl Provisioner {
     pub(super) async fn reconcile(self: Arc<Self>) {
         let mut after: Option<DeviceId> = None;
         loop {
-            let page = self
-                .acs
-                .store()
-                .scan(after.as_ref(), 500)
-                .unwrap_or_default();
+            let page = match self.acs.store().scan(after.as_ref(), 500) {
+                Ok(page) => page,
+                Err(e) => {
+                    // The next missed event or restart reconciles again.
+                    tracing::error!(error = %e, "reconciliation stopped: the store failed");
+                    return;
+                }
+            };
             let Some(last) = page.last().cloned() else {
                 return;
             };

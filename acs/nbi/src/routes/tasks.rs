@@ -73,8 +73,13 @@ pub(super) async fn post_task(
             }
         };
     }
+    // The known tree gives each written value its type; a store that cannot say is a 503, not a
+    // guess that every value is a string.
     let tree = if body.windows(18).any(|w| w == b"setParameterValues") {
-        acs.store().get_tree(&device).unwrap_or_default()
+        match acs.store().get_tree(&device) {
+            Ok(t) => t,
+            Err(e) => return store_failed(&e),
+        }
     } else {
         ParamTree::default()
     };
@@ -187,7 +192,11 @@ fn channel_from_wire(channel: &str) -> String {
 }
 
 pub(super) async fn delete_task(ctx: &Ctx, id: &str) -> Response {
-    let found = doc::parse_task_id(id).and_then(|tid| ctx.acs.store().task(tid).ok().flatten());
+    let found = match doc::parse_task_id(id).map(|tid| ctx.acs.store().task(tid)) {
+        Some(Ok(found)) => found,
+        Some(Err(e)) => return store_failed(&e),
+        None => None,
+    };
     let Some(task) = found else {
         return text(StatusCode::NOT_FOUND, "Task not found");
     };
@@ -205,7 +214,11 @@ pub(super) async fn delete_task(ctx: &Ctx, id: &str) -> Response {
 }
 
 pub(super) async fn retry_task(ctx: &Ctx, id: &str) -> Response {
-    let found = doc::parse_task_id(id).and_then(|tid| ctx.acs.store().task(tid).ok().flatten());
+    let found = match doc::parse_task_id(id).map(|tid| ctx.acs.store().task(tid)) {
+        Some(Ok(found)) => found,
+        Some(Err(e)) => return store_failed(&e),
+        None => None,
+    };
     let Some(mut task) = found else {
         return text(StatusCode::NOT_FOUND, "Task not found");
     };
@@ -237,4 +250,10 @@ pub(super) async fn delete_fault(ctx: &Ctx, id: &str) -> Response {
     }
     ops.push(Op::DeleteFault { device, channel });
     write_ok(ctx, ops).await
+}
+
+/// 503 for a store that failed: the client retries; nothing is guessed from a failed read.
+fn store_failed(e: &acs::store::StoreError) -> Response {
+    tracing::error!(error = %e, "store read failed");
+    text(StatusCode::SERVICE_UNAVAILABLE, "store unavailable")
 }
