@@ -42,6 +42,12 @@ struct Args {
     /// shared 2-core VM varies by ±15 % from one run to the next.
     #[arg(long, default_value_t = 3)]
     repeat: usize,
+    /// A `fibreplane` executable of another build (say the previous commit's, built in a git
+    /// worktree), measured in the same run, interleaved with this build's run by run, with the
+    /// same fleet binary. The table then shows its figures and this build's ratio to them:
+    /// the only comparison the ±15 % run-to-run spread of a shared VM allows.
+    #[arg(long)]
+    baseline: Option<std::path::PathBuf>,
 }
 
 const SECRET: &str = "bench-secret";
@@ -115,10 +121,20 @@ fn periodic_scenarios() -> Vec<(String, Option<&'static str>, &'static str)> {
         .collect()
 }
 
-fn run_once(args: &Args, bin: &Path) -> anyhow::Result<Run> {
+/// Starts the ACS executable `exe` on a loopback port.
+fn start_acs(exe: &Path, dir: &Path, extra: &[&str]) -> anyhow::Result<AcsProcess> {
+    let spec = procs::AcsSpec {
+        args: extra.iter().map(|s| (*s).to_owned()).collect(),
+        ..procs::AcsSpec::loopback()
+    };
+    AcsProcess::launch(exe, dir, SECRET, &spec)
+}
+
+/// One run of every scenario against the ACS executable `exe`, with the fleet from `bin`.
+fn run_once(args: &Args, bin: &Path, exe: &Path) -> anyhow::Result<Run> {
     // Registration: full discovery of new XX230v CPEs.
     let dir = tempfile::tempdir()?;
-    let acs = AcsProcess::start(bin, dir.path(), SECRET, &[])?;
+    let acs = start_acs(exe, dir.path(), &[])?;
     let cpu0 = acs.cpu_micros()?;
     let n = args.registrations.to_string();
     let c = args.concurrency.to_string();
@@ -163,10 +179,9 @@ fn run_once(args: &Args, bin: &Path) -> anyhow::Result<Run> {
     let mut run = run;
     for (threads_label, threads) in CWMP_THREADS {
         let dir = tempfile::tempdir()?;
-        let acs = AcsProcess::start(
-            bin,
+        let acs = start_acs(
+            exe,
             dir.path(),
-            SECRET,
             &["--no-bootstrap-refresh", "--cwmp-threads", threads],
         )?;
         let n = args.periodic_cpes.to_string();
@@ -232,13 +247,28 @@ fn main() -> anyhow::Result<()> {
         procs::build_release()?;
     }
     let bin = procs::bin_dir()?;
+    let this = bin.join("fibreplane");
     let mut runs = Vec::new();
+    let mut base_runs = Vec::new();
     for i in 0..args.repeat.max(1) {
         println!("run {}/{}", i + 1, args.repeat.max(1));
-        runs.push(run_once(&args, &bin)?);
+        runs.push(run_once(&args, &bin, &this)?);
+        if let Some(exe) = &args.baseline {
+            println!(
+                "run {}/{} of the baseline build {}",
+                i + 1,
+                args.repeat.max(1),
+                exe.display()
+            );
+            base_runs.push(run_once(&args, &bin, exe)?);
+        }
     }
     let col = |f: &dyn Fn(&Run) -> f64, digits| {
         spread(&mut runs.iter().map(f).collect::<Vec<_>>(), digits)
+    };
+    let compare = Compare {
+        this: &runs,
+        base: &base_runs,
     };
     let mut rows = vec![
         Row { figure: "ACS CPU per full XX230v registration (CR-credentials SPV, GPN + GPV of ~6,400 params)".into(), value: format!("{} ms", col(&|r| r.reg_ms, 2)), target: "≤ 5 ms", baseline: "GenieACS ≈ 31 ms (~900-param TR-098 model; note anchor)".into() },
@@ -281,11 +311,63 @@ fn main() -> anyhow::Result<()> {
             r.figure, r.value, r.target, r.baseline
         ));
     }
+    if !base_runs.is_empty() {
+        table.push_str(&compare.table());
+    }
     print!("\n{table}");
     if args.write_readme {
         write_readme(&table, &args)?;
     }
     Ok(())
+}
+
+/// This build's figures against another build's, measured in the same run.
+struct Compare<'a> {
+    this: &'a [Run],
+    base: &'a [Run],
+}
+
+impl Compare<'_> {
+    /// The median of a figure over a build's runs.
+    fn median(runs: &[Run], f: &dyn Fn(&Run) -> f64) -> f64 {
+        let mut v: Vec<f64> = runs.iter().map(f).collect();
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+    }
+
+    /// A second table: the ACS figures of both builds (medians) and this build's ratio.
+    fn table(&self) -> String {
+        type Getter = Box<dyn Fn(&Run) -> f64>;
+        let mut rows: Vec<(String, Getter, usize)> = vec![(
+            "ACS CPU per full registration (ms)".into(),
+            Box::new(|r: &Run| r.reg_ms),
+            2,
+        )];
+        for (i, (label, _, _)) in periodic_scenarios().iter().enumerate() {
+            rows.push((
+                format!("Periodic sessions/s, {label}"),
+                Box::new(move |r: &Run| r.periodic[i][0]),
+                0,
+            ));
+            rows.push((
+                format!("ACS CPU per periodic session (µs), {label}"),
+                Box::new(move |r: &Run| r.periodic[i][1]),
+                0,
+            ));
+        }
+        let mut out = format!(
+            "\nThe same figures of the baseline build (`--baseline`), measured in the same run, interleaved run by run (medians of {}):\n\n| Figure | This build | Baseline build | Ratio |\n|---|---|---|---|\n",
+            self.base.len()
+        );
+        for (label, f, digits) in rows {
+            let (a, b) = (Self::median(self.this, &f), Self::median(self.base, &f));
+            out.push_str(&format!(
+                "| {label} | {a:.digits$} | {b:.digits$} | {:.2}× |\n",
+                a / b
+            ));
+        }
+        out
+    }
 }
 
 /// Replaces the text between the ACS-load markers of benches/README.md.
