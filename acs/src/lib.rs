@@ -161,8 +161,8 @@ impl Acs {
             StoreBackend::Redb => Arc::new(acs_store::open_redb(
                 &config.data_dir.join("fibreplane.redb"),
             )?),
-            StoreBackend::Sled => Arc::from(acs_store::open(
-                acs_store::Backend::Sled,
+            StoreBackend::Sled => Arc::from(acs_store::open_engine(
+                acs_store::EngineKind::Sled,
                 &config.data_dir.join("sled"),
             )?),
         };

@@ -7,7 +7,10 @@
 use thiserror::Error;
 
 /// Everything that can go wrong in the store.
-#[derive(Debug, Error)]
+///
+/// `Clone` because one failed group commit is reported to every caller folded into it; variants
+/// therefore carry text, not the engine's error values.
+#[derive(Debug, Clone, Error)]
 #[non_exhaustive]
 pub enum StoreError {
     /// A device id was empty, too long, or used characters outside `[A-Za-z0-9_%-]`.
@@ -25,6 +28,10 @@ pub enum StoreError {
     /// A record could not be encoded (only possible for absurd inputs such as >4 GiB strings).
     #[error("cannot encode record: {0}")]
     Encode(String),
+    /// The store's writer has stopped (its [`crate::StoreWriter`] was dropped, or the writer
+    /// thread died): the write was not applied.
+    #[error("the store writer has stopped")]
+    Closed,
 }
 
 impl StoreError {

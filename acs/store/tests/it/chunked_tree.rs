@@ -5,10 +5,10 @@
 //! dictionary reloads from disk) and a model change; after each step the stored tree must equal
 //! the same edits applied to an in-memory `ParamTree`.
 
-use acs_store::{DeviceStore, Expect, Op, Param, ParamTree, Value};
+use acs_store::{Expect, Op, Param, ParamTree, Value};
 use fibreplane_schemas::DataModel;
 
-use crate::support::{Harness, device, for_each_backend, id, put_ok};
+use crate::support::{Harness, Store, device, for_each_backend, id, put_ok};
 
 for_each_backend!(partial_updates_of_a_large_tree);
 
@@ -40,13 +40,7 @@ fn text(s: &str, ts: i64) -> Param {
 }
 
 /// Applies an update to the store and to the expected tree, then compares them.
-fn step(
-    s: &dyn DeviceStore,
-    want: &mut ParamTree,
-    set: Vec<(String, Param)>,
-    remove: &[&str],
-    what: &str,
-) {
+fn step(s: &Store, want: &mut ParamTree, set: Vec<(String, Param)>, remove: &[&str], what: &str) {
     for prefix in remove {
         want.remove_subtree(prefix);
     }
@@ -68,7 +62,7 @@ fn partial_updates_of_a_large_tree(h: &Harness) {
     let mut want = ParamTree::new();
     {
         let s = h.open();
-        let s = s.as_ref();
+        let s = &s;
         put_ok(s, device("big", "S"), Expect::Absent);
         step(s, &mut want, full_tree(1), &["Device."], "registration");
         assert!(want.len() > 6_000);
@@ -110,7 +104,7 @@ fn partial_updates_of_a_large_tree(h: &Harness) {
     // Reopened: the dictionary comes back from disk, and new paths get fresh ids.
     {
         let s = h.open();
-        let s = s.as_ref();
+        let s = &s;
         assert!(s.get_tree(&id("big")).unwrap() == want, "after reopen");
         let more = vec![
             ("Device.WiFi.X_New.1.Name".to_owned(), text("again", 5)),

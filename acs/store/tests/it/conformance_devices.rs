@@ -1,8 +1,8 @@
 //! Device metadata: CRUD, compare-and-swap, indexes, pagination, persistence.
 
-use acs_store::{Backend, Expect, Index, Op, Outcome, StoreError, normalize_mac};
+use acs_store::{EngineKind, Expect, Index, Op, Outcome, StoreError, normalize_mac};
 
-use crate::support::{Harness, apply1, device, for_each_backend, id, put_ok};
+use crate::support::{Harness, Store, apply1, device, for_each_backend, id, put_ok};
 
 for_each_backend!(
     crud,
@@ -18,7 +18,7 @@ for_each_backend!(
 
 fn crud(h: &Harness) {
     let s = h.open();
-    let s = s.as_ref();
+    let s = &s;
     let d = id("202BC1-Device2-SN1");
     assert!(s.get(&d).unwrap().is_none());
     assert_eq!(s.count().unwrap(), 0);
@@ -46,7 +46,7 @@ fn crud(h: &Harness) {
 
 fn cas(h: &Harness) {
     let s = h.open();
-    let s = s.as_ref();
+    let s = &s;
     let meta = device("dev-cas", "S");
     let conflict = |expect, current| {
         let got = apply1(
@@ -71,7 +71,7 @@ fn note_inform_keeps_the_revision(h: &Harness) {
     let d = id("dev-noted");
     let meta = device("dev-noted", "SN");
     let t0 = meta.last_inform_ms;
-    let note = |s: &dyn acs_store::DeviceStore, at_ms| {
+    let note = |s: &Store, at_ms| {
         apply1(
             s,
             Op::NoteInform {
@@ -82,7 +82,7 @@ fn note_inform_keeps_the_revision(h: &Harness) {
     };
     {
         let s = h.open();
-        let s = s.as_ref();
+        let s = &s;
         // Unknown devices are not created by a noted time.
         note(s, t0 + 1);
         assert!(s.get(&d).unwrap().is_none());
@@ -116,7 +116,7 @@ fn note_inform_keeps_the_revision(h: &Harness) {
     {
         // Durable across a reopen; gone with the device.
         let s = h.open();
-        let s = s.as_ref();
+        let s = &s;
         assert_eq!(
             s.get(&d).unwrap().expect("present").value.last_inform_ms,
             t0 + 5_000
@@ -138,7 +138,7 @@ fn documents_are_kept_per_collection(h: &Harness) {
     };
     {
         let s = h.open();
-        let s = s.as_ref();
+        let s = &s;
         s.apply(vec![
             put("presets", "inform", "{\"weight\":0}"),
             put("presets", "bootstrap", "{}"),
@@ -186,7 +186,7 @@ fn documents_are_kept_per_collection(h: &Harness) {
 
 fn batch_continues_after_conflict(h: &Harness) {
     let s = h.open();
-    let s = s.as_ref();
+    let s = &s;
     put_ok(s, device("a", "SA"), Expect::Absent);
     let mut changed = device("a", "SA-2");
     changed.tags.insert("x".into());
@@ -226,7 +226,7 @@ fn batch_continues_after_conflict(h: &Harness) {
 
 fn indexes_stay_exact(h: &Harness) {
     let s = h.open();
-    let s = s.as_ref();
+    let s = &s;
     let mut a = device("dev-a", "SER-A");
     a.macs = vec![
         normalize_mac("aa:bb:cc:00:00:01").unwrap(),
@@ -287,7 +287,7 @@ fn indexes_stay_exact(h: &Harness) {
 
 fn scan_pages_in_id_order(h: &Harness) {
     let s = h.open();
-    let s = s.as_ref();
+    let s = &s;
     // Insert out of order, including ids that are prefixes of each other.
     let ids = ["d-7", "d-1", "d", "d-10", "d-1a", "A", "z_z", "d%20x"];
     s.apply(
@@ -323,8 +323,8 @@ fn reopen_keeps_everything(h: &Harness) {
     meta.tags = ["t".to_owned()].into();
     {
         let s = h.open();
-        put_ok(s.as_ref(), meta.clone(), Expect::Absent);
-        put_ok(s.as_ref(), meta.clone(), Expect::Revision(1));
+        put_ok(&s, meta.clone(), Expect::Absent);
+        put_ok(&s, meta.clone(), Expect::Revision(1));
     }
     let s = h.open();
     let got = s.get(&id("persist")).unwrap().expect("persisted");
@@ -339,17 +339,15 @@ fn reopen_keeps_everything(h: &Harness) {
 fn second_open_is_refused(h: &Harness) {
     let first = h.open();
     // Both engines are single-process; a second handle must fail cleanly, not corrupt the first.
-    let err = acs_store::open(h.backend, &h.path())
-        .err()
-        .expect("second open must fail");
+    let err = acs_store::open(h.backend, &h.path()).expect_err("second open must fail");
     assert!(matches!(err, StoreError::Engine(_)), "{err}");
-    put_ok(first.as_ref(), device("still-works", "S"), Expect::Absent);
+    put_ok(&first, device("still-works", "S"), Expect::Absent);
 }
 
 #[test]
 fn sled_backend_is_feature_gated() {
     let dir = tempfile::tempdir().unwrap();
-    let opened = acs_store::open(Backend::Sled, &dir.path().join("s"));
+    let opened = acs_store::open(EngineKind::Sled, &dir.path().join("s"));
     if cfg!(feature = "sled") {
         assert!(opened.is_ok());
     } else {

@@ -11,6 +11,7 @@ for_each_backend!(
     tasks_by_device,
     faults_by_channel,
     leases,
+    readers_see_the_store_clock,
     delete_cascades
 );
 
@@ -60,28 +61,28 @@ fn task_ids_are_monotonic_across_reopen(h: &Harness) {
             ])
             .unwrap();
         assert_eq!(out.iter().map(task_id).collect::<Vec<_>>(), [1, 2]);
-        assert_eq!(task_id(&apply1(s.as_ref(), Op::DeleteTask(2))), 2);
+        assert_eq!(task_id(&apply1(&s, Op::DeleteTask(2))), 2);
         assert!(s.task(2).unwrap().is_none());
     }
     let s = h.open();
     // The deleted id 2 is never handed out again, even after a restart.
     assert_eq!(
-        task_id(&apply1(s.as_ref(), Op::PutTask(task(&d, TaskKind::Reboot)))),
+        task_id(&apply1(&s, Op::PutTask(task(&d, TaskKind::Reboot)))),
         3
     );
     // An explicit id raises the counter so later allocations cannot collide with it.
     let mut explicit = task(&d, TaskKind::Reboot);
     explicit.id = 10;
-    assert_eq!(task_id(&apply1(s.as_ref(), Op::PutTask(explicit))), 10);
+    assert_eq!(task_id(&apply1(&s, Op::PutTask(explicit))), 10);
     assert_eq!(
-        task_id(&apply1(s.as_ref(), Op::PutTask(task(&d, TaskKind::Reboot)))),
+        task_id(&apply1(&s, Op::PutTask(task(&d, TaskKind::Reboot)))),
         11
     );
 }
 
 fn tasks_by_device(h: &Harness) {
     let s = h.open();
-    let s = s.as_ref();
+    let s = &s;
     let (a, b, a2) = (id("a"), id("b"), id("a-2"));
     let kinds = [
         TaskKind::GetParameterValues {
@@ -152,7 +153,7 @@ fn tasks_by_device(h: &Harness) {
 
 fn faults_by_channel(h: &Harness) {
     let s = h.open();
-    let s = s.as_ref();
+    let s = &s;
     s.apply(vec![
         Op::PutFault(fault("a", "task_1", "cwmp.9005")),
         Op::PutFault(fault("a", "default", "script.error")),
@@ -181,42 +182,58 @@ fn faults_by_channel(h: &Harness) {
     assert!(s.faults(Some(&id("c"))).unwrap().is_empty());
 }
 
+/// Leases are timed by the store's clock (the harness's manual one), never by the caller.
 fn leases(h: &Harness) {
     let s = h.open();
+    let at = |ms| h.clock.set(ms);
     let (d, e) = (id("d"), id("e"));
-    assert!(s.try_lease(&d, 1, 1_000, 100).unwrap());
+    at(1_000);
+    assert!(s.try_lease(&d, 1, 100).unwrap());
+    at(1_050);
     assert!(
-        !s.try_lease(&d, 2, 1_050, 100).unwrap(),
+        !s.try_lease(&d, 2, 100).unwrap(),
         "held by owner 1 until 1100"
     );
+    assert!(s.try_lease(&e, 2, 100).unwrap(), "leases are per device");
+    at(1_090);
+    assert!(s.try_lease(&d, 1, 100).unwrap(), "the holder may renew");
+    at(1_150);
     assert!(
-        s.try_lease(&e, 2, 1_050, 100).unwrap(),
-        "leases are per device"
-    );
-    assert!(
-        s.try_lease(&d, 1, 1_090, 100).unwrap(),
-        "the holder may renew"
-    );
-    assert!(
-        !s.try_lease(&d, 2, 1_150, 100).unwrap(),
+        !s.try_lease(&d, 2, 100).unwrap(),
         "renewal extended it to 1190"
     );
+    at(1_189);
     assert!(
-        s.try_lease(&d, 2, 1_190, 100).unwrap(),
+        !s.try_lease(&d, 2, 100).unwrap(),
+        "still held 1 ms before expiry"
+    );
+    at(1_190);
+    assert!(
+        s.try_lease(&d, 2, 100).unwrap(),
         "expired leases are taken over"
     );
     s.release(&d, 1).unwrap();
+    at(1_200);
     assert!(
-        !s.try_lease(&d, 3, 1_200, 100).unwrap(),
+        !s.try_lease(&d, 3, 100).unwrap(),
         "a non-holder cannot release"
     );
     s.release(&d, 2).unwrap();
-    assert!(s.try_lease(&d, 3, 1_200, 100).unwrap());
+    assert!(s.try_lease(&d, 3, 100).unwrap(), "released by its holder");
+}
+
+/// The store's clock is the one its readers see.
+fn readers_see_the_store_clock(h: &Harness) {
+    let s = h.open();
+    h.clock.set(1_234);
+    assert_eq!(s.writer().reader().now_ms(), 1_234);
+    h.clock.advance(6);
+    assert_eq!(s.writer().reader().now_ms(), 1_240);
 }
 
 fn delete_cascades(h: &Harness) {
     let s = h.open();
-    let s = s.as_ref();
+    let s = &s;
     for dev in ["victim", "victim-2"] {
         let mut meta = device(dev, &format!("S-{dev}"));
         meta.tags.insert("t".into());

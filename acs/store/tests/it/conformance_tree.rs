@@ -27,7 +27,7 @@ fn paths(tree: &ParamTree) -> Vec<&str> {
 
 fn updates_merge_into_sections(h: &Harness) {
     let s = h.open();
-    let s = s.as_ref();
+    let s = &s;
     put_ok(s, device("t", "S"), Expect::Absent);
     assert!(s.get_tree(&id("t")).unwrap().is_empty());
     apply1(
@@ -82,7 +82,7 @@ fn updates_merge_into_sections(h: &Harness) {
 
 fn remove_subtree_respects_boundaries(h: &Harness) {
     let s = h.open();
-    let s = s.as_ref();
+    let s = &s;
     let all = [
         "Device",
         "Device.WiFi",
@@ -130,7 +130,7 @@ fn remove_subtree_respects_boundaries(h: &Harness) {
 
 fn removes_apply_before_sets(h: &Harness) {
     let s = h.open();
-    let s = s.as_ref();
+    let s = &s;
     apply1(
         s,
         set(
@@ -161,7 +161,7 @@ fn removes_apply_before_sets(h: &Harness) {
 
 fn clear_tree_and_isolation(h: &Harness) {
     let s = h.open();
-    let s = s.as_ref();
+    let s = &s;
     // Ids where one is a prefix of the other must not share section ranges.
     s.apply(vec![
         set("dev", vec![("Device.A.B", leaf("1", 1))], &[]),
@@ -180,7 +180,7 @@ fn clear_tree_and_isolation(h: &Harness) {
 
 fn typed_values_round_trip(h: &Harness) {
     let s = h.open();
-    let s = s.as_ref();
+    let s = &s;
     let wire = [
         ("int", "-42"),
         ("int", " 42"),
@@ -230,7 +230,7 @@ fn typed_values_round_trip(h: &Harness) {
 
 fn model_change_keeps_tree_readable(h: &Harness) {
     let s = h.open();
-    let s = s.as_ref();
+    let s = &s;
     put_ok(s, device("m", "S"), Expect::Absent);
     apply1(
         s,

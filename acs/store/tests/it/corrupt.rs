@@ -3,7 +3,7 @@
 //! The test writes raw bytes with the engine's own API, so it knows the private key layout
 //! (`keys.rs`): a keyspace byte, then strings escaped and terminated by `00 00`.
 
-use acs_store::{Backend, Expect, Op, StoreError};
+use acs_store::{EngineKind, Expect, Op, StoreError};
 
 use crate::support::{Harness, apply1, device, for_each_backend, id, leaf, put_ok};
 
@@ -22,7 +22,7 @@ fn key(space: u8, parts: &[&str]) -> Vec<u8> {
 /// Writes raw bytes into a closed store with the engine's API.
 fn poke(h: &Harness, entries: &[(Vec<u8>, &[u8])]) {
     match h.backend {
-        Backend::Redb => {
+        EngineKind::Redb => {
             let table: ::redb::TableDefinition<'_, &[u8], &[u8]> =
                 ::redb::TableDefinition::new("kv");
             let db = ::redb::Database::create(h.path()).unwrap();
@@ -36,7 +36,7 @@ fn poke(h: &Harness, entries: &[(Vec<u8>, &[u8])]) {
             txn.commit().unwrap();
         }
         #[cfg(feature = "sled")]
-        Backend::Sled => {
+        EngineKind::Sled => {
             let db = ::sled::open(h.path()).unwrap();
             for (k, v) in entries {
                 db.insert(k.as_slice(), *v).unwrap();
@@ -44,17 +44,17 @@ fn poke(h: &Harness, entries: &[(Vec<u8>, &[u8])]) {
             db.flush().unwrap();
         }
         #[cfg(not(feature = "sled"))]
-        Backend::Sled => unreachable!("sled tests are not compiled without the feature"),
+        EngineKind::Sled => unreachable!("sled tests are not compiled without the feature"),
     }
 }
 
 fn corrupt_records_are_reported(h: &Harness) {
     {
         let s = h.open();
-        put_ok(s.as_ref(), device("bad", "S1"), Expect::Absent);
-        put_ok(s.as_ref(), device("good", "S2"), Expect::Absent);
+        put_ok(&s, device("bad", "S1"), Expect::Absent);
+        put_ok(&s, device("good", "S2"), Expect::Absent);
         apply1(
-            s.as_ref(),
+            &s,
             Op::UpdateTree {
                 id: id("bad"),
                 set: vec![("Device.A.B".into(), leaf("x", 1))],
@@ -100,9 +100,9 @@ fn corrupt_records_are_reported(h: &Harness) {
     );
     assert_eq!(s.scan(None, 10).unwrap(), [id("bad"), id("good")]);
     // Deleting the corrupt device's tree and faults does not need to decode them.
-    apply1(s.as_ref(), Op::ClearTree { id: id("bad") });
+    apply1(&s, Op::ClearTree { id: id("bad") });
     apply1(
-        s.as_ref(),
+        &s,
         Op::DeleteFault {
             device: id("bad"),
             channel: "chan".into(),

@@ -1,7 +1,8 @@
 //! Kill-and-reopen crash tests.
 //!
 //! The parent test re-executes this test binary filtered to `crash::child_writer`, which applies
-//! batches in a loop and prints `ACK <n>` after each `apply` returns. The parent SIGKILLs it at a
+//! batches in a loop through the store's writer (its thread and group commit, as the ACS writes)
+//! and prints `ACK <n>` after each `apply` returns. The parent SIGKILLs it at a
 //! varying moment after at least 50 acks, reopens the store and checks that it opens cleanly, that
 //! every acknowledged batch is fully present (records, tree, indexes, task, fault) and that the
 //! batch in flight is either entirely present or entirely absent. Several rounds reuse the same
@@ -12,12 +13,11 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use acs_store::{
-    Backend, DeviceId, DeviceStore, Expect, FaultRecord, Index, Op, Param, ParamTree, TaskKind,
-    Value,
+    DeviceId, EngineKind, Expect, FaultRecord, Index, Op, Param, ParamTree, TaskKind, Value,
 };
 
 use crate::conformance_tasks::task;
-use crate::support::{Harness, device, for_each_backend, id};
+use crate::support::{Harness, Store, device, for_each_backend, id};
 
 /// Set in the child's environment to `<backend>|<path>|<round>`.
 const CHILD_ENV: &str = "ACS_STORE_CRASH_CHILD";
@@ -128,7 +128,7 @@ fn batch(round: u32, n: u64) -> Vec<Op> {
 }
 
 /// Applies batches `1..=limit`, acknowledging each on `out` only after `apply` has returned.
-fn write_batches(store: &dyn DeviceStore, round: u32, limit: u64, out: &mut impl Write) {
+fn write_batches(store: &Store, round: u32, limit: u64, out: &mut impl Write) {
     for n in 1..=limit {
         store.apply(batch(round, n)).expect("apply");
         writeln!(out, "ACK {n}")
@@ -139,7 +139,7 @@ fn write_batches(store: &dyn DeviceStore, round: u32, limit: u64, out: &mut impl
 
 /// Checks round `round` after a crash with `acked` acknowledged batches; returns how many batches
 /// of the round are present. `earlier` holds the present-batch counts of previous rounds.
-fn verify(s: &dyn DeviceStore, round: u32, acked: u64, earlier: &[u64]) -> u64 {
+fn verify(s: &Store, round: u32, acked: u64, earlier: &[u64]) -> u64 {
     let mut last = 0;
     while s.get(&dev(round, last + 1)).unwrap().is_some() {
         last += 1;
@@ -232,8 +232,8 @@ fn verify(s: &dyn DeviceStore, round: u32, acked: u64, earlier: &[u64]) -> u64 {
 fn kill_and_reopen(h: &Harness) {
     let exe = std::env::current_exe().expect("test binary path");
     let backend = match h.backend {
-        Backend::Redb => "redb",
-        Backend::Sled => "sled",
+        EngineKind::Redb => "redb",
+        EngineKind::Sled => "sled",
     };
     let mut present = Vec::new();
     for round in 1..=ROUNDS {
@@ -275,8 +275,9 @@ fn kill_and_reopen(h: &Harness) {
         for line in lines.map_while(Result::ok) {
             acked = parse_ack(&line).unwrap_or(acked);
         }
-        let store = acs_store::open(h.backend, &h.path()).expect("store must reopen after SIGKILL");
-        let last = verify(store.as_ref(), round, acked, &present);
+        let store = Store::open(h.backend, &h.path(), h.clock.clone())
+            .expect("store must reopen after SIGKILL");
+        let last = verify(&store, round, acked, &present);
         present.push(last);
     }
     assert!(present.iter().all(|&n| n >= MIN_ACKS));
@@ -287,12 +288,12 @@ fn kill_and_reopen(h: &Harness) {
 #[test]
 fn child_writer() {
     let Ok(spec) = std::env::var(CHILD_ENV) else {
-        let h = Harness::new(Backend::Redb);
+        let h = Harness::new(EngineKind::Redb);
         let s = h.open();
         let mut acks = Vec::new();
-        write_batches(s.as_ref(), 1, 5, &mut acks);
+        write_batches(&s, 1, 5, &mut acks);
         assert_eq!(String::from_utf8(acks).unwrap().lines().count(), 5);
-        assert_eq!(verify(s.as_ref(), 1, 5, &[]), 5);
+        assert_eq!(verify(&s, 1, 5, &[]), 5);
         return;
     };
     let mut parts = spec.splitn(3, '|');
@@ -302,14 +303,15 @@ fn child_writer() {
         parts.next().unwrap(),
     );
     let backend = if backend == "sled" {
-        Backend::Sled
+        EngineKind::Sled
     } else {
-        Backend::Redb
+        EngineKind::Redb
     };
-    let store = acs_store::open(backend, std::path::Path::new(path)).expect("child open");
+    let clock = std::sync::Arc::new(acs_store::ManualClock::new(0));
+    let store = Store::open(backend, std::path::Path::new(path), clock).expect("child open");
     // Bounded so an orphaned child cannot run forever if the parent dies.
     write_batches(
-        store.as_ref(),
+        &store,
         round.parse().unwrap(),
         100_000,
         &mut std::io::stdout().lock(),

@@ -3,13 +3,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use acs_store::{
-    DeviceMeta, DeviceStore, Expect, FaultRecord, Index, Op, Outcome, Param, ParamTree, TaskKind,
-    TaskRecord, Value,
+    DeviceMeta, Expect, FaultRecord, Index, Op, Outcome, Param, ParamTree, TaskKind, TaskRecord,
+    Value,
 };
 use proptest::prelude::*;
 
 use crate::conformance_tasks::task;
-use crate::support::{Harness, device, id};
+use crate::support::{Harness, Store, device, id};
 
 const DEVICES: [&str; 3] = ["d", "d-1", "e"];
 const SERIALS: [&str; 2] = ["S1", "S2"];
@@ -125,7 +125,7 @@ impl Model {
 
     /// The last-inform index holds each device once, under the hour of its effective time, so
     /// a range scan returns every device informed in the range and only devices of its hours.
-    fn check_inform_index(&self, s: &dyn DeviceStore) {
+    fn check_inform_index(&self, s: &Store) {
         const HOUR: i64 = 3_600_000;
         let effective = |d: &str, m: &DeviceMeta| {
             self.informed
@@ -157,7 +157,7 @@ impl Model {
         }
     }
 
-    fn check(&self, s: &dyn DeviceStore) {
+    fn check(&self, s: &Store) {
         for d in DEVICES {
             let got = s.get(&id(d)).unwrap().map(|v| (v.revision, v.value));
             let want = self.devices.get(d).map(|(r, m)| {
@@ -295,7 +295,7 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-fn run(backend: acs_store::Backend, batches: Vec<Vec<Op>>) {
+fn run(backend: acs_store::EngineKind, batches: Vec<Vec<Op>>) {
     let h = Harness::new(backend);
     let mut model = Model::default();
     {
@@ -304,10 +304,10 @@ fn run(backend: acs_store::Backend, batches: Vec<Vec<Op>>) {
             let got = s.apply(batch.clone()).unwrap();
             let want: Vec<_> = batch.into_iter().map(|op| model.apply(op)).collect();
             assert_eq!(got, want);
-            model.check(s.as_ref());
+            model.check(&s);
         }
     }
-    model.check(h.open().as_ref());
+    model.check(&h.open());
 }
 
 proptest! {
@@ -315,12 +315,12 @@ proptest! {
 
     #[test]
     fn redb_matches_model(batches in prop::collection::vec(prop::collection::vec(op(), 1..5), 1..8)) {
-        run(acs_store::Backend::Redb, batches);
+        run(acs_store::EngineKind::Redb, batches);
     }
 
     #[test]
     #[cfg(feature = "sled")]
     fn sled_matches_model(batches in prop::collection::vec(prop::collection::vec(op(), 1..5), 1..8)) {
-        run(acs_store::Backend::Sled, batches);
+        run(acs_store::EngineKind::Sled, batches);
     }
 }
