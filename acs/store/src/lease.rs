@@ -4,6 +4,7 @@
 //! so every ACS worker that can reach the store lives in this process and an in-memory table is
 //! the whole truth. Persisting leases would only add an fsync per session start and stale leases
 //! after a crash. A shared multi-node backend (Postgres) would need leases in the database.
+//! Times come from the store's [`crate::Clock`], read by the embedded adapter on each call.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};

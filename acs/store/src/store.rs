@@ -3,11 +3,14 @@
 use crate::StoreError;
 use crate::model::{DeviceId, DeviceMeta, FaultRecord, Param, ParamTree, TaskRecord, Versioned};
 
-/// Durable ACS state, independent of the storage engine.
+/// The synchronous interface of the embedded engines, which their [`crate::Backend`] adapter
+/// is built on.
 ///
-/// The API is synchronous because both embedded engines are: async callers wrap it in
-/// `spawn_blocking` or a dedicated store thread. Writes go through [`DeviceStore::apply`] only, so
-/// callers can group-commit many device updates in one durable transaction (one fsync).
+/// Synchronous because both embedded engines are. New code uses [`crate::StoreWriter`] and
+/// [`crate::StoreReader`] instead, which give this one writer thread (group commit) and take
+/// lease time from the store's clock; this trait stays public only until every caller has
+/// moved. Writes go through [`DeviceStore::apply`] only, so many device updates can share one
+/// durable transaction (one fsync).
 pub trait DeviceStore: Send + Sync + 'static {
     /// A device's metadata and its revision.
     fn get(&self, id: &DeviceId) -> Result<Option<Versioned<DeviceMeta>>, StoreError>;
@@ -42,6 +45,7 @@ pub trait DeviceStore: Send + Sync + 'static {
     /// One configuration document.
     fn doc(&self, collection: &str, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Per-device lease: true if `owner` now holds it (free, expired, or already held by owner).
+    /// `now_ms` is the caller's time; the async API passes the store's clock instead.
     fn try_lease(
         &self,
         id: &DeviceId,
