@@ -27,7 +27,7 @@ const DIAGNOSTIC_BUCKETS: [f64; 11] = [
 ];
 
 /// A monotonically increasing counter: prometheus-client's, behind the ACS's `inc` and `get`.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default)]
 pub struct Counter(counter::Counter);
 
 impl Counter {

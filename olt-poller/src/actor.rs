@@ -81,6 +81,12 @@ struct PollLabels {
 
 type PollDurations = Family<PollLabels, Histogram, fn() -> Histogram>;
 
+/// One OLT's series of the fleet's poll durations, taken once when the OLT is added.
+struct PollTimes {
+    ok: Histogram,
+    failed: Histogram,
+}
+
 /// Polls many OLTs concurrently.
 pub struct OltFleet {
     config: FleetConfig,
@@ -142,14 +148,17 @@ impl OltFleet {
         }
         let (tx, rx) = mpsc::channel(8);
         let id = olt.id.clone();
-        let duration = |outcome| {
+        let series = |outcome| {
             self.durations.get_or_create_owned(&PollLabels {
                 olt: id.as_str().to_owned(),
                 outcome,
             })
         };
         let actor = Actor {
-            durations: [duration("ok"), duration("failed")],
+            times: PollTimes {
+                ok: series("ok"),
+                failed: series("failed"),
+            },
             tracker: Tracker::new(olt.id.clone(), self.config.thresholds),
             deadline: self.config.poll_deadline.unwrap_or(olt.interval),
             olt,
@@ -208,8 +217,7 @@ struct Actor {
     events: broadcast::Sender<PollerEvent>,
     history: Option<Arc<dyn OpticalHistory>>,
     latest: Latest,
-    /// This OLT's poll durations: successful polls, then failed ones.
-    durations: [Histogram; 2],
+    times: PollTimes,
 }
 
 impl Actor {
@@ -244,7 +252,12 @@ impl Actor {
                 Ok(r) => r,
                 Err(_) => Err(OltError::Timeout { attempts: 0 }),
             };
-            self.durations[usize::from(r.is_err())].observe(started.elapsed().as_secs_f64());
+            let times = if r.is_ok() {
+                &self.times.ok
+            } else {
+                &self.times.failed
+            };
+            times.observe(started.elapsed().as_secs_f64());
             r
         };
         let snap = match result {
