@@ -14,4 +14,5 @@ for dep in scripts/deps/*.sh; do
     bash "$dep"
 done
 cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 cargo test --workspace --all-features --locked

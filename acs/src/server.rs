@@ -36,24 +36,31 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 #[derive(Default)]
 struct ConnState {
     cookie: Option<String>,
+    /// When the Inform of the connection's session (`cookie`) arrived, for its latency metric.
+    session_started: Option<Instant>,
     authenticated: bool,
     auth_failures: u32,
 }
 
 /// Loads a rustls acceptor from PEM files.
 pub fn load_tls(files: &crate::TlsFiles) -> Result<TlsAcceptor, crate::AcsError> {
+    use rustls_pki_types::pem::{self, PemObject};
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
     use tokio_rustls::rustls;
     let bad = |what: &str| crate::AcsError::Config(format!("TLS {what}"));
-    let certs = rustls_pemfile::certs(&mut std::io::BufReader::new(std::fs::File::open(
-        &files.cert,
-    )?))
-    .collect::<Result<Vec<_>, _>>()
-    .map_err(|_| bad("certificate is not valid PEM"))?;
-    let key = rustls_pemfile::private_key(&mut std::io::BufReader::new(std::fs::File::open(
-        &files.key,
-    )?))
-    .map_err(|_| bad("key is not valid PEM"))?
-    .ok_or_else(|| bad("key file holds no key"))?;
+    // An unreadable file stays an I/O error (a wrong path); anything else is the PEM's fault.
+    let pem_error = |e: pem::Error, what: &str| match e {
+        pem::Error::Io(e) => crate::AcsError::from(e),
+        pem::Error::NoItemsFound => bad(&format!("{what} file holds no {what}")),
+        _ => bad(&format!("{what} is not valid PEM")),
+    };
+    let certs = CertificateDer::pem_file_iter(&files.cert)
+        .and_then(|items| items.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| pem_error(e, "certificate"))?;
+    if certs.is_empty() {
+        return Err(pem_error(pem::Error::NoItemsFound, "certificate"));
+    }
+    let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|e| pem_error(e, "key"))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -429,6 +436,16 @@ async fn handle(
                 Reply::Envelope(env) => envelope(&env),
                 Reply::End => {
                     acs.metrics.sessions_completed.inc();
+                    // Timed on the connection its Inform came on (a session continued on
+                    // another connection has no start time there and is not observed).
+                    let started = {
+                        let s = state.lock().unwrap_or_else(|e| e.into_inner());
+                        s.session_started
+                            .filter(|_| s.cookie.as_deref() == Some(&*cookie))
+                    };
+                    if let Some(t0) = started {
+                        acs.metrics.observe_session(t0.elapsed());
+                    }
                     end_session(acs, state, &cookie);
                     acs.publish(DeviceEvent::SessionEnded { device });
                     // Like GenieACS: the session is over, so the connection is too; closing from
@@ -665,7 +682,11 @@ async fn start_session(
         acs.metrics.concurrent_session_refused.inc();
         return text(StatusCode::BAD_REQUEST, "CPE already in session\n");
     }
-    state.lock().unwrap_or_else(|e| e.into_inner()).cookie = Some(cookie.clone());
+    {
+        let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
+        s.cookie = Some(cookie.clone());
+        s.session_started = Some(now);
+    }
     acs.metrics.informs.inc();
     if new_device {
         acs.metrics.registrations.inc();

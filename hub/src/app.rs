@@ -7,8 +7,8 @@ use crate::events::EventBus;
 use acs::Acs;
 use olt_poller::OltFleet;
 use olt_poller::{OltId, OltSnapshot, Onu};
+use prometheus_client::metrics::counter::Counter;
 use std::collections::HashMap;
-use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
 /// ERPNext links of a device, as the provisioner matched them.
@@ -102,23 +102,23 @@ pub struct DiagDefaults {
     pub speedtest_url: Option<String>,
 }
 
-/// Counters of the hub API itself.
+/// Counters of the hub API itself (registered on each scrape by `metrics.rs`).
 #[derive(Debug, Default)]
 pub struct HubMetrics {
     /// Requests answered, by class.
-    pub requests: AtomicU64,
+    pub requests: Counter,
     /// Requests refused for authentication (401) or scope (403).
-    pub refused: AtomicU64,
+    pub refused: Counter,
     /// Diagnostics run.
-    pub diagnostics: AtomicU64,
+    pub diagnostics: Counter,
     /// Diagnostics that failed.
-    pub diagnostics_failed: AtomicU64,
+    pub diagnostics_failed: Counter,
     /// Summaries served.
-    pub summaries: AtomicU64,
+    pub summaries: Counter,
     /// Reads through the modem bridge.
-    pub bridge_reads: AtomicU64,
+    pub bridge_reads: Counter,
     /// Bridge reads that failed.
-    pub bridge_failures: AtomicU64,
+    pub bridge_failures: Counter,
 }
 
 /// Everything the API handlers share.

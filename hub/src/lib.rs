@@ -12,6 +12,7 @@ mod demo;
 pub mod events;
 mod import;
 pub mod lab;
+pub mod metrics;
 mod modem;
 mod olt;
 mod provision;

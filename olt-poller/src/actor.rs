@@ -7,8 +7,12 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Registry, Unit};
 use tokio::sync::{Semaphore, broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
@@ -59,6 +63,30 @@ struct Handle {
 
 type Latest = Arc<Mutex<HashMap<OltId, Arc<OltSnapshot>>>>;
 
+/// Upper bounds (seconds) of the poll duration buckets. A small OLT on a LAN answers a poll in
+/// tens of milliseconds; a loaded one (thousands of ONUs, several GETBULK walks of hundreds of
+/// requests each, retries after timeouts) takes seconds to tens of seconds; a poll is abandoned
+/// at its deadline, the OLT's interval by default (60 s, 300 s in some configurations), so the
+/// top buckets show polls that ran into it.
+const POLL_BUCKETS: [f64; 12] = [
+    0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+];
+
+/// Labels of one OLT's polls: its name and whether the poll gave a snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct PollLabels {
+    olt: String,
+    outcome: &'static str,
+}
+
+type PollDurations = Family<PollLabels, Histogram, fn() -> Histogram>;
+
+/// One OLT's series of the fleet's poll durations, taken once when the OLT is added.
+struct PollTimes {
+    ok: Histogram,
+    failed: Histogram,
+}
+
 /// Polls many OLTs concurrently.
 pub struct OltFleet {
     config: FleetConfig,
@@ -67,6 +95,7 @@ pub struct OltFleet {
     history: Option<Arc<dyn OpticalHistory>>,
     latest: Latest,
     actors: HashMap<OltId, Handle>,
+    durations: PollDurations,
 }
 
 impl std::fmt::Debug for OltFleet {
@@ -88,7 +117,20 @@ impl OltFleet {
             history,
             latest: Arc::default(),
             actors: HashMap::new(),
+            durations: Family::new_with_constructor(|| Histogram::new(POLL_BUCKETS)),
         }
+    }
+
+    /// Registers the fleet's metrics: `fibreplane_olt_poll_duration_seconds`, a histogram per
+    /// OLT and outcome (the live one: later polls show in later scrapes).
+    pub fn register_metrics(&self, registry: &mut Registry) {
+        registry.register_with_unit(
+            "fibreplane_olt_poll_duration",
+            "SNMP polls of each OLT by outcome, from the first request to the last answer or the \
+             deadline (the wait for a fleet socket excluded)",
+            Unit::Seconds,
+            self.durations.clone(),
+        );
     }
 
     /// Subscribes to state-change events.
@@ -106,7 +148,17 @@ impl OltFleet {
         }
         let (tx, rx) = mpsc::channel(8);
         let id = olt.id.clone();
+        let series = |outcome| {
+            self.durations.get_or_create_owned(&PollLabels {
+                olt: id.as_str().to_owned(),
+                outcome,
+            })
+        };
         let actor = Actor {
+            times: PollTimes {
+                ok: series("ok"),
+                failed: series("failed"),
+            },
             tracker: Tracker::new(olt.id.clone(), self.config.thresholds),
             deadline: self.config.poll_deadline.unwrap_or(olt.interval),
             olt,
@@ -165,6 +217,7 @@ struct Actor {
     events: broadcast::Sender<PollerEvent>,
     history: Option<Arc<dyn OpticalHistory>>,
     latest: Latest,
+    times: PollTimes,
 }
 
 impl Actor {
@@ -192,10 +245,20 @@ impl Actor {
             let Ok(_permit) = self.sockets.acquire().await else {
                 return Err(OltError::ShuttingDown);
             };
-            match tokio::time::timeout(self.deadline, poll_once(&self.olt, self.limits)).await {
+            let started = Instant::now();
+            let r = match tokio::time::timeout(self.deadline, poll_once(&self.olt, self.limits))
+                .await
+            {
                 Ok(r) => r,
                 Err(_) => Err(OltError::Timeout { attempts: 0 }),
-            }
+            };
+            let times = if r.is_ok() {
+                &self.times.ok
+            } else {
+                &self.times.failed
+            };
+            times.observe(started.elapsed().as_secs_f64());
+            r
         };
         let snap = match result {
             Ok(s) => Arc::new(s),

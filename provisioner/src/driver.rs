@@ -8,6 +8,7 @@
 
 mod actions;
 mod loops;
+mod metrics;
 mod persist;
 
 use persist::{dirty_ops, persist_loop};

@@ -122,6 +122,17 @@ pub enum Diagnostic {
 }
 
 impl Diagnostic {
+    /// The kind's name as the JSON `kind` tag spells it (`ping`, `trace_route`, `download`,
+    /// `upload`): the label of the diagnostic latency metric.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Self::Ping { .. } => "ping",
+            Self::TraceRoute { .. } => "trace_route",
+            Self::Download { .. } => "download",
+            Self::Upload { .. } => "upload",
+        }
+    }
+
     /// How long the test may take on the CPE at worst (its own timeouts), capped at five
     /// minutes: the driver starts checking the state after this plus its margin when no
     /// `8 DIAGNOSTICS COMPLETE` has come.

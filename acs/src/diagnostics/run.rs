@@ -119,7 +119,8 @@ impl Acs {
         timeout: Duration,
         progress: Option<mpsc::Sender<DiagProgress>>,
     ) -> Result<DiagResult, DiagError> {
-        let deadline = Instant::now() + timeout;
+        let started = Instant::now();
+        let deadline = started + timeout;
         let progress = Progress(progress);
         let lock = self.diag_lock(device);
         let result = match tokio::time::timeout_at(deadline, lock.lock()).await {
@@ -140,6 +141,8 @@ impl Acs {
         if result.is_err() {
             self.metrics.diagnostic_failures.inc();
         }
+        self.metrics
+            .observe_diagnostic(diag.kind_name(), result.is_ok(), started.elapsed());
         result
     }
 

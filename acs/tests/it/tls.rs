@@ -84,3 +84,43 @@ async fn basic_auth_is_accepted_over_tls() {
     let _ = stop.send(());
     server.await.unwrap();
 }
+
+#[test]
+fn tls_files_without_a_certificate_or_key_are_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let good_cert = dir.path().join("cert.pem");
+    let good_key = dir.path().join("key.pem");
+    let empty = dir.path().join("empty.pem");
+    let broken = dir.path().join("broken.pem");
+    std::fs::write(&good_cert, cert.cert.pem()).unwrap();
+    std::fs::write(&good_key, cert.signing_key.serialize_pem()).unwrap();
+    std::fs::write(&empty, "no PEM section here\n").unwrap();
+    std::fs::write(
+        &broken,
+        "-----BEGIN CERTIFICATE-----\n!!!not base64!!!\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let load = |cert: &std::path::Path, key: &std::path::Path| {
+        acs::server::load_tls(&TlsFiles {
+            cert: cert.to_owned(),
+            key: key.to_owned(),
+        })
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+    };
+    assert_eq!(load(&good_cert, &good_key), Ok(()));
+    let cases = [
+        (&empty, &good_key, "certificate file holds no certificate"),
+        (&broken, &good_key, "certificate is not valid PEM"),
+        (&good_cert, &empty, "key file holds no key"),
+        // A certificate is not a key: the key file holds no key of its own.
+        (&good_cert, &good_cert, "key file holds no key"),
+    ];
+    for (c, k, want) in cases {
+        let err = load(c, k).unwrap_err();
+        assert!(err.contains(want), "{want:?} in {err:?}");
+    }
+    let missing = load(&dir.path().join("nope.pem"), &good_key).unwrap_err();
+    assert!(missing.contains("No such file"), "{missing}");
+}

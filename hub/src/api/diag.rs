@@ -19,7 +19,6 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 /// Largest speed-test download served (and upload read), bytes.
@@ -62,7 +61,7 @@ async fn summary(
     let Ok(dev) = acs::DeviceId::parse(&id) else {
         return error(StatusCode::BAD_REQUEST, "not a device id");
     };
-    hub.metrics.summaries.fetch_add(1, Ordering::Relaxed);
+    hub.metrics.summaries.inc();
     let staleness = Staleness::default();
     let read = |hub: &Hub| hub.acs.device_summary(&dev, &staleness);
     let mut s = match read(&hub) {
@@ -289,7 +288,7 @@ async fn diagnostic(
         Err(r) => return r,
     };
     let budget = Duration::from_secs(req.timeout_secs.unwrap_or(120).clamp(1, 600));
-    hub.metrics.diagnostics.fetch_add(1, Ordering::Relaxed);
+    hub.metrics.diagnostics.inc();
     let (tx, mut rx) = tokio::sync::mpsc::channel::<DiagProgress>(16);
     let topic = format!("device:{id}");
     let stream = headers
@@ -325,15 +324,11 @@ async fn diagnostic(
         let (status, body) = match result {
             Ok(Ok(r)) => (StatusCode::OK, json!({ "ok": true, "result": r })),
             Ok(Err(DiagError::Failed(f))) => {
-                hub.metrics
-                    .diagnostics_failed
-                    .fetch_add(1, Ordering::Relaxed);
+                hub.metrics.diagnostics_failed.inc();
                 (StatusCode::OK, json!({ "ok": false, "failure": f }))
             }
             Ok(Err(e)) => {
-                hub.metrics
-                    .diagnostics_failed
-                    .fetch_add(1, Ordering::Relaxed);
+                hub.metrics.diagnostics_failed.inc();
                 (
                     status_of(&e),
                     json!({ "ok": false, "error": e.to_string() }),

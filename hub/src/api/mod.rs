@@ -21,7 +21,6 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 /// The whole API.
 pub fn router(hub: Arc<Hub>) -> Router {
@@ -91,7 +90,7 @@ pub(crate) fn error(status: StatusCode, message: impl std::fmt::Display) -> Resp
 }
 
 fn refused(hub: &Hub, e: AuthError) -> Response {
-    hub.metrics.refused.fetch_add(1, Ordering::Relaxed);
+    hub.metrics.refused.inc();
     let status = match e {
         AuthError::Forbidden => StatusCode::FORBIDDEN,
         _ => StatusCode::UNAUTHORIZED,
@@ -114,7 +113,7 @@ pub(crate) fn caller(
     query_token: Option<&str>,
     peer: Option<SocketAddr>,
 ) -> Result<Caller, Response> {
-    hub.metrics.requests.fetch_add(1, Ordering::Relaxed);
+    hub.metrics.requests.inc();
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

@@ -15,7 +15,6 @@ use serde::Deserialize;
 use serde_json::json;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use tower::ServiceExt as _;
 
 pub(super) fn routes() -> Router<Arc<Hub>> {
@@ -167,7 +166,7 @@ async fn modem(
 
 /// GETs `path` from the modem bridge; the status and body come back as the bridge sent them.
 pub(crate) async fn bridge_get(hub: &Hub, path: &str) -> Result<(StatusCode, Vec<u8>), Response> {
-    hub.metrics.bridge_reads.fetch_add(1, Ordering::Relaxed);
+    hub.metrics.bridge_reads.inc();
     let out = match &hub.modem {
         None => {
             return Err(error(
@@ -215,7 +214,7 @@ pub(crate) async fn bridge_get(hub: &Hub, path: &str) -> Result<(StatusCode, Vec
         }
     };
     if !out.0.is_success() {
-        hub.metrics.bridge_failures.fetch_add(1, Ordering::Relaxed);
+        hub.metrics.bridge_failures.inc();
     }
     Ok(out)
 }

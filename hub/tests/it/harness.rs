@@ -37,6 +37,8 @@ pub(crate) struct Options {
     pub(crate) nbi: bool,
     /// ERPNext links: device index → service location.
     pub(crate) locations: Vec<(usize, &'static str)>,
+    /// Also poll the lab OLT under this second name (names the scrape must escape).
+    pub(crate) olt_alias: Option<&'static str>,
 }
 
 /// A directory of fixed links, standing for the provisioner's matched ERPNext records.
@@ -108,6 +110,11 @@ pub(crate) async fn start(opts: Options) -> TestStack {
     )
     .await
     .unwrap();
+    if let Some(alias) = opts.olt_alias {
+        let mut twin = config.olt[0].clone();
+        twin.id = alias.into();
+        config.olt.push(twin);
+    }
     let secrets = Secrets {
         cpe: Some(Secret::new(CPE_SECRET)),
         hub_token: Some(Secret::new(TOKEN)),

@@ -8,6 +8,7 @@ mod devices;
 mod events;
 mod harness;
 mod logscan;
+mod metrics;
 mod neighbours;
 mod proof;
 mod security;

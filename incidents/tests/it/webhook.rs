@@ -232,10 +232,5 @@ async fn wrong_secrets_bad_bodies_and_big_bodies_are_refused() {
     assert_eq!(s, 400, "a GET without the notification");
     let r = service.metrics().webhook_refused;
     assert_eq!((r.unauthorized, r.bad_body, r.too_large), (4, 2, 2));
-    let text = service.metrics().to_prometheus();
-    assert!(
-        text.contains("fibreplane_kuma_webhooks_refused_total{reason=\"unauthorized\"} 4"),
-        "{text}"
-    );
     service.shutdown().await;
 }

@@ -219,4 +219,25 @@ async fn a_dead_olt_does_not_delay_a_healthy_one() {
         1
     );
     assert!(fleet.latest(&alive_id).is_some());
+
+    // Every poll is in the OLT's duration histogram, by outcome: the dead OLT's failures took
+    // at least its four 300 ms attempts, so none is in the buckets up to 1 s.
+    let mut registry = prometheus_client::registry::Registry::default();
+    fleet.register_metrics(&mut registry);
+    let mut text = String::new();
+    prometheus_client::encoding::prometheus_text::encode(&mut text, &registry).unwrap();
+    let sample = |series: &str| -> u64 {
+        let name = format!("fibreplane_olt_poll_duration_seconds_{series} ");
+        let line = text.lines().find(|l| l.starts_with(&name));
+        line.and_then(|l| l[name.len()..].parse().ok())
+            .unwrap_or_else(|| panic!("{name} in\n{text}"))
+    };
+    assert!(sample("count{olt=\"dead\",outcome=\"failed\"}") >= 1);
+    assert_eq!(
+        sample("bucket{olt=\"dead\",outcome=\"failed\",le=\"1\"}"),
+        0
+    );
+    assert!(sample("count{olt=\"dead\",outcome=\"ok\"}") >= 1);
+    assert!(sample("count{olt=\"alive\",outcome=\"ok\"}") >= 1);
+    assert_eq!(sample("count{olt=\"alive\",outcome=\"failed\"}"), 0);
 }

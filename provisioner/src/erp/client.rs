@@ -2,12 +2,12 @@
 //! each with bounded retries for transient failures. Longer outages are the driver's business:
 //! it keeps what it has to write in its durable outbox and tries again later.
 
+use super::metrics::ErpMetrics;
 use super::wire::{self, Limits, Row};
 use crate::error::ProvisionError;
 use acs::Secret;
 use serde_json::json;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How to reach ERPNext.
 #[derive(Debug, Clone)]
@@ -50,8 +50,7 @@ impl Default for ErpConfig {
 pub struct ErpClient {
     http: reqwest::Client,
     config: ErpConfig,
-    requests: AtomicU64,
-    failures: AtomicU64,
+    metrics: ErpMetrics,
 }
 
 impl ErpClient {
@@ -66,20 +65,24 @@ impl ErpClient {
         Ok(Self {
             http,
             config,
-            requests: AtomicU64::new(0),
-            failures: AtomicU64::new(0),
+            metrics: ErpMetrics::default(),
         })
     }
 
     /// HTTP requests sent so far (retries included), for the benchmark and the metrics.
     pub fn requests(&self) -> u64 {
-        self.requests.load(Ordering::Relaxed)
+        self.metrics.requests.get()
     }
 
     /// Requests that failed so far (unreachable, refused, an error status; each retry counts),
     /// for the metrics: a rising count is ERPNext away or refusing.
     pub fn failures(&self) -> u64 {
-        self.failures.load(Ordering::Relaxed)
+        self.metrics.failures.get()
+    }
+
+    /// Adds the client's metrics (requests, failures, latency by outcome) to a scrape.
+    pub fn register_metrics(&self, registry: &mut prometheus_client::registry::Registry) {
+        self.metrics.register(registry);
     }
 
     fn url(&self, name: Option<&str>) -> Result<reqwest::Url, ProvisionError> {
@@ -124,7 +127,7 @@ impl ErpClient {
                 .send_once(method.clone(), url.clone(), body.clone())
                 .await;
             if result.is_err() {
-                self.failures.fetch_add(1, Ordering::Relaxed);
+                self.metrics.failures.inc();
             }
             match result {
                 Err(e) if e.is_transient() && attempt < self.config.retries => {
@@ -142,7 +145,20 @@ impl ErpClient {
         url: reqwest::Url,
         body: Option<Vec<u8>>,
     ) -> Result<Vec<u8>, ProvisionError> {
-        self.requests.fetch_add(1, Ordering::Relaxed);
+        self.metrics.requests.inc();
+        let started = Instant::now();
+        let result = self.exchange(method, url, body).await;
+        self.metrics.observe(&result, started.elapsed());
+        result
+    }
+
+    /// One HTTP exchange: the request, the bounded body, the status mapped to an error class.
+    async fn exchange(
+        &self,
+        method: reqwest::Method,
+        url: reqwest::Url,
+        body: Option<Vec<u8>>,
+    ) -> Result<Vec<u8>, ProvisionError> {
         let mut req = self
             .http
             .request(method, url)

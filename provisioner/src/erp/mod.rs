@@ -1,6 +1,7 @@
 //! ERPNext: the Frappe wire format ([`wire`]) and the REST client ([`client`]).
 
 pub mod client;
+mod metrics;
 pub mod wire;
 
 pub use client::{ErpClient, ErpConfig};
