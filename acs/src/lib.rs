@@ -26,23 +26,21 @@ mod session;
 pub mod summary;
 mod tasks;
 mod transfer;
-mod writer;
 
-pub use acs_store::{self as store, DeviceId, DeviceStore, TaskKind, TaskRecord, TaskStatus};
+pub use acs_store::{self as store, DeviceId, StoreReader, TaskKind, TaskRecord, TaskStatus};
 pub use config::{AcsConfig, CpeAuthMode, Secret, StoreBackend, TlsFiles};
 pub use cpe_auth::derive_password;
 pub use cr::CrError;
 pub use inform::{indexed_mac_path, note_fact};
 pub use metrics::Metrics;
 
-use acs_store::{FaultRecord, Op, Outcome, StoreError};
+use acs_store::{FaultRecord, Op, Outcome, StoreError, StoreWriter};
 use registry::Registry;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tasks::TaskQueue;
 use tokio::sync::broadcast;
-use writer::Writer;
 
 /// The store collection of file metadata documents (the NBI's `files`).
 pub(crate) const FILES: &str = "files";
@@ -131,8 +129,11 @@ pub enum TaskOutcome {
 /// The ACS: shared by the server, the NBI and the hub.
 pub struct Acs {
     pub(crate) config: AcsConfig,
-    pub(crate) store: Arc<dyn DeviceStore>,
-    pub(crate) writer: Writer,
+    /// Reads: handed to every component ([`Acs::store`]).
+    pub(crate) store: StoreReader,
+    /// The one capability that writes (group-committed) and takes device leases: private to
+    /// the ACS, which every other component writes through ([`Acs::write`]).
+    pub(crate) writer: StoreWriter,
     pub(crate) auth: cpe_auth::CpeAuth,
     pub(crate) sessions: Registry,
     pub(crate) inform_log: bookkeeping::InformLog,
@@ -155,25 +156,22 @@ pub struct Acs {
 
 impl Acs {
     /// Opens the configured store under `config.data_dir` and builds the ACS.
-    pub fn open(config: AcsConfig) -> Result<Arc<Self>, AcsError> {
+    pub async fn open(config: AcsConfig) -> Result<Arc<Self>, AcsError> {
         std::fs::create_dir_all(&config.data_dir)?;
-        let store: Arc<dyn DeviceStore> = match config.backend {
-            StoreBackend::Redb => Arc::new(acs_store::open_redb(
+        let writer = match config.backend {
+            StoreBackend::Redb => acs_store::open(
+                acs_store::EngineKind::Redb,
                 &config.data_dir.join("fibreplane.redb"),
-            )?),
-            StoreBackend::Sled => Arc::from(acs_store::open_engine(
-                acs_store::EngineKind::Sled,
-                &config.data_dir.join("sled"),
-            )?),
+            )?,
+            StoreBackend::Sled => {
+                acs_store::open(acs_store::EngineKind::Sled, &config.data_dir.join("sled"))?
+            }
         };
-        Self::with_store(config, store)
+        Self::with_store(config, writer).await
     }
 
-    /// Builds the ACS over an already opened store.
-    pub fn with_store(
-        config: AcsConfig,
-        store: Arc<dyn DeviceStore>,
-    ) -> Result<Arc<Self>, AcsError> {
+    /// Builds the ACS over an already opened store; it takes the store's only writer.
+    pub async fn with_store(config: AcsConfig, writer: StoreWriter) -> Result<Arc<Self>, AcsError> {
         if config.cpe_auth == CpeAuthMode::Digest && config.cpe_secret.is_empty() {
             return Err(AcsError::Config(
                 "digest CPE authentication needs a CPE secret (FIBREPLANE_CPE_SECRET)".into(),
@@ -190,14 +188,15 @@ impl Acs {
                 .clone()
                 .unwrap_or_else(|| "http://127.0.0.1:7567".into()),
         });
+        let store = writer.reader();
         Ok(Arc::new(Self {
             auth: cpe_auth::CpeAuth::new(&config),
             sessions: Registry::default(),
             inform_log: bookkeeping::InformLog::default(),
             presets: Mutex::new(None),
-            tasks: TaskQueue::with_pending(&store.tasks(None)?),
+            tasks: TaskQueue::with_pending(&store.tasks(None).await?),
             session_policy,
-            writer: Writer::start(store.clone())?,
+            writer,
             store,
             config,
             metrics: Metrics::default(),
@@ -213,18 +212,20 @@ impl Acs {
         &self.config
     }
 
-    /// The device store (for reads; writes go through the ACS).
-    pub fn store(&self) -> &Arc<dyn DeviceStore> {
+    /// The device store, for reads: a [`StoreReader`] cannot write. Every write goes through
+    /// [`Acs::write`] (or the ACS's own sessions), so the ACS keeps its caches and task marks
+    /// true and the one group-committing writer sees every write.
+    pub fn store(&self) -> &StoreReader {
         &self.store
     }
 
     /// A device's record, with its last-inform time as fresh as the ACS knows it (periodic
     /// Informs are written behind, at most a second late; see `bookkeeping.rs`).
-    pub fn device(
+    pub async fn device(
         &self,
         id: &DeviceId,
     ) -> Result<Option<store::Versioned<store::DeviceMeta>>, AcsError> {
-        let mut found = self.store.get(id)?;
+        let mut found = self.store.get(id).await?;
         if let (Some(v), Some(t)) = (&mut found, self.inform_log.get(id)) {
             v.value.last_inform_ms = v.value.last_inform_ms.max(t);
         }
@@ -235,15 +236,15 @@ impl Acs {
     /// hosts, optics, voice), each section judged against `staleness` now; `None` for an
     /// unknown device. Its `refresh` lists the objects to refresh (`TaskKind::RefreshObject`
     /// and a connection request) to make stale or missing sections fresh.
-    pub fn device_summary(
+    pub async fn device_summary(
         &self,
         id: &DeviceId,
         staleness: &summary::Staleness,
     ) -> Result<Option<summary::DeviceSummary>, AcsError> {
-        let Some(meta) = self.device(id)? else {
+        let Some(meta) = self.device(id).await? else {
             return Ok(None);
         };
-        let tree = self.store.get_tree(id)?;
+        let tree = self.store.get_tree(id).await?;
         Ok(Some(summary::summarize(
             &tree,
             Some(&meta.value),
@@ -255,7 +256,7 @@ impl Acs {
     /// Devices that may have last informed between `from_ms` and `to_ms` (inclusive, either
     /// open), in id order: the store's last-inform index (by the hour) and the times still
     /// written behind. Every device whose [`Acs::device`] time lies in the range is there.
-    pub fn informed_between(
+    pub async fn informed_between(
         &self,
         from_ms: Option<i64>,
         to_ms: Option<i64>,
@@ -263,7 +264,7 @@ impl Acs {
         // Pending times first: a flush that takes them after this read has written them to
         // the store by the time of the store read below, or `Acs::device` shows the older time.
         let mut ids = self.inform_log.devices();
-        ids.extend(self.store.scan_informed(from_ms, to_ms)?);
+        ids.extend(self.store.scan_informed(from_ms, to_ms).await?);
         ids.sort();
         ids.dedup();
         Ok(ids)
@@ -289,7 +290,7 @@ impl Acs {
     /// many. Run every minute while serving, so the task table holds only live work.
     pub async fn purge_done_tasks(&self) -> Result<usize, AcsError> {
         let cutoff = self.clock_ms() - self.config.done_task_retention.as_millis() as i64;
-        let ops = tasks::purge_ops(self.store.tasks(None)?, cutoff);
+        let ops = tasks::purge_ops(self.store.tasks(None).await?, cutoff);
         let n = ops.len();
         self.writer.apply(ops).await?;
         Ok(n)
@@ -298,7 +299,7 @@ impl Acs {
     /// The presets, from the store's `presets` collection, filed by the devices they can apply
     /// to; documents that are not JSON are logged and skipped. A store that cannot be read is an
     /// error, never an empty set: sessions would otherwise run as if there were no presets.
-    pub fn presets(&self) -> Result<Arc<presets::PresetSet>, AcsError> {
+    pub async fn presets(&self) -> Result<Arc<presets::PresetSet>, AcsError> {
         if let Some(p) = self
             .presets
             .lock()
@@ -307,10 +308,11 @@ impl Acs {
         {
             return Ok(p.clone());
         }
-        let docs = self.store.docs(presets::COLLECTION)?;
+        let docs = self.store.docs(presets::COLLECTION).await?;
         let objects: HashMap<String, serde_json::Value> = self
             .store
-            .docs(presets::OBJECTS)?
+            .docs(presets::OBJECTS)
+            .await?
             .into_iter()
             .filter_map(|(name, bytes)| match serde_json::from_slice(&bytes) {
                 Ok(v) => Some((name, v)),
@@ -391,7 +393,7 @@ impl Acs {
     /// Queues a task for a device, durably: when this returns the task survives a crash. It runs
     /// at the device's next session (use [`Acs::connection_request`] to make that now).
     pub async fn enqueue(&self, device: &DeviceId, kind: TaskKind) -> Result<TaskRecord, AcsError> {
-        if self.store.get(device)?.is_none() {
+        if self.store.get(device).await?.is_none() {
             return Err(AcsError::NoSuchDevice);
         }
         let now = self.clock_ms();
@@ -425,14 +427,15 @@ impl Acs {
         loop {
             // Register before reading so a completion between the read and the wait is not lost.
             let rx = self.tasks.wait(id);
-            let task = self.store.task(id)?.ok_or(AcsError::NoSuchTask)?;
+            let task = self.store.task(id).await?.ok_or(AcsError::NoSuchTask)?;
             if let TaskStatus::Done { .. } = task.status {
                 return Ok(TaskOutcome::Done(task));
             }
             let channel = tasks::channel(id);
             let fault = self
                 .store
-                .faults(Some(&task.device))?
+                .faults(Some(&task.device))
+                .await?
                 .into_iter()
                 .find(|f| f.channel == channel);
             if let Some(f) = fault {
@@ -449,6 +452,7 @@ impl Acs {
         let meta = self
             .store
             .get(device)
+            .await
             .map_err(|e| CrError::Other(e.to_string()))?
             .ok_or(CrError::UnknownDevice)?;
         let m = meta.value;

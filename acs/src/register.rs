@@ -24,6 +24,10 @@ pub(crate) struct Registered {
 /// Records the Inform `machine` has received and opens its session. `previous` is the device's
 /// record as read before authentication; `events` are the Inform's codes for presets (empty
 /// when no preset can apply).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "each is one fact of the admitted Inform"
+)]
 pub(crate) async fn register(
     acs: &Acs,
     device: &DeviceId,
@@ -32,6 +36,7 @@ pub(crate) async fn register(
     now: std::time::Instant,
     events: Vec<String>,
     presets: Option<std::sync::Arc<crate::presets::PresetSet>>,
+    lease: u64,
 ) -> Result<Registered, AcsError> {
     let Some(inform) = machine.inform() else {
         return Err(AcsError::Conflict("no Inform to register"));
@@ -50,6 +55,8 @@ pub(crate) async fn register(
         events,
         presets,
         acs.session_policy.clone(),
+        lease,
+        now,
     );
     Ok(Registered {
         session,
@@ -114,7 +121,7 @@ async fn write_inform(
                 .unwrap_or(1);
             return Ok((update, revision));
         }
-        previous = acs.store.get(device)?;
+        previous = acs.store.get(device).await?;
     }
     Err(AcsError::Conflict("device record kept changing"))
 }

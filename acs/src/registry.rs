@@ -12,6 +12,8 @@ pub(crate) type SharedSession = Arc<tokio::sync::Mutex<Session>>;
 struct Entry {
     session: SharedSession,
     device: DeviceId,
+    /// The owner id of the device's lease in the store.
+    lease: u64,
 }
 
 #[derive(Default)]
@@ -65,6 +67,7 @@ impl Registry {
         &self,
         cookie: String,
         device: DeviceId,
+        lease: u64,
         session: SharedSession,
     ) -> Result<(), Refused> {
         let mut inner = self.lock();
@@ -72,7 +75,14 @@ impl Registry {
             return Err(Refused::Busy);
         }
         inner.by_device.insert(device.clone(), cookie.clone());
-        inner.by_cookie.insert(cookie, Entry { session, device });
+        inner.by_cookie.insert(
+            cookie,
+            Entry {
+                session,
+                device,
+                lease,
+            },
+        );
         Ok(())
     }
 
@@ -80,20 +90,21 @@ impl Registry {
         self.lock().by_cookie.get(cookie).map(|e| e.session.clone())
     }
 
-    /// Removes a session (ended, failed or expired).
-    pub(crate) fn remove(&self, cookie: &str) {
+    /// Removes a session (ended, failed or expired); returns its device and lease owner.
+    pub(crate) fn remove(&self, cookie: &str) -> Option<(DeviceId, u64)> {
         let mut inner = self.lock();
-        if let Some(e) = inner.by_cookie.remove(cookie)
-            && inner.by_device.get(&e.device).map(String::as_str) == Some(cookie)
-        {
+        let e = inner.by_cookie.remove(cookie)?;
+        if inner.by_device.get(&e.device).map(String::as_str) == Some(cookie) {
             inner.by_device.remove(&e.device);
         }
+        Some((e.device, e.lease))
     }
 
     /// Removes the sessions `dead` says are over (it may end them: an expired session is
     /// ended by its own timeout handling). Sessions busy handling a request are skipped: they
     /// are looked at again on the next sweep.
-    pub(crate) fn sweep(&self, mut dead: impl FnMut(&mut Session) -> bool) {
+    /// Returns the devices and lease owners of the sessions removed.
+    pub(crate) fn sweep(&self, mut dead: impl FnMut(&mut Session) -> bool) -> Vec<(DeviceId, u64)> {
         let mut inner = self.lock();
         let mut gone = Vec::new();
         inner.by_cookie.retain(|cookie, e| {
@@ -103,14 +114,17 @@ impl Registry {
                 .map(|mut s| dead(&mut s))
                 .unwrap_or(false);
             if over {
-                gone.push((e.device.clone(), cookie.clone()));
+                gone.push((e.device.clone(), cookie.clone(), e.lease));
             }
             !over
         });
-        for (device, cookie) in gone {
+        let mut out = Vec::with_capacity(gone.len());
+        for (device, cookie, lease) in gone {
             if inner.by_device.get(&device) == Some(&cookie) {
                 inner.by_device.remove(&device);
             }
+            out.push((device, lease));
         }
+        out
     }
 }

@@ -36,8 +36,6 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 #[derive(Default)]
 struct ConnState {
     cookie: Option<String>,
-    /// When the Inform of the connection's session (`cookie`) arrived, for its latency metric.
-    session_started: Option<Instant>,
     authenticated: bool,
     auth_failures: u32,
 }
@@ -250,7 +248,7 @@ async fn reap(acs: Arc<Acs>, mut stop: watch::Receiver<bool>) {
             _ = stop.changed() => return,
         }
         let now = Instant::now();
-        acs.sessions.sweep(|s| match s.poll_timeout() {
+        let over = acs.sessions.sweep(|s| match s.poll_timeout() {
             None => true,
             Some(deadline) if deadline > now => false,
             Some(_) => {
@@ -261,6 +259,9 @@ async fn reap(acs: Arc<Acs>, mut stop: watch::Receiver<bool>) {
                 expired
             }
         });
+        for (device, lease) in over {
+            release_lease(&acs, &device, lease).await;
+        }
         ticks += 1;
         if ticks.is_multiple_of(60) {
             match acs.purge_done_tasks().await {
@@ -399,7 +400,7 @@ async fn handle(
                 acs.metrics.oversized.inc();
             }
             if let Some((cookie, _)) = &found {
-                end_session(acs, state, cookie);
+                end_session(acs, state, cookie).await;
             }
             return text(status, msg);
         }
@@ -418,7 +419,7 @@ async fn handle(
             Err(e) => {
                 acs.metrics.parse_errors.inc();
                 if let Some((cookie, _)) = &found {
-                    end_session(acs, state, cookie);
+                    end_session(acs, state, cookie).await;
                 }
                 let status =
                     StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
@@ -431,22 +432,15 @@ async fn handle(
             let mut session = session.lock().await;
             let reply = session::drive(acs, &mut session, Input::Message(msg)).await;
             let device = session.device.clone();
+            let started = session.started;
             drop(session);
             match reply {
                 Reply::Envelope(env) => envelope(&env),
                 Reply::End => {
                     acs.metrics.sessions_completed.inc();
-                    // Timed on the connection its Inform came on (a session continued on
-                    // another connection has no start time there and is not observed).
-                    let started = {
-                        let s = state.lock().unwrap_or_else(|e| e.into_inner());
-                        s.session_started
-                            .filter(|_| s.cookie.as_deref() == Some(&*cookie))
-                    };
-                    if let Some(t0) = started {
-                        acs.metrics.observe_session(t0.elapsed());
-                    }
-                    end_session(acs, state, &cookie);
+                    // From the Inform to this 204, whichever connections the session used.
+                    acs.metrics.observe_session(started.elapsed());
+                    end_session(acs, state, &cookie).await;
                     acs.publish(DeviceEvent::SessionEnded { device });
                     // Like GenieACS: the session is over, so the connection is too; closing from
                     // our side spares a wake-up for the CPE's FIN.
@@ -456,12 +450,12 @@ async fn handle(
                     r
                 }
                 Reply::BadRequest(why) => {
-                    end_session(acs, state, &cookie);
+                    end_session(acs, state, &cookie).await;
                     acs.publish(DeviceEvent::SessionEnded { device });
                     text(StatusCode::BAD_REQUEST, &format!("{why}\n"))
                 }
                 Reply::Unavailable => {
-                    end_session(acs, state, &cookie);
+                    end_session(acs, state, &cookie).await;
                     acs.publish(DeviceEvent::SessionEnded { device });
                     store_unavailable()
                 }
@@ -474,11 +468,25 @@ async fn handle(
     }
 }
 
-fn end_session(acs: &Acs, state: &Mutex<ConnState>, cookie: &str) {
-    acs.sessions.remove(cookie);
-    let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
-    if s.cookie.as_deref() == Some(cookie) {
-        s.cookie = None;
+/// Forgets a session that is over and gives its device's lease back.
+async fn end_session(acs: &Acs, state: &Mutex<ConnState>, cookie: &str) {
+    let removed = acs.sessions.remove(cookie);
+    {
+        let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
+        if s.cookie.as_deref() == Some(cookie) {
+            s.cookie = None;
+        }
+    }
+    if let Some((device, lease)) = removed {
+        release_lease(acs, &device, lease).await;
+    }
+}
+
+/// Gives a device's session lease back; a failure only delays the device's next session until
+/// the lease expires, so it is logged, not fatal.
+async fn release_lease(acs: &Acs, device: &DeviceId, lease: u64) {
+    if let Err(e) = acs.writer.release(device, lease).await {
+        tracing::warn!(%device, error = %e, "could not release the session lease; it expires");
     }
 }
 
@@ -580,7 +588,7 @@ async fn start_session(
     else {
         return text(StatusCode::BAD_REQUEST, "device id too long\n");
     };
-    let previous = match acs.store.get(&device) {
+    let previous = match acs.store.get(&device).await {
         Ok(p) => p,
         Err(e) => {
             tracing::error!(%device, error = %e, "store read failed");
@@ -617,10 +625,7 @@ async fn start_session(
     }
     match acs.sessions.admit(&device, acs.config.max_sessions) {
         Ok(()) => {}
-        Err(Refused::Busy) => {
-            acs.metrics.concurrent_session_refused.inc();
-            return text(StatusCode::BAD_REQUEST, "CPE already in session\n");
-        }
+        Err(Refused::Busy) => return already_in_session(acs),
         Err(Refused::Full) => return overloaded(acs),
     }
     let mut machine = AcsSession::new(
@@ -636,7 +641,7 @@ async fn start_session(
         .then(|| inform.events.iter().map(|e| e.code.clone()).collect());
     // Presets look at the Inform's events; they are handed to the session only when some
     // exist and the Inform has events.
-    let presets = match acs.presets() {
+    let presets = match acs.presets().await {
         Ok(p) => (!p.is_empty() && !inform.events.is_empty()).then_some(p),
         Err(e) => {
             tracing::error!(%device, error = %e, "could not read presets");
@@ -651,6 +656,21 @@ async fn start_session(
     if !matches!(machine.receive(now, Some(env)), cwmp::AcsEvent::Inform(_)) {
         return text(StatusCode::BAD_REQUEST, "invalid Inform\n");
     }
+    // One session per device is the store's rule, through the device's lease (on one node and
+    // across nodes alike), held for the session's idle timeout and renewed at every POST.
+    let lease = rand::random::<u64>();
+    match acs
+        .writer
+        .try_lease(&device, lease, session::lease_ttl_ms(&machine))
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => return already_in_session(acs),
+        Err(e) => {
+            tracing::error!(%device, error = %e, "could not take the session lease");
+            return store_unavailable();
+        }
+    }
     let registered = match crate::register::register(
         acs,
         &device,
@@ -659,12 +679,14 @@ async fn start_session(
         now,
         preset_events,
         presets,
+        lease,
     )
     .await
     {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(%device, error = %e, "could not record Inform");
+            release_lease(acs, &device, lease).await;
             return store_unavailable();
         }
     };
@@ -675,18 +697,15 @@ async fn start_session(
         .insert(
             cookie.clone(),
             device.clone(),
+            lease,
             Arc::new(tokio::sync::Mutex::new(registered.session)),
         )
         .is_err()
     {
-        acs.metrics.concurrent_session_refused.inc();
-        return text(StatusCode::BAD_REQUEST, "CPE already in session\n");
+        release_lease(acs, &device, lease).await;
+        return already_in_session(acs);
     }
-    {
-        let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
-        s.cookie = Some(cookie.clone());
-        s.session_started = Some(now);
-    }
+    state.lock().unwrap_or_else(|e| e.into_inner()).cookie = Some(cookie.clone());
     acs.metrics.informs.inc();
     if new_device {
         acs.metrics.registrations.inc();
@@ -700,6 +719,12 @@ async fn start_session(
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
     r
+}
+
+/// 400 for an Inform of a device that has a session already (GenieACS answers the same).
+fn already_in_session(acs: &Acs) -> Response<Full<Bytes>> {
+    acs.metrics.concurrent_session_refused.inc();
+    text(StatusCode::BAD_REQUEST, "CPE already in session\n")
 }
 
 /// 503 for a store that failed: the CPE retries its session later, and nothing it had sent is

@@ -163,13 +163,23 @@ pub struct IncidentDirectory {
 
 impl incidents::Directory for IncidentDirectory {
     fn lookup(&self, serial: &str) -> Option<incidents::Subscriber> {
+        use futures_util::FutureExt;
         use incidents::directory::{CpeId, CustomerId, ServiceLocation};
-        let id = self
+        // The correlator is sans-IO and asks synchronously. The embedded store answers a read
+        // at once (its futures are ready when made); a store that would have to wait (a network
+        // database) is not waited for here: the incident opens, counted by ONU, without its
+        // subscriber, and the log says so. Either way a failure is never silent.
+        let Some(found) = self
             .acs
             .store()
             .scan_index(acs::store::Index::Serial, serial)
+            .now_or_never()
+        else {
+            tracing::warn!(%serial, "store read not ready; subscriber left unknown");
+            return None;
+        };
+        let id = found
             .inspect_err(|e| {
-                // The incident still opens, counted by ONU, without its subscriber's name.
                 tracing::error!(%serial, error = %e, "store read failed; subscriber unknown");
             })
             .ok()?

@@ -230,7 +230,7 @@ async fn run_acs(a: AcsArgs) -> anyhow::Result<()> {
     config.file_server_url = fs.as_ref().map(|(_, url)| url.clone());
     let files = nbi::files::FileStore::new(config.data_dir.join("files"))
         .context("creating the files directory")?;
-    let acs = Acs::open(config).context("opening the ACS")?;
+    let acs = Acs::open(config).await.context("opening the ACS")?;
     tracing::info!(cwmp = %local, tls = tls.is_some(), threads, "ACS listening");
     // One shutdown signal, fanned out to every listener.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

@@ -157,16 +157,16 @@ async fn wait(
     let mut tick = tokio::time::interval(Duration::from_secs(5));
     loop {
         tokio::select! {
-            _ = tick.tick() => status(stack),
+            _ = tick.tick() => status(stack).await,
             _ = &mut run_fleet => break,
             () = &mut shutdown => break,
         }
     }
-    status(stack);
+    status(stack).await;
     Ok(())
 }
 
-fn status(stack: &Stack) {
+async fn status(stack: &Stack) {
     let hub = &stack.hub;
     let m = &hub.acs.metrics;
     let (onus, offline) = hub
@@ -181,7 +181,7 @@ fn status(stack: &Stack) {
         });
     println!(
         "  devices {:>5} | informs {:>7} | sessions live {:>4} | ONUs {:>5} offline {:>4} | events {:>6}",
-        hub.acs.store().count().unwrap_or(0),
+        hub.acs.store().count().await.unwrap_or(0),
         m.informs.get(),
         hub.acs.live_sessions(),
         onus,

@@ -66,7 +66,9 @@ pub(crate) async fn run(args: ImportArgs) -> anyhow::Result<()> {
         cpe_auth: CpeAuthMode::None,
         ..AcsConfig::default()
     };
-    let acs = Acs::open(config).context("opening the store (is an ACS running on it?)")?;
+    let acs = Acs::open(config)
+        .await
+        .context("opening the store (is an ACS running on it?)")?;
     let mut report = serde_json::Map::new();
     let mut failed = 0u64;
     if let Some(path) = &a.devices {

@@ -24,9 +24,18 @@ pub const CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;
 type Named = [(&'static str, String); 1];
 
 /// Every component's metrics in the Prometheus text format.
-pub fn render(hub: &Hub) -> Result<String, std::fmt::Error> {
+pub async fn render(hub: &Hub) -> Result<String, std::fmt::Error> {
+    // A store that cannot count leaves the gauge out (an absent series, not a false 0) and is
+    // reported by /healthz.
+    let devices = hub
+        .acs
+        .store()
+        .count()
+        .await
+        .inspect_err(|e| tracing::warn!(error = %e, "store count failed; device gauge left out"))
+        .ok();
     let mut registry = Registry::default();
-    acs(&mut registry, hub);
+    acs(&mut registry, hub, devices);
     hub.metrics.register(&mut registry);
     events(&mut registry, &hub.bus.stats);
     bridge(&mut registry, hub);
@@ -42,19 +51,20 @@ pub fn render(hub: &Hub) -> Result<String, std::fmt::Error> {
     Ok(out)
 }
 
-fn acs(registry: &mut Registry, hub: &Hub) {
+fn acs(registry: &mut Registry, hub: &Hub, devices: Option<u64>) {
     hub.acs.metrics.register(registry);
     registry.register(
         "fibreplane_acs_live_sessions",
         "CWMP sessions in progress",
         ConstGauge::new(hub.acs.live_sessions()),
     );
-    // A store that cannot count is reported by /healthz; the gauge then says 0 devices.
-    registry.register(
-        "fibreplane_acs_devices",
-        "Devices in the store",
-        ConstGauge::new(hub.acs.store().count().unwrap_or(0)),
-    );
+    if let Some(devices) = devices {
+        registry.register(
+            "fibreplane_acs_devices",
+            "Devices in the store",
+            ConstGauge::new(devices),
+        );
+    }
 }
 
 impl HubMetrics {

@@ -62,8 +62,11 @@ pub(crate) async fn run(cmd: ProvisionCommand) -> anyhow::Result<()> {
         cpe_auth: acs::CpeAuthMode::None,
         ..AcsConfig::default()
     })
+    .await
     .context("opening the store")?;
-    let prov = Provisioner::new(acs.clone(), config).context("loading the provisioner's state")?;
+    let prov = Provisioner::new(acs.clone(), config)
+        .await
+        .context("loading the provisioner's state")?;
     let report = prov.sync_once(args.full).await;
     prov.idle().await;
     prov.write_back_once().await;

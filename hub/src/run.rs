@@ -178,7 +178,7 @@ pub async fn start(c: &Config, s: Secrets, extras: Extras) -> anyhow::Result<Sta
         None => None,
     };
     acs_cfg.file_server_url = fs.as_ref().map(|(_, u)| u.clone());
-    let acs = Acs::open(acs_cfg).context("opening the ACS")?;
+    let acs = Acs::open(acs_cfg).await.context("opening the ACS")?;
     let (stop, stop_rx) = watch::channel(false);
     let stopped = move || {
         let mut rx = stop_rx.clone();
@@ -245,6 +245,7 @@ pub async fn start(c: &Config, s: Secrets, extras: Extras) -> anyhow::Result<Sta
             };
             pc.engine.push_on_change = c.provisioner.push_on_change;
             let prov = provisioner::Provisioner::new(acs.clone(), pc)
+                .await
                 .context("loading the provisioner's state")?;
             let run = Arc::clone(&prov).run(stopped());
             tasks.push(tokio::spawn(run));

@@ -103,32 +103,38 @@ fn now(acs: &Acs) -> i64 {
 impl Provisioner {
     /// Loads the durable state from the ACS store and subscribes to the ACS's events (so none
     /// is missed between now and [`Self::run`]).
-    pub fn new(acs: Arc<Acs>, config: ProvisionerConfig) -> Result<Arc<Self>, ProvisionError> {
+    pub async fn new(
+        acs: Arc<Acs>,
+        config: ProvisionerConfig,
+    ) -> Result<Arc<Self>, ProvisionError> {
         let events = acs.subscribe();
         let store = acs.store().clone();
-        let load = |c: &str| {
-            store
+        let parse_all = async |c: &str| -> Result<Vec<Vec<u8>>, ProvisionError> {
+            let docs = store
                 .docs(c)
-                .map_err(|e| ProvisionError::State(format!("{c}: {e}")))
+                .await
+                .map_err(|e| ProvisionError::State(format!("{c}: {e}")))?;
+            Ok(docs.into_iter().map(|(_, b)| b).collect())
         };
-        let parse_all = |c: &str| -> Result<Vec<Vec<u8>>, ProvisionError> {
-            Ok(load(c)?.into_iter().map(|(_, b)| b).collect())
-        };
-        let devices: Vec<DeviceState> = parse_all(state::DEVICES)?
+        let devices: Vec<DeviceState> = parse_all(state::DEVICES)
+            .await?
             .iter()
             .filter_map(|b| serde_json::from_slice(b).ok())
             .collect();
-        let outbox: Vec<WriteBack> = parse_all(state::OUTBOX)?
+        let outbox: Vec<WriteBack> = parse_all(state::OUTBOX)
+            .await?
             .iter()
             .filter_map(|b| serde_json::from_slice(b).ok())
             .collect();
-        let records: Vec<Equipment> = parse_all(state::RECORDS)?
+        let records: Vec<Equipment> = parse_all(state::RECORDS)
+            .await?
             .iter()
             .filter_map(|b| crate::erp::wire::parse_doc(b, &config.erp.limits).ok())
             .filter_map(|row| Equipment::from_row(&row).ok())
             .collect();
         let mark: SyncMark = store
             .doc(state::SYNC, state::SYNC_DOC)
+            .await
             .map_err(|e| ProvisionError::State(e.to_string()))?
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default();
@@ -381,23 +387,30 @@ impl Provisioner {
     /// The device's facts (serial, MACs, root) and known tree, from the ACS store.
     async fn facts(&self, device: &str) -> Option<(Facts, acs::store::ParamTree)> {
         let id = DeviceId::parse(device).ok()?;
-        let acs = self.acs.clone();
-        tokio::task::spawn_blocking(move || {
-            // A store failure is logged, not taken for an unknown device; the device is decided
-            // again at its next session or the next reconciliation.
-            let logged = |e: &dyn std::fmt::Display| {
-                tracing::error!(device = %id, error = %e, "could not read the device for provisioning");
-            };
-            let meta = acs.device(&id).inspect_err(|e| logged(e)).ok()??.value;
-            let tree = acs.store().get_tree(&id).inspect_err(|e| logged(e)).ok()?;
-            let facts = Facts {
-                serial: Serial::normalize(&meta.identity.serial_number),
-                macs: meta.macs.iter().filter_map(|m| Mac::normalize(m)).collect(),
-                root: meta.root.clone(),
-            };
-            Some((facts, tree))
-        })
-        .await
-        .ok()?
+        // A store failure is logged, not taken for an unknown device; the device is decided
+        // again at its next session or the next reconciliation.
+        let logged = |e: &dyn std::fmt::Display| {
+            tracing::error!(device = %id, error = %e, "could not read the device for provisioning");
+        };
+        let meta = self
+            .acs
+            .device(&id)
+            .await
+            .inspect_err(|e| logged(e))
+            .ok()??
+            .value;
+        let tree = self
+            .acs
+            .store()
+            .get_tree(&id)
+            .await
+            .inspect_err(|e| logged(e))
+            .ok()?;
+        let facts = Facts {
+            serial: Serial::normalize(&meta.identity.serial_number),
+            macs: meta.macs.iter().filter_map(|m| Mac::normalize(m)).collect(),
+            root: meta.root.clone(),
+        };
+        Some((facts, tree))
     }
 }

@@ -167,7 +167,7 @@ async fn serve_file(
     let Some(name) = crate::routes::decode(raw) else {
         return plain(StatusCode::BAD_REQUEST, "invalid %-escape in path");
     };
-    let known = match acs.store().doc(COLLECTION, &name) {
+    let known = match acs.store().doc(COLLECTION, &name).await {
         Ok(doc) => doc.is_some(),
         Err(e) => {
             tracing::error!(error = %e, "store read failed");

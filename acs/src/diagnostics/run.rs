@@ -166,8 +166,16 @@ impl Acs {
         deadline: Instant,
         progress: &Progress,
     ) -> Result<DiagResult, DiagError> {
-        let meta = self.device(device)?.ok_or(DiagError::UnknownDevice)?.value;
-        let tree = self.store.get_tree(device).map_err(crate::AcsError::from)?;
+        let meta = self
+            .device(device)
+            .await?
+            .ok_or(DiagError::UnknownDevice)?
+            .value;
+        let tree = self
+            .store
+            .get_tree(device)
+            .await
+            .map_err(crate::AcsError::from)?;
         let model = match meta.root.as_str() {
             "" => DataModel::of(None, &tree).unwrap_or(DataModel::Tr181),
             root => DataModel::from_root(root)
@@ -261,6 +269,7 @@ impl Acs {
         Ok(self
             .store
             .get_tree(&watch.device)
+            .await
             .map_err(crate::AcsError::from)?)
     }
 

@@ -9,6 +9,27 @@ use std::time::Instant;
 
 /// Handles one input of `session` and returns the reply to send the CPE.
 pub(crate) async fn drive(acs: &Acs, session: &mut Session, input: Input) -> Reply {
+    if matches!(input, Input::Message(_)) {
+        // Each POST renews the device's lease. Losing it means the session outlived its
+        // timeout and another session of the device began: this one must not write any more.
+        let ttl = super::lease_ttl_ms(&session.machine);
+        match acs
+            .writer
+            .try_lease(&session.device, session.lease, ttl)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                session.machine.finish();
+                return Reply::BadRequest("the device's session lease was lost".into());
+            }
+            Err(e) => {
+                tracing::error!(device = %session.device, error = %e, "could not renew the session lease");
+                session.machine.finish();
+                return Reply::Unavailable;
+            }
+        }
+    }
     session.handle(now(acs), input);
     loop {
         let Some(effect) = session.poll_effect() else {
@@ -79,9 +100,9 @@ fn side_effect(acs: &Acs, device: &DeviceId, effect: Effect) {
 async fn perform_read(acs: &Acs, device: &DeviceId, read: Read) -> Result<ReadOutput, StoreError> {
     let store = &acs.store;
     Ok(match read {
-        Read::Tree => ReadOutput::Tree(store.get_tree(device)?),
-        Read::Faults => ReadOutput::Faults(store.faults(Some(device))?),
-        Read::Tasks => ReadOutput::Tasks(store.tasks(Some(device))?),
+        Read::Tree => ReadOutput::Tree(store.get_tree(device).await?),
+        Read::Faults => ReadOutput::Faults(store.faults(Some(device)).await?),
+        Read::Tasks => ReadOutput::Tasks(store.tasks(Some(device)).await?),
         Read::QueuedTasks => match acs.tasks.may_have_tasks(device) {
             None => ReadOutput::QueuedTasks {
                 generation: None,
@@ -89,12 +110,12 @@ async fn perform_read(acs: &Acs, device: &DeviceId, read: Read) -> Result<ReadOu
             },
             Some(generation) => ReadOutput::QueuedTasks {
                 generation: Some(generation),
-                tasks: store.tasks(Some(device))?,
+                tasks: store.tasks(Some(device)).await?,
             },
         },
-        Read::Meta => ReadOutput::Meta(store.get(device)?.map(Box::new)),
+        Read::Meta => ReadOutput::Meta(store.get(device).await?.map(Box::new)),
         Read::File(name) => {
-            let doc = store.doc(crate::FILES, &name)?;
+            let doc = store.doc(crate::FILES, &name).await?;
             ReadOutput::File(name, doc)
         }
     })

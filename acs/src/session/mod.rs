@@ -50,6 +50,12 @@ pub(crate) struct Policy {
     pub(crate) file_server_url: String,
 }
 
+/// How long a session's device lease lasts: its idle timeout (the CPE's own, if it announced
+/// one), renewed at every POST; a session silent for longer is over anyway.
+pub(crate) fn lease_ttl_ms(machine: &AcsSession) -> i64 {
+    i64::try_from(machine.session_timeout().as_millis()).unwrap_or(i64::MAX)
+}
+
 /// A read the current step is waiting for.
 #[derive(Debug)]
 pub(crate) struct Need(Read);
@@ -105,6 +111,10 @@ struct InFlight {
 pub(crate) struct Session {
     pub(crate) device: DeviceId,
     pub(crate) machine: AcsSession,
+    /// The owner id of the device's lease, renewed at every POST.
+    pub(crate) lease: u64,
+    /// When its Inform arrived, for the session-latency histogram.
+    pub(crate) started: Instant,
     meta: DeviceMeta,
     revision: u64,
     policy: Arc<Policy>,
@@ -171,10 +181,14 @@ impl Session {
         events: Vec<String>,
         presets: Option<Arc<PresetSet>>,
         policy: Arc<Policy>,
+        lease: u64,
+        now: Instant,
     ) -> Self {
         Self {
             device,
+            started: now,
             machine,
+            lease,
             revision,
             policy,
             presets,

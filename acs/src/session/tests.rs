@@ -166,6 +166,8 @@ impl World {
                 },
                 file_server_url: "http://files.lab:7567".into(),
             }),
+            42,
+            self.now.at,
         )
     }
 

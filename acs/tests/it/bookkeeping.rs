@@ -20,11 +20,11 @@ async fn a_periodic_inform_time_is_written_behind_and_flushed_at_shutdown() {
     let (mut c, _) = session(&t, "B1", &["0 BOOTSTRAP", "1 BOOT"]).await;
     assert_eq!(c.post(Vec::new(), &[]).await.status, 204);
     let dev = harness::device("B1");
-    let registered = t.acs.store().get(&dev).unwrap().unwrap();
+    let registered = t.acs.store().get(&dev).await.unwrap().unwrap();
     tokio::time::sleep(Duration::from_millis(20)).await;
     periodic(&t, "B1").await;
-    let stored = t.acs.store().get(&dev).unwrap().unwrap();
-    let fresh = t.acs.device(&dev).unwrap().unwrap();
+    let stored = t.acs.store().get(&dev).await.unwrap().unwrap();
+    let fresh = t.acs.device(&dev).await.unwrap().unwrap();
     assert_eq!(
         stored.revision, registered.revision,
         "no commit for a bookkeeping-only Inform"
@@ -42,6 +42,7 @@ async fn a_periodic_inform_time_is_written_behind_and_flushed_at_shutdown() {
         t.acs
             .store()
             .get(&dev)
+            .await
             .unwrap()
             .unwrap()
             .value
@@ -58,13 +59,21 @@ async fn the_write_behind_reaches_the_store_within_seconds() {
     tokio::time::sleep(Duration::from_millis(20)).await;
     periodic(&t, "B2").await;
     let dev = harness::device("B2");
-    let want = t.acs.device(&dev).unwrap().unwrap().value.last_inform_ms;
+    let want = t
+        .acs
+        .device(&dev)
+        .await
+        .unwrap()
+        .unwrap()
+        .value
+        .last_inform_ms;
     let mut seen = 0;
     for _ in 0..50 {
         seen = t
             .acs
             .store()
             .get(&dev)
+            .await
             .unwrap()
             .unwrap()
             .value
@@ -118,7 +127,7 @@ async fn a_session_write_after_the_write_behind_still_lands() {
             .unwrap(),
         TaskOutcome::Done(_)
     ));
-    let meta = t.acs.store().get(&dev).unwrap().unwrap().value;
+    let meta = t.acs.store().get(&dev).await.unwrap().unwrap().value;
     assert_eq!(
         meta.parameter_key, "k-b3",
         "the session's change to the record was stored"

@@ -179,11 +179,12 @@ fn names(steps: &[DiagProgress]) -> Vec<&'static str> {
 }
 
 /// No task of the device is left pending (an abandoned diagnostic must not run later).
-fn no_pending_tasks(t: &harness::TestAcs, dev: &DeviceId) {
+async fn no_pending_tasks(t: &harness::TestAcs, dev: &DeviceId) {
     let pending: Vec<_> = t
         .acs
         .store()
         .tasks(Some(dev))
+        .await
         .unwrap()
         .into_iter()
         .filter(|x| x.status == TaskStatus::Pending)
@@ -421,7 +422,7 @@ async fn a_reboot_during_the_test_reports_it_lost() {
         matches!(&out, Err(DiagError::Lost { state }) if state == "None"),
         "{out:?}"
     );
-    no_pending_tasks(&t, &dev);
+    no_pending_tasks(&t, &dev).await;
     f.shutdown().await;
 }
 
@@ -445,7 +446,7 @@ async fn refusals_timeouts_and_offline_devices_leave_nothing_queued() {
     };
     assert_eq!(code, "cwmp.9003");
     assert!(detail.contains("9005"), "{detail}");
-    no_pending_tasks(&t, &dev);
+    no_pending_tasks(&t, &dev).await;
 
     // The test outlasts the caller's patience.
     let (out, _) = run(
@@ -456,7 +457,7 @@ async fn refusals_timeouts_and_offline_devices_leave_nothing_queued() {
     )
     .await;
     assert!(matches!(out, Err(DiagError::Timeout(_))), "{out:?}");
-    no_pending_tasks(&t, &dev);
+    no_pending_tasks(&t, &dev).await;
 
     // Offline: the connection request fails and the request is withdrawn.
     f.shutdown().await;
@@ -466,7 +467,7 @@ async fn refusals_timeouts_and_offline_devices_leave_nothing_queued() {
         "{out:?}"
     );
     assert_eq!(names(&steps), ["queued", "failed"]);
-    no_pending_tasks(&t, &dev);
+    no_pending_tasks(&t, &dev).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -482,7 +483,7 @@ async fn a_known_tree_without_the_test_is_refused_before_any_traffic() {
         "{out:?}"
     );
     assert_eq!(f.sessions(0), before);
-    no_pending_tasks(&t, &dev);
+    no_pending_tasks(&t, &dev).await;
     let unknown = DeviceId::parse("000000-X-nobody").unwrap();
     let out = t
         .acs

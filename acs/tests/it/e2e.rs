@@ -62,7 +62,14 @@ async fn registration_discovers_the_tree_and_sets_connection_request_credentials
     );
     assert!(report.ended_204);
     let dev = id(&f, 0);
-    let meta = t.acs.store().get(&dev).unwrap().expect("registered").value;
+    let meta = t
+        .acs
+        .store()
+        .get(&dev)
+        .await
+        .unwrap()
+        .expect("registered")
+        .value;
     assert!(!meta.cr_password.is_empty());
     assert_eq!(
         f.param(0, "Device.ManagementServer.ConnectionRequestPassword")
@@ -70,7 +77,7 @@ async fn registration_discovers_the_tree_and_sets_connection_request_credentials
         Some(meta.cr_password.as_str())
     );
     assert_eq!(meta.connection_request_url, f.cr_url(0));
-    let tree = t.acs.store().get_tree(&dev).unwrap();
+    let tree = t.acs.store().get_tree(&dev).await.unwrap();
     assert!(
         tree.len() > 6000,
         "whole XX230v tree stored, got {}",
@@ -87,6 +94,7 @@ async fn registration_discovers_the_tree_and_sets_connection_request_credentials
         t.acs
             .store()
             .scan_index(Index::Serial, &f.serial(0))
+            .await
             .unwrap(),
         vec![dev.clone()]
     );
@@ -95,6 +103,7 @@ async fn registration_discovers_the_tree_and_sets_connection_request_credentials
         t.acs
             .store()
             .scan_index(Index::Mac, &mac.to_lowercase())
+            .await
             .unwrap(),
         vec![dev]
     );
@@ -196,7 +205,7 @@ async fn every_task_type_runs_through_a_connection_request() {
     let TaskOutcome::Done(_) = out else {
         panic!("{out:?}")
     };
-    let tree = t.acs.store().get_tree(&dev).unwrap();
+    let tree = t.acs.store().get_tree(&dev).await.unwrap();
     let added: Vec<String> = tree
         .iter()
         .map(|(p, _)| p.to_owned())
@@ -224,7 +233,15 @@ async fn every_task_type_runs_through_a_connection_request() {
     .await;
     assert!(matches!(out, TaskOutcome::Done(_)), "{out:?}");
     assert!(f.param(0, &format!("{newest}.Enable")).is_none());
-    assert!(t.acs.store().get_tree(&dev).unwrap().get(&newest).is_none());
+    assert!(
+        t.acs
+            .store()
+            .get_tree(&dev)
+            .await
+            .unwrap()
+            .get(&newest)
+            .is_none()
+    );
 
     let sessions = f.sessions(0);
     let out = run(&t, &f, &dev, TaskKind::Reboot).await;
@@ -295,7 +312,7 @@ async fn a_cpe_with_the_wrong_secret_cannot_inform() {
     assert!(f.inform(0, &[]).await.is_err());
     assert!(t.acs.metrics.auth_failures.get() >= 1);
     assert!(
-        t.acs.store().get(&id(&f, 0)).unwrap().is_none(),
+        t.acs.store().get(&id(&f, 0)).await.unwrap().is_none(),
         "nothing registered"
     );
     f.shutdown().await;
@@ -377,6 +394,7 @@ async fn a_preset_sets_the_wifi_ssid_at_the_next_inform_then_asks_nothing() {
         t.acs
             .store()
             .get(&dev)
+            .await
             .unwrap()
             .unwrap()
             .value
@@ -392,7 +410,7 @@ async fn a_preset_sets_the_wifi_ssid_at_the_next_inform_then_asks_nothing() {
         "converged: {:?}",
         again.acs_requests
     );
-    assert!(t.acs.store().faults(Some(&dev)).unwrap().is_empty());
+    assert!(t.acs.store().faults(Some(&dev)).await.unwrap().is_empty());
     f.shutdown().await;
 }
 
@@ -415,7 +433,7 @@ async fn presets_that_fail_or_need_what_is_missing_leave_a_fault_on_their_channe
     )
     .await;
     f.inform(0, &["2 PERIODIC"]).await.expect("session");
-    let faults = t.acs.store().faults(Some(&id(&f, 0))).unwrap();
+    let faults = t.acs.store().faults(Some(&id(&f, 0))).await.unwrap();
     let by_channel = |c: &str| faults.iter().find(|x| x.channel == c).cloned();
     let script = by_channel("script").expect("script preset fault");
     assert!(script.message.contains("script engine"), "{script:?}");
@@ -427,7 +445,7 @@ async fn presets_that_fail_or_need_what_is_missing_leave_a_fault_on_their_channe
     // retry (the next wait is 600 s).
     f.inform(0, &["2 PERIODIC"]).await.expect("session");
     let dev = id(&f, 0);
-    let again = t.acs.store().faults(Some(&dev)).unwrap();
+    let again = t.acs.store().faults(Some(&dev)).await.unwrap();
     assert_eq!(again.iter().find(|x| x.channel == "script"), Some(&script));
     let mut aged = script.clone();
     aged.timestamp_ms -= 301_000;
@@ -436,7 +454,7 @@ async fn presets_that_fail_or_need_what_is_missing_leave_a_fault_on_their_channe
         .await
         .unwrap();
     f.inform(0, &["2 PERIODIC"]).await.expect("session");
-    let retried = t.acs.store().faults(Some(&dev)).unwrap();
+    let retried = t.acs.store().faults(Some(&dev)).await.unwrap();
     let retried = retried.iter().find(|x| x.channel == "script").unwrap();
     assert_eq!(retried.retries, 1, "{retried:?}");
     f.shutdown().await;
@@ -463,7 +481,7 @@ async fn presets_that_undo_each_other_end_in_a_preset_loop_fault() {
     .await;
     let report = f.inform(0, &["2 PERIODIC"]).await.expect("session");
     assert!(report.ended_204, "the session still ends normally");
-    let faults = t.acs.store().faults(Some(&id(&f, 0))).unwrap();
+    let faults = t.acs.store().faults(Some(&id(&f, 0))).await.unwrap();
     let fault = faults
         .iter()
         .find(|x| x.channel == "flip")

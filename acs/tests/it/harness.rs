@@ -91,7 +91,7 @@ pub(crate) async fn start(config: AcsConfig) -> TestAcs {
 /// Starts an ACS whose store lives in `dir` (reused across restarts).
 pub(crate) async fn start_in(dir: tempfile::TempDir, mut config: AcsConfig) -> TestAcs {
     config.data_dir = dir.path().to_owned();
-    let acs = Acs::open(config).expect("open ACS");
+    let acs = Acs::open(config).await.expect("open ACS");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -119,7 +119,7 @@ pub(crate) async fn start_sharded(config: AcsConfig, shards: usize) -> TestAcs {
     let mut config = config;
     let dir = tempfile::tempdir().expect("tempdir");
     config.data_dir = dir.path().to_owned();
-    let acs = Acs::open(config).expect("open ACS");
+    let acs = Acs::open(config).await.expect("open ACS");
     let listeners =
         acs::server::bind_shards("127.0.0.1:0".parse().unwrap(), shards).expect("bind shards");
     let addr = listeners[0].local_addr().expect("addr");

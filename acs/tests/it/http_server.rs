@@ -30,7 +30,7 @@ async fn sharded_listeners_share_one_port_and_serve_every_session() {
         let serial = format!("SH{i}");
         let (mut c, _) = session(&t, &serial, &["1 BOOT"]).await;
         assert_eq!(c.post(Vec::new(), &[]).await.status, 204);
-        let meta = t.acs.store().get(&harness::device(&serial)).unwrap();
+        let meta = t.acs.store().get(&harness::device(&serial)).await.unwrap();
         assert!(meta.is_some(), "{serial} registered");
     }
     assert_eq!(t.acs.live_sessions(), 0);
@@ -57,7 +57,14 @@ async fn digest_session_runs_inform_then_204_and_registers_the_device() {
     let end = c.post(Vec::new(), &[]).await;
     assert_eq!(end.status, 204);
     let id = acs::DeviceId::parse("1C61B4-Device2-S100").unwrap();
-    let meta = t.acs.store().get(&id).unwrap().expect("registered").value;
+    let meta = t
+        .acs
+        .store()
+        .get(&id)
+        .await
+        .unwrap()
+        .expect("registered")
+        .value;
     assert_eq!(meta.identity.serial_number, "S100");
     assert!(meta.last_boot_ms.is_some() && meta.last_bootstrap_ms.is_some());
     assert_eq!(meta.connection_request_url, "http://127.0.0.1:9/cr");

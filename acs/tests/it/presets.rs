@@ -40,7 +40,14 @@ async fn an_expression_precondition_reads_its_parameters_before_it_is_evaluated(
         s.acs_requests
     );
     assert_eq!(f.param(0, ssid).as_deref(), Some("ByModel"));
-    assert!(t.acs.store().faults(Some(&id(&f, 0))).unwrap().is_empty());
+    assert!(
+        t.acs
+            .store()
+            .faults(Some(&id(&f, 0)))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     f.shutdown().await;
 }
 
@@ -74,7 +81,7 @@ async fn schedules_gate_presets_and_attributes_are_declared_through_the_builtin(
     );
     assert_eq!(f.notification(0, path), Some(1));
     let dev = id(&f, 0);
-    let tree = t.acs.store().get_tree(&dev).unwrap();
+    let tree = t.acs.store().get_tree(&dev).await.unwrap();
     let attrs = tree
         .get(path)
         .unwrap()
@@ -116,8 +123,8 @@ async fn a_legacy_object_is_created_once_with_its_keys_then_deleted() {
         s.acs_requests
     );
     let dev = id(&f, 0);
-    assert!(t.acs.store().faults(Some(&dev)).unwrap().is_empty());
-    let tree = t.acs.store().get_tree(&dev).unwrap();
+    assert!(t.acs.store().faults(Some(&dev)).await.unwrap().is_empty());
+    let tree = t.acs.store().get_tree(&dev).await.unwrap();
     let added = acs::provision::expand(&tree, &format!("{table}.[DNSServer:9.9.9.9]"));
     assert_eq!(added.len(), 1, "one instance holds the key");
     let instance = &added[0];
@@ -187,10 +194,10 @@ async fn a_reboot_preset_reboots_once_and_a_missing_parameter_is_dropped_without
         "9005 splits the read, drops the ghost, then the reboot goes last"
     );
     assert_eq!(s.faults, [9005, 9005]);
-    let tree = t.acs.store().get_tree(&dev).unwrap();
+    let tree = t.acs.store().get_tree(&dev).await.unwrap();
     assert!(tree.get(ghost).is_none());
     assert!(tree.get("Reboot").is_some(), "the reboot is recorded");
-    assert!(t.acs.store().faults(Some(&dev)).unwrap().is_empty());
+    assert!(t.acs.store().faults(Some(&dev)).await.unwrap().is_empty());
     f.shutdown().await;
 }
 
@@ -221,7 +228,7 @@ async fn a_cpe_fault_is_recorded_on_the_channel_that_declared_what_failed() {
         "one write per channel"
     );
     assert_eq!(f.param(0, ssid).as_deref(), Some("Fine"));
-    let faults = t.acs.store().faults(Some(&id(&f, 0))).unwrap();
+    let faults = t.acs.store().faults(Some(&id(&f, 0))).await.unwrap();
     let channels: Vec<&str> = faults.iter().map(|x| x.channel.as_str()).collect();
     assert_eq!(channels, ["bad"], "{faults:?}");
     assert_eq!(faults[0].code, "cwmp.9003");

@@ -423,6 +423,7 @@ async fn registered_cpe_sim_devices_summarize_to_their_models_values() {
     let s = t
         .acs
         .device_summary(&dev, &Staleness::default())
+        .await
         .unwrap()
         .expect("known device");
     assert_eq!(s.device.as_deref(), Some(dev.as_str()));
@@ -453,7 +454,7 @@ async fn registered_cpe_sim_devices_summarize_to_their_models_values() {
         ..Staleness::default()
     };
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    let s = t.acs.device_summary(&dev, &strict).unwrap().unwrap();
+    let s = t.acs.device_summary(&dev, &strict).await.unwrap().unwrap();
     assert_eq!(
         s.refresh,
         [
@@ -480,6 +481,7 @@ async fn registered_cpe_sim_devices_summarize_to_their_models_values() {
     let s = t
         .acs
         .device_summary(&dev, &Staleness::default())
+        .await
         .unwrap()
         .unwrap();
     assert_eq!(text(&s.wifi.ssids[0].ssid), Some("Gigafibre-0077"));
@@ -490,6 +492,7 @@ async fn registered_cpe_sim_devices_summarize_to_their_models_values() {
     let s = t
         .acs
         .device_summary(&dev, &Staleness::default())
+        .await
         .unwrap()
         .unwrap();
     assert_eq!(s.data_model, Some(DataModel::Tr098));

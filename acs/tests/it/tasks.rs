@@ -99,7 +99,7 @@ async fn queued_tasks_run_in_order_with_gpv_batched_and_results_stored() {
         let out = t.acs.wait_task(id, Duration::from_secs(5)).await.unwrap();
         assert!(matches!(out, TaskOutcome::Done(_)), "{out:?}");
     }
-    let tree = t.acs.store().get_tree(&dev).unwrap();
+    let tree = t.acs.store().get_tree(&dev).await.unwrap();
     let uptime = tree
         .get("Device.DeviceInfo.UpTime")
         .and_then(|p| p.value.clone())
@@ -112,6 +112,7 @@ async fn queued_tasks_run_in_order_with_gpv_batched_and_results_stored() {
         t.acs
             .store()
             .get(&dev)
+            .await
             .unwrap()
             .unwrap()
             .value
@@ -180,7 +181,7 @@ async fn a_cpe_fault_is_recorded_with_its_detail_and_retried_after_back_off() {
     let spv = c.post(Vec::new(), &[]).await.envelope();
     assert!(matches!(spv.body, Body::SetParameterValues { .. }));
     assert_eq!(reply(&mut c, &spv, Body::Fault(fault)).await.status, 204);
-    let rec = t.acs.store().task(task.id).unwrap().unwrap();
+    let rec = t.acs.store().task(task.id).await.unwrap().unwrap();
     assert!(matches!(rec.status, TaskStatus::Faulted { .. }), "{rec:?}");
     let (mut c, _) = session(&t, "T2", &["2 PERIODIC"]).await;
     assert_eq!(
@@ -215,7 +216,13 @@ async fn survive_restart(backend: acs::StoreBackend) {
     let dir = t.stop().await;
 
     let t = harness::start_in(dir, cfg).await;
-    let pending = t.acs.store().task(task.id).unwrap().expect("task survived");
+    let pending = t
+        .acs
+        .store()
+        .task(task.id)
+        .await
+        .unwrap()
+        .expect("task survived");
     assert_eq!(pending.status, TaskStatus::Pending);
     let (mut c, _) = session(&t, "T3", &["2 PERIODIC"]).await;
     let reboot = c.post(Vec::new(), &[]).await.envelope();
@@ -292,13 +299,16 @@ async fn completed_tasks_are_purged_after_their_retention_and_live_ones_kept() {
     assert_eq!(t.acs.purge_done_tasks().await.unwrap(), 1);
     let store = t.acs.store();
     assert!(
-        store.task(ids[0]).unwrap().is_none(),
+        store.task(ids[0]).await.unwrap().is_none(),
         "old completed task purged"
     );
     assert!(
-        store.task(ids[1]).unwrap().is_some(),
+        store.task(ids[1]).await.unwrap().is_some(),
         "recent completed task kept"
     );
-    assert!(store.task(ids[2]).unwrap().is_some(), "pending task kept");
+    assert!(
+        store.task(ids[2]).await.unwrap().is_some(),
+        "pending task kept"
+    );
     assert_eq!(t.acs.purge_done_tasks().await.unwrap(), 0);
 }

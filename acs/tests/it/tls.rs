@@ -26,7 +26,7 @@ async fn basic_auth_is_accepted_over_tls() {
         ..harness::config(&dir.path().join("store"))
     };
     let acceptor = acs::server::load_tls(&files).unwrap();
-    let acs = Acs::open(cfg).unwrap();
+    let acs = Acs::open(cfg).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

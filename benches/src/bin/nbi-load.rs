@@ -43,7 +43,7 @@ async fn run(n: usize, requests: usize) -> anyhow::Result<Row> {
         cpe_auth: acs::CpeAuthMode::None,
         ..acs::AcsConfig::default()
     };
-    let acs = acs::Acs::open(config)?;
+    let acs = acs::Acs::open(config).await?;
     let import_rate = import(&acs, n).await?;
     let disk_mib = fibreplane_benches::procs::dir_bytes(dir.path()) as f64 / (1 << 20) as f64;
     println!("{n} devices imported at {import_rate:.0}/s; store {disk_mib:.0} MiB");

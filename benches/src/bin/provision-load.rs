@@ -58,7 +58,8 @@ async fn run_once(cpes: usize) -> anyhow::Result<Run> {
         cpe_auth: CpeAuthMode::Digest,
         cpe_secret: Secret::new("bench-cpe-secret"),
         ..AcsConfig::default()
-    })?;
+    })
+    .await?;
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let acs_addr = l.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -77,7 +78,8 @@ async fn run_once(cpes: usize) -> anyhow::Result<Run> {
             poll_interval: Duration::from_secs(5),
             ..ProvisionerConfig::default()
         },
-    )?;
+    )
+    .await?;
     let (pstop, pstopped) = tokio::sync::oneshot::channel::<()>();
     let prov_task = tokio::spawn(prov.clone().run(async {
         let _ = pstopped.await;

@@ -34,7 +34,7 @@ impl AcsServer {
     pub(crate) async fn start(mut config: AcsConfig) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         config.data_dir = dir.path().to_owned();
-        let acs = Acs::open(config).context("opening the ACS")?;
+        let acs = Acs::open(config).await.context("opening the ACS")?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let (tx, rx) = oneshot::channel::<()>();

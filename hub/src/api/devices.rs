@@ -45,12 +45,14 @@ async fn lookup(
                 .acs
                 .store()
                 .scan_index(Index::Serial, s.trim())
+                .await
                 .map(|ids| ids.into_iter().map(|d| d.to_string()).collect())
                 .map_err(Into::into),
             (None, Some(m), None, None) => hub
                 .acs
                 .store()
                 .scan_index(Index::Mac, m.trim())
+                .await
                 .map(|ids| ids.into_iter().map(|d| d.to_string()).collect())
                 .map_err(Into::into),
             (None, None, Some(c), None) => Ok(hub.directory.devices_of_customer(c.trim())),
@@ -66,18 +68,17 @@ async fn lookup(
         Ok(ids) => ids,
         Err(e) => return error(StatusCode::SERVICE_UNAVAILABLE, e),
     };
-    let devices: Vec<Value> = ids
-        .iter()
-        .take(MAX_LOOKUP)
-        .filter_map(|id| describe(&hub, id))
-        .collect();
+    let mut devices: Vec<Value> = Vec::new();
+    for id in ids.iter().take(MAX_LOOKUP) {
+        devices.extend(describe(&hub, id).await);
+    }
     Json(json!({ "devices": devices })).into_response()
 }
 
 /// A device's identity, ERPNext links, and online state from both the ACS and the OLT.
-pub(crate) fn describe(hub: &Hub, id: &str) -> Option<Value> {
+pub(crate) async fn describe(hub: &Hub, id: &str) -> Option<Value> {
     let dev = acs::DeviceId::parse(id).ok()?;
-    let meta = hub.acs.device(&dev).ok()??.value;
+    let meta = hub.acs.device(&dev).await.ok()??.value;
     let links = hub.directory.links(id);
     let olt = hub
         .onu_by_serial(&meta.identity.serial_number)

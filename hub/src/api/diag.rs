@@ -63,8 +63,7 @@ async fn summary(
     };
     hub.metrics.summaries.inc();
     let staleness = Staleness::default();
-    let read = |hub: &Hub| hub.acs.device_summary(&dev, &staleness);
-    let mut s = match read(&hub) {
+    let mut s = match hub.acs.device_summary(&dev, &staleness).await {
         Ok(Some(s)) => s,
         Ok(None) => return error(StatusCode::NOT_FOUND, "no such device"),
         Err(e) => return error(StatusCode::SERVICE_UNAVAILABLE, e),
@@ -83,7 +82,7 @@ async fn summary(
     if !wanted.is_empty() {
         refresh = refresh_paths(&hub, &dev, wanted).await;
         if refresh["done"] == true
-            && let Ok(Some(again)) = read(&hub)
+            && let Ok(Some(again)) = hub.acs.device_summary(&dev, &staleness).await
         {
             s = again;
         }

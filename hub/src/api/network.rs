@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 use serde_json::json;
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tower::ServiceExt as _;
@@ -50,28 +51,19 @@ async fn topology(
             snapshot: snap.as_deref(),
         })
         .collect();
-    let cpe_of = |serial: &str| -> Option<CpeInfo> {
-        let id = hub
-            .acs
-            .store()
-            .scan_index(Index::Serial, serial)
-            .inspect_err(|e| tracing::error!(%serial, error = %e, "store read failed; ONU drawn without its CPE"))
-            .ok()?
-            .into_iter()
-            .next()?;
-        let meta = hub
-            .acs
-            .device(&id)
-            .inspect_err(|e| tracing::error!(device = %id, error = %e, "store read failed; ONU drawn without its CPE"))
-            .ok()??
-            .value;
-        Some(CpeInfo {
-            online: hub.acs_online(meta.last_inform_ms),
-            last_inform: acs::genie::date::iso(meta.last_inform_ms),
-            customer: hub.directory.links(id.as_str()).customer,
-            device: id.to_string(),
-        })
-    };
+    // The CPE behind each ONU, looked up before drawing (the drawing itself is pure code).
+    let mut cpes: HashMap<String, CpeInfo> = HashMap::new();
+    let serials: Vec<String> = olts
+        .iter()
+        .filter_map(|o| o.snapshot)
+        .flat_map(|s| s.onus.iter().filter_map(|o| o.serial.clone()))
+        .collect();
+    for serial in serials {
+        if let Some(cpe) = cpe_info(&hub, &serial).await {
+            cpes.insert(serial, cpe);
+        }
+    }
+    let cpe_of = |serial: &str| cpes.get(serial).cloned();
     let scope = Scope {
         olt: q.olt.as_deref(),
         port: q.port.as_deref(),
@@ -217,4 +209,34 @@ pub(crate) async fn bridge_get(hub: &Hub, path: &str) -> Result<(StatusCode, Vec
         hub.metrics.bridge_failures.inc();
     }
     Ok(out)
+}
+
+/// The CPE an ONU serial names, if the ACS knows one. A failed store read is logged and the ONU
+/// is drawn without its CPE.
+async fn cpe_info(hub: &Hub, serial: &str) -> Option<CpeInfo> {
+    let logged = |e: &dyn std::fmt::Display| {
+        tracing::error!(%serial, error = %e, "store read failed; ONU drawn without its CPE");
+    };
+    let id = hub
+        .acs
+        .store()
+        .scan_index(Index::Serial, serial)
+        .await
+        .inspect_err(|e| logged(e))
+        .ok()?
+        .into_iter()
+        .next()?;
+    let meta = hub
+        .acs
+        .device(&id)
+        .await
+        .inspect_err(|e| logged(e))
+        .ok()??
+        .value;
+    Some(CpeInfo {
+        online: hub.acs_online(meta.last_inform_ms),
+        last_inform: acs::genie::date::iso(meta.last_inform_ms),
+        customer: hub.directory.links(id.as_str()).customer,
+        device: id.to_string(),
+    })
 }

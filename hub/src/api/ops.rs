@@ -29,7 +29,7 @@ pub(super) fn routes() -> Router<Arc<Hub>> {
 
 async fn healthz(State(hub): State<Arc<Hub>>) -> Response {
     // Healthy when the store answers; the components' own states are in /metrics.
-    match hub.acs.store().count() {
+    match hub.acs.store().count().await {
         Ok(n) => Json(serde_json::json!({ "status": "ok", "devices": n })).into_response(),
         Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e),
     }
@@ -49,7 +49,7 @@ async fn metrics(
     if let Err(r) = staff(&hub, &headers, q.token.as_deref(), Some(peer)) {
         return r;
     }
-    match crate::metrics::render(&hub) {
+    match crate::metrics::render(&hub).await {
         Ok(text) => ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response(),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
     }

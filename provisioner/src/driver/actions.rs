@@ -199,7 +199,12 @@ impl Provisioner {
         }
         match outcome {
             Ok(TaskOutcome::Done(_)) => {
-                let tree = self.acs.store().get_tree(&id).map_err(|e| e.to_string())?;
+                let tree = self
+                    .acs
+                    .store()
+                    .get_tree(&id)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 Ok(paths
                     .into_iter()
                     .filter_map(|p| {

@@ -61,6 +61,7 @@ impl Provisioner {
             // silence for "no device" would leave a record's device undecided.
             for id in self
                 .acs_devices_for(e)
+                .await
                 .map_err(|e| ProvisionError::State(e.to_string()))?
             {
                 if self.state(&id).is_none() {
@@ -78,15 +79,15 @@ impl Provisioner {
         Ok(report)
     }
 
-    fn acs_devices_for(&self, e: &Equipment) -> Result<Vec<String>, acs::store::StoreError> {
+    async fn acs_devices_for(&self, e: &Equipment) -> Result<Vec<String>, acs::store::StoreError> {
         let store = self.acs.store();
         let mut out = Vec::new();
         if let Some(s) = &e.serial {
-            out.extend(store.scan_index(Index::Serial, s.as_str())?);
+            out.extend(store.scan_index(Index::Serial, s.as_str()).await?);
         }
         if let Some(m) = &e.mac {
             for key in [m.as_str().to_owned(), m.as_str().to_lowercase()] {
-                out.extend(store.scan_index(Index::Mac, &key)?);
+                out.extend(store.scan_index(Index::Mac, &key).await?);
             }
         }
         Ok(out.into_iter().map(String::from).collect())
@@ -154,7 +155,7 @@ impl Provisioner {
     pub(super) async fn reconcile(self: Arc<Self>) {
         let mut after: Option<DeviceId> = None;
         loop {
-            let page = match self.acs.store().scan(after.as_ref(), 500) {
+            let page = match self.acs.store().scan(after.as_ref(), 500).await {
                 Ok(page) => page,
                 Err(e) => {
                     // The next missed event or restart reconciles again.

@@ -149,17 +149,23 @@ async fn the_full_xx230v_tree_takes_the_settings_and_changes_follow_erpnext() {
     );
     // The new preset is written (it is what the next inform applies).
     let preset = format!("prov-{id0}");
-    assert!(
-        lab.until(Duration::from_secs(10), |l| {
-            let doc = l
-                .acs
-                .store()
-                .doc(acs::presets::COLLECTION, &preset)
-                .unwrap();
-            doc.is_some_and(|d| String::from_utf8_lossy(&d).contains("Renamed-Network"))
-        })
-        .await
-    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let doc = lab
+            .acs
+            .store()
+            .doc(acs::presets::COLLECTION, &preset)
+            .await
+            .unwrap();
+        if doc.is_some_and(|d| String::from_utf8_lossy(&d).contains("Renamed-Network")) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the renamed preset was not written"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     f.inform(0, &["2 PERIODIC"]).await.unwrap();
     assert_eq!(f.param(0, SSIDS[0]).as_deref(), Some("Renamed-Network"));
     assert!(

@@ -194,6 +194,7 @@ impl Lab {
             session_timeout: Duration::from_secs(20),
             ..AcsConfig::default()
         })
+        .await
         .expect("ACS");
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let acs_addr = l.local_addr().unwrap();
@@ -201,7 +202,9 @@ impl Lab {
         let acs_task = tokio::spawn(acs::server::serve(acs.clone(), l, None, async {
             let _ = rx.await;
         }));
-        let prov = Provisioner::new(acs.clone(), prov_config(erp_addr)).expect("provisioner");
+        let prov = Provisioner::new(acs.clone(), prov_config(erp_addr))
+            .await
+            .expect("provisioner");
         let (ptx, prx) = oneshot::channel::<()>();
         let prov_task = tokio::spawn(prov.clone().run(async {
             let _ = prx.await;

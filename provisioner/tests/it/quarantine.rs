@@ -70,7 +70,12 @@ async fn mac_collisions_and_unknown_devices_are_quarantined_never_guessed() {
             Some("TP-Link_2AC8")
         );
     }
-    let presets = lab.acs.store().docs(acs::presets::COLLECTION).unwrap();
+    let presets = lab
+        .acs
+        .store()
+        .docs(acs::presets::COLLECTION)
+        .await
+        .unwrap();
     assert_eq!(presets.len(), 1, "one preset, for the matched device only");
 
     let base = api(&lab).await;

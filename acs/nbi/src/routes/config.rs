@@ -123,7 +123,7 @@ pub(super) async fn put_file(
 
 pub(super) async fn delete_file(ctx: &Ctx, name: &str) -> Response {
     let known = matches!(
-        ctx.acs.store().doc(crate::files::COLLECTION, name),
+        ctx.acs.store().doc(crate::files::COLLECTION, name).await,
         Ok(Some(_))
     );
     if !known {
@@ -152,7 +152,7 @@ pub(super) async fn tag(ctx: &Ctx, id: &str, tag: &str, add: bool) -> Response {
         return text(StatusCode::BAD_REQUEST, "invalid tag");
     }
     for _ in 0..5 {
-        let current = match ctx.acs.store().get(&device) {
+        let current = match ctx.acs.store().get(&device).await {
             Ok(Some(c)) => c,
             Ok(None) => return text(StatusCode::NOT_FOUND, "No such device"),
             Err(e) => return internal(e),

@@ -65,36 +65,42 @@ pub(super) async fn list(
     };
     let acs = ctx.acs.clone();
     let coll = coll.to_owned();
+    // Matching reads and evaluates every candidate: it runs on a blocking thread, off the
+    // runtime's workers, which waits there for each store read.
+    let rt = tokio::runtime::Handle::current();
     let matched = tokio::task::spawn_blocking(move || -> Result<_, acs::AcsError> {
         let docs = match coll.as_str() {
-            "devices" => Matches::Devices(match_devices(&acs, &spec)?),
+            "devices" => Matches::Devices(match_devices(&rt, &acs, &spec)?),
             // GenieACS deletes a task when it completes; the ACS keeps the record for callers
             // waiting on it, so the listing leaves completed tasks out.
             "tasks" => Matches::Docs(match_docs(
-                acs.store()
-                    .tasks(None)?
+                rt.block_on(acs.store().tasks(None))?
                     .iter()
                     .filter(|t| !matches!(t.status, TaskStatus::Done { .. }))
                     .map(doc::task),
                 &spec,
             )),
             "faults" => Matches::Docs(match_docs(
-                acs.store().faults(None)?.iter().map(doc::fault),
+                rt.block_on(acs.store().faults(None))?
+                    .iter()
+                    .map(doc::fault),
                 &spec,
             )),
             other => Matches::Docs(match_docs(
-                acs.store().docs(other)?.iter().filter_map(|(_, bytes)| {
-                    serde_json::from_slice::<serde_json::Value>(bytes)
-                        .ok()
-                        .map(|j| Node::from_json(&j))
-                }),
+                rt.block_on(acs.store().docs(other))?
+                    .iter()
+                    .filter_map(|(_, bytes)| {
+                        serde_json::from_slice::<serde_json::Value>(bytes)
+                            .ok()
+                            .map(|j| Node::from_json(&j))
+                    }),
                 &spec,
             )),
         };
-        Ok((acs, spec, docs))
+        Ok((rt, acs, spec, docs))
     })
     .await;
-    let (acs, spec, matches) = match matched {
+    let (rt, acs, spec, matches) = match matched {
         Ok(Ok(m)) => m,
         Ok(Err(e)) => return internal(e),
         Err(e) => return internal(e),
@@ -114,7 +120,8 @@ pub(super) async fn list(
         for item in window {
             let node = match item {
                 Item::Doc(node) => node,
-                Item::Device(id) => match load_device(&acs, &id, spec.projection.needs_tree()) {
+                Item::Device(id) => match load_device(&rt, &acs, &id, spec.projection.needs_tree())
+                {
                     Ok(Some(node)) => node,
                     // Deleted since it matched.
                     Ok(None) => continue,
@@ -186,13 +193,19 @@ fn match_docs(docs: impl Iterator<Item = Node>, spec: &ListSpec) -> Vec<Node> {
     out
 }
 
-/// A device's document, with its parameter tree when `with_tree`.
-fn load_device(acs: &Acs, id: &DeviceId, with_tree: bool) -> Result<Option<Node>, acs::AcsError> {
-    let Some(meta) = acs.device(id)? else {
+/// A device's document, with its parameter tree when `with_tree`. Called on a blocking thread,
+/// which waits on `rt` for the store.
+fn load_device(
+    rt: &tokio::runtime::Handle,
+    acs: &Acs,
+    id: &DeviceId,
+    with_tree: bool,
+) -> Result<Option<Node>, acs::AcsError> {
+    let Some(meta) = rt.block_on(acs.device(id))? else {
         return Ok(None);
     };
     let tree = if with_tree {
-        acs.store().get_tree(id)?
+        rt.block_on(acs.store().get_tree(id))?
     } else {
         ParamTree::default()
     };
@@ -201,11 +214,15 @@ fn load_device(acs: &Acs, id: &DeviceId, with_tree: bool) -> Result<Option<Node>
 
 /// The ids of matching devices in answer order: candidates from the query's index plan (or a scan
 /// in id order), each checked against the whole query.
-fn match_devices(acs: &Acs, spec: &ListSpec) -> Result<Vec<DeviceId>, acs::AcsError> {
+fn match_devices(
+    rt: &tokio::runtime::Handle,
+    acs: &Acs,
+    spec: &ListSpec,
+) -> Result<Vec<DeviceId>, acs::AcsError> {
     let with_tree = spec.query.needs_tree() || spec.sort.needs_tree();
     let store = acs.store();
     let keep = |id: DeviceId, out: &mut Vec<(Vec<Option<Node>>, DeviceId)>| {
-        if let Some(doc) = load_device(acs, &id, with_tree)?
+        if let Some(doc) = load_device(rt, acs, &id, with_tree)?
             && spec.query.matches(&doc)
         {
             out.push((spec.sort.key_of(&doc), id));
@@ -216,7 +233,7 @@ fn match_devices(acs: &Acs, spec: &ListSpec) -> Result<Vec<DeviceId>, acs::AcsEr
     let candidates = |index: Index, keys: &[String]| -> Result<Vec<DeviceId>, acs::AcsError> {
         let mut ids = Vec::new();
         for k in keys {
-            ids.extend(store.scan_index(index, k)?);
+            ids.extend(rt.block_on(store.scan_index(index, k))?);
         }
         ids.sort();
         ids.dedup();
@@ -235,7 +252,7 @@ fn match_devices(acs: &Acs, spec: &ListSpec) -> Result<Vec<DeviceId>, acs::AcsEr
         Plan::Macs(k) => Some(candidates(Index::Mac, &k)?),
         Plan::Model(m) => Some(candidates(Index::Model, &[m])?),
         Plan::ProductClasses(k) => Some(candidates(Index::ProductClass, &k)?),
-        Plan::InformRange(from, to) => Some(acs.informed_between(from, to)?),
+        Plan::InformRange(from, to) => Some(rt.block_on(acs.informed_between(from, to))?),
         Plan::Scan => None,
     };
     match ids {
@@ -249,7 +266,7 @@ fn match_devices(acs: &Acs, spec: &ListSpec) -> Result<Vec<DeviceId>, acs::AcsEr
         None => {
             let mut after: Option<DeviceId> = None;
             loop {
-                let page = store.scan(after.as_ref(), SCAN_PAGE)?;
+                let page = rt.block_on(store.scan(after.as_ref(), SCAN_PAGE))?;
                 let Some(last) = page.last().cloned() else {
                     break;
                 };

@@ -49,7 +49,7 @@ pub(super) async fn post_task(
         return text(StatusCode::NOT_FOUND, "No such device");
     };
     let acs = &ctx.acs;
-    match acs.device(&device) {
+    match acs.device(&device).await {
         Ok(Some(_)) => {}
         Ok(None) => return text(StatusCode::NOT_FOUND, "No such device"),
         Err(e) => return internal(e),
@@ -76,7 +76,7 @@ pub(super) async fn post_task(
     // The known tree gives each written value its type; a store that cannot say is a 503, not a
     // guess that every value is a string.
     let tree = if body.windows(18).any(|w| w == b"setParameterValues") {
-        match acs.store().get_tree(&device) {
+        match acs.store().get_tree(&device).await {
             Ok(t) => t,
             Err(e) => return store_failed(&e),
         }
@@ -192,7 +192,11 @@ fn channel_from_wire(channel: &str) -> String {
 }
 
 pub(super) async fn delete_task(ctx: &Ctx, id: &str) -> Response {
-    let found = match doc::parse_task_id(id).map(|tid| ctx.acs.store().task(tid)) {
+    let read = match doc::parse_task_id(id) {
+        Some(tid) => Some(ctx.acs.store().task(tid).await),
+        None => None,
+    };
+    let found = match read {
         Some(Ok(found)) => found,
         Some(Err(e)) => return store_failed(&e),
         None => None,
@@ -214,7 +218,11 @@ pub(super) async fn delete_task(ctx: &Ctx, id: &str) -> Response {
 }
 
 pub(super) async fn retry_task(ctx: &Ctx, id: &str) -> Response {
-    let found = match doc::parse_task_id(id).map(|tid| ctx.acs.store().task(tid)) {
+    let read = match doc::parse_task_id(id) {
+        Some(tid) => Some(ctx.acs.store().task(tid).await),
+        None => None,
+    };
+    let found = match read {
         Some(Ok(found)) => found,
         Some(Err(e)) => return store_failed(&e),
         None => None,

@@ -42,7 +42,7 @@ pub(crate) async fn start_with(access: nbi::Access) -> TestNbi {
         file_server_url: Some(format!("http://{fs_addr}")),
         ..AcsConfig::default()
     };
-    let acs = Acs::open(config).expect("open ACS");
+    let acs = Acs::open(config).await.expect("open ACS");
     let (stop, rx) = tokio::sync::watch::channel(false);
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
