@@ -8,6 +8,4 @@ mod devices;
 mod events;
 mod harness;
 mod logscan;
-mod neighbours;
-mod proof;
 mod security;
