@@ -3,7 +3,7 @@
 //! live events over SSE and MQTT, and the operators' command-line tools.
 //!
 //! The default cargo feature `lab` adds the lab simulators for `fibreplane demo` and the tests
-//! ([`lab`]); a production build (`--no-default-features`) links none of them.
+//! (the `lab` module); a production build (`--no-default-features`) links none of them.
 #![warn(missing_docs)]
 
 pub mod api;

@@ -77,9 +77,11 @@ fn build() -> PathBuf {
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter(|m| {
+            // `cargo test` also builds the binary's own unit-test harness, under the same name.
             m["reason"] == "compiler-artifact"
                 && m["target"]["name"] == "fibreplane"
                 && m["target"]["kind"][0] == "bin"
+                && m["profile"]["test"] == false
         })
         .find_map(|m| m["executable"].as_str().map(PathBuf::from))
         .expect("cargo reported a fibreplane executable (FIBREPLANE_TEST_ARGS must include it)")
