@@ -15,4 +15,8 @@ for dep in scripts/deps/*.sh; do
 done
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
-cargo test --workspace --all-features --locked
+# The proof tests (benches/tests/proof) build the `fibreplane` binary they run with these same
+# arguments and `--no-run`: inside this run that finds everything fresh.
+export FIBREPLANE_TEST_ARGS="--workspace --all-features --locked"
+# shellcheck disable=SC2086 # the arguments are words on purpose
+cargo test $FIBREPLANE_TEST_ARGS

@@ -1,43 +1,12 @@
 //! ACS configuration: every knob has a default that works on a lab machine.
 
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// A secret string whose `Debug` and `Display` never show the value, so it cannot leak through
-/// logs or error messages by accident.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The value, for the few places that must use it (hashing, the wire).
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// Whether the secret is empty.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
+// Passwords and tokens are the workspace's one `Secret` type: `Debug` and `Display` print `***`,
+// so a value cannot leak through logs or error messages by accident.
+pub use fibreplane_types::Secret;
 
 /// How the ACS authenticates CPEs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

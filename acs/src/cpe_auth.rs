@@ -138,7 +138,7 @@ impl CpeAuth {
                     return AuthOutcome::Denied;
                 }
                 let expected = self.password_for(&username, stored_password);
-                if cwmp::auth::ct_eq(expected.as_bytes(), password.as_bytes()) {
+                if fibreplane_types::ct_eq(expected.as_bytes(), password.as_bytes()) {
                     AuthOutcome::Ok(username)
                 } else {
                     AuthOutcome::Denied

@@ -100,9 +100,10 @@ impl AuthConfig {
     pub fn authenticate(&self, p: &Presented<'_>, now_secs: i64) -> Result<Caller, AuthError> {
         if let Some(token) = p.bearer {
             // Every staff token is compared, so timing tells nothing about which matched.
-            let staff = self.staff_tokens.iter().fold(false, |hit, t| {
-                cwmp::auth::ct_eq(t.expose().as_bytes(), token.as_bytes()) | hit
-            });
+            let staff = self
+                .staff_tokens
+                .iter()
+                .fold(false, |hit, t| t.matches(token.as_bytes()) | hit);
             if staff {
                 return Ok(Caller::Staff {
                     who: "token".into(),

@@ -28,6 +28,7 @@ enum Command {
     Import(crate::import::ImportArgs),
     /// Runs a demo control plane: the ACS on a fresh embedded store and a lab fleet of simulated
     /// XX230v CPEs informing it.
+    #[cfg(feature = "lab")]
     Demo(crate::demo::DemoArgs),
     /// OLT tools: `olt poll` polls one OLT over SNMP once.
     Olt(crate::olt::OltArgs),
@@ -143,6 +144,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
         Command::Run(r) => run_stack(r).await,
         Command::Acs(a) => run_acs(a).await,
+        #[cfg(feature = "lab")]
         Command::Demo(d) => crate::demo::run(d, shutdown_signal()).await,
         Command::Olt(o) => crate::olt::run(o).await,
         Command::Import(i) => crate::import::run(i).await,

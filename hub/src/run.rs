@@ -396,7 +396,7 @@ fn modem_access(c: &Config, s: &Secrets) -> anyhow::Result<Option<ModemAccess>> 
                 modem_bridge::service::ApiState::new(
                     modem_bridge::Bridge::new(timeout, browser)?,
                     &allow,
-                    vec![modem_bridge::Secret::new(token.expose())],
+                    vec![token.clone()],
                 )?
                 .with_default_path(path),
             );

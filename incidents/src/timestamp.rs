@@ -7,7 +7,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use olt_poller::OltTime;
+use fibreplane_types::olt::OltTime;
 use serde::{Serialize, Serializer};
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;

@@ -1,9 +1,11 @@
 //! `dateTime` text: formatting the CPE clock and checking values the ACS writes.
 //!
-//! Only these needs exist (whole seconds for Informs, microseconds for the TR-143 ROM/BOM/EOM
-//! times), so a calendar crate would be overkill.
+//! The calendar is the `time` crate's: the lab shares no date code with the ACS, whose reading of
+//! these times (its GenieACS date module) is written independently.
 
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use ::time::OffsetDateTime;
 
 /// The current UTC time as `YYYY-MM-DDThh:mm:ssZ`.
 pub(crate) fn now_datetime() -> String {
@@ -22,25 +24,26 @@ pub(crate) fn format_micros(t: SystemTime) -> String {
     format!("{}.{:06}Z", &whole[..whole.len() - 1], d.subsec_micros())
 }
 
+/// The UTC civil time of seconds since the epoch; a moment past the calendar's range (beyond the
+/// year 9999) is the epoch, which no CPE clock reaches.
+pub(crate) fn utc(secs: u64) -> OffsetDateTime {
+    i64::try_from(secs)
+        .ok()
+        .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
 /// Formats seconds since the epoch as a UTC `dateTime`.
 pub(crate) fn format_unix(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Howard Hinnant's civil-from-days algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let t = utc(secs);
     format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
     )
 }
 
@@ -98,6 +101,10 @@ mod tests {
     fn formats_and_checks_datetimes() {
         assert_eq!(format_unix(0), "1970-01-01T00:00:00Z");
         assert_eq!(format_unix(1_700_000_000), "2023-11-14T22:13:20Z");
+        // A leap day, and the last second of a century's leap year.
+        assert_eq!(format_unix(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(format_unix(978_307_199), "2000-12-31T23:59:59Z");
+        assert_eq!(format_unix(u64::MAX), "1970-01-01T00:00:00Z");
         assert!(is_datetime("0001-01-01T00:00:00Z"));
         assert!(is_datetime("2023-04-26T18:51:36.577Z"));
         assert!(is_datetime("2023-04-26T18:51:36+02:00"));

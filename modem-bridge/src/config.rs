@@ -5,9 +5,9 @@ use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::Secret;
 use crate::error::BridgeError;
 use crate::proto::cipher::CipherVariant;
-use crate::secret::Secret;
 
 /// How a firmware encodes optical power.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -25,7 +25,6 @@ mod error;
 pub mod native;
 pub mod plan;
 pub mod proto;
-mod secret;
 pub mod service;
 mod websession;
 
@@ -35,6 +34,6 @@ pub use config::{
 };
 pub use diag::ModemDiagnostics;
 pub use error::{BridgeError, ProtocolMismatch};
+pub use fibreplane_types::Secret;
 pub use plan::Section;
-pub use secret::Secret;
 pub use websession::WebSession;

@@ -17,14 +17,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
-use subtle::ConstantTimeEq as _;
 use tracing::info;
 
+use crate::Secret;
 use crate::bridge::{Bridge, PathChoice};
 use crate::config::{ModemEntry, ModemId, ModemTarget};
 use crate::error::BridgeError;
 use crate::plan::Section;
-use crate::secret::Secret;
 
 /// Shortest bearer token accepted: 32 bytes (256 bits of hex-encoded randomness is 64).
 pub const MIN_TOKEN_LEN: usize = 32;
@@ -100,11 +99,11 @@ impl ApiState {
             return false;
         };
         // Every token is compared, so timing does not tell which one (or whether one) matched.
-        let mut ok = subtle::Choice::from(0);
+        let mut ok = false;
         for t in &self.tokens {
-            ok |= t.expose().as_bytes().ct_eq(given.as_bytes());
+            ok |= t.matches(given.as_bytes());
         }
-        ok.into()
+        ok
     }
 }
 

@@ -19,8 +19,9 @@ use tracing::Instrument;
 
 use crate::config::{OltConfig, OpticalThresholds};
 use crate::error::OltError;
-use crate::events::{PollerEvent, Tracker};
+use crate::events::Tracker;
 use crate::history::{OpticalHistory, OpticalSample};
+use crate::model::PollerEvent;
 use crate::model::{OltId, OltSnapshot};
 use crate::poll::poll_once;
 use crate::walk::WalkLimits;

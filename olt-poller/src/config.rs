@@ -3,7 +3,6 @@
 //! Secrets never sit in the file itself: a community or v3 password is named by an environment
 //! variable (`community_env`) or a file (`community_file`), resolved when the config loads.
 
-use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -14,33 +13,8 @@ use crate::error::OltError;
 use crate::model::OltId;
 use crate::session::SnmpTarget;
 
-/// A secret string; `Debug` and `Display` print `***`.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret.
-    pub fn new(s: impl Into<String>) -> Self {
-        Self(s.into())
-    }
-
-    /// The secret itself, for the one place that sends it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
+// Communities and v3 passwords are the workspace's one `Secret` type (printed as `***`).
+pub use fibreplane_types::Secret;
 
 /// SNMPv3 authentication protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -115,7 +89,7 @@ impl SecretRef {
         if v.is_empty() {
             return Err(OltError::Config(format!("{what} is empty")));
         }
-        Ok(Secret(v))
+        Ok(Secret::new(v))
     }
 }
 

@@ -64,3 +64,10 @@ pub enum OltError {
     #[error("shutting down")]
     ShuttingDown,
 }
+
+impl From<fibreplane_types::olt::InvalidOltId> for OltError {
+    /// A bad OLT name is a configuration error (names come from the configuration).
+    fn from(e: fibreplane_types::olt::InvalidOltId) -> Self {
+        Self::Config(e.to_string())
+    }
+}

@@ -35,13 +35,13 @@ pub use config::{
     SecretRef, V3Credentials, VendorChoice, parse_config,
 };
 pub use error::OltError;
-pub use events::{EventKind, OpticalLevel, PollerEvent, Tracker};
+pub use events::Tracker;
 #[cfg(feature = "sled")]
 pub use history::SledHistory;
 pub use history::{OpticalHistory, OpticalSample, RedbHistory};
 pub use model::{
-    Dbm, DownCause, OltId, OltSnapshot, OltTime, Onu, OnuKey, OnuState, PollStats, PonPort,
-    PonPortInfo,
+    Dbm, DownCause, EventKind, InvalidOltId, OltId, OltSnapshot, OltTime, Onu, OnuKey, OnuState,
+    OpticalLevel, PollStats, PollerEvent, PonPort, PonPortInfo,
 };
 pub use oid::Oid;
 pub use poll::{SYS_OBJECT_ID, plan, poll_once, walk_columns};

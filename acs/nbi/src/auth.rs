@@ -2,28 +2,23 @@
 //! whose password is the token (any user name), so that existing clients that can only do Basic
 //! keep working. Anonymous access exists only when configured, and only on a loopback listener.
 
+use acs::Secret;
 use base64::Engine;
 use http::HeaderMap;
 
-/// A secret token; never printed.
-#[derive(Clone)]
-pub struct Token(String);
+/// The NBI's bearer token: a [`Secret`], so it prints as `***` and compares in constant time.
+#[derive(Debug, Clone)]
+pub struct Token(Secret);
 
 impl Token {
     /// Wraps a token; surrounding whitespace (a trailing newline in a file) is dropped.
     pub fn new(s: &str) -> Self {
-        Self(s.trim().to_owned())
+        Self(Secret::new(s.trim()))
     }
 
     /// Whether the token is empty.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
-    }
-}
-
-impl std::fmt::Debug for Token {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Token(<redacted>)")
     }
 }
 
@@ -62,7 +57,7 @@ impl Access {
         } else {
             return false;
         };
-        cwmp::auth::ct_eq(&presented, token.0.as_bytes())
+        token.0.matches(&presented)
     }
 }
 
@@ -94,6 +89,6 @@ mod tests {
         }
         assert!(!a.allows(&HeaderMap::new()));
         assert!(Access::Anonymous.allows(&HeaderMap::new()));
-        assert_eq!(format!("{:?}", Token::new("s3cret")), "Token(<redacted>)");
+        assert_eq!(format!("{:?}", Token::new("s3cret")), "Token(***)");
     }
 }

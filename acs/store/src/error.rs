@@ -23,7 +23,7 @@ pub enum StoreError {
     #[error("storage engine error: {0}")]
     Engine(String),
     /// The requested backend was not compiled in.
-    #[error("backend {0} is not available: rebuild acs-store with the `{0}` feature")]
+    #[error("backend {0} is not available: rebuild fibreplane-store with the `{0}` feature")]
     BackendUnavailable(&'static str),
     /// A record could not be encoded (only possible for absurd inputs such as >4 GiB strings).
     #[error("cannot encode record: {0}")]

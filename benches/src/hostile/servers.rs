@@ -131,6 +131,6 @@ pub(crate) async fn kuma() -> anyhow::Result<(SocketAddr, oneshot::Sender<()>)> 
     };
     let service =
         incidents::IncidentService::spawn(config, Arc::new(incidents::NoDirectory), None)?;
-    let app = incidents::http::webhook_router(service, olt_poller::Secret::new(KUMA_SECRET));
+    let app = incidents::http::webhook_router(service, Secret::new(KUMA_SECRET));
     serve_router(app).await
 }

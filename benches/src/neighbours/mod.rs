@@ -5,7 +5,8 @@
 //!
 //! The stack runs as a child process ([`stack`]); a prober exercises every feature while each
 //! fault lasts ([`probe`]); [`faults`] injects them and measures. The harness runs it with a
-//! 60 s outage in release; hub's tests run a short variant with a debug binary.
+//! 60 s outage in release; the tests run a short variant with a debug binary
+//! (`benches/tests/proof/neighbours.rs`).
 
 mod faults;
 mod probe;

@@ -1,7 +1,7 @@
 //! The whole-system proof scenarios of `proof` (issue 8): a boot storm, scale at rest, crash
 //! safety. Each scenario is a function from a config to a report plus the report's rows for the
 //! results table (`crate::table`); the harness (`src/bin/proof.rs`) runs them at full size, and
-//! the default test suite runs each with a small config (hub/tests/it/proof.rs) so none can rot.
+//! the default test suite runs each with a small config (benches/tests/proof/scenarios.rs) so none can rot.
 
 pub mod crash;
 pub mod nbi;

@@ -37,8 +37,10 @@ pub fn router(hub: Arc<Hub>) -> Router {
     if let Some(service) = &hub.incidents {
         // The webhook checks Kuma's own secret; the outage views are staff routes.
         if let Some(secret) = &hub.kuma_secret {
-            let secret = olt_poller::Secret::new(secret.expose());
-            r = r.merge(incidents::http::webhook_router(service.clone(), secret));
+            r = r.merge(incidents::http::webhook_router(
+                service.clone(),
+                secret.clone(),
+            ));
         }
         let outages = incidents::http::outages_router(service.clone()).layer(
             axum::middleware::from_fn_with_state(Arc::clone(&hub), staff_layer),

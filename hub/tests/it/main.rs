@@ -9,6 +9,4 @@ mod events;
 mod harness;
 mod logscan;
 mod metrics;
-mod neighbours;
-mod proof;
 mod security;

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use olt_poller::{OltId, OnuKey, PonPort};
+use fibreplane_types::olt::{OltId, OnuKey, PonPort};
 
 use super::{Class, Correlator, Family, IncidentId, IncidentKind, IncidentState, OnuRef};
 use crate::Timestamp;

@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use olt_poller::{DownCause, OltId, OnuKey, PonPort};
+use fibreplane_types::olt::{DownCause, OltId, OnuKey, PonPort};
 use serde::{Serialize, Serializer};
 
 use crate::Timestamp;

@@ -7,7 +7,7 @@ use super::{
     AffectedOnu, Correlator, Emit, Evidence, Family, Incident, IncidentId, IncidentKind,
     IncidentPort, IncidentState, KumaEvidence, OnuRef, Tracked,
 };
-use olt_poller::DownCause;
+use fibreplane_types::olt::{DownCause, OltId, PonPort};
 
 use crate::Timestamp;
 
@@ -139,7 +139,7 @@ impl Correlator {
             return;
         };
         let inc = &mut t.incident;
-        let mut ports: BTreeMap<(&olt_poller::OltId, olt_poller::PonPort), u32> = BTreeMap::new();
+        let mut ports: BTreeMap<(&OltId, PonPort), u32> = BTreeMap::new();
         let mut olts = BTreeSet::new();
         let mut customers = BTreeSet::new();
         for m in &inc.onus {

@@ -29,7 +29,7 @@ mod lifecycle;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
-use olt_poller::{
+use fibreplane_types::olt::{
     DownCause, EventKind, OltId, OltSnapshot, OnuKey, OnuState, PollerEvent, PonPort,
 };
 use serde::Serialize;

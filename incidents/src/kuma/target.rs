@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use olt_poller::{OltId, PonPort};
+use fibreplane_types::olt::{OltId, PonPort};
 use serde::Serialize;
 
 use super::{KumaEvent, KumaTag, MonitorId};

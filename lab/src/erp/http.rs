@@ -103,7 +103,7 @@ fn authorize(sim: &ErpSim, headers: &HeaderMap) -> Option<Response> {
         Vec::new()
     };
     let expected = format!("{}:{}", sim.api_key, sim.api_secret);
-    if sim.api_secret.is_empty() || !cwmp::auth::ct_eq(&presented, expected.as_bytes()) {
+    if sim.api_secret.is_empty() || !fibreplane_types::ct_eq(&presented, expected.as_bytes()) {
         return Some(frappe_error(
             StatusCode::UNAUTHORIZED,
             "AuthenticationError",

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use fibreplane_types::ct_eq;
 use http::header::AUTHORIZATION;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
@@ -29,7 +30,6 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::agent::{Faults, OltSimHandle};
-use super::usm::ct_eq;
 
 const MAX_BODY: usize = 64 * 1024;
 

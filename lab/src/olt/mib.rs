@@ -83,27 +83,17 @@ pub(crate) fn date_and_time(secs: u64) -> Vec<u8> {
     if secs == 0 {
         return vec![0; 8];
     }
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Howard Hinnant's civil-from-days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u8;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
-    let y = (yoe + era * 400 + i64::from(m <= 2)) as u16;
-    let [y0, y1] = y.to_be_bytes();
+    let t = crate::time::utc(secs);
+    // The calendar's years are 4 digits at most (≤ 9999), so they fit the field's two bytes.
+    let [y0, y1] = u16::try_from(t.year()).unwrap_or(0).to_be_bytes();
     vec![
         y0,
         y1,
-        m,
-        d,
-        (rem / 3600) as u8,
-        ((rem / 60) % 60) as u8,
-        (rem % 60) as u8,
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
         0,
     ]
 }

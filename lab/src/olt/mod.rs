@@ -23,7 +23,7 @@ pub use agent::{Faults, OltSimConfig, OltSimHandle, start};
 pub use control::serve as serve_control;
 pub use mib::{if_index, slot_port};
 pub use network::{Network, SerialStyle, SimCause, SimOnu, SimVendor};
-pub use usm::{SimAuth, ct_eq};
+pub use usm::SimAuth;
 
 /// Fuzz-style entry for tests: answers one datagram with a fresh agent over `net` (v2c
 /// community `public`, v3 user `fuzz`); never panics.

@@ -2,9 +2,11 @@
 //! operations over v2c communities and v3 USM). Anything malformed is dropped and counted, as
 //! real agents do (snmpInASNParseErrs); nothing here panics on any input.
 
+use fibreplane_types::ct_eq;
+
 use super::ber::{self, BerError, Reader, tag};
 use super::mib::{Entry, MibView};
-use super::usm::{UsmUser, ct_eq};
+use super::usm::UsmUser;
 
 /// Varbinds accepted in one request.
 const MAX_REQUEST_VARBINDS: usize = 256;

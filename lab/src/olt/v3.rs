@@ -1,10 +1,12 @@
 //! The SNMPv3 message layer of the agent (RFC 3412 message format, RFC 3414 USM processing):
 //! discovery and error reports, MAC verification, the time window, AES privacy.
 
+use fibreplane_types::ct_eq;
+
 use super::ber::{self, BerError, Reader, tag};
 use super::mib::MibView;
 use super::proto::{HEADER_ROOM, MAX_DATAGRAM, Responder, pdu_bytes, process_pdu};
-use super::usm::{self, UsmUser, ct_eq};
+use super::usm::{self, UsmUser};
 
 const USM_STATS: [u32; 9] = [1, 3, 6, 1, 6, 3, 15, 1, 1];
 const UNSUPPORTED_SEC_LEVELS: u32 = 1;

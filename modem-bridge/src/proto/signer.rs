@@ -3,9 +3,9 @@
 
 use md5::{Digest, Md5};
 
+use crate::Secret;
 use crate::proto::cipher::AesSession;
 use crate::proto::parse::GdprParams;
-use crate::secret::Secret;
 
 /// One login session's crypto state: the modem's key and sequence number, our AES key, and the
 /// credential hash every sign carries.

@@ -1,5 +1,7 @@
-//! Digest computation and verification (RFC 2617), Basic encoding, and constant-time equality.
+//! Digest computation and verification (RFC 2617) and Basic encoding.
 
+use base64::Engine as _;
+use fibreplane_types::ct_eq;
 use md5::{Digest as _, Md5};
 
 use super::{DigestChallenge, DigestResponse};
@@ -98,54 +100,24 @@ pub fn basic_header(username: &str, password: &str) -> String {
     )
 }
 
-/// Constant-time equality: the running time depends only on the lengths.
-pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
+/// The base64 alphabet of HTTP Basic (RFC 7617: standard, RFC 4648 §4). Decoding is lenient
+/// the way CPE firmware needs: padding may be left out, and unused low bits of the last symbol
+/// are ignored.
+const BASIC: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
+);
 
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// Standard base64 with padding (RFC 4648); small enough not to need a dependency.
+/// Standard base64 with padding.
 pub(crate) fn base64_encode(data: &[u8]) -> String {
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(B64[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    BASIC.encode(data)
 }
 
-/// Decodes standard base64; padding is optional, anything else invalid yields `None`.
+/// Decodes standard base64 with or without padding; anything else is `None`.
 pub(crate) fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let s = s.trim_end_matches('=');
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in s.bytes() {
-        let v = B64.iter().position(|&x| x == c)? as u32;
-        acc = (acc << 6) | v;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    // A single leftover sextet cannot encode a byte.
-    (bits < 6).then_some(out)
+    BASIC.decode(s).ok()
 }
 
 #[cfg(test)]
@@ -253,14 +225,11 @@ mod tests {
         );
         for n in 0..8 {
             let data: Vec<u8> = (0..n).map(|i| i * 37).collect();
-            assert_eq!(base64_decode(&base64_encode(&data)).unwrap(), data);
+            let text = base64_encode(&data);
+            assert_eq!(base64_decode(&text).unwrap(), data);
+            // CPEs that leave the padding out are understood too.
+            assert_eq!(base64_decode(text.trim_end_matches('=')).unwrap(), data);
         }
-    }
-
-    #[test]
-    fn ct_eq_compares_contents_and_lengths() {
-        assert!(ct_eq(b"abc", b"abc"));
-        assert!(!ct_eq(b"abc", b"abd"));
-        assert!(!ct_eq(b"abc", b"ab"));
+        assert_eq!(base64_decode("QWxhZGRpbg=x"), None);
     }
 }

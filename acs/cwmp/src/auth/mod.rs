@@ -9,7 +9,9 @@ use thiserror::Error;
 mod digest;
 
 use digest::base64_decode;
-pub use digest::{answer_digest, basic_header, ct_eq, verify_digest};
+pub use digest::{answer_digest, basic_header, verify_digest};
+// The workspace's one constant-time comparison, re-exported for the protocol's users.
+pub use fibreplane_types::ct_eq;
 
 /// Longest header value we parse. Real Authorization headers are a few hundred bytes; anything
 /// larger is refused before we scan it.

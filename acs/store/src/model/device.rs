@@ -1,61 +1,20 @@
 //! Device identity and the small per-device metadata record.
 
 use std::collections::BTreeSet;
-use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
 use super::Value;
 use crate::StoreError;
 
-/// Longest device id accepted; GenieACS ids are `<OUI>-<ProductClass>-<Serial>` with escaping, and
-/// anything longer than this is far more likely garbage from a misbehaving CPE than a real id.
-const MAX_ID_LEN: usize = 256;
+// The device id is shared vocabulary (the ACS, the NBI, the hub and the provisioner name devices
+// by it), so it lives in the leaf crate `fibreplane-types`; the store re-exports it.
+pub use fibreplane_types::DeviceId;
+use fibreplane_types::InvalidDeviceId;
 
-/// A validated device id in the GenieACS charset (`[A-Za-z0-9_%-]`, 1-256 bytes).
-///
-/// The charset matters beyond compatibility: it never contains a NUL byte, which the key encoding
-/// relies on, and it is safe in NBI URL path segments without further escaping.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct DeviceId(String);
-
-impl DeviceId {
-    /// Parses and validates a device id.
-    pub fn parse(s: &str) -> Result<Self, StoreError> {
-        let ok = !s.is_empty()
-            && s.len() <= MAX_ID_LEN
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'%' | b'-'));
-        if ok {
-            Ok(Self(s.to_owned()))
-        } else {
-            Err(StoreError::InvalidDeviceId(s.chars().take(300).collect()))
-        }
-    }
-
-    /// The id as a string slice.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for DeviceId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl TryFrom<String> for DeviceId {
-    type Error = StoreError;
-    fn try_from(s: String) -> Result<Self, StoreError> {
-        Self::parse(&s)
-    }
-}
-
-impl From<DeviceId> for String {
-    fn from(id: DeviceId) -> Self {
-        id.0
+impl From<InvalidDeviceId> for StoreError {
+    fn from(e: InvalidDeviceId) -> Self {
+        Self::InvalidDeviceId(e.0)
     }
 }
 
@@ -194,13 +153,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn device_id_charset() {
-        assert!(DeviceId::parse("202BC1-Device2-22B1%2D0001_x").is_ok());
-        assert!(DeviceId::parse("").is_err());
-        assert!(DeviceId::parse("a b").is_err());
-        assert!(DeviceId::parse("a.b").is_err());
-        assert!(DeviceId::parse(&"a".repeat(256)).is_ok());
-        assert!(DeviceId::parse(&"a".repeat(257)).is_err());
+    fn a_bad_device_id_is_a_store_error() {
+        let e = StoreError::from(DeviceId::parse("a b").unwrap_err());
+        assert!(
+            matches!(&e, StoreError::InvalidDeviceId(s) if s == "a b"),
+            "{e}"
+        );
     }
 
     #[test]

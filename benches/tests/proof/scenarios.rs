@@ -1,20 +1,16 @@
 //! Short variants of the proof harness's scenarios (`cargo run -p fibreplane-benches --release
-//! --bin proof -- all`), run on this package's own `fibreplane` binary so they cannot rot: the
-//! same code as the full runs, with small fleets. Each asserts the scenario's invariants, not
-//! its timings.
+//! --bin proof -- all`), run on a debug `fibreplane` binary so they cannot rot: the same code as
+//! the full runs, with small fleets. Each asserts the scenario's invariants, not its timings.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use fibreplane_benches::proof::{crash, scale, storm};
 
+use crate::binary::fibreplane;
+
 /// The scenarios each load both cores (an ACS process and a fleet); run side by side, their
 /// CPEs time out and back off further than a scenario waits. One at a time, as the harness does.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-fn fibreplane() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_fibreplane"))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn boot_storm_loses_no_registration_inform_or_task() {

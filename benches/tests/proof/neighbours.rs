@@ -1,15 +1,18 @@
 //! Faults of neighbours, short: the proof scenario `neighbours` (benches/src/neighbours) with a
-//! few seconds of outage per neighbour, on this package's own `fibreplane` binary. Each fault
-//! must show in the metrics and the log, leave every other feature answering, recover by itself
-//! and lose nothing.
+//! few seconds of outage per neighbour, on a debug `fibreplane` binary. Each fault must show in
+//! the metrics and the log, leave every other feature answering, recover by itself and lose
+//! nothing.
+
+use std::time::Duration;
 
 use fibreplane_benches::neighbours::{self, Fault, NeighbourConfig};
-use std::time::Duration;
+
+use crate::binary::fibreplane;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_neighbours_fault_degrades_only_its_feature_and_recovers_by_itself() {
     let report = neighbours::run(&NeighbourConfig {
-        fibreplane_bin: env!("CARGO_BIN_EXE_fibreplane").into(),
+        fibreplane_bin: fibreplane(),
         outage: Duration::from_secs(3),
         cpes: 3,
     })
