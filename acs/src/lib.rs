@@ -2,8 +2,10 @@
 //!
 //! CPEs POST CWMP envelopes to the server ([`server`]); each session is driven by the `cwmp`
 //! crate's ACS state machine and runs the device's queued tasks ([`Acs::enqueue`]). Device
-//! records, trees, tasks and faults live in the `acs-store` crate's [`DeviceStore`], written
-//! through one group-committing writer thread. Connection requests ([`cr`]) wake devices up.
+//! records, trees, tasks and faults live in the `fibreplane-store` crate: the ACS holds its one
+//! `StoreWriter` (group commit, device leases) and hands everyone else a [`StoreReader`]
+//! ([`Acs::store`]), so every write goes through [`Acs::write`] or a session. Connection
+//! requests ([`cr`]) wake devices up.
 #![warn(missing_docs)]
 
 mod bookkeeping;
