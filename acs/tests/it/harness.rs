@@ -92,6 +92,22 @@ pub(crate) async fn start(config: AcsConfig) -> TestAcs {
 pub(crate) async fn start_in(dir: tempfile::TempDir, mut config: AcsConfig) -> TestAcs {
     config.data_dir = dir.path().to_owned();
     let acs = Acs::open(config).await.expect("open ACS");
+    serve(acs, dir).await
+}
+
+/// Starts an ACS over a store opened by the test (a store that fails on demand, say).
+pub(crate) async fn start_with_store(
+    dir: tempfile::TempDir,
+    mut config: AcsConfig,
+    store: acs::store::StoreWriter,
+) -> TestAcs {
+    config.data_dir = dir.path().to_owned();
+    let acs = Acs::with_store(config, store).await.expect("open ACS");
+    serve(acs, dir).await
+}
+
+/// Serves `acs` on a loopback port.
+async fn serve(acs: Arc<Acs>, dir: tempfile::TempDir) -> TestAcs {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

@@ -5,6 +5,7 @@ mod bookkeeping;
 mod diagnostics;
 mod digest;
 mod e2e;
+mod failing_store;
 mod harness;
 mod http_server;
 mod presets;
