@@ -13,7 +13,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::embedded::Embedded;
 use crate::model::{DeviceId, DeviceMeta, FaultRecord, ParamTree, TaskRecord, Versioned};
 use crate::store::{Index, Op, Outcome};
-use crate::{EngineKind, StoreError, open_engine};
+use crate::{EngineKind, StoreError, engine_at};
 
 /// Opens an embedded store with the chosen engine, its writer thread and the system clock.
 pub fn open(engine: EngineKind, path: &Path) -> Result<StoreWriter, StoreError> {
@@ -27,7 +27,7 @@ pub fn open_with_clock(
     path: &Path,
     clock: Arc<dyn Clock>,
 ) -> Result<StoreWriter, StoreError> {
-    let backend = Embedded::start(open_engine(engine, path)?, clock)?;
+    let backend = Embedded::start(engine_at(engine, path)?, clock)?;
     Ok(StoreWriter::from_backend(Arc::new(backend)))
 }
 

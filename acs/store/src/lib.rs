@@ -20,9 +20,10 @@
 //! [`SystemClock`] (wall time advanced by a monotonic clock) by default, a [`ManualClock`] in
 //! tests ([`open_with_clock`]); a network database will use its server's clock.
 //!
-//! **Legacy.** The synchronous [`DeviceStore`] trait and the engine types ([`open_engine`],
-//! [`RedbStore`], `SledStore`) are what the async adapter is built on; they stay public until
-//! every caller has moved to [`StoreWriter`]/[`StoreReader`].
+//! **Engines.** The synchronous `DeviceStore` trait and the engine types (`open_engine`,
+//! `RedbStore`, `SledStore`) are what the async adapter is built on. They are public only with
+//! the `engine` feature, for this crate's own tests and benches (raw engine costs, compaction):
+//! nothing in the control plane can open an engine and write around the one writer.
 //!
 //! **Architecture invariant:** this crate is the only one that knows a storage engine exists. No
 //! engine type appears in its public API; engine errors surface as [`StoreError::Engine`] strings.
@@ -33,6 +34,9 @@
 //! trait), `keys` and `codec` (the on-disk format), and one small file per engine.
 
 #![warn(missing_docs)]
+// Without the `engine` feature the synchronous engine API is crate-private, though its items
+// keep their `pub` for the feature's sake.
+#![cfg_attr(not(feature = "engine"), allow(unreachable_pub))]
 
 mod access;
 mod backend;
@@ -49,7 +53,7 @@ pub mod model;
 mod redb_backend;
 #[cfg(feature = "sled")]
 mod sled_backend;
-pub mod store;
+mod store;
 
 use std::path::Path;
 
@@ -61,10 +65,19 @@ pub use model::{
     Attributes, DeviceId, DeviceMeta, FaultRecord, Identity, Param, ParamTree, TaskKind,
     TaskRecord, TaskStatus, Value, Versioned, normalize_mac,
 };
+#[cfg(not(feature = "engine"))]
+use redb_backend::open_redb;
+#[cfg(feature = "engine")]
 pub use redb_backend::{RedbStore, open_redb};
-#[cfg(feature = "sled")]
+#[cfg(all(feature = "sled", not(feature = "engine")))]
+use sled_backend::open_sled;
+#[cfg(all(feature = "sled", feature = "engine"))]
 pub use sled_backend::{SledStore, open_sled};
-pub use store::{DeviceStore, Expect, Index, Op, Outcome};
+#[cfg(feature = "engine")]
+pub use store::DeviceStore;
+#[cfg(not(feature = "engine"))]
+use store::DeviceStore;
+pub use store::{Expect, Index, Op, Outcome};
 
 /// An embedded storage engine, e.g. chosen in configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,9 +88,19 @@ pub enum EngineKind {
     Sled,
 }
 
-/// Opens the synchronous engine alone, without a writer thread: the legacy entry point, kept
-/// until every caller uses [`open`]. Nothing stops two callers writing through it at once.
+/// Opens the synchronous engine alone, without a writer thread: what [`open`] builds on, and,
+/// with the `engine` feature, what the store's own benches and offline tools use. Nothing
+/// stops two callers writing through it at once, so no component of the control plane gets it.
+#[cfg(feature = "engine")]
 pub fn open_engine(engine: EngineKind, path: &Path) -> Result<Box<dyn DeviceStore>, StoreError> {
+    engine_at(engine, path)
+}
+
+/// The engine [`open`] wraps.
+pub(crate) fn engine_at(
+    engine: EngineKind,
+    path: &Path,
+) -> Result<Box<dyn DeviceStore>, StoreError> {
     match engine {
         EngineKind::Redb => Ok(Box::new(open_redb(path)?)),
         #[cfg(feature = "sled")]
@@ -91,7 +114,7 @@ pub fn open_engine(engine: EngineKind, path: &Path) -> Result<Box<dyn DeviceStor
 /// engine-generic type stays private.
 macro_rules! delegate_device_store {
     ($store:ty) => {
-        impl $crate::DeviceStore for $store {
+        impl $crate::store::DeviceStore for $store {
             fn get(
                 &self,
                 id: &$crate::DeviceId,

@@ -190,7 +190,12 @@ async fn a_demo_run_at_trace_level_logs_no_secret() {
         value: v,
     })
     .collect::<Vec<_>>();
-    let store = acs_store::open_redb(&data_dir.join("fibreplane.redb")).unwrap();
+    let writer = acs_store::open(
+        acs_store::EngineKind::Redb,
+        &data_dir.join("fibreplane.redb"),
+    )
+    .unwrap();
+    let store = writer.reader();
     for i in 0..DEVICES {
         let id = device(i);
         let cpe = acs::derive_password(&acs::Secret::new(CPE_SECRET), &id);
@@ -199,10 +204,7 @@ async fn a_demo_run_at_trace_level_logs_no_secret() {
             value: cpe,
         });
         let dev = acs::DeviceId::parse(&id).unwrap();
-        let meta = acs_store::DeviceStore::get(&store, &dev)
-            .unwrap()
-            .expect("registered")
-            .value;
+        let meta = store.get(&dev).await.unwrap().expect("registered").value;
         assert!(!meta.cr_password.is_empty(), "the ACS set a CR password");
         known.push(Known {
             name: format!("connection-request password of {id}"),
