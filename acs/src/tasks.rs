@@ -9,9 +9,11 @@
 //! [`crate::Acs::wait_task`] register a waiter that sessions wake once the task's new state is
 //! durable.
 
-use acs_store::{DeviceId, FaultRecord, Op, TaskRecord, TaskStatus};
+use crate::{AcsError, TaskOutcome};
+use acs_store::{DeviceId, FaultRecord, Op, Outcome, TaskKind, TaskRecord, TaskStatus};
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::Duration;
 use tokio::sync::oneshot;
 
 /// The marks and waiters of the task queue.
@@ -87,6 +89,76 @@ impl TaskQueue {
         for w in waiters.into_iter().flatten() {
             let _ = w.send(());
         }
+    }
+}
+
+/// The task queue's part of the ACS's API.
+impl crate::Acs {
+    /// Queues a task for a device, durably: when this returns the task survives a crash. It runs
+    /// at the device's next session (use [`crate::Acs::connection_request`] to make that now).
+    pub async fn enqueue(&self, device: &DeviceId, kind: TaskKind) -> Result<TaskRecord, AcsError> {
+        if self.store.get(device).await?.is_none() {
+            return Err(AcsError::NoSuchDevice);
+        }
+        let now = self.clock_ms();
+        let mut task = TaskRecord {
+            id: 0,
+            device: device.clone(),
+            kind,
+            created_ms: now,
+            status: TaskStatus::Pending,
+            attempts: 0,
+            not_before_ms: 0,
+            expiry_ms: None,
+        };
+        self.tasks.mark(device);
+        let out = self.writer.apply(vec![Op::PutTask(task.clone())]).await?;
+        // Marked again once durable (see `tasks.rs`).
+        self.tasks.mark(device);
+        match out.first() {
+            Some(Outcome::Done {
+                task_id: Some(id), ..
+            }) => task.id = *id,
+            _ => return Err(AcsError::Conflict("the store assigned no task id")),
+        }
+        Ok(task)
+    }
+
+    /// Waits until the task is done or has a fault recorded, or `timeout` passes. A faulted
+    /// task may still be retried later; its fault record goes away when it succeeds.
+    pub async fn wait_task(&self, id: u64, timeout: Duration) -> Result<TaskOutcome, AcsError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            // Register before reading so a completion between the read and the wait is not lost.
+            let rx = self.tasks.wait(id);
+            let task = self.store.task(id).await?.ok_or(AcsError::NoSuchTask)?;
+            if let TaskStatus::Done { .. } = task.status {
+                return Ok(TaskOutcome::Done(task));
+            }
+            let channel = channel(id);
+            let fault = self
+                .store
+                .faults(Some(&task.device))
+                .await?
+                .into_iter()
+                .find(|f| f.channel == channel);
+            if let Some(f) = fault {
+                return Ok(TaskOutcome::Faulted(task, f));
+            }
+            if tokio::time::timeout_at(deadline, rx).await.is_err() {
+                return Ok(TaskOutcome::Pending(task));
+            }
+        }
+    }
+
+    /// Deletes the records of tasks completed more than `done_task_retention` ago; returns how
+    /// many. Run every minute while serving, so the task table holds only live work.
+    pub async fn purge_done_tasks(&self) -> Result<usize, AcsError> {
+        let cutoff = self.clock_ms() - self.config.done_task_retention.as_millis() as i64;
+        let ops = purge_ops(self.store.tasks(None).await?, cutoff);
+        let n = ops.len();
+        self.writer.apply(ops).await?;
+        Ok(n)
     }
 }
 
