@@ -58,6 +58,29 @@ fn preset(name: &str, doc: serde_json::Value) -> presets::Preset {
     presets::parse(name, &doc, &|_| None)
 }
 
+/// A preset on channel `wifi` that names the SSID.
+fn wifi_preset() -> presets::Preset {
+    preset(
+        "wifi",
+        serde_json::json!({"channel": "wifi", "configurations": [
+            {"type": "value", "name": "Device.WiFi.SSID.1.SSID", "value": "Fibre"}]}),
+    )
+}
+
+/// An earlier CPE fault on channel `wifi`.
+fn wifi_fault(retries: u32, timestamp_ms: i64) -> FaultRecord {
+    FaultRecord {
+        device: device(),
+        channel: "wifi".into(),
+        task_id: None,
+        code: "cwmp.9007".into(),
+        message: "old".into(),
+        detail: String::new(),
+        retries,
+        timestamp_ms,
+    }
+}
+
 /// What the store and the rest of the ACS look like to the session, and what it did to them.
 struct World {
     base: Instant,
@@ -519,22 +542,9 @@ fn a_preset_converges_and_is_announced_only_once_durable() {
 #[test]
 fn a_cpe_fault_on_a_preset_is_kept_on_its_channel_with_one_more_retry() {
     let mut w = World::new();
-    w.faults.push(FaultRecord {
-        device: device(),
-        channel: "wifi".into(),
-        task_id: None,
-        code: "cwmp.9007".into(),
-        message: "old".into(),
-        detail: String::new(),
-        retries: 2,
-        // Long enough ago that the channel's back-off (300 s × 2²) is over.
-        timestamp_ms: T0_MS - 3_600_000,
-    });
-    let p = preset(
-        "wifi",
-        serde_json::json!({"channel": "wifi", "configurations": [
-            {"type": "value", "name": "Device.WiFi.SSID.1.SSID", "value": "Fibre"}]}),
-    );
+    // Long enough ago that the channel's back-off (300 s × 2²) is over.
+    w.faults.push(wifi_fault(2, T0_MS - 3_600_000));
+    let p = wifi_preset();
     let mut s = w.session(&["2 PERIODIC"], vec![p], Vec::new());
     let rpc = w.post(&mut s, None);
     let end = w.answer(&mut s, &rpc, Body::Fault(Fault::new(9007, "bad value")));
@@ -553,21 +563,8 @@ fn a_cpe_fault_on_a_preset_is_kept_on_its_channel_with_one_more_retry() {
 #[test]
 fn a_faulted_channel_waits_out_its_back_off() {
     let mut w = World::new();
-    w.faults.push(FaultRecord {
-        device: device(),
-        channel: "wifi".into(),
-        task_id: None,
-        code: "cwmp.9007".into(),
-        message: "old".into(),
-        detail: String::new(),
-        retries: 0,
-        timestamp_ms: T0_MS - 1_000,
-    });
-    let p = preset(
-        "wifi",
-        serde_json::json!({"channel": "wifi", "configurations": [
-            {"type": "value", "name": "Device.WiFi.SSID.1.SSID", "value": "Fibre"}]}),
-    );
+    w.faults.push(wifi_fault(0, T0_MS - 1_000));
+    let p = wifi_preset();
     let mut s = w.session(&["2 PERIODIC"], vec![p], Vec::new());
     assert_eq!(
         w.post(&mut s, None),

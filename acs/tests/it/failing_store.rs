@@ -166,18 +166,14 @@ async fn a_read_that_fails_mid_session_is_a_503_and_the_task_runs_at_the_next_se
     let rpc = c.post(Vec::new(), &[]).await;
     let req = rpc.envelope();
     assert_eq!(req.body.name(), "GetParameterValues");
-    let answer = cwmp::Envelope::new(
-        req.version,
-        req.header.id.clone().unwrap_or_default(),
-        cwmp::Body::GetParameterValuesResponse {
-            parameters: vec![cwmp::ParameterValue::new(
-                "Device.DeviceInfo.UpTime",
-                "120",
-                cwmp::XsdType::UnsignedInt,
-            )],
-        },
-    );
-    assert_eq!(c.post(cwmp::to_bytes(&answer), &[]).await.status, 204);
+    let answer = cwmp::Body::GetParameterValuesResponse {
+        parameters: vec![cwmp::ParameterValue::new(
+            "Device.DeviceInfo.UpTime",
+            "120",
+            cwmp::XsdType::UnsignedInt,
+        )],
+    };
+    assert_eq!(harness::reply(&mut c, &req, answer).await.status, 204);
     let done = t.acs.store().task(task.id).await.unwrap().unwrap();
     assert!(matches!(done.status, TaskStatus::Done { .. }), "{done:?}");
 }

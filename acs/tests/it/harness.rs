@@ -314,6 +314,16 @@ pub(crate) async fn session(t: &TestAcs, serial: &str, events: &[&str]) -> (Conn
     (c, resp)
 }
 
+/// Answers the ACS's request `req` with `body`, echoing its ID.
+pub(crate) async fn reply(c: &mut Conn, req: &cwmp::Envelope, body: cwmp::Body) -> Resp {
+    let id = req.header.id.clone().unwrap_or_default();
+    c.post(
+        cwmp::to_bytes(&cwmp::Envelope::new(req.version, id, body)),
+        &[],
+    )
+    .await
+}
+
 /// A tiny HTTP file server for Download tests: serves one body at any path, counts requests.
 pub(crate) struct FileServer {
     addr: SocketAddr,

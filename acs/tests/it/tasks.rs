@@ -1,17 +1,10 @@
 //! The durable task queue, driven by a hand-played CPE over loopback HTTP: RPCs sent in order,
 //! answers stored, faults recorded and retried with back-off, tasks surviving a restart.
 
-use crate::harness::{self, Conn, session};
+use crate::harness::{self, reply, session};
 use acs::{AcsConfig, TaskKind, TaskOutcome, TaskStatus};
-use cwmp::{Body, Envelope, Fault, ParameterValue, SetParameterValuesFault, XsdType};
+use cwmp::{Body, Fault, ParameterValue, SetParameterValuesFault, XsdType};
 use std::time::Duration;
-
-/// Answers the ACS's request `req` with `body`, echoing its ID.
-async fn reply(c: &mut Conn, req: &Envelope, body: Body) -> harness::Resp {
-    let id = req.header.id.clone().unwrap_or_default();
-    c.post(cwmp::to_bytes(&Envelope::new(req.version, id, body)), &[])
-        .await
-}
 
 async fn register(t: &harness::TestAcs, serial: &str) {
     let (mut c, _) = session(t, serial, &["0 BOOTSTRAP", "1 BOOT"]).await;

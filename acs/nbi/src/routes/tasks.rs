@@ -191,18 +191,22 @@ fn channel_from_wire(channel: &str) -> String {
     }
 }
 
+/// The task a GenieACS task id names: 404 when there is none, 503 when the store cannot say.
+async fn find_task(ctx: &Ctx, id: &str) -> Result<TaskRecord, Response> {
+    let Some(tid) = doc::parse_task_id(id) else {
+        return Err(text(StatusCode::NOT_FOUND, "Task not found"));
+    };
+    match ctx.acs.store().task(tid).await {
+        Ok(Some(task)) => Ok(task),
+        Ok(None) => Err(text(StatusCode::NOT_FOUND, "Task not found")),
+        Err(e) => Err(store_failed(&e)),
+    }
+}
+
 pub(super) async fn delete_task(ctx: &Ctx, id: &str) -> Response {
-    let read = match doc::parse_task_id(id) {
-        Some(tid) => Some(ctx.acs.store().task(tid).await),
-        None => None,
-    };
-    let found = match read {
-        Some(Ok(found)) => found,
-        Some(Err(e)) => return store_failed(&e),
-        None => None,
-    };
-    let Some(task) = found else {
-        return text(StatusCode::NOT_FOUND, "Task not found");
+    let task = match find_task(ctx, id).await {
+        Ok(task) => task,
+        Err(r) => return r,
     };
     if ctx.acs.in_session(&task.device) {
         return text(StatusCode::SERVICE_UNAVAILABLE, "Device is in session");
@@ -218,17 +222,9 @@ pub(super) async fn delete_task(ctx: &Ctx, id: &str) -> Response {
 }
 
 pub(super) async fn retry_task(ctx: &Ctx, id: &str) -> Response {
-    let read = match doc::parse_task_id(id) {
-        Some(tid) => Some(ctx.acs.store().task(tid).await),
-        None => None,
-    };
-    let found = match read {
-        Some(Ok(found)) => found,
-        Some(Err(e)) => return store_failed(&e),
-        None => None,
-    };
-    let Some(mut task) = found else {
-        return text(StatusCode::NOT_FOUND, "Task not found");
+    let mut task = match find_task(ctx, id).await {
+        Ok(task) => task,
+        Err(r) => return r,
     };
     if ctx.acs.in_session(&task.device) {
         return text(StatusCode::SERVICE_UNAVAILABLE, "Device is in session");
