@@ -46,6 +46,8 @@ impl RedbStore {
 
     /// Rewrites the file to reclaim free pages (redb grows its file in steps and only shrinks it
     /// in limited cases). Needs exclusive access, hence `&mut self`; returns whether it compacted.
+    /// Offline only, so only with the `engine` feature.
+    #[cfg(feature = "engine")]
     pub fn compact(&mut self) -> Result<bool, StoreError> {
         self.engine.kv.db.compact().map_err(StoreError::engine)
     }
