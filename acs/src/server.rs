@@ -94,10 +94,14 @@ pub async fn serve(
 /// duties (session reaping, bookkeeping flushes) run on the calling runtime.
 pub async fn serve_shards(
     acs: Arc<Acs>,
-    listeners: Vec<std::net::TcpListener>,
+    shards: Shards,
     tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    let Shards {
+        listeners,
+        _claim: claim,
+    } = shards;
     let (stop_tx, stop_rx) = watch::channel(false);
     let background = Background::start(&acs, &stop_rx);
     let mut done = Vec::new();
@@ -126,16 +130,39 @@ pub async fn serve_shards(
         let _ = rx.await;
     }
     background.finish(&acs).await;
+    // The port is given up only once no listener of this process is left.
+    drop(claim);
     Ok(())
+}
+
+/// The listening sockets [`bind_shards`] made, and this process's claim on their port. They
+/// dereference to the sockets; [`serve_shards`] keeps the claim for as long as it serves.
+pub struct Shards {
+    listeners: Vec<std::net::TcpListener>,
+    /// Held for its lifetime only: see [`claim_port`].
+    _claim: std::os::unix::net::UnixListener,
+}
+
+impl std::ops::Deref for Shards {
+    type Target = [std::net::TcpListener];
+
+    fn deref(&self) -> &Self::Target {
+        &self.listeners
+    }
 }
 
 /// Binds `shards` listening sockets to one address with `SO_REUSEPORT`, so that the kernel spreads
 /// new connections over them; with port 0 the first picks the port and the rest join it. The
 /// sockets carry `TCP_NODELAY`, which Linux copies to every accepted connection (one system call
 /// per connection saved), and a backlog large enough for a boot storm's bursts.
-pub fn bind_shards(addr: SocketAddr, shards: usize) -> std::io::Result<Vec<std::net::TcpListener>> {
+///
+/// `SO_REUSEPORT` would also let a second process of the same user join the group and take half
+/// the CPEs into another store, so the port is claimed first ([`claim_port`]) and the sockets
+/// listen only once the claim is held: a second process fails with "address in use" before any
+/// of its sockets listens.
+pub fn bind_shards(addr: SocketAddr, shards: usize) -> std::io::Result<Shards> {
     use socket2::{Domain, Protocol, Socket, Type};
-    let mut out: Vec<std::net::TcpListener> = Vec::new();
+    let mut sockets: Vec<Socket> = Vec::new();
     let mut addr = addr;
     for _ in 0..shards.max(1) {
         let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
@@ -144,12 +171,40 @@ pub fn bind_shards(addr: SocketAddr, shards: usize) -> std::io::Result<Vec<std::
         socket.set_tcp_nodelay(true)?;
         socket.set_nonblocking(true)?;
         socket.bind(&addr.into())?;
-        socket.listen(4096)?;
-        let listener: std::net::TcpListener = socket.into();
-        addr = listener.local_addr()?;
-        out.push(listener);
+        if let Some(bound) = socket.local_addr()?.as_socket() {
+            addr = bound;
+        }
+        sockets.push(socket);
     }
-    Ok(out)
+    let claim = claim_port(addr.port())?;
+    let mut listeners = Vec::with_capacity(sockets.len());
+    for socket in sockets {
+        socket.listen(4096)?;
+        listeners.push(socket.into());
+    }
+    Ok(Shards {
+        listeners,
+        _claim: claim,
+    })
+}
+
+/// Claims a CWMP port for this process: an abstract Unix socket named after the port, which the
+/// kernel lets one socket hold per network namespace (the scope of the TCP port itself) and frees
+/// when its holder closes it or dies, so a crashed ACS leaves nothing to clean up.
+fn claim_port(port: u16) -> std::io::Result<std::os::unix::net::UnixListener> {
+    use std::os::linux::net::SocketAddrExt;
+    let name = format!("fibreplane-cwmp-port-{port}");
+    let at = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())?;
+    std::os::unix::net::UnixListener::bind_addr(&at).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AddrInUse {
+            std::io::Error::new(
+                std::io::ErrorKind::AddrInUse,
+                format!("CWMP port {port} is already served by another fibreplane process"),
+            )
+        } else {
+            e
+        }
+    })
 }
 
 /// The tasks that run beside the accept loops for the server's lifetime.

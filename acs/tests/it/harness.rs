@@ -139,7 +139,7 @@ pub(crate) async fn start_sharded(config: AcsConfig, shards: usize) -> TestAcs {
     let listeners =
         acs::server::bind_shards("127.0.0.1:0".parse().unwrap(), shards).expect("bind shards");
     let addr = listeners[0].local_addr().expect("addr");
-    for l in &listeners {
+    for l in listeners.iter() {
         assert_eq!(
             l.local_addr().unwrap(),
             addr,

@@ -7,12 +7,17 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 
 fn inform() -> Vec<u8> {
+    inform_of("CLI0001")
+}
+
+/// The BOOTSTRAP Inform of the CPE with this serial.
+fn inform_of(serial: &str) -> Vec<u8> {
     let inform = cwmp::Inform {
         device_id: cwmp::DeviceIdStruct {
             manufacturer: "TP-Link".into(),
             oui: "1C61B4".into(),
             product_class: "Device2".into(),
-            serial_number: "CLI0001".into(),
+            serial_number: serial.into(),
         },
         events: vec![cwmp::EventStruct::new("0 BOOTSTRAP")],
         max_envelopes: 1,
@@ -503,4 +508,87 @@ fn provision_sync_mirrors_erpnext_once_and_then_only_what_changed() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("FIBREPLANE_ERP_API_SECRET"));
+}
+
+/// Starts `fibreplane acs` on `listen` with a store in `dir`; output captured.
+fn spawn_acs(listen: &str, dir: &std::path::Path) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_fibreplane"))
+        .args([
+            "acs",
+            "--cwmp-listen",
+            listen,
+            "--cwmp-threads",
+            "2",
+            "--cpe-auth",
+            "none",
+            "--no-bootstrap-refresh",
+            "--data-dir",
+        ])
+        .arg(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn a_second_acs_on_the_same_port_fails_to_start_and_every_cpe_keeps_one_store() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut first = spawn_acs("127.0.0.1:0", a.path());
+    let mut line = String::new();
+    BufReader::new(first.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line.split('"').nth(3).unwrap().to_owned();
+    // SO_REUSEPORT would let this one join the first's listeners; the port claim refuses it
+    // before any of its sockets listens.
+    let mut second = spawn_acs(&addr, b.path());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = second.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = second.kill();
+            panic!("a second ACS started on the port of a running one");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(!status.success(), "the second ACS must not start");
+    let mut err = String::new();
+    second
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(
+        err.contains("already served by another fibreplane process"),
+        "{err}"
+    );
+    // Every connection reaches the first ACS: twenty CPEs, each answered.
+    for i in 0..20 {
+        let mut s = TcpStream::connect(&addr).unwrap();
+        let (code, body, _) = post(&mut s, &inform_of(&format!("PORT{i:04}")), None);
+        assert_eq!(code, 200, "{body}");
+    }
+    assert!(
+        !b.path().join("fibreplane.redb").exists(),
+        "no second store"
+    );
+    Command::new("kill")
+        .arg("-TERM")
+        .arg(first.id().to_string())
+        .status()
+        .unwrap();
+    assert!(first.wait().unwrap().success());
+    // Once the first is gone the port is free again.
+    let mut third = spawn_acs(&addr, b.path());
+    let mut line = String::new();
+    BufReader::new(third.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.contains(&addr), "{line}");
+    let _ = third.kill();
+    let _ = third.wait();
 }
