@@ -675,6 +675,12 @@ impl Job {
         }
     }
 
+    /// Whether this job's RPC makes the CPE restart (Reboot, FactoryReset): a CPE that comes
+    /// back booted has carried it out even if its answer was lost.
+    pub(crate) fn restarts_cpe(&self) -> bool {
+        matches!(self.work, Work::Reboot { .. } | Work::FactoryReset)
+    }
+
     /// The task ids this job completes.
     pub(crate) fn task_ids(&self) -> &[u64] {
         match &self.purpose {

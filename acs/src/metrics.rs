@@ -87,6 +87,8 @@ pub struct Metrics {
     pub violations: Counter,
     /// Informs refused because the device was already in a session.
     pub concurrent_session_refused: Counter,
+    /// Stale sessions closed because their CPE came back with a fresh Inform.
+    pub sessions_taken_over: Counter,
     /// Tasks completed.
     pub tasks_done: Counter,
     /// Task faults recorded.
@@ -138,7 +140,7 @@ impl Metrics {
     }
 
     /// Every counter with its name (after `fibreplane_acs_`, before `_total`) and help text.
-    fn counters(&self) -> [(&'static str, &'static str, &Counter); 17] {
+    fn counters(&self) -> [(&'static str, &'static str, &Counter); 18] {
         [
             (
                 "informs",
@@ -194,6 +196,11 @@ impl Metrics {
                 "concurrent_session_refused",
                 "Informs refused because the device was already in a session",
                 &self.concurrent_session_refused,
+            ),
+            (
+                "sessions_taken_over",
+                "Stale sessions closed because their CPE came back with a fresh Inform",
+                &self.sessions_taken_over,
             ),
             ("tasks_done", "Tasks completed", &self.tasks_done),
             ("task_faults", "Task faults recorded", &self.task_faults),

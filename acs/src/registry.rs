@@ -86,6 +86,14 @@ impl Registry {
         Ok(())
     }
 
+    /// The live session of `device` on this node, with its cookie.
+    pub(crate) fn of_device(&self, device: &DeviceId) -> Option<(String, SharedSession)> {
+        let inner = self.lock();
+        let cookie = inner.by_device.get(device)?;
+        let entry = inner.by_cookie.get(cookie)?;
+        Some((cookie.clone(), entry.session.clone()))
+    }
+
     pub(crate) fn get(&self, cookie: &str) -> Option<SharedSession> {
         self.lock().by_cookie.get(cookie).map(|e| e.session.clone())
     }

@@ -680,7 +680,22 @@ async fn start_session(
     }
     match acs.sessions.admit(&device, acs.config.max_sessions) {
         Ok(()) => {}
-        Err(Refused::Busy) => return already_in_session(acs),
+        Err(Refused::Busy) => {
+            // An authenticated, fresh Inform on a new connection means the CPE left its old
+            // session (it rebooted or crashed mid-session): that session is closed now rather
+            // than at its timeout, and the CPE is served at once.
+            let restarted = inform
+                .events
+                .iter()
+                .any(|e| matches!(e.code.as_str(), "0 BOOTSTRAP" | "1 BOOT" | "M Reboot"));
+            if let Err(e) = take_over(acs, &device, restarted).await {
+                tracing::error!(%device, error = %e, "could not close the device's stale session");
+                return store_unavailable();
+            }
+            if let Err(Refused::Full) = acs.sessions.admit(&device, acs.config.max_sessions) {
+                return overloaded(acs);
+            }
+        }
         Err(Refused::Full) => return overloaded(acs),
     }
     let mut machine = AcsSession::new(
@@ -774,6 +789,56 @@ async fn start_session(
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
     r
+}
+
+/// Closes the device's stale session on this node and settles the job whose RPC it left
+/// unanswered: a Reboot or FactoryReset the CPE came back `restarted` from is done; anything
+/// else is a lost attempt under the task's retry rules (`tasks::lost_ops`).
+async fn take_over(acs: &Acs, device: &DeviceId, restarted: bool) -> Result<(), crate::AcsError> {
+    let Some((cookie, stale)) = acs.sessions.of_device(device) else {
+        return Ok(());
+    };
+    // A request of the old session still being handled finishes first (its write lands).
+    let job = stale.lock().await.abandon();
+    if let Some((device, lease)) = acs.sessions.remove(&cookie) {
+        release_lease(acs, &device, lease).await;
+    }
+    acs.metrics.sessions_taken_over.inc();
+    tracing::info!(%device, "a fresh Inform closed the device's stale session");
+    acs.publish(DeviceEvent::SessionEnded {
+        device: device.clone(),
+    });
+    let Some(job) = job.filter(|j| !j.task_ids().is_empty()) else {
+        return Ok(());
+    };
+    let now_ms = acs.clock_ms();
+    let stored = acs.store.tasks(Some(device)).await?;
+    let mut ops = Vec::new();
+    for id in job.task_ids() {
+        let Some(task) = stored.iter().find(|t| t.id == *id).cloned() else {
+            continue;
+        };
+        if restarted && job.restarts_cpe() {
+            acs.metrics.tasks_done.inc();
+            ops.push(crate::tasks::finish_op(task, false, now_ms));
+            ops.push(acs_store::Op::DeleteFault {
+                device: device.clone(),
+                channel: crate::tasks::channel(*id),
+            });
+        } else {
+            acs.metrics.task_faults.inc();
+            ops.extend(crate::tasks::lost_ops(
+                task,
+                now_ms,
+                acs.session_policy.retry,
+            ));
+        }
+    }
+    acs.writer.apply(ops).await?;
+    for id in job.task_ids() {
+        acs.tasks.notify(*id);
+    }
+    Ok(())
 }
 
 /// 400 for an Inform of a device that has a session already (GenieACS answers the same).

@@ -214,6 +214,23 @@ pub(crate) fn fault_ops(
     [Op::PutTask(task), Op::PutFault(record)]
 }
 
+/// The ops for a task whose RPC went out in a session the CPE left without answering (it came
+/// back with a fresh Inform): a failed attempt under the task's retry rules, recorded as a
+/// `session_lost` fault rather than a CPE fault code.
+pub(crate) fn lost_ops(task: TaskRecord, now_ms: i64, policy: RetryPolicy) -> [Op; 2] {
+    let fault = cwmp::Fault::new(0, "the CPE started a new session before answering");
+    let mut ops = fault_ops(task, &fault, now_ms, policy);
+    if let Op::PutFault(record) = &mut ops[1] {
+        record.code = "session_lost".into();
+    }
+    if let Op::PutTask(task) = &mut ops[0]
+        && let TaskStatus::Faulted { code, .. } = &mut task.status
+    {
+        "session_lost".clone_into(code);
+    }
+    ops
+}
+
 /// The fault record of a CPE fault on a task; `retries` counts the attempts before this one.
 pub(crate) fn fault_record(
     device: &DeviceId,

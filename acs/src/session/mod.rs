@@ -243,6 +243,18 @@ impl Session {
         (!self.machine.is_finished()).then(|| self.machine.deadline())
     }
 
+    /// Ends a session whose CPE has left it (it came back with a fresh Inform on a new
+    /// connection): nothing more is sent or written, and the job whose RPC went unanswered, if
+    /// any, is returned for its tasks to be settled.
+    pub(crate) fn abandon(&mut self) -> Option<Job> {
+        self.machine.finish();
+        self.stage = Stage::Idle;
+        self.waiting = None;
+        self.outbox = Outbox::default();
+        self.effects.clear();
+        self.current.take()
+    }
+
     /// Ends the session if its deadline has passed; returns whether it did. Its device's
     /// `SessionEnded` is then among the effects.
     pub(crate) fn handle_timeout(&mut self, now: Instant) -> bool {

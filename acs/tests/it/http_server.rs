@@ -224,20 +224,19 @@ async fn a_session_resumes_on_a_new_tcp_connection_with_its_cookie() {
 }
 
 #[tokio::test]
-async fn a_device_has_one_session_at_a_time() {
+async fn a_device_has_one_session_at_a_time_and_a_fresh_inform_replaces_a_stale_one() {
     let t = start_quiet().await;
-    let (_first, _) = session(&t, "S106", &["2 PERIODIC"]).await;
-    let mut c = Conn::open(t.addr).await;
-    let ch = c.post(inform("S106", &["2 PERIODIC"]), &[]).await;
-    let auth = answer(&ch, "S106", None);
-    let r = c
-        .post(inform("S106", &["2 PERIODIC"]), &[("authorization", auth)])
-        .await;
-    assert_eq!(r.status, 400);
-    assert_eq!(
-        String::from_utf8_lossy(&r.body).trim(),
-        "CPE already in session"
-    );
+    let (mut first, _) = session(&t, "S106", &["2 PERIODIC"]).await;
+    // The CPE comes back on a new connection with a fresh Inform (it rebooted or crashed): it is
+    // served at once, and the old session is gone rather than left to its timeout.
+    let (mut second, _) = session(&t, "S106", &["2 PERIODIC"]).await;
+    assert_eq!(t.acs.live_sessions(), 1);
+    assert_eq!(t.acs.metrics.sessions_taken_over.get(), 1);
+    // The old connection's session is over: an empty POST there ends nothing else.
+    assert_eq!(first.post(Vec::new(), &[]).await.status, 204);
+    assert_eq!(t.acs.live_sessions(), 1, "the new session is untouched");
+    assert_eq!(second.post(Vec::new(), &[]).await.status, 204);
+    assert_eq!(t.acs.live_sessions(), 0);
 }
 
 #[tokio::test]

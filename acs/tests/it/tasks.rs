@@ -305,3 +305,80 @@ async fn completed_tasks_are_purged_after_their_retention_and_live_ones_kept() {
     );
     assert_eq!(t.acs.purge_done_tasks().await.unwrap(), 0);
 }
+
+#[tokio::test]
+async fn a_task_left_unanswered_by_a_cpe_that_came_back_is_retried_under_its_rules() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = harness::quiet(tmp.path());
+    let t = harness::start_in(tmp, cfg).await;
+    register(&t, "T9").await;
+    let dev = harness::device("T9");
+    let task = t
+        .acs
+        .enqueue(
+            &dev,
+            TaskKind::GetParameterValues {
+                names: vec!["Device.DeviceInfo.UpTime".into()],
+            },
+        )
+        .await
+        .unwrap();
+    let (mut c, _) = session(&t, "T9", &["2 PERIODIC"]).await;
+    let gpv = c.post(Vec::new(), &[]).await.envelope();
+    assert_eq!(gpv.body.name(), "GetParameterValues");
+    // The CPE crashes before answering and comes back: served at once, the RPC counted lost.
+    let (mut again, _) = session(&t, "T9", &["2 PERIODIC"]).await;
+    let lost = t.acs.store().task(task.id).await.unwrap().unwrap();
+    assert_eq!((lost.attempts, &lost.status), (1, &TaskStatus::Pending));
+    assert!(
+        lost.not_before_ms > t.acs.now_ms(),
+        "it waits out its back-off"
+    );
+    let faults = t.acs.store().faults(Some(&dev)).await.unwrap();
+    assert!(
+        faults
+            .iter()
+            .any(|f| f.channel == format!("task_{}", task.id) && f.code == "session_lost"),
+        "{faults:?}"
+    );
+    // Not due yet: this session ends at once.
+    assert_eq!(again.post(Vec::new(), &[]).await.status, 204);
+    // After its back-off (200 ms here) it runs and completes.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (mut c, _) = session(&t, "T9", &["2 PERIODIC"]).await;
+    let gpv = c.post(Vec::new(), &[]).await.envelope();
+    assert_eq!(gpv.body.name(), "GetParameterValues");
+    let answer = Body::GetParameterValuesResponse {
+        parameters: vec![ParameterValue::new(
+            "Device.DeviceInfo.UpTime",
+            "5",
+            XsdType::UnsignedInt,
+        )],
+    };
+    assert_eq!(reply(&mut c, &gpv, answer).await.status, 204);
+    let done = t.acs.wait_task(task.id, Duration::ZERO).await.unwrap();
+    assert!(matches!(done, TaskOutcome::Done(_)), "{done:?}");
+    assert_eq!(t.acs.metrics.sessions_taken_over.get(), 1);
+}
+
+#[tokio::test]
+async fn a_reboot_the_cpe_carried_out_before_answering_is_done_when_it_comes_back_booted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = harness::quiet(tmp.path());
+    let t = harness::start_in(tmp, cfg).await;
+    register(&t, "T10").await;
+    let dev = harness::device("T10");
+    let task = t.acs.enqueue(&dev, TaskKind::Reboot).await.unwrap();
+    let (mut c, _) = session(&t, "T10", &["2 PERIODIC"]).await;
+    let reboot = c.post(Vec::new(), &[]).await.envelope();
+    assert_eq!(reboot.body.name(), "Reboot");
+    // It reboots at once, without answering, and informs with BOOT.
+    let (mut again, _) = session(&t, "T10", &["1 BOOT", "M Reboot"]).await;
+    let done = t.acs.wait_task(task.id, Duration::ZERO).await.unwrap();
+    assert!(matches!(done, TaskOutcome::Done(_)), "{done:?}");
+    assert_eq!(
+        again.post(Vec::new(), &[]).await.status,
+        204,
+        "not rebooted twice"
+    );
+}
