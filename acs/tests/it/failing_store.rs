@@ -7,7 +7,7 @@ use acs::store::{
     Backend, DeviceId, DeviceMeta, FaultRecord, Index, Op, Outcome, ParamTree, StoreError,
     StoreFuture, StoreWriter, TaskRecord, Versioned,
 };
-use acs::{AcsError, TaskKind, TaskStatus};
+use acs::{AcsError, TaskStatus};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -136,16 +136,7 @@ async fn a_read_that_fails_mid_session_is_a_503_and_the_task_runs_at_the_next_se
     let (mut c, _) = session(&t, "F1", &["0 BOOTSTRAP", "1 BOOT"]).await;
     assert_eq!(c.post(Vec::new(), &[]).await.status, 204);
     let dev = harness::device("F1");
-    let task = t
-        .acs
-        .enqueue(
-            &dev,
-            TaskKind::GetParameterValues {
-                names: vec!["Device.DeviceInfo.UpTime".into()],
-            },
-        )
-        .await
-        .unwrap();
+    let task = harness::enqueue_uptime(&t, &dev).await;
 
     let (mut c, _) = session(&t, "F1", &["2 PERIODIC"]).await;
     flaky.fail_reads.store(true, Ordering::SeqCst);
@@ -166,13 +157,7 @@ async fn a_read_that_fails_mid_session_is_a_503_and_the_task_runs_at_the_next_se
     let rpc = c.post(Vec::new(), &[]).await;
     let req = rpc.envelope();
     assert_eq!(req.body.name(), "GetParameterValues");
-    let answer = cwmp::Body::GetParameterValuesResponse {
-        parameters: vec![cwmp::ParameterValue::new(
-            "Device.DeviceInfo.UpTime",
-            "120",
-            cwmp::XsdType::UnsignedInt,
-        )],
-    };
+    let answer = harness::uptime_answer("120");
     assert_eq!(harness::reply(&mut c, &req, answer).await.status, 204);
     let done = t.acs.store().task(task.id).await.unwrap().unwrap();
     assert!(matches!(done.status, TaskStatus::Done { .. }), "{done:?}");

@@ -314,6 +314,33 @@ pub(crate) async fn session(t: &TestAcs, serial: &str, events: &[&str]) -> (Conn
     (c, resp)
 }
 
+/// Queues a GetParameterValues of the device's uptime, the simplest task there is.
+pub(crate) async fn enqueue_uptime(t: &TestAcs, dev: &acs::DeviceId) -> acs::TaskRecord {
+    t.acs
+        .enqueue(
+            dev,
+            acs::TaskKind::GetParameterValues {
+                names: vec![UPTIME.into()],
+            },
+        )
+        .await
+        .expect("enqueue")
+}
+
+/// The path [`enqueue_uptime`] reads.
+pub(crate) const UPTIME: &str = "Device.DeviceInfo.UpTime";
+
+/// A CPE's answer to that read.
+pub(crate) fn uptime_answer(seconds: &str) -> cwmp::Body {
+    cwmp::Body::GetParameterValuesResponse {
+        parameters: vec![cwmp::ParameterValue::new(
+            UPTIME,
+            seconds,
+            cwmp::XsdType::UnsignedInt,
+        )],
+    }
+}
+
 /// Answers the ACS's request `req` with `body`, echoing its ID.
 pub(crate) async fn reply(c: &mut Conn, req: &cwmp::Envelope, body: cwmp::Body) -> Resp {
     let id = req.header.id.clone().unwrap_or_default();

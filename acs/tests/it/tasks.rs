@@ -18,16 +18,7 @@ async fn queued_tasks_run_in_order_with_gpv_batched_and_results_stored() {
     let t = harness::start_in(tmp, cfg).await;
     register(&t, "T1").await;
     let dev = harness::device("T1");
-    let g1 = t
-        .acs
-        .enqueue(
-            &dev,
-            TaskKind::GetParameterValues {
-                names: vec!["Device.DeviceInfo.UpTime".into()],
-            },
-        )
-        .await
-        .unwrap();
+    let g1 = harness::enqueue_uptime(&t, &dev).await;
     let g2 = t
         .acs
         .enqueue(
@@ -313,16 +304,7 @@ async fn a_task_left_unanswered_by_a_cpe_that_came_back_is_retried_under_its_rul
     let t = harness::start_in(tmp, cfg).await;
     register(&t, "T9").await;
     let dev = harness::device("T9");
-    let task = t
-        .acs
-        .enqueue(
-            &dev,
-            TaskKind::GetParameterValues {
-                names: vec!["Device.DeviceInfo.UpTime".into()],
-            },
-        )
-        .await
-        .unwrap();
+    let task = harness::enqueue_uptime(&t, &dev).await;
     let (mut c, _) = session(&t, "T9", &["2 PERIODIC"]).await;
     let gpv = c.post(Vec::new(), &[]).await.envelope();
     assert_eq!(gpv.body.name(), "GetParameterValues");
@@ -348,13 +330,7 @@ async fn a_task_left_unanswered_by_a_cpe_that_came_back_is_retried_under_its_rul
     let (mut c, _) = session(&t, "T9", &["2 PERIODIC"]).await;
     let gpv = c.post(Vec::new(), &[]).await.envelope();
     assert_eq!(gpv.body.name(), "GetParameterValues");
-    let answer = Body::GetParameterValuesResponse {
-        parameters: vec![ParameterValue::new(
-            "Device.DeviceInfo.UpTime",
-            "5",
-            XsdType::UnsignedInt,
-        )],
-    };
+    let answer = harness::uptime_answer("5");
     assert_eq!(reply(&mut c, &gpv, answer).await.status, 204);
     let done = t.acs.wait_task(task.id, Duration::ZERO).await.unwrap();
     assert!(matches!(done, TaskOutcome::Done(_)), "{done:?}");
