@@ -30,6 +30,40 @@ fn cr_message(e: &acs::CrError) -> String {
     }
 }
 
+/// How long `POST /devices/{id}/tasks?connection_request` waits for the device's session to
+/// start after the connection request, from the `timeout` query parameter: that is the only wait
+/// it bounds, as in GenieACS (the session, once started, is then given up to two minutes, and a
+/// task without `connection_request` waits for nothing). GenieACS reads it with JavaScript's
+/// `parseInt` and falls back to `cwmp.deviceOnlineThreshold` when that gives 0 or nothing, so
+/// `3000ms` means 3 s, and `0`, `abc` or an absent value mean 4 s; a negative value waits for
+/// nothing.
+fn online_wait(timeout: Option<&str>) -> Duration {
+    match timeout.and_then(js_parse_int) {
+        None | Some(0) => DEFAULT_ONLINE_WAIT,
+        Some(ms) => Duration::from_millis(u64::try_from(ms).unwrap_or(0)),
+    }
+}
+
+/// JavaScript's `parseInt(s)` for decimal text: leading white space, an optional sign, then the
+/// longest run of digits; `None` where JavaScript gives `NaN`. Saturates instead of losing
+/// precision, far beyond any sensible wait.
+fn js_parse_int(s: &str) -> Option<i64> {
+    let t = s.trim_start();
+    let (negative, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let run = digits.bytes().take_while(u8::is_ascii_digit).count();
+    if run == 0 {
+        return None;
+    }
+    let value = digits[..run].bytes().fold(0i64, |acc, d| {
+        acc.saturating_mul(10).saturating_add(i64::from(d - b'0'))
+    });
+    Some(if negative { -value } else { value })
+}
+
 pub(super) async fn post_task(
     ctx: &Ctx,
     id: &str,
@@ -37,10 +71,7 @@ pub(super) async fn post_task(
     body: &Bytes,
 ) -> Response {
     let cr = params.contains_key("connection_request");
-    let online_wait = params
-        .get("timeout")
-        .and_then(|t| t.parse::<u64>().ok())
-        .map_or(DEFAULT_ONLINE_WAIT, Duration::from_millis);
+    let online_wait = online_wait(params.get("timeout").map(String::as_str));
     let has_body = !body.iter().all(u8::is_ascii_whitespace);
     if !has_body && !cr {
         return text(StatusCode::BAD_REQUEST, "");
@@ -260,4 +291,27 @@ pub(super) async fn delete_fault(ctx: &Ctx, id: &str) -> Response {
 fn store_failed(e: &acs::store::StoreError) -> Response {
     tracing::error!(error = %e, "store read failed");
     text(StatusCode::SERVICE_UNAVAILABLE, "store unavailable")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeout_reads_as_genieacs_reads_it() {
+        let ms = |t: Option<&str>| online_wait(t).as_millis();
+        assert_eq!(ms(None), 4000);
+        assert_eq!(ms(Some("1500")), 1500);
+        assert_eq!(
+            ms(Some("  3000ms")),
+            3000,
+            "parseInt stops at the first non-digit"
+        );
+        assert_eq!(ms(Some("+250")), 250);
+        assert_eq!(ms(Some("0")), 4000, "0 is falsy: the default threshold");
+        assert_eq!(ms(Some("abc")), 4000, "NaN: the default threshold");
+        assert_eq!(ms(Some("")), 4000);
+        assert_eq!(ms(Some("-5")), 0, "a negative wait waits for nothing");
+        assert_eq!(js_parse_int("99999999999999999999999"), Some(i64::MAX));
+    }
 }
