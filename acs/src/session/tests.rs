@@ -54,6 +54,16 @@ fn task(id: u64, kind: TaskKind) -> TaskRecord {
     }
 }
 
+/// A queued read of the device's uptime.
+fn uptime_task(id: u64) -> TaskRecord {
+    task(
+        id,
+        TaskKind::GetParameterValues {
+            names: vec!["Device.DeviceInfo.UpTime".into()],
+        },
+    )
+}
+
 fn preset(name: &str, doc: serde_json::Value) -> presets::Preset {
     presets::parse(name, &doc, &|_| None)
 }
@@ -365,12 +375,7 @@ fn a_periodic_inform_without_tasks_or_presets_reads_nothing_and_ends() {
 #[test]
 fn a_task_is_durable_before_the_next_reply_and_its_waiters_hear_after() {
     let mut w = World::new();
-    w.tasks.push(task(
-        7,
-        TaskKind::GetParameterValues {
-            names: vec!["Device.DeviceInfo.UpTime".into()],
-        },
-    ));
+    w.tasks.push(uptime_task(7));
     w.mark = Some(1);
     let mut s = w.session(&["6 CONNECTION REQUEST"], Vec::new(), Vec::new());
     let rpc = w.post(&mut s, None);
@@ -453,12 +458,7 @@ fn a_cpe_fault_on_a_task_schedules_its_retry_and_wakes_its_waiters() {
 #[test]
 fn a_failed_store_read_ends_the_session_with_503_and_nothing_written() {
     let mut w = World::new();
-    w.tasks.push(task(
-        1,
-        TaskKind::GetParameterValues {
-            names: vec!["Device.DeviceInfo.UpTime".into()],
-        },
-    ));
+    w.tasks.push(uptime_task(1));
     w.mark = Some(1);
     let mut s = w.session(&["2 PERIODIC"], Vec::new(), Vec::new());
     let rpc = w.post(&mut s, None);

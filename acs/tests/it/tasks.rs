@@ -6,6 +6,15 @@ use acs::{AcsConfig, TaskKind, TaskOutcome, TaskStatus};
 use cwmp::{Body, Fault, ParameterValue, SetParameterValuesFault, XsdType};
 use std::time::Duration;
 
+/// A quiet ACS on a fresh store, with the CPE `serial` registered.
+async fn registered(serial: &str) -> harness::TestAcs {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = harness::quiet(tmp.path());
+    let t = harness::start_in(tmp, cfg).await;
+    register(&t, serial).await;
+    t
+}
+
 async fn register(t: &harness::TestAcs, serial: &str) {
     let (mut c, _) = session(t, serial, &["0 BOOTSTRAP", "1 BOOT"]).await;
     assert_eq!(c.post(Vec::new(), &[]).await.status, 204);
@@ -13,10 +22,7 @@ async fn register(t: &harness::TestAcs, serial: &str) {
 
 #[tokio::test]
 async fn queued_tasks_run_in_order_with_gpv_batched_and_results_stored() {
-    let tmp = tempfile::tempdir().unwrap();
-    let cfg = harness::quiet(tmp.path());
-    let t = harness::start_in(tmp, cfg).await;
-    register(&t, "T1").await;
+    let t = registered("T1").await;
     let dev = harness::device("T1");
     let g1 = harness::enqueue_uptime(&t, &dev).await;
     let g2 = t
@@ -242,10 +248,7 @@ async fn enqueue_for_an_unknown_device_is_refused() {
 
 #[tokio::test]
 async fn an_answer_that_does_not_match_the_request_ends_the_session_with_400() {
-    let tmp = tempfile::tempdir().unwrap();
-    let cfg = harness::quiet(tmp.path());
-    let t = harness::start_in(tmp, cfg).await;
-    register(&t, "T4").await;
+    let t = registered("T4").await;
     t.acs
         .enqueue(&harness::device("T4"), TaskKind::Reboot)
         .await
@@ -299,10 +302,7 @@ async fn completed_tasks_are_purged_after_their_retention_and_live_ones_kept() {
 
 #[tokio::test]
 async fn a_task_left_unanswered_by_a_cpe_that_came_back_is_retried_under_its_rules() {
-    let tmp = tempfile::tempdir().unwrap();
-    let cfg = harness::quiet(tmp.path());
-    let t = harness::start_in(tmp, cfg).await;
-    register(&t, "T9").await;
+    let t = registered("T9").await;
     let dev = harness::device("T9");
     let task = harness::enqueue_uptime(&t, &dev).await;
     let (mut c, _) = session(&t, "T9", &["2 PERIODIC"]).await;
@@ -339,10 +339,7 @@ async fn a_task_left_unanswered_by_a_cpe_that_came_back_is_retried_under_its_rul
 
 #[tokio::test]
 async fn a_reboot_the_cpe_carried_out_before_answering_is_done_when_it_comes_back_booted() {
-    let tmp = tempfile::tempdir().unwrap();
-    let cfg = harness::quiet(tmp.path());
-    let t = harness::start_in(tmp, cfg).await;
-    register(&t, "T10").await;
+    let t = registered("T10").await;
     let dev = harness::device("T10");
     let task = t.acs.enqueue(&dev, TaskKind::Reboot).await.unwrap();
     let (mut c, _) = session(&t, "T10", &["2 PERIODIC"]).await;
