@@ -21,6 +21,7 @@ pub mod metrics;
 mod overload;
 pub mod presets;
 pub mod provision;
+mod reframe;
 mod register;
 mod registry;
 pub mod server;

@@ -85,6 +85,8 @@ pub struct Metrics {
     pub oversized: Counter,
     /// Protocol violations.
     pub violations: Counter,
+    /// Request bodies whose Content-Length counted characters instead of bytes, read as meant.
+    pub bodies_reframed: Counter,
     /// Informs refused because the device was already in a session.
     pub concurrent_session_refused: Counter,
     /// Stale sessions closed because their CPE came back with a fresh Inform.
@@ -140,7 +142,7 @@ impl Metrics {
     }
 
     /// Every counter with its name (after `fibreplane_acs_`, before `_total`) and help text.
-    fn counters(&self) -> [(&'static str, &'static str, &Counter); 18] {
+    fn counters(&self) -> [(&'static str, &'static str, &Counter); 19] {
         [
             (
                 "informs",
@@ -191,6 +193,11 @@ impl Metrics {
                 "violations",
                 "CWMP protocol violations by CPEs",
                 &self.violations,
+            ),
+            (
+                "bodies_reframed",
+                "CWMP request bodies whose Content-Length counted characters instead of bytes, read by characters",
+                &self.bodies_reframed,
             ),
             (
                 "concurrent_session_refused",
