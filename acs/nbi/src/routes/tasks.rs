@@ -32,8 +32,9 @@ fn cr_message(e: &acs::CrError) -> String {
 
 /// How long `POST /devices/{id}/tasks?connection_request` waits for the device's session to
 /// start after the connection request, from the `timeout` query parameter: that is the only wait
-/// it bounds, as in GenieACS (the session, once started, is then given up to two minutes, and a
-/// task without `connection_request` waits for nothing). GenieACS reads it with JavaScript's
+/// it bounds, as in GenieACS (before it, a session already in progress is given up to 30 s to
+/// end; the session, once started, is then given up to two minutes; and a task without
+/// `connection_request` waits for nothing). GenieACS reads it with JavaScript's
 /// `parseInt` and falls back to `cwmp.deviceOnlineThreshold` when that gives 0 or nothing, so
 /// `3000ms` means 3 s, and `0`, `abc` or an absent value mean 4 s; a negative value waits for
 /// nothing.
@@ -144,16 +145,21 @@ pub(super) async fn post_task(
     };
     // Subscribe before the connection request so the session's start cannot be missed.
     let mut events = acs.subscribe();
-    match acs.write(vec![Op::PutTask(task.clone())]).await.as_deref() {
-        Ok(
-            [
-                Outcome::Done {
-                    task_id: Some(tid), ..
-                },
-            ],
-        ) => task.id = *tid,
-        Ok(_) => return internal("task id not assigned"),
-        Err(e) => return internal(e),
+    // A device in session now is given up to 30 s to finish before its task is queued and the
+    // connection request sent, as GenieACS waits on the session lock; if it is still in session
+    // then, the task is queued for a later session and no connection request goes out.
+    if cr && acs.in_session(&device) && !session_ends_within(acs, &mut events, &device).await {
+        return match insert(acs, &mut task).await {
+            Ok(()) => json(
+                StatusCode::ACCEPTED,
+                Some("Task queued but not processed"),
+                &doc::task(&task),
+            ),
+            Err(r) => r,
+        };
+    }
+    if let Err(r) = insert(acs, &mut task).await {
+        return r;
     }
     if !cr {
         return json(StatusCode::ACCEPTED, None, &doc::task(&task));
@@ -196,6 +202,37 @@ pub(super) async fn post_task(
             json(StatusCode::ACCEPTED, Some(queued), &doc::task(&task))
         }
         Err(e) => internal(e),
+    }
+}
+
+/// How long a task POST with `connection_request` waits for a session in progress to end.
+const SESSION_IN_PROGRESS_WAIT: Duration = Duration::from_secs(30);
+
+/// Whether the device's session in progress ends within [`SESSION_IN_PROGRESS_WAIT`].
+async fn session_ends_within(
+    acs: &acs::Acs,
+    events: &mut tokio::sync::broadcast::Receiver<DeviceEvent>,
+    device: &DeviceId,
+) -> bool {
+    let ended = tokio::time::timeout(SESSION_IN_PROGRESS_WAIT, session_end(events, device));
+    ended.await.is_ok() || !acs.in_session(device)
+}
+
+/// Stores a new task, setting its id.
+async fn insert(acs: &acs::Acs, task: &mut TaskRecord) -> Result<(), Response> {
+    match acs.write(vec![Op::PutTask(task.clone())]).await.as_deref() {
+        Ok(
+            [
+                Outcome::Done {
+                    task_id: Some(tid), ..
+                },
+            ],
+        ) => {
+            task.id = *tid;
+            Ok(())
+        }
+        Ok(_) => Err(internal("task id not assigned")),
+        Err(e) => Err(internal(e)),
     }
 }
 
