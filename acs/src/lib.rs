@@ -14,6 +14,7 @@ mod cpe_auth;
 pub mod cr;
 pub mod datamodel;
 pub mod diagnostics;
+pub mod discovery;
 pub mod genie;
 mod inform;
 mod jobs;
