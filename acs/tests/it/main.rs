@@ -4,6 +4,7 @@
 mod bookkeeping;
 mod diagnostics;
 mod digest;
+mod discovery;
 mod e2e;
 mod failing_store;
 mod harness;
