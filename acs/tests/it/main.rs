@@ -7,6 +7,7 @@ mod digest;
 mod discovery;
 mod e2e;
 mod failing_store;
+mod genie_config;
 mod harness;
 mod http_server;
 mod presets;
