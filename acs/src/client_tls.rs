@@ -13,7 +13,8 @@ use rustls_pki_types::pem::{self, PemObject};
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use std::path::Path;
 use std::sync::Arc;
-use tokio_rustls::rustls;
+/// The rustls these configurations are built with, for callers that hold one.
+pub use tokio_rustls::rustls;
 use tokio_rustls::rustls::client::danger::{
     HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier,
 };
@@ -88,23 +89,52 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// The TLS failure inside an error chain, said plainly ("TLS: invalid peer certificate:
+/// An HTTP/1.1 client for `http://` and `https://` URLs that verifies servers with `config`.
+/// Its body type is [`HttpsBody`]; requests time out only as their caller bounds them.
+pub type HttpsClient = hyper_util::client::legacy::Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    HttpsBody,
+>;
+
+/// The request body of an [`HttpsClient`]: a whole body in memory.
+pub type HttpsBody = http_body_util::Full<bytes::Bytes>;
+
+/// Builds an [`HttpsClient`] over `config` (from [`verified`]): plain HTTP for `http://` URLs,
+/// TLS for `https://`, idle connections kept for reuse.
+pub fn https_client(config: Arc<rustls::ClientConfig>) -> HttpsClient {
+    let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
+    // The TLS layer above decides the scheme; the TCP connector must let `https://` through.
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config((*config).clone())
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
+    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build(connector)
+}
+
+/// The TLS failure inside an error chain, said plainly ("invalid peer certificate:
 /// UnknownIssuer"), or `None` when the failure was not TLS. HTTP and MQTT clients wrap rustls'
 /// error in an `io::Error`, whose `source` skips the error it wraps, so both links are followed.
 pub fn tls_failure(err: &(dyn std::error::Error + 'static)) -> Option<String> {
     let mut next = Some(err);
-    while let Some(e) = next {
+    // Bounded: a chain is short, and a cycle must not hang a caller.
+    for _ in 0..16 {
+        let e = next?;
         if let Some(t) = e.downcast_ref::<rustls::Error>() {
-            return Some(format!("TLS: {t}"));
+            return Some(t.to_string());
         }
-        if let Some(inner) = e
+        // An `io::Error` that wraps another error (possibly another `io::Error`) is followed
+        // into it, since its own `source` skips that error.
+        next = match e
             .downcast_ref::<std::io::Error>()
             .and_then(std::io::Error::get_ref)
-            .and_then(|i| i.downcast_ref::<rustls::Error>())
         {
-            return Some(format!("TLS: {inner}"));
-        }
-        next = e.source();
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => e.source(),
+        };
     }
     None
 }
@@ -198,7 +228,9 @@ mod tests {
         let inner = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
         let io = std::io::Error::new(std::io::ErrorKind::InvalidData, inner);
         let said = tls_failure(&io).unwrap();
-        assert!(said.starts_with("TLS: invalid peer certificate"), "{said}");
+        assert!(said.starts_with("invalid peer certificate"), "{said}");
+        let twice = std::io::Error::other(io);
+        assert_eq!(tls_failure(&twice).as_deref(), Some(said.as_str()));
         let plain = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
         assert_eq!(tls_failure(&plain), None);
     }

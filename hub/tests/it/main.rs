@@ -10,3 +10,4 @@ mod harness;
 mod logscan;
 mod metrics;
 mod security;
+mod tls;
