@@ -9,6 +9,7 @@ mod e2e;
 mod failing_store;
 mod harness;
 mod http_server;
+mod optics_vendors;
 mod presets;
 mod props;
 mod summary;
