@@ -4,6 +4,7 @@
 
 mod api;
 mod cli;
+mod cli_tls;
 mod devices;
 mod events;
 mod harness;
