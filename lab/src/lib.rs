@@ -33,6 +33,7 @@ mod echo;
 pub mod erp;
 mod error;
 mod fleet;
+pub mod genie_golden;
 mod model;
 mod model_rpc;
 pub mod olt;
