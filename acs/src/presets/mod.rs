@@ -274,9 +274,13 @@ impl Preset {
                     .map(|t| t.trim_start_matches("xsd:").to_owned()),
                 _ => None,
             };
+            // Without an explicit type the device's decides, as in GenieACS (which converts
+            // an untyped value to the parameter's type when it writes): when the tree does not
+            // know it yet, `~` marks the JSON type as a fallback the planner replaces once the
+            // parameter has been read.
             let ty = explicit
                 .or_else(|| type_of(path))
-                .unwrap_or_else(|| json_type.to_owned());
+                .unwrap_or_else(|| format!("{}{json_type}", crate::provision::UNTYPED));
             let mut d = Declaration::new(path);
             d.value = Some((text, ty));
             Some(d)
@@ -495,7 +499,8 @@ mod tests {
         assert_eq!(decls[0].path, "Device.WiFi.SSID.[SSID:Guest]");
         assert_eq!(decls[0].instances, Some((1, 1)));
         assert_eq!(decls[1].path, "Device.WiFi.SSID.[SSID:Guest].Enable");
-        assert_eq!(decls[1].value, Some(("true".into(), "boolean".into())));
+        // Untyped and not known yet: the device's type will decide, boolean failing that.
+        assert_eq!(decls[1].value, Some(("true".into(), "~boolean".into())));
         assert_eq!(decls[2].instances, Some((0, 0)));
         let missing = p(
             "m",

@@ -33,6 +33,9 @@ pub const REBOOT: &str = "Reboot";
 pub const FACTORY_RESET: &str = "FactoryReset";
 /// The pseudo-object recording Downloads the ACS sent.
 pub const DOWNLOADS: &str = "Downloads";
+/// Prefix of a declared value's type that only stands in until the device's type is known (an
+/// untyped value in GenieACS takes the parameter's type when it is written).
+pub const UNTYPED: char = '~';
 
 /// One declaration about a path pattern (`*` matches any one instance, `[Key:Value,…]` the
 /// instances whose keys hold those values).
@@ -451,7 +454,14 @@ fn writes(tree: &ParamTree, decls: &[(&Declaration, Vec<Segment>)]) -> Vec<Rpc> 
                 && !param.value.as_ref().is_some_and(|v| same_value(v, want))
                 && !spv.iter().any(|(q, _, _)| q == &p)
             {
-                spv.push((p.clone(), want.clone(), ty.clone()));
+                let ty = match ty.strip_prefix(UNTYPED) {
+                    Some(fallback) => param
+                        .value
+                        .as_ref()
+                        .map_or_else(|| fallback.to_owned(), |v| v.xsd_type().to_owned()),
+                    None => ty.clone(),
+                };
+                spv.push((p.clone(), want.clone(), ty));
             }
             let Some(have) = &param.attributes else {
                 continue;
