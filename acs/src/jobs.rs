@@ -761,7 +761,12 @@ fn listed(
     for p in parameters {
         let writable = Some(p.writable);
         if let Some(name) = p.name.strip_suffix('.') {
-            if name != path {
+            if name == path {
+                // The CPE listed the object itself: its writability is now known.
+                if let Some((_, own)) = set.first_mut() {
+                    own.writable = writable;
+                }
+            } else {
                 set.push((name.to_owned(), Param::object(writable, now_ms)));
             }
             continue;

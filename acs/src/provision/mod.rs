@@ -271,10 +271,17 @@ fn discovery_points(tree: &ParamTree, segs: &[Segment]) -> Vec<(String, Option<i
             .filter(|n| n.object && n.timestamp_ms > 0)
             .map(|n| n.timestamp_ms)
     };
+    // A known leaf has no children to list (a pattern deeper than the tree goes past it).
+    let may_have_children = |p: &str| tree.get(p).is_none_or(|n| n.object);
     for (i, seg) in segs.iter().enumerate() {
         match seg {
             Segment::Any | Segment::Alias(_) => {
-                out.extend(lv[i].iter().map(|base| (base.clone(), listed(base))));
+                out.extend(
+                    lv[i]
+                        .iter()
+                        .filter(|base| may_have_children(base))
+                        .map(|base| (base.clone(), listed(base))),
+                );
             }
             Segment::Name(n) => {
                 // A named node the tree does not know may exist: its parent must be listed.
