@@ -4,7 +4,7 @@
 //! mapper never allocates; everything here runs once or more per element, hence the care.
 
 /// Every local name the mapper looks at.
-const NAMES: [&str; 102] = [
+const NAMES: [&str; 142] = [
     "Envelope",
     "Header",
     "Body",
@@ -107,12 +107,52 @@ const NAMES: [&str; 102] = [
     "detail",
     "SetParameterValuesFault",
     "ParameterName",
+    "ScheduleDownload",
+    "CancelTransfer",
+    "GetQueuedTransfers",
+    "GetAllQueuedTransfers",
+    "ChangeDUState",
+    "ScheduleDownloadResponse",
+    "CancelTransferResponse",
+    "GetQueuedTransfersResponse",
+    "GetAllQueuedTransfersResponse",
+    "ChangeDUStateResponse",
+    "DUStateChangeComplete",
+    "AutonomousDUStateChangeComplete",
+    "DUStateChangeCompleteResponse",
+    "AutonomousDUStateChangeCompleteResponse",
+    "TimeWindowList",
+    "TimeWindowStruct",
+    "WindowStart",
+    "WindowEnd",
+    "WindowMode",
+    "UserMessage",
+    "MaxRetries",
+    "TransferList",
+    "QueuedTransferStruct",
+    "AllQueuedTransferStruct",
+    "State",
+    "Operations",
+    "InstallOpStruct",
+    "UpdateOpStruct",
+    "UninstallOpStruct",
+    "UUID",
+    "ExecutionEnvRef",
+    "Version",
+    "Results",
+    "OpResultStruct",
+    "AutonOpResultStruct",
+    "DeploymentUnitRef",
+    "CurrentState",
+    "Resolved",
+    "ExecutionUnitRefList",
+    "OperationPerformed",
 ];
 
 /// [`NAMES`] bucketed by length at compile time, so interning compares against a handful of
 /// candidates instead of walking a 100-arm string match for every element.
-static BY_LEN: [[&str; 12]; 35] = {
-    let mut t = [[""; 12]; 35];
+static BY_LEN: [[&str; 16]; 40] = {
+    let mut t = [[""; 16]; 40];
     let mut i = 0;
     while i < NAMES.len() {
         let n = NAMES[i];
@@ -183,5 +223,13 @@ pub(super) fn is_list_entry(name: &str) -> bool {
             | "EventStruct"
             | "ArgStruct"
             | "SetParameterValuesFault"
+            | "TimeWindowStruct"
+            | "QueuedTransferStruct"
+            | "AllQueuedTransferStruct"
+            | "InstallOpStruct"
+            | "UpdateOpStruct"
+            | "UninstallOpStruct"
+            | "OpResultStruct"
+            | "AutonOpResultStruct"
     )
 }

@@ -27,6 +27,13 @@ pub(crate) fn response_name(request: &Body) -> Option<&'static str> {
         Body::TransferComplete(_) => "TransferCompleteResponse",
         Body::AutonomousTransferComplete(_) => "AutonomousTransferCompleteResponse",
         Body::RequestDownload { .. } => "RequestDownloadResponse",
+        Body::ScheduleDownload(_) => "ScheduleDownloadResponse",
+        Body::CancelTransfer { .. } => "CancelTransferResponse",
+        Body::GetQueuedTransfers => "GetQueuedTransfersResponse",
+        Body::GetAllQueuedTransfers => "GetAllQueuedTransfersResponse",
+        Body::ChangeDuState { .. } => "ChangeDUStateResponse",
+        Body::DuStateChangeComplete { .. } => "DUStateChangeCompleteResponse",
+        Body::AutonomousDuStateChangeComplete { .. } => "AutonomousDUStateChangeCompleteResponse",
         _ => return None,
     })
 }
