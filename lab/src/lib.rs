@@ -37,6 +37,7 @@ mod report;
 mod respond;
 mod task;
 mod time;
+mod transfers;
 pub mod xx230v;
 
 pub use auth::{CpeAuth, Credential, derive_password};

@@ -4,7 +4,7 @@
 use super::{Ctx, device_id, internal, json, respond, text, write_ok};
 use crate::{doc, task_body};
 use acs::{DeviceEvent, DeviceId, TaskOutcome, TaskRecord, TaskStatus};
-use acs_store::{Op, Outcome, ParamTree};
+use acs_store::{Op, Outcome, ParamTree, TaskKind};
 use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
@@ -80,11 +80,11 @@ pub(super) async fn post_task(
         return text(StatusCode::NOT_FOUND, "No such device");
     };
     let acs = &ctx.acs;
-    match acs.device(&device).await {
-        Ok(Some(_)) => {}
+    let meta = match acs.device(&device).await {
+        Ok(Some(m)) => m.value,
         Ok(None) => return text(StatusCode::NOT_FOUND, "No such device"),
         Err(e) => return internal(e),
-    }
+    };
     if !has_body {
         return match acs.connection_request(&device).await {
             Ok(()) => respond(
@@ -130,10 +130,29 @@ pub(super) async fn post_task(
         Err(e) => return text(StatusCode::BAD_REQUEST, e.to_string()),
     };
     let now = acs.now_ms();
+    let mut kind = new.kind;
+    // An upload opens a slot on the file server for its file (`uploads.rs`).
+    let mut slot = None;
+    if let (Some(name), TaskKind::Upload { file_type, url, .. }) =
+        (&new.upload_file_name, &mut kind)
+    {
+        let name = if name.is_empty() {
+            crate::uploads::default_name(device.as_str(), file_type, now)
+        } else {
+            name.clone()
+        };
+        let token = crate::uploads::new_token();
+        *url = format!(
+            "{}{}{token}",
+            fs.as_deref().unwrap_or("").trim_end_matches('/'),
+            crate::uploads::PREFIX
+        );
+        slot = Some(crate::uploads::open_slot(&token, &name, file_type, &meta));
+    }
     let mut task = TaskRecord {
         id: 0,
         device: device.clone(),
-        kind: new.kind,
+        kind,
         created_ms: now,
         status: TaskStatus::Pending,
         attempts: 0,
@@ -144,12 +163,15 @@ pub(super) async fn post_task(
     };
     // Subscribe before the connection request so the session's start cannot be missed.
     let mut events = acs.subscribe();
-    match acs.write(vec![Op::PutTask(task.clone())]).await.as_deref() {
+    let mut ops = vec![Op::PutTask(task.clone())];
+    ops.extend(slot);
+    match acs.write(ops).await.as_deref() {
         Ok(
             [
                 Outcome::Done {
                     task_id: Some(tid), ..
                 },
+                ..,
             ],
         ) => task.id = *tid,
         Ok(_) => return internal("task id not assigned"),
