@@ -202,7 +202,8 @@ async fn dispatch(State(ctx): State<Ctx>, req: Request) -> Response {
             _ => not_allowed("POST"),
         },
         ["tasks", _, _] => not_found(),
-        ["ping", host] if !host.is_empty() => match *m {
+        // GenieACS's route admits only host characters; anything else is not this route.
+        ["ping", host] if crate::ping::valid_host(host) => match *m {
             Method::GET | Method::HEAD => ping(host).await,
             _ => not_allowed("GET, HEAD"),
         },
