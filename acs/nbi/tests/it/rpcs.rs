@@ -104,6 +104,7 @@ async fn get_rpc_methods_task_records_what_the_cpe_supports() {
 async fn schedule_inform_brings_the_cpe_back_with_its_command_key() {
     let t = harness::start().await;
     let (fleet, id) = registered_cpe(&t).await;
+    let before = fleet.sessions(0);
     let r = task(
         &t,
         &id,
@@ -111,10 +112,10 @@ async fn schedule_inform_brings_the_cpe_back_with_its_command_key() {
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let before = fleet.sessions(0);
+    // The connection-request session, then the scheduled one.
     assert!(
         fleet
-            .wait_sessions(0, before + 1, Duration::from_secs(10))
+            .wait_sessions(0, before + 2, Duration::from_secs(10))
             .await
     );
     let events = fleet.last_session(0).expect("a session").events;
@@ -172,6 +173,7 @@ async fn schedule_download_fetches_in_its_window_and_completes() {
     let t = harness::start().await;
     let (fleet, id) = registered_cpe(&t).await;
     put_file(&t, "fw-2.bin", "1 Firmware Upgrade Image", "firmware").await;
+    let before = fleet.sessions(0);
     let r = task(
         &t,
         &id,
@@ -181,6 +183,12 @@ async fn schedule_download_fetches_in_its_window_and_completes() {
     assert_eq!(r.status, 202, "{}", r.body);
     let tid = r.json()["_id"].as_str().unwrap().to_owned();
     task_done(&t, &tid).await;
+    // The connection-request session, then the one reporting the transfer.
+    assert!(
+        fleet
+            .wait_sessions(0, before + 2, Duration::from_secs(10))
+            .await
+    );
     let events = fleet.last_session(0).expect("a session").events;
     assert!(
         events.contains(&"M ScheduleDownload".to_owned()),
