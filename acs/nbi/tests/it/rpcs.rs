@@ -38,7 +38,7 @@ async fn device(t: &harness::TestNbi, id: &str, projection: &str) -> Value {
 async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
+    Fut: Future<Output = Option<T>>,
 {
     let found = tokio::time::timeout(Duration::from_secs(20), async {
         loop {
@@ -264,7 +264,7 @@ async fn change_du_state_installs_and_uninstalls_with_du_state_change_complete()
     );
     let r = task(&t, &id, &body).await;
     assert_eq!(r.status, 202, "{}", r.body);
-    task_done(&t, &r.json()["_id"].as_str().unwrap().to_owned()).await;
+    task_done(&t, r.json()["_id"].as_str().unwrap()).await;
     assert_eq!(
         fleet.deployment_units(0),
         vec![("u-1".to_owned(), "1.0".to_owned())]
@@ -283,7 +283,7 @@ async fn change_du_state_installs_and_uninstalls_with_du_state_change_complete()
         r#"{"name":"changeDUState","operations":[{"type":"uninstall","uuid":"u-1"}]}"#,
     )
     .await;
-    task_done(&t, &r.json()["_id"].as_str().unwrap().to_owned()).await;
+    task_done(&t, r.json()["_id"].as_str().unwrap()).await;
     assert!(fleet.deployment_units(0).is_empty());
     // An unknown unit is the CPE's 9028, kept as the task's fault.
     let r = task(
