@@ -18,6 +18,7 @@ use crate::client::Transport;
 use crate::error::SimError;
 use crate::fleet::Shared;
 use crate::model::CpeModel;
+use crate::quirk::Misbehaviour;
 use crate::report::SessionReport;
 use crate::respond::{FollowUp, answer, header_id};
 
@@ -393,11 +394,25 @@ async fn exchanges(
             }
             CpeEvent::Request(req) => {
                 report.acs_requests.push(req.name().to_owned());
-                let resp = {
-                    let mut st = cpe.lock();
-                    match crate::transfers::answer(&mut st, &req, follow) {
-                        Some(resp) => resp,
-                        None => answer(&mut st.model, req, follow),
+                let quirk =
+                    crate::quirk::intercept(shared.discovery_quirk, &cpe.lock().model, &req);
+                let resp = match quirk {
+                    None => {
+                        let mut st = cpe.lock();
+                        match crate::transfers::answer(&mut st, &req, follow) {
+                            Some(resp) => resp,
+                            None => answer(&mut st.model, req, follow),
+                        }
+                    }
+                    Some(Misbehaviour::Answer(body)) => *body,
+                    Some(Misbehaviour::Silent) => {
+                        tokio::time::sleep(shared.session_timeout).await;
+                        return Err(SimError::Timeout);
+                    }
+                    Some(Misbehaviour::Drop) => return Err(SimError::Dropped),
+                    Some(Misbehaviour::Restart) => {
+                        follow.push(FollowUp::Restart);
+                        return Err(SimError::Dropped);
                     }
                 };
                 if let Body::Fault(f) = &resp {
