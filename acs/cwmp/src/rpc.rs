@@ -481,6 +481,25 @@ pub struct OpResult {
     pub operation_performed: String,
 }
 
+/// `OptionStruct` of GetOptionsResponse: an option a voucher enabled.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OptionInfo {
+    /// The option's name.
+    pub option_name: String,
+    /// The serial number of the voucher that enabled it.
+    pub voucher_sn: String,
+    /// Bit 0 enabled, bit 1 setup (TR-069 A.4.1.2).
+    pub state: u32,
+    /// `0 Disabled`, `1 Enabled with expiration`, `2 Enabled without expiration`.
+    pub mode: String,
+    /// When it was enabled (`dateTime` text).
+    pub start_date: String,
+    /// When it expires (`dateTime` text; empty when it does not).
+    pub expiration_date: String,
+    /// Whether it may be moved to another CPE.
+    pub is_transferable: bool,
+}
+
 /// The Inform RPC.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Inform {
@@ -584,6 +603,16 @@ pub enum Body {
     GetQueuedTransfers,
     /// GetAllQueuedTransfers.
     GetAllQueuedTransfers,
+    /// SetVouchers.
+    SetVouchers {
+        /// Signed vouchers, base64 text.
+        vouchers: Vec<String>,
+    },
+    /// GetOptions.
+    GetOptions {
+        /// An option name, or empty for all.
+        option_name: String,
+    },
     /// ChangeDUState.
     ChangeDuState {
         /// The operations, performed in order.
@@ -672,6 +701,13 @@ pub enum Body {
     },
     /// ChangeDUStateResponse.
     ChangeDuStateResponse,
+    /// SetVouchersResponse.
+    SetVouchersResponse,
+    /// GetOptionsResponse.
+    GetOptionsResponse {
+        /// The options asked for.
+        options: Vec<OptionInfo>,
+    },
 
     // ---- CPE → ACS requests ----
     /// Inform.
@@ -699,6 +735,17 @@ pub enum Body {
         /// One result per operation, each naming the operation performed.
         results: Vec<OpResult>,
     },
+    /// Kicked (deprecated in CWMP 1.4, still in its method set).
+    Kicked {
+        /// The command the web page asked for.
+        command: String,
+        /// The page's referer.
+        referer: String,
+        /// The command's argument.
+        arg: String,
+        /// Where the browser goes next.
+        next: String,
+    },
 
     // ---- ACS → CPE responses ----
     /// InformResponse.
@@ -716,6 +763,11 @@ pub enum Body {
     DuStateChangeCompleteResponse,
     /// AutonomousDUStateChangeCompleteResponse.
     AutonomousDuStateChangeCompleteResponse,
+    /// KickedResponse.
+    KickedResponse {
+        /// Where the browser goes next.
+        next_url: String,
+    },
 
     /// A SOAP Fault with CWMP detail.
     Fault(Fault),
@@ -743,6 +795,8 @@ impl Body {
             Self::GetQueuedTransfers => "GetQueuedTransfers",
             Self::GetAllQueuedTransfers => "GetAllQueuedTransfers",
             Self::ChangeDuState { .. } => "ChangeDUState",
+            Self::SetVouchers { .. } => "SetVouchers",
+            Self::GetOptions { .. } => "GetOptions",
             Self::GetRpcMethodsResponse { .. } => "GetRPCMethodsResponse",
             Self::GetParameterNamesResponse { .. } => "GetParameterNamesResponse",
             Self::GetParameterValuesResponse { .. } => "GetParameterValuesResponse",
@@ -761,12 +815,15 @@ impl Body {
             Self::GetQueuedTransfersResponse { .. } => "GetQueuedTransfersResponse",
             Self::GetAllQueuedTransfersResponse { .. } => "GetAllQueuedTransfersResponse",
             Self::ChangeDuStateResponse => "ChangeDUStateResponse",
+            Self::SetVouchersResponse => "SetVouchersResponse",
+            Self::GetOptionsResponse { .. } => "GetOptionsResponse",
             Self::Inform(_) => "Inform",
             Self::TransferComplete(_) => "TransferComplete",
             Self::AutonomousTransferComplete(_) => "AutonomousTransferComplete",
             Self::RequestDownload { .. } => "RequestDownload",
             Self::DuStateChangeComplete { .. } => "DUStateChangeComplete",
             Self::AutonomousDuStateChangeComplete { .. } => "AutonomousDUStateChangeComplete",
+            Self::Kicked { .. } => "Kicked",
             Self::InformResponse { .. } => "InformResponse",
             Self::TransferCompleteResponse => "TransferCompleteResponse",
             Self::AutonomousTransferCompleteResponse => "AutonomousTransferCompleteResponse",
@@ -775,6 +832,7 @@ impl Body {
             Self::AutonomousDuStateChangeCompleteResponse => {
                 "AutonomousDUStateChangeCompleteResponse"
             }
+            Self::KickedResponse { .. } => "KickedResponse",
             Self::Fault(_) => "Fault",
         }
     }
@@ -789,6 +847,7 @@ impl Body {
                 | Self::RequestDownload { .. }
                 | Self::DuStateChangeComplete { .. }
                 | Self::AutonomousDuStateChangeComplete { .. }
+                | Self::Kicked { .. }
                 | Self::GetRpcMethods
         )
     }
@@ -815,6 +874,8 @@ impl Body {
                 | Self::GetQueuedTransfers
                 | Self::GetAllQueuedTransfers
                 | Self::ChangeDuState { .. }
+                | Self::SetVouchers { .. }
+                | Self::GetOptions { .. }
         )
     }
 }

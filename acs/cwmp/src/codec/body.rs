@@ -93,6 +93,46 @@ impl Doc<'_> {
                 operations: self.du_operations(n),
                 command_key: self.s(n, "CommandKey"),
             },
+            "SetVouchers" => Body::SetVouchers {
+                vouchers: match self.child(n, "VoucherList") {
+                    Some(list) => self
+                        .children(list, "base64")
+                        .into_iter()
+                        .map(|c| self.take(c))
+                        .collect(),
+                    None => Vec::new(),
+                },
+            },
+            "GetOptions" => Body::GetOptions {
+                option_name: self.s(n, "OptionName"),
+            },
+            "SetVouchersResponse" => Body::SetVouchersResponse,
+            "GetOptionsResponse" => {
+                let mut options = Vec::new();
+                if let Some(list) = self.child(n, "OptionList") {
+                    for c in self.children(list, "OptionStruct") {
+                        options.push(OptionInfo {
+                            option_name: self.s(c, "OptionName"),
+                            voucher_sn: self.s(c, "VoucherSN"),
+                            state: self.u32(c, "State")?,
+                            mode: self.s(c, "Mode"),
+                            start_date: self.time(c, "StartDate"),
+                            expiration_date: self.time(c, "ExpirationDate"),
+                            is_transferable: self.bool(c, "IsTransferable")?,
+                        });
+                    }
+                }
+                Body::GetOptionsResponse { options }
+            }
+            "Kicked" => Body::Kicked {
+                command: self.s(n, "Command"),
+                referer: self.s(n, "Referer"),
+                arg: self.s(n, "Arg"),
+                next: self.s(n, "Next"),
+            },
+            "KickedResponse" => Body::KickedResponse {
+                next_url: self.s(n, "NextURL"),
+            },
             "ScheduleDownloadResponse" => Body::ScheduleDownloadResponse,
             "CancelTransferResponse" => Body::CancelTransferResponse,
             "ChangeDUStateResponse" => Body::ChangeDuStateResponse,

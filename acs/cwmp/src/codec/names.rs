@@ -4,7 +4,7 @@
 //! mapper never allocates; everything here runs once or more per element, hence the care.
 
 /// Every local name the mapper looks at.
-const NAMES: [&str; 142] = [
+const NAMES: [&str; 163] = [
     "Envelope",
     "Header",
     "Body",
@@ -147,12 +147,33 @@ const NAMES: [&str; 142] = [
     "Resolved",
     "ExecutionUnitRefList",
     "OperationPerformed",
+    "SetVouchers",
+    "GetOptions",
+    "SetVouchersResponse",
+    "GetOptionsResponse",
+    "Kicked",
+    "KickedResponse",
+    "VoucherList",
+    "OptionName",
+    "OptionList",
+    "OptionStruct",
+    "VoucherSN",
+    "Mode",
+    "StartDate",
+    "ExpirationDate",
+    "IsTransferable",
+    "Command",
+    "Referer",
+    "Arg",
+    "Next",
+    "NextURL",
+    "base64",
 ];
 
 /// [`NAMES`] bucketed by length at compile time, so interning compares against a handful of
 /// candidates instead of walking a 100-arm string match for every element.
-static BY_LEN: [[&str; 16]; 40] = {
-    let mut t = [[""; 16]; 40];
+static BY_LEN: [[&str; 20]; 40] = {
+    let mut t = [[""; 20]; 40];
     let mut i = 0;
     while i < NAMES.len() {
         let n = NAMES[i];
@@ -231,5 +252,7 @@ pub(super) fn is_list_entry(name: &str) -> bool {
             | "UninstallOpStruct"
             | "OpResultStruct"
             | "AutonOpResultStruct"
+            | "OptionStruct"
+            | "base64"
     )
 }

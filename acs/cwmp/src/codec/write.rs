@@ -303,6 +303,41 @@ impl W<'_> {
                 self.close("TimeWindowList");
             }
             Body::CancelTransfer { command_key } => self.leaf("CommandKey", command_key),
+            Body::SetVouchers { vouchers } => {
+                self.array("VoucherList", "xsd:base64", vouchers.len());
+                for v in vouchers {
+                    self.leaf("base64", v);
+                }
+                self.close("VoucherList");
+            }
+            Body::GetOptions { option_name } => self.leaf("OptionName", option_name),
+            Body::GetOptionsResponse { options } => {
+                self.array("OptionList", "cwmp:OptionStruct", options.len());
+                for o in options {
+                    self.raw("<OptionStruct>");
+                    self.leaf("OptionName", &o.option_name);
+                    self.leaf("VoucherSN", &o.voucher_sn);
+                    self.num("State", o.state);
+                    self.leaf("Mode", &o.mode);
+                    self.time("StartDate", &o.start_date);
+                    self.time("ExpirationDate", &o.expiration_date);
+                    self.bool("IsTransferable", o.is_transferable);
+                    self.raw("</OptionStruct>");
+                }
+                self.close("OptionList");
+            }
+            Body::Kicked {
+                command,
+                referer,
+                arg,
+                next,
+            } => {
+                self.leaf("Command", command);
+                self.leaf("Referer", referer);
+                self.leaf("Arg", arg);
+                self.leaf("Next", next);
+            }
+            Body::KickedResponse { next_url } => self.leaf("NextURL", next_url),
             Body::ChangeDuState {
                 operations,
                 command_key,

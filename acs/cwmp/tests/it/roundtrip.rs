@@ -235,6 +235,8 @@ fn acs_request() -> impl Strategy<Value = Body> {
         text().prop_map(|command_key| Body::CancelTransfer { command_key }),
         Just(Body::GetQueuedTransfers),
         Just(Body::GetAllQueuedTransfers),
+        strings().prop_map(|vouchers| Body::SetVouchers { vouchers }),
+        text().prop_map(|option_name| Body::GetOptions { option_name }),
         (vec(du_operation(), 0..4), text()).prop_map(|(operations, command_key)| {
             Body::ChangeDuState {
                 operations,
@@ -293,6 +295,26 @@ fn cpe_response() -> impl Strategy<Value = Body> {
         Just(Body::ScheduleDownloadResponse),
         Just(Body::CancelTransferResponse),
         Just(Body::ChangeDuStateResponse),
+        Just(Body::SetVouchersResponse),
+        vec(
+            (
+                (text(), text(), any::<u32>(), text()),
+                (text(), text(), any::<bool>())
+            )
+                .prop_map(|((option_name, voucher_sn, state, mode), (s, e, t))| {
+                    OptionInfo {
+                        option_name,
+                        voucher_sn,
+                        state,
+                        mode,
+                        start_date: s,
+                        expiration_date: e,
+                        is_transferable: t,
+                    }
+                }),
+            0..3
+        )
+        .prop_map(|options| Body::GetOptionsResponse { options }),
         vec(
             (text(), any::<u32>())
                 .prop_map(|(command_key, state)| QueuedTransfer { command_key, state }),
@@ -377,6 +399,15 @@ fn cpe_request_or_acs_response() -> impl Strategy<Value = Body> {
         vec(op_result(true), 0..3)
             .prop_map(|results| Body::AutonomousDuStateChangeComplete { results }),
         Just(Body::DuStateChangeCompleteResponse),
+        (text(), text(), text(), text()).prop_map(|(command, referer, arg, next)| {
+            Body::Kicked {
+                command,
+                referer,
+                arg,
+                next,
+            }
+        }),
+        text().prop_map(|next_url| Body::KickedResponse { next_url }),
         Just(Body::AutonomousDuStateChangeCompleteResponse),
         (
             prop_oneof![Just("Client"), Just("Server")],
