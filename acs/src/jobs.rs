@@ -75,6 +75,8 @@ enum Work {
     },
     FactoryReset,
     Download(cwmp::Download),
+    /// One of the rest of the RPC set (`rpcs.rs`).
+    Rpc(crate::rpcs::RpcWork),
     /// Whole-tree discovery, with its fallbacks (`discovery.rs`).
     Discover(Box<crate::discovery::Walker>),
     /// A planner's GetParameterNames: the names under `path` (objects and leaves with their
@@ -161,12 +163,13 @@ impl Job {
                 ids.push(t.id);
                 continue;
             }
-            jobs.push(Self::from_task(t, root));
+            jobs.extend(Self::from_task(t, root));
         }
         jobs
     }
 
-    fn from_task(t: &TaskRecord, root: &str) -> Self {
+    /// The job of one task; `None` only for a kind no job knows (none today).
+    fn from_task(t: &TaskRecord, root: &str) -> Option<Self> {
         let work = match &t.kind {
             TaskKind::GetParameterValues { names } => Work::Gpv(names.clone()),
             TaskKind::SetParameterValues {
@@ -227,11 +230,12 @@ impl Job {
                 target_file_name: target_file_name.clone(),
                 ..cwmp::Download::default()
             }),
+            other => Work::Rpc(crate::rpcs::RpcWork::from_task(other, t.id)?),
         };
-        Self {
+        Some(Self {
             purpose: Purpose::Tasks(vec![t.id]),
             work,
-        }
+        })
     }
 
     /// An internal job that sets the connection-request credentials.
@@ -255,6 +259,15 @@ impl Job {
                 values,
                 key: String::new(),
             },
+        }
+    }
+
+    /// The Download that serves a CPE's RequestDownload: no task waits for it, and its
+    /// TransferComplete is acknowledged only.
+    pub(crate) fn requested_download(download: cwmp::Download) -> Self {
+        Self {
+            purpose: Purpose::Tasks(Vec::new()),
+            work: Work::Download(download),
         }
     }
 
@@ -449,6 +462,7 @@ impl Job {
             },
             Work::FactoryReset => Body::FactoryReset,
             Work::Download(d) => Body::Download(d.clone()),
+            Work::Rpc(rpc) => rpc.request(),
             Work::Discover(walker) => walker.request(),
             Work::Names { path } => Body::GetParameterNames {
                 path: object_path(path),
@@ -692,6 +706,12 @@ impl Job {
                     out.set
                         .push(pseudo_leaf(&format!("{base}.Download"), now_ms));
                 }
+            }
+            (Work::Rpc(rpc), answer) => {
+                let applied = rpc.apply(answer, now_ms)?;
+                out.set = applied.set;
+                out.remove = applied.remove;
+                out.awaiting_transfer = applied.awaiting;
             }
             (_, other) => {
                 return Err(Fault::new(

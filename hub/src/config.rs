@@ -110,6 +110,9 @@ pub struct AcsSection {
     pub cwmp_threads: usize,
     /// Discover a new device's whole tree.
     pub bootstrap_refresh: bool,
+    /// Seconds a transfer the CPE accepted may go unreported before its task faults
+    /// `timeout` (GenieACS's `cwmp.downloadTimeout`).
+    pub download_timeout_secs: u64,
 }
 
 impl Default for AcsSection {
@@ -124,6 +127,7 @@ impl Default for AcsSection {
             session_timeout_secs: 30,
             cwmp_threads: 0,
             bootstrap_refresh: true,
+            download_timeout_secs: 3600,
         }
     }
 }

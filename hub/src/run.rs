@@ -138,6 +138,7 @@ fn acs_config(c: &Config, s: &Secrets) -> anyhow::Result<AcsConfig> {
         max_sessions: c.acs.max_sessions,
         session_timeout: Duration::from_secs(c.acs.session_timeout_secs),
         refresh_on_bootstrap: c.acs.bootstrap_refresh,
+        download_timeout: Duration::from_secs(c.acs.download_timeout_secs),
         cr_tls: acs::CrTls {
             ca_file: c.acs.cr_tls_ca_file.clone(),
             skip_verify: c.acs.cr_tls_skip_verify,
