@@ -12,6 +12,7 @@ mod bookkeeping;
 pub mod config;
 mod cpe_auth;
 pub mod cr;
+pub mod credentials;
 pub mod datamodel;
 pub mod diagnostics;
 pub mod genie;
@@ -86,6 +87,22 @@ pub enum DeviceEvent {
     },
     /// A session ended.
     SessionEnded {
+        /// The device.
+        device: DeviceId,
+    },
+    /// An alert: an adopting device's session without verified credentials was refused (it
+    /// came from an address the adoption is not bound to, or after the adoption window).
+    CredentialsRefused {
+        /// The device the Inform named.
+        device: DeviceId,
+        /// The session's source address.
+        address: String,
+        /// `unknown_address` or `adoption_expired`.
+        reason: String,
+    },
+    /// An adopting session set the device's derived credentials; a connection request to its
+    /// known URL follows.
+    Rekeyed {
         /// The device.
         device: DeviceId,
     },
@@ -192,7 +209,7 @@ impl Acs {
                 .unwrap_or_else(|| "http://127.0.0.1:7567".into()),
         });
         let store = writer.reader();
-        Ok(Arc::new(Self {
+        let acs = Arc::new(Self {
             auth: cpe_auth::CpeAuth::new(&config),
             sessions: Registry::default(),
             inform_log: bookkeeping::InformLog::default(),
@@ -207,7 +224,9 @@ impl Acs {
             diag_locks: Mutex::new(HashMap::new()),
             backpressure: overload::Backpressure::default(),
             epoch: (Instant::now(), SystemTime::now()),
-        }))
+        });
+        acs.count_adoptions().await?;
+        Ok(acs)
     }
 
     /// The configuration in force.

@@ -2,6 +2,7 @@
 //! the lab's cpe-sim agents. One test binary; each module is one concern.
 
 mod bookkeeping;
+mod credentials;
 mod diagnostics;
 mod digest;
 mod e2e;
