@@ -104,6 +104,41 @@ pub fn parse_adoption_file(text: &str) -> Result<Vec<AdoptionEntry>, Credentials
     Ok(out)
 }
 
+/// Reads a file of vendors' default credentials: one model per line, `OUI PRODUCTCLASS
+/// USERNAME [PASSWORD]` separated by spaces or tabs (the password is the rest of the line, and
+/// may be empty, as some vendors ship it); `#` starts a comment. Every error names its line.
+pub fn parse_vendor_defaults(text: &str) -> Result<Vec<VendorDefault>, CredentialsError> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        let mut rest = line;
+        let mut next = || {
+            let t = rest.trim_start();
+            let end = t.find([' ', '\t']).unwrap_or(t.len());
+            let (field, tail) = t.split_at(end);
+            rest = tail;
+            field.to_owned()
+        };
+        let (oui, product_class, username) = (next(), next(), next());
+        if username.is_empty() {
+            return Err(CredentialsError::Invalid(format!(
+                "line {}: expected OUI PRODUCTCLASS USERNAME [PASSWORD]",
+                n + 1
+            )));
+        }
+        out.push(VendorDefault {
+            oui,
+            product_class,
+            username,
+            password: Secret::new(rest.trim()),
+        });
+    }
+    Ok(out)
+}
+
 /// The addresses a known device may adopt from: the host of its ConnectionRequestURL and its
 /// reported WAN address (when they are address literals), and `extra`.
 pub(crate) fn bound_of(meta: &DeviceMeta, extra: &[IpAddr]) -> Vec<IpAddr> {
@@ -364,6 +399,25 @@ mod tests {
         let err = parse_adoption_file("\nA http://cpe.example/\n")
             .unwrap_err()
             .to_string();
+        assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn vendor_defaults_are_read_per_model() {
+        let v = parse_vendor_defaults("# vendor defaults\n1C61B4 Device2 admin\n00259E HG8245H telecomadmin admintelecom pw\n").unwrap();
+        assert_eq!(v.len(), 2);
+        assert_eq!(
+            (
+                v[0].oui.as_str(),
+                v[0].product_class.as_str(),
+                v[0].username.as_str()
+            ),
+            ("1C61B4", "Device2", "admin")
+        );
+        assert!(v[0].password.is_empty());
+        assert_eq!(v[1].password.expose(), "admintelecom pw");
+        assert!(!format!("{v:?}").contains("admintelecom"));
+        let err = parse_vendor_defaults("\nA B\n").unwrap_err().to_string();
         assert!(err.contains("line 2"), "{err}");
     }
 

@@ -29,6 +29,7 @@ mod manage;
 pub(crate) use admit::{Admission, Attempt, Denial, authenticate, confirm};
 pub use manage::{
     AdoptionEntry, CredentialView, CredentialsError, VendorDefault, import_op, parse_adoption_file,
+    parse_vendor_defaults,
 };
 
 use fibreplane_types::Secret;
