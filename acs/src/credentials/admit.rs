@@ -263,7 +263,11 @@ async fn complete(acs: &Acs, device: &DeviceId) -> Result<(), Denial> {
             Denial::Unavailable
         })?;
     acs.metrics.adoptions_completed.inc();
-    acs.metrics.adopting.dec();
+    // The gauge may lag (another node, an adoption past its window): it never goes below zero,
+    // and the minutely count puts it right.
+    if acs.metrics.adopting.get() > 0 {
+        acs.metrics.adopting.dec();
+    }
     tracing::info!(%device, "adopted: the CPE authenticated with its derived credentials");
     Ok(())
 }
