@@ -92,6 +92,8 @@ pub struct Metrics {
     pub concurrent_session_refused: Counter,
     /// Stale sessions closed because their CPE came back with a fresh Inform.
     pub sessions_taken_over: Counter,
+    /// Discoveries that fell back to a more careful mode (a fault, a truncated list).
+    pub discovery_fallbacks: Counter,
     /// Tasks completed.
     pub tasks_done: Counter,
     /// Task faults recorded.
@@ -162,7 +164,7 @@ impl Metrics {
     }
 
     /// Every counter with its name (after `fibreplane_acs_`, before `_total`) and help text.
-    fn counters(&self) -> [(&'static str, &'static str, &Counter); 25] {
+    fn counters(&self) -> [(&'static str, &'static str, &Counter); 26] {
         [
             (
                 "informs",
@@ -228,6 +230,11 @@ impl Metrics {
                 "sessions_taken_over",
                 "Stale sessions closed because their CPE came back with a fresh Inform",
                 &self.sessions_taken_over,
+            ),
+            (
+                "discovery_fallbacks",
+                "Tree discoveries that fell back to a more careful mode (fault or truncated list)",
+                &self.discovery_fallbacks,
             ),
             ("tasks_done", "Tasks completed", &self.tasks_done),
             ("task_faults", "Task faults recorded", &self.task_faults),

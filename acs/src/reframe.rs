@@ -52,6 +52,9 @@ pub(crate) struct Reframer {
     body_limit: usize,
     /// Bodies reframed so far.
     reframed: u64,
+    /// When the announced body is here but counting its characters asks for bytes that have
+    /// not arrived: how many held bytes go as they are if no more come ([`Reframer::unstall`]).
+    stalled: Option<usize>,
 }
 
 impl Reframer {
@@ -63,6 +66,7 @@ impl Reframer {
             state: State::Head,
             body_limit,
             reframed: 0,
+            stalled: None,
         }
     }
 
@@ -87,6 +91,21 @@ impl Reframer {
     /// The bytes ready for hyper.
     pub(crate) fn ready(&mut self) -> &mut BytesMut {
         &mut self.ready
+    }
+
+    /// Whether a complete announced request is held only in case more of its characters come.
+    /// A peer that sent an honest, broken body is waiting for an answer: the driver gives the
+    /// rest a moment, then calls [`Reframer::unstall`].
+    pub(crate) fn stalled(&self) -> bool {
+        self.stalled.is_some()
+    }
+
+    /// No more bytes came: the held request goes as it was announced.
+    pub(crate) fn unstall(&mut self) {
+        if let Some(n) = self.stalled.take() {
+            self.release(n);
+            self.advance(false);
+        }
     }
 
     /// Whether everything from now on passes through untouched.
@@ -127,6 +146,7 @@ impl Reframer {
 
     /// Looks at the held request; `true` when it released something and can go on.
     fn step_head(&mut self, eof: bool) -> bool {
+        self.stalled = None;
         let Some(head_len) = find(&self.held, b"\r\n\r\n").map(|i| i + 4) else {
             if self.held.len() > MAX_HEAD {
                 self.state = State::Through;
@@ -203,7 +223,10 @@ impl Reframer {
                 true
             }
             // The rest of the characters have not arrived yet.
-            Span::Beyond(_) => false,
+            Span::Beyond(_) => {
+                self.stalled = Some(head_len + declared);
+                false
+            }
         }
     }
 
@@ -351,9 +374,15 @@ pub(crate) struct Reframed<S> {
     inner: S,
     frames: Reframer,
     eof: bool,
+    /// Runs while a complete announced request is held for characters that may follow.
+    stall: Option<Pin<Box<tokio::time::Sleep>>>,
     /// Whose metrics count the bodies reframed.
     acs: std::sync::Arc<crate::Acs>,
 }
+
+/// How long a complete announced request is held for more of its characters: a firmware that
+/// counted characters sends the rest with it, so it comes within a round trip.
+const STALL: std::time::Duration = std::time::Duration::from_millis(250);
 
 impl<S> Reframed<S> {
     /// Wraps a connection of `acs`, counting reframed bodies in its metrics.
@@ -363,6 +392,7 @@ impl<S> Reframed<S> {
             inner,
             frames: Reframer::new(limit),
             eof: false,
+            stall: None,
             acs,
         }
     }
@@ -392,7 +422,24 @@ impl<S: AsyncRead + Unpin> AsyncRead for Reframed<S> {
             }
             let mut chunk = [0u8; 8192];
             let mut rb = ReadBuf::new(&mut chunk);
-            std::task::ready!(Pin::new(&mut this.inner).poll_read(cx, &mut rb))?;
+            if Pin::new(&mut this.inner)
+                .poll_read(cx, &mut rb)?
+                .is_pending()
+            {
+                if !this.frames.stalled() {
+                    this.stall = None;
+                    return Poll::Pending;
+                }
+                let timer = this
+                    .stall
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(STALL)));
+                if timer.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                this.stall = None;
+                this.frames.unstall();
+                continue;
+            }
             let before = this.frames.reframed();
             if rb.filled().is_empty() {
                 this.eof = true;

@@ -91,6 +91,20 @@ fn a_character_counted_body_still_arriving_is_held_then_released_at_eof() {
 }
 
 #[test]
+fn an_honest_broken_body_is_held_only_until_the_driver_gives_up_waiting() {
+    // Correctly announced, non-ASCII, not closed: the character count would need bytes that
+    // never come, because the peer waits for an answer.
+    let body = "<soap:Envelope><soap:Body><SSID>Graça — café</SSID>";
+    let wire = request(body, body.len());
+    let mut f = Reframer::new(1 << 20);
+    f.push(&wire);
+    assert!(f.ready().is_empty() && f.stalled());
+    f.unstall();
+    assert_eq!(f.ready().to_vec(), wire);
+    assert!(!f.stalled());
+}
+
+#[test]
 fn chunked_and_expect_continue_requests_are_not_held() {
     let chunked =
         b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nGra\xc3\xa7\r\n0\r\n\r\n";
@@ -143,16 +157,27 @@ proptest! {
         prop_assert_eq!(out, input);
     }
 
-    /// Any text, counted in characters, is read back whole, whatever the pieces.
+    /// Any text, counted in characters, is read back whole, whatever the pieces: reframed, or
+    /// — when the announced bytes already close the envelope and only white space is left,
+    /// not here yet — released as announced, the white space then preceding the next request
+    /// (which HTTP parsers skip).
     #[test]
     fn any_character_counted_envelope_is_read_whole(
         ssid in "\\PC{0,40}",
         piece in 1usize..200,
     ) {
         let body = envelope(&ssid.replace(['<', '&'], ""));
-        let wire = request(&body, body.chars().count());
+        let chars = body.chars().count();
+        let wire = request(&body, chars);
         let (out, n) = run(&wire, piece, false);
-        prop_assert_eq!(out, request(&body, body.len()));
-        prop_assert_eq!(n, u64::from(!body.is_ascii()));
+        let announced = &wire[..wire.len() - (body.len() - chars)];
+        if out == announced && !body.is_ascii() {
+            prop_assert!(closes_envelope(&body.as_bytes()[..chars]));
+            prop_assert!(body.as_bytes()[chars..].iter().all(u8::is_ascii_whitespace));
+            prop_assert_eq!(n, 0);
+        } else {
+            prop_assert_eq!(out, request(&body, body.len()));
+            prop_assert_eq!(n, u64::from(!body.is_ascii()));
+        }
     }
 }

@@ -249,7 +249,10 @@ fn nbi_get(addr: &str, target: &str) -> String {
     s.read_to_string(&mut out).unwrap();
     // Undo the chunked framing: the listing is small enough to arrive in few chunks.
     let (head, body) = out.split_once("\r\n\r\n").unwrap();
-    if !head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    if !head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         return body.to_owned();
     }
     let mut text = String::new();
@@ -282,6 +285,12 @@ fn a_genieacs_export_imports_idempotently_and_the_nbi_returns_it_as_genieacs_did
         "[{\"_id\":\"inform\",\"weight\":0,\"configurations\":[]}]",
     )
     .unwrap();
+    let config = dir.path().join("config.json");
+    std::fs::write(
+        &config,
+        "{\"_id\":\"cwmp.deviceOnlineThreshold\",\"value\":\"6000\"}\n",
+    )
+    .unwrap();
     let store = dir.path().join("store");
     for _ in 0..2 {
         let out = Command::new(env!("CARGO_BIN_EXE_fibreplane"))
@@ -291,6 +300,8 @@ fn a_genieacs_export_imports_idempotently_and_the_nbi_returns_it_as_genieacs_did
             .arg(&export)
             .arg("--presets")
             .arg(&presets)
+            .arg("--config")
+            .arg(&config)
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
@@ -302,6 +313,7 @@ fn a_genieacs_export_imports_idempotently_and_the_nbi_returns_it_as_genieacs_did
         let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
         assert_eq!(report["devices"], 2);
         assert_eq!(report["presets"], 1);
+        assert_eq!(report["config"], 1);
         assert_eq!(report["failed"], 0);
     }
     let (mut child, nbi) = acs_with_nbi(&store);

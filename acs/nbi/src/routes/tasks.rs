@@ -12,9 +12,6 @@ use http::StatusCode;
 use std::collections::HashMap;
 use std::time::Duration;
 
-/// GenieACS's default wait for a session to start after a connection request
-/// (`cwmp.deviceOnlineThreshold`).
-const DEFAULT_ONLINE_WAIT: Duration = Duration::from_millis(4000);
 /// GenieACS's wait for that session to end.
 const SESSION_WAIT: Duration = Duration::from_secs(120);
 
@@ -36,11 +33,11 @@ fn cr_message(e: &acs::CrError) -> String {
 /// end; the session, once started, is then given up to two minutes; and a task without
 /// `connection_request` waits for nothing). GenieACS reads it with JavaScript's
 /// `parseInt` and falls back to `cwmp.deviceOnlineThreshold` when that gives 0 or nothing, so
-/// `3000ms` means 3 s, and `0`, `abc` or an absent value mean 4 s; a negative value waits for
-/// nothing.
-fn online_wait(timeout: Option<&str>) -> Duration {
+/// `3000ms` means 3 s, and `0`, `abc` or an absent value mean the threshold (4 s unless
+/// configured, or imported from GenieACS's config); a negative value waits for nothing.
+fn online_wait(timeout: Option<&str>, threshold: Duration) -> Duration {
     match timeout.and_then(js_parse_int) {
-        None | Some(0) => DEFAULT_ONLINE_WAIT,
+        None | Some(0) => threshold,
         Some(ms) => Duration::from_millis(u64::try_from(ms).unwrap_or(0)),
     }
 }
@@ -72,7 +69,10 @@ pub(super) async fn post_task(
     body: &Bytes,
 ) -> Response {
     let cr = params.contains_key("connection_request");
-    let online_wait = online_wait(params.get("timeout").map(String::as_str));
+    let online_wait = online_wait(
+        params.get("timeout").map(String::as_str),
+        ctx.acs.device_online_threshold(),
+    );
     let has_body = !body.iter().all(u8::is_ascii_whitespace);
     if !has_body && !cr {
         return text(StatusCode::BAD_REQUEST, "");
@@ -336,7 +336,7 @@ mod tests {
 
     #[test]
     fn timeout_reads_as_genieacs_reads_it() {
-        let ms = |t: Option<&str>| online_wait(t).as_millis();
+        let ms = |t: Option<&str>| online_wait(t, Duration::from_millis(4000)).as_millis();
         assert_eq!(ms(None), 4000);
         assert_eq!(ms(Some("1500")), 1500);
         assert_eq!(

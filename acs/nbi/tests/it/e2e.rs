@@ -253,3 +253,47 @@ async fn a_preset_put_through_the_nbi_changes_the_ssid_at_the_next_inform() {
     );
     assert_eq!(call(&t, "GET", "/faults/", None).await.body, "[\n\n]");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_discovery_learnt_per_model_is_listed() {
+    let t = harness::start().await;
+    // What the ACS writes when a model's CPEs need their leaves read by name.
+    let profile = acs::discovery::Profile {
+        mode: acs::discovery::Mode::Leaves,
+        failures: 2,
+        updated_ms: 1_700_000_000_000,
+    };
+    for (name, p) in [
+        ("1C61B4-Device2-1.0", &profile),
+        (
+            "00259E-HG8245-V3",
+            &acs::discovery::Profile {
+                mode: acs::discovery::Mode::Fast,
+                ..profile.clone()
+            },
+        ),
+    ] {
+        t.acs
+            .write(vec![acs::store::Op::PutDoc {
+                collection: acs::discovery::PROFILES.to_owned(),
+                name: name.to_owned(),
+                body: serde_json::to_vec(p).unwrap(),
+            }])
+            .await
+            .unwrap();
+    }
+    let q = enc(r#"{"mode":"leaves"}"#);
+    let docs = call(&t, "GET", &format!("/discovery/?query={q}"), None)
+        .await
+        .list();
+    assert_eq!(docs.len(), 1, "{docs:?}");
+    assert_eq!(docs[0]["_id"], json!("1C61B4-Device2-1.0"));
+    assert_eq!(docs[0]["failures"], json!(2));
+    assert_eq!(docs[0]["updated"], json!("2023-11-14T22:13:20.000Z"));
+    assert_eq!(call(&t, "GET", "/discovery/", None).await.list().len(), 2);
+    // Read only: the ACS keeps it.
+    assert_eq!(
+        call(&t, "PUT", "/discovery/x", Some("{}")).await.status,
+        404
+    );
+}
