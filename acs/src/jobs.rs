@@ -301,6 +301,14 @@ impl Job {
         }
     }
 
+    /// Store writes that must be durable before the job's first RPC goes out.
+    pub(crate) fn take_start_ops(&mut self) -> Vec<acs_store::Op> {
+        match &mut self.work {
+            Work::Discover(walker) => walker.take_start_ops(),
+            _ => Vec::new(),
+        }
+    }
+
     /// Folds a CPE fault into a discovery job (its fallbacks); `None` for any other job.
     pub(crate) fn discovery_fault(&mut self, fault: &Fault, now_ms: i64) -> Option<Applied> {
         let Work::Discover(walker) = &mut self.work else {

@@ -303,7 +303,11 @@ pub(crate) async fn confirm(acs: Arc<Acs>, device: DeviceId) {
     // meanwhile): a refused request is tried again, a few times, a second apart.
     for attempt in 1..=CONFIRM_ATTEMPTS {
         acs.metrics.connection_requests.inc();
-        match crate::cr::send(&ad.known_cr_url, user, pass, acs.config.cr_timeout).await {
+        match acs
+            .cr
+            .send(&ad.known_cr_url, user, pass, acs.config.cr_timeout)
+            .await
+        {
             Ok(()) => return,
             Err(e) => {
                 acs.metrics.connection_request_failures.inc();

@@ -575,7 +575,10 @@ impl Session {
                 self.stage = Stage::Reply(reply);
                 return Ok(());
             }
-            if let Some(job) = self.jobs.pop_front() {
+            if let Some(mut job) = self.jobs.pop_front() {
+                // What must be durable before the job's first RPC (a discovery's attempt record)
+                // goes with the write made before that RPC's reply.
+                self.push_fault_ops(job.take_start_ops());
                 self.current = Some(job);
                 continue;
             }
