@@ -97,6 +97,10 @@ pub struct AcsConfig {
     pub task_retry_base: Duration,
     /// Faults after which a task stops being retried and is reported faulted for good.
     pub task_max_attempts: u32,
+    /// How long after a Download (Upload, ScheduleDownload, ChangeDUState) the CPE accepted
+    /// for later its task waits for the completion before it faults `timeout`: GenieACS's
+    /// `cwmp.downloadTimeout`, 3600 s by default. Checked at the device's next session.
+    pub download_timeout: Duration,
     /// Whether the ACS sets connection-request credentials on devices that have none it knows.
     pub manage_cr_credentials: bool,
     /// Whether a new or bootstrapping device's whole tree is discovered (GPN + GPV of the root).
@@ -142,6 +146,7 @@ impl Default for AcsConfig {
             cr_tls: CrTls::default(),
             task_retry_base: Duration::from_secs(300),
             task_max_attempts: 5,
+            download_timeout: Duration::from_secs(3600),
             manage_cr_credentials: true,
             refresh_on_bootstrap: true,
             file_server_url: None,

@@ -27,9 +27,11 @@ pub mod provision;
 mod reframe;
 mod register;
 mod registry;
+mod rpcs;
 pub mod server;
 mod session;
 pub mod summary;
+mod task_sweep;
 mod tasks;
 mod transfer;
 
@@ -229,6 +231,8 @@ impl Acs {
                 .file_server_url
                 .clone()
                 .unwrap_or_else(|| "http://127.0.0.1:7567".into()),
+            download_timeout_ms: i64::try_from(config.download_timeout.as_millis())
+                .unwrap_or(i64::MAX),
         });
         let store = writer.reader();
         let cr = cr::CrClient::new(&config.cr_tls)?;

@@ -110,6 +110,9 @@ pub struct AcsSection {
     pub cwmp_threads: usize,
     /// Discover a new device's whole tree.
     pub bootstrap_refresh: bool,
+    /// Seconds a transfer the CPE accepted may go unreported before its task faults
+    /// `timeout` (GenieACS's `cwmp.downloadTimeout`).
+    pub download_timeout_secs: u64,
     /// Days an adoption admits its device without a verified password.
     pub adoption_window_days: u64,
     /// File of vendors' default CPE credentials (`OUI PRODUCTCLASS USERNAME [PASSWORD]` per
@@ -129,6 +132,7 @@ impl Default for AcsSection {
             session_timeout_secs: 30,
             cwmp_threads: 0,
             bootstrap_refresh: true,
+            download_timeout_secs: 3600,
             adoption_window_days: 14,
             vendor_defaults_file: None,
         }

@@ -268,6 +268,50 @@ impl Fleet {
         run_session(&self.shared, cpe, &extra).await
     }
 
+    /// Queues a request CPE `i` sends the ACS in its next session (after its Inform):
+    /// `GetRPCMethods`, `AutonomousTransferComplete`, `RequestDownload`,
+    /// `AutonomousDUStateChangeComplete`, … as a real CPE would on its own initiative.
+    pub fn queue_request(&self, i: usize, request: cwmp::Body) -> bool {
+        let Ok(cpe) = self.cpe(i) else { return false };
+        cpe.lock().pending_requests.push(request);
+        true
+    }
+
+    /// The method list of the last GetRPCMethodsResponse CPE `i` received from the ACS.
+    pub fn acs_methods(&self, i: usize) -> Option<Vec<String>> {
+        self.cpe(i).ok()?.lock().acs_methods.clone()
+    }
+
+    /// The CPE's requests not yet delivered (TransferComplete, DUStateChangeComplete, …), by
+    /// name.
+    pub fn pending_requests(&self, i: usize) -> Vec<String> {
+        self.cpe(i).map_or_else(
+            |_| Vec::new(),
+            |c| {
+                c.lock()
+                    .pending_requests
+                    .iter()
+                    .map(|b| b.name().to_owned())
+                    .collect()
+            },
+        )
+    }
+
+    /// The deployment units installed on CPE `i` (ChangeDUState), as (UUID, version).
+    pub fn deployment_units(&self, i: usize) -> Vec<(String, String)> {
+        self.cpe(i).map_or_else(
+            |_| Vec::new(),
+            |c| {
+                c.units
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .iter()
+                    .map(|u| (u.uuid.clone(), u.version.clone()))
+                    .collect()
+            },
+        )
+    }
+
     /// The unmasked value of a parameter of CPE `i`.
     pub fn param(&self, i: usize, path: &str) -> Option<String> {
         self.cpe(i).ok()?.lock().model.get(path)

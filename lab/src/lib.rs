@@ -43,6 +43,7 @@ mod respond;
 mod task;
 mod time;
 pub mod tls;
+mod transfers;
 pub mod xx230v;
 
 pub use auth::{CpeAuth, Credential, derive_password};

@@ -119,5 +119,6 @@ async fn perform_read(acs: &Acs, device: &DeviceId, read: Read) -> Result<ReadOu
             let doc = store.doc(crate::FILES, &name).await?;
             ReadOutput::File(name, doc)
         }
+        Read::Files => ReadOutput::Files(store.docs(crate::FILES).await?),
     })
 }

@@ -56,6 +56,8 @@ pub(crate) enum Read {
     Meta,
     /// The metadata document of a file a declared Download sends.
     File(String),
+    /// Every file's metadata document (to serve a RequestDownload by file type).
+    Files,
 }
 
 /// What a [`Read`] found.
@@ -79,6 +81,8 @@ pub(crate) enum ReadOutput {
     Meta(Option<Box<Versioned<DeviceMeta>>>),
     /// For [`Read::File`]: the file's name and its metadata document, if it exists.
     File(String, Option<Vec<u8>>),
+    /// For [`Read::Files`]: each file's name and metadata document.
+    Files(Vec<(String, Vec<u8>)>),
 }
 
 /// Something the session wants done. [`Effect::Read`] and [`Effect::Apply`] suspend it until

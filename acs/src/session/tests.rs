@@ -198,6 +198,7 @@ impl World {
                     base_ms: RETRY_BASE_MS,
                 },
                 file_server_url: "http://files.lab:7567".into(),
+                download_timeout_ms: 3_600_000,
             }),
             42,
             self.now.at,
@@ -274,6 +275,8 @@ impl World {
             },
             Read::Meta => ReadOutput::Meta(Some(Box::new(self.meta.clone()))),
             Read::File(name) => ReadOutput::File(name, Some(br#"{"length": 1234}"#.to_vec())),
+            // No session test serves a RequestDownload; the loopback tests do.
+            Read::Files => ReadOutput::Files(Vec::new()),
         })
     }
 

@@ -9,3 +9,4 @@ mod files;
 mod harness;
 mod limits;
 mod query_lang;
+mod rpcs;
