@@ -283,7 +283,7 @@ impl Preset {
             // parameter has been read.
             let ty = explicit
                 .or_else(|| type_of(path))
-                .unwrap_or_else(|| format!("{}{json_type}", crate::provision::UNTYPED));
+                .unwrap_or_else(|| format!("{}{json_type}", provision::UNTYPED));
             let mut d = Declaration::new(path);
             d.value = Some((text, ty));
             Some(d)
