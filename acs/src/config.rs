@@ -115,6 +115,12 @@ pub struct AcsConfig {
     pub diagnostic_poll_interval: Duration,
     /// Most reads of a diagnostic's state before it is given up as timed out.
     pub diagnostic_polls: u32,
+    /// How long after it began an adoption admits its device without verified credentials
+    /// (see [`crate::credentials`]).
+    pub adoption_window: Duration,
+    /// Vendors' factory-default ACS credentials by model: a known CPE back with `0 BOOTSTRAP`
+    /// and these is adopted again (re-keyed, never trusted with secrets before that).
+    pub vendor_defaults: Vec<crate::credentials::VendorDefault>,
 }
 
 impl Default for AcsConfig {
@@ -147,6 +153,8 @@ impl Default for AcsConfig {
             diagnostic_margin: Duration::from_secs(10),
             diagnostic_poll_interval: Duration::from_secs(10),
             diagnostic_polls: 6,
+            adoption_window: Duration::from_secs(14 * 86_400),
+            vendor_defaults: Vec::new(),
         }
     }
 }

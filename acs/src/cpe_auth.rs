@@ -51,6 +51,25 @@ pub(crate) struct AuthRequest<'a> {
     pub(crate) over_tls: bool,
 }
 
+/// Credentials a device may present, and what they stand for.
+#[derive(Clone)]
+pub(crate) struct Candidate {
+    pub(crate) username: String,
+    pub(crate) password: String,
+    pub(crate) kind: CandidateKind,
+}
+
+/// Which of a device's credentials a request used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CandidateKind {
+    /// Derived from the ACS's secret and the username.
+    Derived,
+    /// The device's explicit credentials.
+    Explicit,
+    /// The old credentials of an adoption (a vendor's defaults).
+    Old,
+}
+
 /// Issues Digest challenges and checks responses.
 pub(crate) struct CpeAuth {
     mode: CpeAuthMode,
@@ -103,8 +122,14 @@ impl CpeAuth {
         .to_header()
     }
 
+    /// The password derived for `username` from the configured secret.
+    pub(crate) fn derived(&self, username: &str) -> String {
+        derive_password(&self.secret, username)
+    }
+
     /// The password a CPE with this username must use: its own stored one, or one derived from
     /// the configured secret.
+    #[cfg(test)]
     pub(crate) fn password_for(&self, username: &str, stored: Option<&str>) -> String {
         match stored {
             Some(p) if !p.is_empty() => p.to_owned(),
@@ -115,6 +140,7 @@ impl CpeAuth {
     /// Checks a request's credentials. `allowed_usernames` are the names this device may use (so
     /// a CPE cannot inform as another device); `stored_password` is the device's own password if
     /// it has one.
+    #[cfg(test)]
     pub(crate) fn verify(
         &self,
         now: Instant,
@@ -122,49 +148,79 @@ impl CpeAuth {
         allowed_usernames: &[String],
         stored_password: Option<&str>,
     ) -> AuthOutcome {
+        let candidates: Vec<Candidate> = allowed_usernames
+            .iter()
+            .map(|u| Candidate {
+                username: u.clone(),
+                password: self.password_for(u, stored_password),
+                kind: CandidateKind::Derived,
+            })
+            .collect();
+        self.verify_candidates(now, req, &candidates).0
+    }
+
+    /// Checks a request's credentials against the ones this device may use; on success, also
+    /// says which kind of credentials it used.
+    pub(crate) fn verify_candidates(
+        &self,
+        now: Instant,
+        req: AuthRequest<'_>,
+        candidates: &[Candidate],
+    ) -> (AuthOutcome, Option<CandidateKind>) {
         let Some(header) = req.header else {
-            return AuthOutcome::Challenge;
+            return (AuthOutcome::Challenge, None);
         };
         let Ok(creds) = cwmp::auth::parse_authorization(header) else {
-            return AuthOutcome::Challenge;
+            return (AuthOutcome::Challenge, None);
         };
         match creds {
             Credentials::Basic { username, password } => {
                 // Basic sends the password in clear text: only acceptable inside TLS.
                 if !req.over_tls {
-                    return AuthOutcome::Challenge;
+                    return (AuthOutcome::Challenge, None);
                 }
-                if !allowed_usernames.contains(&username) {
-                    return AuthOutcome::Denied;
+                // Every candidate is compared, so the time taken does not say which matched.
+                let mut found = None;
+                for c in candidates.iter().filter(|c| c.username == username) {
+                    if fibreplane_types::ct_eq(c.password.as_bytes(), password.as_bytes())
+                        && found.is_none()
+                    {
+                        found = Some(c.kind);
+                    }
                 }
-                let expected = self.password_for(&username, stored_password);
-                if fibreplane_types::ct_eq(expected.as_bytes(), password.as_bytes()) {
-                    AuthOutcome::Ok(username)
-                } else {
-                    AuthOutcome::Denied
+                match found {
+                    Some(kind) => (AuthOutcome::Ok(username), Some(kind)),
+                    None => (AuthOutcome::Denied, None),
                 }
             }
             Credentials::Digest(resp) => {
+                let mine: Vec<&Candidate> = candidates
+                    .iter()
+                    .filter(|c| c.username == resp.username)
+                    .collect();
                 if resp.realm != self.realm
-                    || !allowed_usernames.contains(&resp.username)
+                    || mine.is_empty()
                     || !same_target(&resp.uri, req.target)
                 {
-                    return AuthOutcome::Denied;
+                    return (AuthOutcome::Denied, None);
                 }
                 let nc = nonce_count(resp.nc.as_deref());
                 if !self.nonce_usable(now, &resp.nonce, nc, &resp.username) {
-                    return AuthOutcome::Stale;
+                    return (AuthOutcome::Stale, None);
                 }
-                let expected = self.password_for(&resp.username, stored_password);
-                if !cwmp::auth::verify_digest(&resp, req.method, &expected) {
-                    return AuthOutcome::Denied;
-                }
+                let Some(kind) = mine
+                    .iter()
+                    .find(|c| cwmp::auth::verify_digest(&resp, req.method, &c.password))
+                    .map(|c| c.kind)
+                else {
+                    return (AuthOutcome::Denied, None);
+                };
                 // Checked again under the lock: two connections racing with one answer get one
                 // success between them.
                 if self.spend_nonce(now, &resp.nonce, nc, &resp.username) {
-                    AuthOutcome::Ok(resp.username)
+                    (AuthOutcome::Ok(resp.username), Some(kind))
                 } else {
-                    AuthOutcome::Stale
+                    (AuthOutcome::Stale, None)
                 }
             }
         }

@@ -17,6 +17,11 @@ pub(crate) enum Purpose {
     Tasks(Vec<u64>),
     /// Sets connection-request credentials the ACS generated.
     CrCredentials { username: String, password: String },
+    /// Sets the CPE's own ACS credentials (an adopting session); `record` marks the device
+    /// re-keyed once the CPE accepted them.
+    CpeCredentials {
+        record: crate::credentials::RecordWrite,
+    },
     /// Brings the device to the state presets declare; a fault is recorded on this channel.
     Provision { channel: String },
     /// A Download presets declare; the ACS records it as `Downloads.<instance>`.
@@ -145,7 +150,8 @@ pub(crate) struct Applied {
     /// For a SetParameterValues: the paths written and the CPE's status (0 applied, 1 applied
     /// at the next reboot).
     pub(crate) written: Option<(Vec<String>, u32)>,
-    /// Other store writes: discovery's documents and fault.
+    /// Other store writes: discovery's documents and fault, a re-keyed device's credential
+    /// record.
     pub(crate) ops: Vec<acs_store::Op>,
     /// Whether discovery fell back to a more careful mode.
     pub(crate) fell_back: bool,
@@ -255,6 +261,28 @@ impl Job {
         ];
         Self {
             purpose: Purpose::CrCredentials { username, password },
+            work: Work::Spv {
+                values,
+                key: String::new(),
+            },
+        }
+    }
+
+    /// The SetParameterValues of an adopting session: `ManagementServer.Username` and
+    /// `Password` to the device's derived credentials, and nothing else.
+    pub(crate) fn cpe_credentials(
+        root: &str,
+        username: &str,
+        password: &str,
+        record: crate::credentials::RecordWrite,
+    ) -> Self {
+        let ms = format!("{root}.ManagementServer.");
+        let values = vec![
+            ParameterValue::new(format!("{ms}Username"), username, XsdType::String),
+            ParameterValue::new(format!("{ms}Password"), password, XsdType::String),
+        ];
+        Self {
+            purpose: Purpose::CpeCredentials { record },
             work: Work::Spv {
                 values,
                 key: String::new(),
@@ -502,10 +530,19 @@ impl Job {
                 }
             }
             (Work::Spv { values, key }, Body::SetParameterValuesResponse { status }) => {
+                let secret = matches!(self.purpose, Purpose::CpeCredentials { .. });
                 for p in values.iter() {
                     out.meta_changed |= note_fact(meta, &p.name, &p.value);
-                    // What we wrote is what the tree holds: secured values read back empty.
-                    out.set.push(owned_leaf(p.clone(), Some(true), now_ms));
+                    // What we wrote is what the tree holds: secured values read back empty. The
+                    // CPE's own ACS password is kept out of the tree (the NBI shows the tree).
+                    let mut p = p.clone();
+                    if secret && p.name.ends_with(".Password") {
+                        p.value.clear();
+                    }
+                    out.set.push(owned_leaf(p, Some(true), now_ms));
+                }
+                if let Purpose::CpeCredentials { record } = &self.purpose {
+                    out.ops.push(record.op());
                 }
                 if !key.is_empty() {
                     meta.parameter_key = key.clone();
@@ -758,6 +795,7 @@ impl Job {
         match &self.purpose {
             Purpose::Tasks(ids) => ids,
             Purpose::CrCredentials { .. }
+            | Purpose::CpeCredentials { .. }
             | Purpose::Provision { .. }
             | Purpose::ProvisionDownload { .. } => &[],
         }

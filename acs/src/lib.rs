@@ -13,6 +13,7 @@ pub mod client_tls;
 pub mod config;
 mod cpe_auth;
 pub mod cr;
+pub mod credentials;
 pub mod datamodel;
 pub mod diagnostics;
 pub mod discovery;
@@ -93,6 +94,22 @@ pub enum DeviceEvent {
         /// The device.
         device: DeviceId,
     },
+    /// An alert: an adopting device's session without verified credentials was refused (it
+    /// came from an address the adoption is not bound to, or after the adoption window).
+    CredentialsRefused {
+        /// The device the Inform named.
+        device: DeviceId,
+        /// The session's source address.
+        address: String,
+        /// `unknown_address` or `adoption_expired`.
+        reason: String,
+    },
+    /// An adopting session set the device's derived credentials; a connection request to its
+    /// known URL follows.
+    Rekeyed {
+        /// The device.
+        device: DeviceId,
+    },
     /// The presets of a channel converged in a session: the device now holds every value they
     /// declare (what was written was accepted by the CPE; nothing was left to do otherwise).
     ChannelConverged {
@@ -160,7 +177,7 @@ pub struct Acs {
     pub(crate) backpressure: overload::Backpressure,
     epoch: (Instant, SystemTime),
     /// Connection requests, with the TLS settings of `config.cr_tls`.
-    cr: cr::CrClient,
+    pub(crate) cr: cr::CrClient,
 }
 
 impl Acs {
@@ -219,7 +236,7 @@ impl Acs {
         });
         let store = writer.reader();
         let cr = cr::CrClient::new(&config.cr_tls)?;
-        Ok(Arc::new(Self {
+        let acs = Arc::new(Self {
             auth: cpe_auth::CpeAuth::new(&config),
             sessions: Registry::default(),
             inform_log: bookkeeping::InformLog::default(),
@@ -235,7 +252,9 @@ impl Acs {
             backpressure: overload::Backpressure::default(),
             epoch: (Instant::now(), SystemTime::now()),
             cr,
-        }))
+        });
+        acs.count_adoptions().await?;
+        Ok(acs)
     }
 
     /// The configuration in force.

@@ -4,6 +4,7 @@
 
 use prometheus_client::metrics::counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 use std::time::Duration;
@@ -105,6 +106,20 @@ pub struct Metrics {
     pub diagnostics: Counter,
     /// Diagnostics that ended without results (refused, lost, timed out, failed tests).
     pub diagnostic_failures: Counter,
+    /// Sessions admitted as adopting (no verified password; credential change only).
+    pub adoption_sessions: Counter,
+    /// Adopting sessions whose CPE accepted its derived credentials.
+    pub adoptions_rekeyed: Counter,
+    /// Adoptions completed: the CPE authenticated with its derived credentials.
+    pub adoptions_completed: Counter,
+    /// Adopting devices' sessions refused for their source address (each an alert).
+    pub adoption_refused: Counter,
+    /// Adopting devices' sessions refused because the adoption window had closed.
+    pub adoption_expired: Counter,
+    /// Confirming connection requests sent after re-keying.
+    pub adoption_confirmations: Counter,
+    /// Adoptions open now (within their window, not yet completed).
+    pub adopting: Gauge,
     latency: Latency,
 }
 
@@ -129,6 +144,11 @@ impl Metrics {
         for (name, help, counter) in self.counters() {
             registry.register(format!("fibreplane_acs_{name}"), help, counter.0.clone());
         }
+        registry.register(
+            "fibreplane_acs_adopting_devices",
+            "Adoptions open: devices admitted without a verified password until re-keyed",
+            self.adopting.clone(),
+        );
         registry.register_with_unit(
             "fibreplane_acs_session_duration",
             "CWMP sessions that ended with 204, by time from their Inform to the 204",
@@ -144,7 +164,7 @@ impl Metrics {
     }
 
     /// Every counter with its name (after `fibreplane_acs_`, before `_total`) and help text.
-    fn counters(&self) -> [(&'static str, &'static str, &Counter); 20] {
+    fn counters(&self) -> [(&'static str, &'static str, &Counter); 26] {
         [
             (
                 "informs",
@@ -238,6 +258,36 @@ impl Metrics {
                 "Diagnostics that ended without results (refused, lost, timed out, failed test)",
                 &self.diagnostic_failures,
             ),
+            (
+                "adoption_sessions",
+                "Sessions admitted as adopting: no verified password, the credential change only",
+                &self.adoption_sessions,
+            ),
+            (
+                "adoptions_rekeyed",
+                "Adopting sessions whose CPE accepted its derived credentials",
+                &self.adoptions_rekeyed,
+            ),
+            (
+                "adoptions_completed",
+                "Adoptions completed by the CPE authenticating with its derived credentials",
+                &self.adoptions_completed,
+            ),
+            (
+                "adoption_refused",
+                "Adopting devices' sessions refused for their source address (alerts)",
+                &self.adoption_refused,
+            ),
+            (
+                "adoption_expired",
+                "Adopting devices' sessions refused because the adoption window had closed",
+                &self.adoption_expired,
+            ),
+            (
+                "adoption_confirmations",
+                "Connection requests sent to a re-keyed device's known URL",
+                &self.adoption_confirmations,
+            ),
         ]
     }
 }
@@ -279,8 +329,8 @@ mod tests {
         );
         // Every family has a help text and a type.
         let help = text.matches("# HELP ").count();
-        // One family per counter, and the session-latency histogram.
-        assert_eq!(help, m.counters().len() + 1, "{text}");
+        // One family per counter, the adoption gauge and the session-latency histogram.
+        assert_eq!(help, m.counters().len() + 2, "{text}");
         assert_eq!(text.matches("# TYPE ").count(), help, "{text}");
     }
 

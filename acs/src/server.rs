@@ -4,7 +4,8 @@
 //! The server only moves bytes and maps outcomes to HTTP; the session logic lives in
 //! [`crate::session`] and the protocol in the `cwmp` crate.
 
-use crate::cpe_auth::{AuthOutcome, AuthRequest, usernames_for};
+use crate::cpe_auth::{AuthOutcome, AuthRequest};
+use crate::credentials::{self, Admission, Attempt, Denial};
 use crate::registry::Refused;
 use crate::session::{self, Input, Reply};
 use crate::{Acs, DeviceEvent};
@@ -18,7 +19,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::future::Future;
 use std::io::Read;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -38,6 +39,8 @@ struct ConnState {
     cookie: Option<String>,
     authenticated: bool,
     auth_failures: u32,
+    /// The connection's source address: adoptions are bound to addresses.
+    peer: Option<IpAddr>,
 }
 
 /// Loads a rustls acceptor from PEM files.
@@ -248,7 +251,7 @@ async fn accept_and_drain(
             p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
             _ = stop.changed() => break,
         };
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             r = listener.accept() => match r {
                 Ok(s) => s,
                 Err(e) => {
@@ -273,10 +276,10 @@ async fn accept_and_drain(
                     let hs =
                         tokio::time::timeout(acs.config.header_timeout, tls.accept(stream)).await;
                     if let Ok(Ok(s)) = hs {
-                        serve_conn(acs, s, true, stop).await;
+                        serve_conn(acs, s, true, peer.ip(), stop).await;
                     }
                 }
-                None => serve_conn(acs, stream, false, stop).await,
+                None => serve_conn(acs, stream, false, peer.ip(), stop).await,
             }
         });
     }
@@ -319,6 +322,9 @@ async fn reap(acs: Arc<Acs>, mut stop: watch::Receiver<bool>) {
         }
         ticks += 1;
         if ticks.is_multiple_of(60) {
+            if let Err(e) = acs.count_adoptions().await {
+                tracing::warn!(error = %e, "could not count open adoptions");
+            }
             match acs.purge_done_tasks().await {
                 Ok(0) => {}
                 Ok(n) => tracing::debug!(tasks = n, "purged completed tasks"),
@@ -328,11 +334,19 @@ async fn reap(acs: Arc<Acs>, mut stop: watch::Receiver<bool>) {
     }
 }
 
-async fn serve_conn<S>(acs: Arc<Acs>, stream: S, over_tls: bool, mut stop: watch::Receiver<bool>)
-where
+async fn serve_conn<S>(
+    acs: Arc<Acs>,
+    stream: S,
+    over_tls: bool,
+    peer: IpAddr,
+    mut stop: watch::Receiver<bool>,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let state = Arc::new(Mutex::new(ConnState::default()));
+    let state = Arc::new(Mutex::new(ConnState {
+        peer: Some(peer),
+        ..ConnState::default()
+    }));
     let activity = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let svc = {
@@ -422,7 +436,7 @@ fn session_cookie(headers: &HeaderMap) -> Option<String> {
 }
 
 async fn handle(
-    acs: &Acs,
+    acs: &Arc<Acs>,
     state: &Mutex<ConnState>,
     over_tls: bool,
     req: Request<Incoming>,
@@ -464,9 +478,14 @@ async fn handle(
         }
     };
     let blank = bytes.iter().all(u8::is_ascii_whitespace);
-    if !trusted && !blank && !parts.headers.contains_key(header::AUTHORIZATION) {
+    if !trusted
+        && !blank
+        && !parts.headers.contains_key(header::AUTHORIZATION)
+        && !acs.adoption_open()
+    {
         // A CPE that sent no credentials gets its challenge before any parsing or store read:
-        // every Digest session starts this way, so this path stays cheap.
+        // every Digest session starts this way, so this path stays cheap. While adoptions are
+        // open the Inform is read first: an adopting device is admitted without a challenge.
         return unauthorized(acs, state, now, AuthOutcome::Challenge);
     }
     let msg = if blank {
@@ -491,6 +510,7 @@ async fn handle(
             let reply = session::drive(acs, &mut session, Input::Message(msg)).await;
             let device = session.device.clone();
             let started = session.started;
+            let adopting = session.is_adopting();
             drop(session);
             match reply {
                 Reply::Envelope(env) => envelope(&env),
@@ -499,6 +519,9 @@ async fn handle(
                     // From the Inform to this 204, whichever connections the session used.
                     acs.metrics.observe_session(started.elapsed());
                     end_session(acs, state, &cookie).await;
+                    if adopting {
+                        tokio::spawn(credentials::confirm(acs.clone(), device.clone()));
+                    }
                     acs.publish(DeviceEvent::SessionEnded { device });
                     // Like GenieACS: the session is over, so the connection is too; closing from
                     // our side spares a wake-up for the CPE's FIN.
@@ -657,28 +680,37 @@ async fn start_session(
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .authenticated;
+    let mut admission = Admission::Normal;
     if acs.auth.required() && !authed {
-        let stored = previous.as_ref().and_then(|p| p.value.cpe_password.clone());
         let authz = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
-        let req = AuthRequest {
-            header: authz,
-            method: "POST",
-            target,
-            over_tls,
+        let peer = state.lock().unwrap_or_else(|e| e.into_inner()).peer;
+        let attempt = Attempt {
+            identity: d,
+            device: &device,
+            known: previous.as_ref().map(|p| &p.value),
+            request: AuthRequest {
+                header: authz,
+                method: "POST",
+                target,
+                over_tls,
+            },
+            source: peer,
+            bootstrap: inform.events.iter().any(|e| e.code == "0 BOOTSTRAP"),
+            now,
         };
-        match acs
-            .auth
-            .verify(now, req, &usernames_for(d), stored.as_deref())
-        {
-            AuthOutcome::Ok(_) => {
+        match credentials::authenticate(acs, attempt).await {
+            Ok(a) => {
+                admission = a;
                 state
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .authenticated = true
+                    .authenticated = true;
             }
-            outcome => return unauthorized(acs, state, now, outcome),
+            Err(Denial::Challenge(outcome)) => return unauthorized(acs, state, now, outcome),
+            Err(Denial::Refused) => return refused(),
+            Err(Denial::Unavailable) => return store_unavailable(),
         }
     }
     match acs.sessions.admit(&device, acs.config.max_sessions) {
@@ -744,7 +776,7 @@ async fn start_session(
             return store_unavailable();
         }
     }
-    let registered = match crate::register::register(
+    let mut registered = match crate::register::register(
         acs,
         &device,
         previous,
@@ -763,6 +795,16 @@ async fn start_session(
             return store_unavailable();
         }
     };
+    if let Admission::Adopting {
+        username,
+        password,
+        record,
+    } = admission
+    {
+        registered
+            .session
+            .credentials_only(&username, &password, record);
+    }
     let cookie = hex::encode(rand::random::<[u8; 16]>());
     let new_device = registered.new_device;
     if acs
@@ -848,6 +890,18 @@ async fn take_over(acs: &Acs, device: &DeviceId, restarted: bool) -> Result<(), 
 fn already_in_session(acs: &Acs) -> Response<Full<Bytes>> {
     acs.metrics.concurrent_session_refused.inc();
     text(StatusCode::BAD_REQUEST, "CPE already in session\n")
+}
+
+/// 403 for an adopting device's session from where its adoption does not admit it: the alert
+/// is raised already; the connection is closed so the CPE does not try again on it.
+fn refused() -> Response<Full<Bytes>> {
+    let mut r = text(
+        StatusCode::FORBIDDEN,
+        "403 adoption not admitted from this address\n",
+    );
+    r.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    r
 }
 
 /// 503 for a store that failed: the CPE retries its session later, and nothing it had sent is

@@ -319,6 +319,18 @@ impl Hub {
                 acs::DeviceEvent::SessionEnded { device } => {
                     (device, "session_ended", serde_json::json!({}))
                 }
+                acs::DeviceEvent::CredentialsRefused {
+                    device,
+                    address,
+                    reason,
+                } => {
+                    // An alert for the operators' view as well as the device's followers.
+                    let data = serde_json::json!({ "device": device.as_str(), "address": address, "reason": reason });
+                    self.bus
+                        .publish("network".to_owned(), "credentials_refused", data.clone());
+                    (device, "credentials_refused", data)
+                }
+                acs::DeviceEvent::Rekeyed { device } => (device, "rekeyed", serde_json::json!({})),
                 acs::DeviceEvent::ChannelConverged {
                     device,
                     channel,

@@ -98,6 +98,14 @@ struct AcsArgs {
     /// Do not discover the whole tree of new devices.
     #[arg(long)]
     no_bootstrap_refresh: bool,
+    /// Days an adoption (`fibreplane import genieacs`, `import adoption`) admits its device
+    /// without a verified password.
+    #[arg(long, default_value_t = 14)]
+    adoption_window_days: u64,
+    /// File of vendors' default CPE credentials, `OUI PRODUCTCLASS USERNAME [PASSWORD]` per
+    /// line: a known CPE back with `0 BOOTSTRAP` and these is re-keyed before anything else.
+    #[arg(long)]
+    vendor_defaults_file: Option<PathBuf>,
     /// Address the GenieACS-compatible NBI binds (GenieACS uses 7557); no NBI without it.
     #[arg(long)]
     nbi_listen: Option<SocketAddr>,
@@ -179,6 +187,8 @@ async fn run_acs(a: AcsArgs) -> anyhow::Result<()> {
         retry_after_secs: a.retry_after,
         session_timeout: Duration::from_secs(a.session_timeout),
         refresh_on_bootstrap: !a.no_bootstrap_refresh,
+        adoption_window: Duration::from_secs(a.adoption_window_days.saturating_mul(86_400)),
+        vendor_defaults: crate::config::vendor_defaults(a.vendor_defaults_file.as_ref())?,
         ..AcsConfig::default()
     };
     let tls = config.tls.as_ref().map(acs::server::load_tls).transpose()?;

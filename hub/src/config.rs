@@ -113,6 +113,11 @@ pub struct AcsSection {
     /// Seconds a transfer the CPE accepted may go unreported before its task faults
     /// `timeout` (GenieACS's `cwmp.downloadTimeout`).
     pub download_timeout_secs: u64,
+    /// Days an adoption admits its device without a verified password.
+    pub adoption_window_days: u64,
+    /// File of vendors' default CPE credentials (`OUI PRODUCTCLASS USERNAME [PASSWORD]` per
+    /// line): a known CPE back with `0 BOOTSTRAP` and these is re-keyed.
+    pub vendor_defaults_file: Option<PathBuf>,
 }
 
 impl Default for AcsSection {
@@ -128,6 +133,8 @@ impl Default for AcsSection {
             cwmp_threads: 0,
             bootstrap_refresh: true,
             download_timeout_secs: 3600,
+            adoption_window_days: 14,
+            vendor_defaults_file: None,
         }
     }
 }
@@ -255,6 +262,20 @@ impl Default for MqttSection {
             password_file: None,
         }
     }
+}
+
+/// Reads a vendor defaults file (`acs.vendor_defaults_file`, `--vendor-defaults-file`); none
+/// configured is none.
+pub fn vendor_defaults(
+    path: Option<&PathBuf>,
+) -> anyhow::Result<Vec<acs::credentials::VendorDefault>> {
+    use anyhow::Context as _;
+    let Some(path) = path else {
+        return Ok(Vec::new());
+    };
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    acs::credentials::parse_vendor_defaults(&text).with_context(|| format!("in {}", path.display()))
 }
 
 /// The names of a struct's fields, read from its `Deserialize` implementation (serde passes

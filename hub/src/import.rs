@@ -24,6 +24,22 @@ pub(crate) struct ImportArgs {
 enum Source {
     /// From `mongoexport` files of a GenieACS database.
     Genieacs(GenieacsArgs),
+    /// Adoptions from a file: one device per line, `SERIAL [ADDRESS | CONNECTION-REQUEST-URL]...`
+    /// (`#` comments). Each named device is accepted once without a verified password, only from
+    /// those addresses (and the ones its record knows), and re-keyed.
+    Adoption(AdoptionArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct AdoptionArgs {
+    /// Directory of the store to write (the ACS must not be running on it).
+    #[arg(long, default_value = "data")]
+    data_dir: PathBuf,
+    /// Storage engine.
+    #[arg(long, value_enum, default_value_t = crate::cli::BackendArg::Redb)]
+    store: crate::cli::BackendArg,
+    /// The adoption file.
+    file: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -59,20 +75,46 @@ struct GenieacsArgs {
     files_meta: Option<PathBuf>,
 }
 
-pub(crate) async fn run(args: ImportArgs) -> anyhow::Result<()> {
-    let Source::Genieacs(a) = args.source;
+/// Opens the store offline, for writing through the ACS's one writer.
+async fn open(
+    data_dir: &std::path::Path,
+    store: crate::cli::BackendArg,
+) -> anyhow::Result<std::sync::Arc<Acs>> {
     let config = AcsConfig {
-        data_dir: a.data_dir.clone(),
-        backend: match a.store {
+        data_dir: data_dir.to_owned(),
+        backend: match store {
             crate::cli::BackendArg::Redb => StoreBackend::Redb,
             crate::cli::BackendArg::Sled => StoreBackend::Sled,
         },
         cpe_auth: CpeAuthMode::None,
         ..AcsConfig::default()
     };
-    let acs = Acs::open(config)
+    Acs::open(config)
         .await
-        .context("opening the store (is an ACS running on it?)")?;
+        .context("opening the store (is an ACS running on it?)")
+}
+
+/// `import adoption FILE`: records an adoption for every line.
+async fn adoption(a: AdoptionArgs) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&a.file)
+        .with_context(|| format!("reading {}", a.file.display()))?;
+    let entries = acs::credentials::parse_adoption_file(&text)
+        .with_context(|| format!("in {}", a.file.display()))?;
+    let acs = open(&a.data_dir, a.store).await?;
+    let n = acs
+        .adopt(&entries)
+        .await
+        .with_context(|| format!("in {}", a.file.display()))?;
+    println!("{}", serde_json::json!({ "adoptions": n }));
+    Ok(())
+}
+
+pub(crate) async fn run(args: ImportArgs) -> anyhow::Result<()> {
+    let a = match args.source {
+        Source::Genieacs(a) => a,
+        Source::Adoption(a) => return adoption(a).await,
+    };
+    let acs = open(&a.data_dir, a.store).await?;
     let mut report = serde_json::Map::new();
     let mut failed = 0u64;
     if let Some(path) = &a.devices {
@@ -161,7 +203,11 @@ async fn devices(acs: &Acs, path: &PathBuf) -> anyhow::Result<(u64, u64)> {
                 continue;
             }
         };
+        // Explicit credentials when GenieACS's tree holds them, else an adoption bound to what
+        // the document says of the device (none when it names no address).
+        let creds = nbi::import::credentials(&meta, &tree, acs.now_ms());
         batch.extend(nbi::import::store_ops(meta, &tree));
+        batch.extend(creds);
         in_batch += 1;
         if in_batch == BATCH as u64 {
             acs.write(std::mem::take(&mut batch)).await?;

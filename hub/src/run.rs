@@ -139,6 +139,8 @@ fn acs_config(c: &Config, s: &Secrets) -> anyhow::Result<AcsConfig> {
         session_timeout: Duration::from_secs(c.acs.session_timeout_secs),
         refresh_on_bootstrap: c.acs.bootstrap_refresh,
         download_timeout: Duration::from_secs(c.acs.download_timeout_secs),
+        adoption_window: Duration::from_secs(c.acs.adoption_window_days.saturating_mul(86_400)),
+        vendor_defaults: crate::config::vendor_defaults(c.acs.vendor_defaults_file.as_ref())?,
         cr_tls: acs::CrTls {
             ca_file: c.acs.cr_tls_ca_file.clone(),
             skip_verify: c.acs.cr_tls_skip_verify,

@@ -324,11 +324,12 @@ async fn drive(
     report: &mut SessionReport,
     follow: &mut Vec<FollowUp>,
 ) -> Result<(), SimError> {
+    let (auth, username) = session_credentials(shared, cpe);
     let mut transport = Transport::new(
         shared.acs_url.clone(),
         shared.session_timeout,
-        shared.auth.clone(),
-        cpe.device_id.clone(),
+        auth,
+        username,
     );
     if shared.preemptive_digest {
         transport.resume_digest(cpe.lock().digest.take());
@@ -338,6 +339,21 @@ async fn drive(
         cpe.lock().digest = transport.digest_state();
     }
     result
+}
+
+/// The scheme, username and password of this session: the fleet's, or with
+/// [`Credential::Model`] the CPE's own `ManagementServer.Username`/`Password` as they are now.
+fn session_credentials(shared: &Shared, cpe: &Cpe) -> (crate::CpeAuth, String) {
+    if shared.auth.credential() != Some(&crate::Credential::Model) {
+        return (shared.auth.clone(), cpe.device_id.clone());
+    }
+    let st = cpe.lock();
+    let read = |rel: &str| st.model.get(&st.model.rel(rel)).unwrap_or_default();
+    let password = read("ManagementServer.Password");
+    let auth = shared
+        .auth
+        .with_credential(crate::Credential::Password(password));
+    (auth, read("ManagementServer.Username"))
 }
 
 /// The POSTs of one session over `transport`.

@@ -13,6 +13,9 @@ pub enum Credential {
     Password(String),
     /// A fleet secret; each CPE's password is derived from it and the CPE's username.
     Secret(String),
+    /// The CPE's own `ManagementServer.Username` and `Password`, read at the start of every
+    /// session as a real CPE uses them: an ACS that sets them re-keys the CPE.
+    Model,
 }
 
 impl Credential {
@@ -21,6 +24,8 @@ impl Credential {
         match self {
             Self::Password(p) => p.clone(),
             Self::Secret(s) => derive_password(s, username),
+            // Resolved from the model before a session starts (`CpeAuth::with_credential`).
+            Self::Model => String::new(),
         }
     }
 }
@@ -30,12 +35,14 @@ impl fmt::Debug for Credential {
         match self {
             Self::Password(_) => f.write_str("Password(***)"),
             Self::Secret(_) => f.write_str("Secret(***)"),
+            Self::Model => f.write_str("Model"),
         }
     }
 }
 
-/// How the CPE authenticates its sessions to the ACS. The username is always the device id
-/// (`OUI-ProductClass-Serial`).
+/// How the CPE authenticates its sessions to the ACS. The username is the device id
+/// (`OUI-ProductClass-Serial`), or the model's `ManagementServer.Username` with
+/// [`Credential::Model`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum CpeAuth {
     /// No credentials: a 401 ends the session as failed.
@@ -53,6 +60,15 @@ impl CpeAuth {
         match self {
             Self::None => None,
             Self::Digest(c) | Self::Basic(c) => Some(c),
+        }
+    }
+
+    /// The same scheme with another credential.
+    pub fn with_credential(&self, credential: Credential) -> Self {
+        match self {
+            Self::None => Self::None,
+            Self::Digest(_) => Self::Digest(credential),
+            Self::Basic(_) => Self::Basic(credential),
         }
     }
 }

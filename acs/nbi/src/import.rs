@@ -139,6 +139,20 @@ pub fn store_ops(meta: DeviceMeta, tree: &ParamTree) -> [Op; 3] {
     ]
 }
 
+/// The write that gives an imported device its CPE credentials (see `acs::credentials`):
+/// explicit when GenieACS's tree holds both `ManagementServer.Username` and a non-empty
+/// `ManagementServer.Password` (the values a provision set), else an adoption bound to the host
+/// of its ConnectionRequestURL and its WAN address; `None` when neither is an address.
+pub fn credentials(meta: &DeviceMeta, tree: &ParamTree, now_ms: i64) -> Option<Op> {
+    let read = |name: &str| {
+        tree.get(&format!("{}.ManagementServer.{name}", meta.root))
+            .and_then(|p| p.value.as_ref())
+            .map(|v| v.text().into_owned())
+            .unwrap_or_default()
+    };
+    acs::credentials::import_op(meta, &read("Username"), &read("Password"), now_ms)
+}
+
 /// A node's `_notification`/`_accessList`/`_attributesTimestamp`, when GenieACS had read them.
 fn attributes_of(o: &serde_json::Map<String, Json>) -> Option<Box<acs_store::Attributes>> {
     let notification = o.get("_notification")?.as_u64()?;

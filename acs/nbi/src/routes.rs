@@ -3,6 +3,7 @@
 //! single writer.
 
 mod config;
+mod credentials;
 mod find;
 mod tasks;
 
@@ -184,6 +185,15 @@ async fn dispatch(State(ctx): State<Ctx>, req: Request) -> Response {
             Method::POST => tasks::post_task(&ctx, id, &params, &body).await,
             _ => not_allowed("POST"),
         },
+        ["devices", id, "credentials"] => match *m {
+            Method::PUT => credentials::put(&ctx, id, &body).await,
+            Method::DELETE => credentials::delete(&ctx, id).await,
+            _ => not_allowed("PUT, DELETE"),
+        },
+        ["credentials"] | ["credentials", ""] => match *m {
+            Method::GET => credentials::list(&ctx).await,
+            _ => not_allowed("GET"),
+        },
         ["devices", id, "tags", name] => match *m {
             Method::POST => config::tag(&ctx, id, name, true).await,
             Method::DELETE => config::tag(&ctx, id, name, false).await,
@@ -261,6 +271,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/tasks/{id}/retry"),
     ("GET", "/ping/{host}"),
     ("HEAD", "/ping/{host}"),
+    ("GET", "/credentials"),
+    ("PUT", "/devices/{id}/credentials"),
+    ("DELETE", "/devices/{id}/credentials"),
 ];
 
 /// `/ping/{host}` with GenieACS's answers: 200 and `ping`'s output when an echo came back,

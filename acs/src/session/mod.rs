@@ -171,6 +171,9 @@ pub(crate) struct Session {
     /// (from presets) are measured against when a conflict makes it merge.
     stored_tags: std::collections::BTreeSet<String>,
     effects: VecDeque<Effect>,
+    /// An adopting session: it runs its first job (the credential change) and nothing else, no
+    /// task and no preset, so no secret reaches a CPE that has not authenticated.
+    adopting: bool,
 }
 
 impl Session {
@@ -230,7 +233,28 @@ impl Session {
             meta_conflict: false,
             meta_attempts: 0,
             effects: VecDeque::new(),
+            adopting: false,
         }
+    }
+
+    /// Makes this an adopting session: it sets the CPE's ACS credentials and does nothing else
+    /// (the registration's other first jobs, the queued tasks and the presets wait for a
+    /// session the CPE authenticated).
+    pub(crate) fn credentials_only(
+        &mut self,
+        username: &str,
+        password: &str,
+        record: crate::credentials::RecordWrite,
+    ) {
+        let job = Job::cpe_credentials(self.root(), username, password, record);
+        self.jobs = VecDeque::from([job]);
+        self.presets = None;
+        self.adopting = true;
+    }
+
+    /// Whether this is an adopting session.
+    pub(crate) fn is_adopting(&self) -> bool {
+        self.adopting
     }
 
     /// Handles one input; then poll [`Session::poll_effect`] until it is empty.
@@ -558,6 +582,11 @@ impl Session {
                 self.push_fault_ops(job.take_start_ops());
                 self.current = Some(job);
                 continue;
+            }
+            if self.adopting {
+                self.machine.finish();
+                self.stage = Stage::Reply(Reply::End);
+                return Ok(());
             }
             if !self.tasks_loaded && !self.marks_checked {
                 let (generation, tasks) = self.queued.take().ok_or(Need(Read::QueuedTasks))?;

@@ -3,6 +3,7 @@
 
 mod bookkeeping;
 mod cr_https;
+mod credentials;
 mod diagnostics;
 mod digest;
 mod discovery;

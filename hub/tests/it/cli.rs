@@ -248,7 +248,13 @@ fn nbi_get(addr: &str, target: &str) -> String {
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     // Undo the chunked framing: the listing is small enough to arrive in few chunks.
-    let body = out.split_once("\r\n\r\n").unwrap().1;
+    let (head, body) = out.split_once("\r\n\r\n").unwrap();
+    if !head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        return body.to_owned();
+    }
     let mut text = String::new();
     let mut rest = body;
     while let Some((size, tail)) = rest.split_once("\r\n") {
@@ -325,8 +331,56 @@ fn a_genieacs_export_imports_idempotently_and_the_nbi_returns_it_as_genieacs_did
     let presets: Vec<serde_json::Value> =
         serde_json::from_str(&nbi_get(&nbi, "/presets/")).unwrap();
     assert_eq!(presets[0]["_id"], "inform");
+    // GenieACS never read their ManagementServer.Password: both devices are adopting, bound to
+    // the host of their ConnectionRequestURL and their WAN address.
+    let creds: Vec<serde_json::Value> =
+        serde_json::from_str(&nbi_get(&nbi, "/credentials")).unwrap();
+    assert_eq!(creds.len(), 2, "{creds:?}");
+    assert!(
+        creds
+            .iter()
+            .all(|c| c["state"] == "adopting" && c["reason"] == "imported")
+    );
+    assert_eq!(
+        creds[0]["bound"],
+        serde_json::json!(["127.0.0.1", "172.3.89.139"])
+    );
     child.kill().unwrap();
     let _ = child.wait();
+}
+
+#[test]
+fn an_adoption_file_is_imported_and_a_bad_line_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let file = dir.path().join("adopt.txt");
+    std::fs::write(&file, "# serial  address\nFPSIM00000042 192.0.2.42\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_fibreplane"))
+        .args(["import", "adoption", "--data-dir"])
+        .arg(&store)
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout.trim(), r#"{"adoptions":1}"#);
+    std::fs::write(&file, "FPSIM00000043 192.0.2.300\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_fibreplane"))
+        .args(["import", "adoption", "--data-dir"])
+        .arg(&store)
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("line 1") && err.contains("not an address"),
+        "{err}"
+    );
 }
 
 #[test]

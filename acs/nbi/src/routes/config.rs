@@ -186,5 +186,10 @@ pub(super) async fn delete_device(ctx: &Ctx, id: &str) -> Response {
     if ctx.acs.in_session(&device) {
         return text(StatusCode::SERVICE_UNAVAILABLE, "Device is in session");
     }
-    write_ok(ctx, vec![Op::DeleteDevice { id: device }]).await
+    // Its credentials go with it: a device registered again under this id starts derived.
+    let creds = Op::DeleteDoc {
+        collection: acs::credentials::COLLECTION.into(),
+        name: device.as_str().to_owned(),
+    };
+    write_ok(ctx, vec![Op::DeleteDevice { id: device }, creds]).await
 }

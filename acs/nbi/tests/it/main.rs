@@ -3,6 +3,7 @@
 mod auth;
 mod config_docs;
 mod contract;
+mod credentials;
 mod e2e;
 mod files;
 mod harness;

@@ -305,6 +305,7 @@ const fn with_body(mut r: Row, body: &'static str) -> Row {
 const STAFF_GET: Access = Access::Staff { query: true };
 const STAFF_POST: Access = Access::Staff { query: false };
 const KUMA_TEST: &str = r#"{"heartbeat":null,"monitor":null,"msg":"Fibreplane security test"}"#;
+const CREDENTIALS: &str = r#"{"username":"sec-user","password":"sec-password"}"#;
 const TASK: &str = r#"{"name":"getParameterValues","parameterNames":["Device.DeviceInfo.UpTime"]}"#;
 const PRESET: &str =
     r#"{"weight":0,"channel":"sec","precondition":"{\"_tags\":\"sec-none\"}","configurations":[]}"#;
@@ -648,6 +649,27 @@ pub(crate) fn rows() -> Vec<Row> {
         ),
         row(Nbi, "GET", "/ping/{host}", "/ping/127.0.0.1", NbiAuth, 200),
         row(Nbi, "HEAD", "/ping/{host}", "/ping/127.0.0.1", NbiAuth, 200),
+        // Fibreplane's CPE credential routes: the listing never holds a password.
+        row(Nbi, "GET", "/credentials", "/credentials", NbiAuth, 200),
+        with_body(
+            row(
+                Nbi,
+                "PUT",
+                "/devices/{id}/credentials",
+                "/devices/1C61B4-Device2-NOSUCHDEVICE/credentials",
+                NbiAuth,
+                404,
+            ),
+            CREDENTIALS,
+        ),
+        row(
+            Nbi,
+            "DELETE",
+            "/devices/{id}/credentials",
+            "/devices/1C61B4-Device2-NOSUCHDEVICE/credentials",
+            NbiAuth,
+            200,
+        ),
         // The file server: downloads for anyone (CPEs), no writes for anyone but a CPE's
         // upload to a slot an `upload` task opened (an unknown token is not found).
         row(Files, "GET", "/{name}", "/sec-file.bin", Open, 200),
