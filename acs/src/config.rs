@@ -92,6 +92,9 @@ pub struct AcsConfig {
     pub diagnostic_poll_interval: Duration,
     /// Most reads of a diagnostic's state before it is given up as timed out.
     pub diagnostic_polls: u32,
+    /// GenieACS's `EXT_DIR`: where the extensions scripts call with `ext()` are (Node.js
+    /// modules, run as child processes); `None`, and `ext()` is a fault.
+    pub ext_dir: Option<PathBuf>,
 }
 
 impl Default for AcsConfig {
@@ -121,6 +124,7 @@ impl Default for AcsConfig {
             diagnostic_margin: Duration::from_secs(10),
             diagnostic_poll_interval: Duration::from_secs(10),
             diagnostic_polls: 6,
+            ext_dir: None,
         }
     }
 }

@@ -74,7 +74,7 @@ impl Script {
 /// data gives it) and the extension results (`"<revision>: <args>"` keys).
 #[derive(Debug, Clone, Default)]
 pub struct SessionCache {
-    reads: HashMap<(u32, String), Rc<str>>,
+    reads: HashMap<(u32, String), std::sync::Arc<str>>,
     /// Extension results by key.
     pub extensions: BTreeMap<String, serde_json::Value>,
 }
@@ -246,7 +246,7 @@ impl Engine {
 /// A run's view and its memoised reads, shared with its `match` native.
 struct Host<V> {
     view: V,
-    reads: HashMap<(u32, String), Rc<str>>,
+    reads: HashMap<(u32, String), std::sync::Arc<str>>,
 }
 
 /// Why a run produced no outcome of its own.
@@ -488,7 +488,7 @@ fn match_json<V: DeviceView>(
             .unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }).to_string()),
         Err(e) => return serde_json::json!({ "error": e }).to_string(),
     };
-    h.reads.insert(key, Rc::from(json.as_str()));
+    h.reads.insert(key, std::sync::Arc::from(json.as_str()));
     json
 }
 

@@ -88,7 +88,7 @@ pub struct LogLine {
 }
 
 /// An `ext(file, function, ...args)` call whose result the session does not have yet.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct ExtCall {
     /// The cache key, `"<revision>: <JSON of the stringified arguments>"`.
     pub key: String,

@@ -17,6 +17,7 @@
 mod driver;
 mod effect;
 mod provisioning;
+mod scripting;
 #[cfg(test)]
 mod tests;
 
@@ -319,6 +320,7 @@ impl Session {
                     .unwrap_or(0);
                 self.files.insert(name, size);
             }
+            Ok(ReadOutput::Extension(ext)) => self.provisioning.ext_result(&ext.0, ext.1),
             Err(e) => self.fail(&e, "store read failed"),
         }
     }
