@@ -9,6 +9,7 @@ mod failing_store;
 mod harness;
 mod http_server;
 mod presets;
+mod scripts;
 mod props;
 mod summary;
 mod tasks;
