@@ -74,6 +74,9 @@ pub struct AcsConfig {
     pub retry_after_secs: (u32, u32),
     /// Connection-request timeout.
     pub cr_timeout: Duration,
+    /// How long the NBI waits for a device's session to start after a connection request when
+    /// the request names no `timeout` (GenieACS's `cwmp.deviceOnlineThreshold`).
+    pub device_online_threshold: Duration,
     /// First retry delay of a faulted task; doubled on every further fault.
     pub task_retry_base: Duration,
     /// Faults after which a task stops being retried and is reported faulted for good.
@@ -116,6 +119,7 @@ impl Default for AcsConfig {
             max_sessions: 2048,
             retry_after_secs: (1, 180),
             cr_timeout: Duration::from_secs(3),
+            device_online_threshold: Duration::from_secs(4),
             task_retry_base: Duration::from_secs(300),
             task_max_attempts: 5,
             manage_cr_credentials: true,

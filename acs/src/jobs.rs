@@ -75,6 +75,8 @@ enum Work {
     },
     FactoryReset,
     Download(cwmp::Download),
+    /// Whole-tree discovery, with its fallbacks (`discovery.rs`).
+    Discover(Box<crate::discovery::Walker>),
 }
 
 /// One unit of work in a session.
@@ -135,6 +137,10 @@ pub(crate) struct Applied {
     /// For a SetParameterValues: the paths written and the CPE's status (0 applied, 1 applied
     /// at the next reboot).
     pub(crate) written: Option<(Vec<String>, u32)>,
+    /// Other store writes: discovery's documents and fault.
+    pub(crate) ops: Vec<acs_store::Op>,
+    /// Whether discovery fell back to a more careful mode.
+    pub(crate) fell_back: bool,
 }
 
 impl Job {
@@ -246,8 +252,9 @@ impl Job {
         }
     }
 
-    /// An internal refresh of a whole subtree (GetParameterNames, then GetParameterValues), run
-    /// when a device is first seen or bootstraps so the ACS knows its tree.
+    /// A refresh of a whole subtree (GetParameterNames, then GetParameterValues), as a
+    /// `refreshObject` task runs it.
+    #[cfg(test)]
     pub(crate) fn refresh(path: &str) -> Self {
         Self {
             purpose: Purpose::Tasks(Vec::new()),
@@ -256,6 +263,22 @@ impl Job {
                 names: None,
             },
         }
+    }
+
+    /// Whole-tree discovery of a new or bootstrapped device, as `discovery::decide` planned it.
+    pub(crate) fn discover(walker: Box<crate::discovery::Walker>) -> Self {
+        Self {
+            purpose: Purpose::Tasks(Vec::new()),
+            work: Work::Discover(walker),
+        }
+    }
+
+    /// Folds a CPE fault into a discovery job (its fallbacks); `None` for any other job.
+    pub(crate) fn discovery_fault(&mut self, fault: &Fault, now_ms: i64) -> Option<Applied> {
+        let Work::Discover(walker) = &mut self.work else {
+            return None;
+        };
+        Some(progress(walker.fault(fault, now_ms)))
     }
 
     /// A job for one RPC the provisioning planner asked for. Discovery uses a refresh of the
@@ -413,6 +436,7 @@ impl Job {
             },
             Work::FactoryReset => Body::FactoryReset,
             Work::Download(d) => Body::Download(d.clone()),
+            Work::Discover(walker) => walker.request(),
         }
     }
 
@@ -430,6 +454,9 @@ impl Job {
             ..Applied::default()
         };
         match (&mut self.work, answer) {
+            (Work::Discover(walker), answer) => {
+                return walker.answer(answer, now_ms, meta).map(progress);
+            }
             (Work::Gpv(_), Body::GetParameterValuesResponse { parameters }) => {
                 out.set.reserve(parameters.len());
                 for p in parameters {
@@ -697,6 +724,19 @@ impl Job {
     }
 }
 
+/// A discovery step as a job's outcome.
+fn progress(p: crate::discovery::Progress) -> Applied {
+    Applied {
+        set: p.set,
+        remove: p.remove,
+        meta_changed: p.meta_changed,
+        done: p.done,
+        ops: p.ops,
+        fell_back: p.fell_back,
+        ..Applied::default()
+    }
+}
+
 /// A pseudo-parameter recording when the ACS sent an action.
 fn pseudo_leaf(path: &str, now_ms: i64) -> (String, Param) {
     let value = acs_store::Value::DateTime(crate::genie::date::iso(now_ms));
@@ -707,7 +747,11 @@ fn pseudo_leaf(path: &str, now_ms: i64) -> (String, Param) {
 }
 
 /// A leaf from a parameter value, keeping the value's allocation.
-fn owned_leaf(p: ParameterValue, writable: Option<bool>, now_ms: i64) -> (String, Param) {
+pub(crate) fn owned_leaf(
+    p: ParameterValue,
+    writable: Option<bool>,
+    now_ms: i64,
+) -> (String, Param) {
     let value = acs_store::Value::from_wire_owned(p.xsd_type.local_name(), p.value);
     (
         p.name,

@@ -14,6 +14,7 @@ mod cpe_auth;
 pub mod cr;
 pub mod datamodel;
 pub mod diagnostics;
+pub mod discovery;
 pub mod genie;
 mod inform;
 mod jobs;
@@ -21,6 +22,7 @@ pub mod metrics;
 mod overload;
 pub mod presets;
 pub mod provision;
+mod reframe;
 mod register;
 mod registry;
 pub mod server;
@@ -174,8 +176,26 @@ impl Acs {
         Self::with_store(config, writer).await
     }
 
+    /// How long the NBI waits for a session to start after a connection request when the
+    /// caller names no wait (`cwmp.deviceOnlineThreshold` in GenieACS).
+    pub fn device_online_threshold(&self) -> std::time::Duration {
+        self.config.device_online_threshold
+    }
+
     /// Builds the ACS over an already opened store; it takes the store's only writer.
-    pub async fn with_store(config: AcsConfig, writer: StoreWriter) -> Result<Arc<Self>, AcsError> {
+    pub async fn with_store(
+        mut config: AcsConfig,
+        writer: StoreWriter,
+    ) -> Result<Arc<Self>, AcsError> {
+        // Settings imported from GenieACS's `config` collection take their place.
+        let imported = writer.reader().docs(genie::config::COLLECTION).await?;
+        let report = genie::config::apply(&mut config, &imported);
+        for (key, value) in &report.applied {
+            tracing::info!(key, value, "GenieACS setting applied");
+        }
+        for (key, why) in &report.ignored {
+            tracing::warn!(key, why, "GenieACS setting not applied");
+        }
         if config.cpe_auth == CpeAuthMode::Digest && config.cpe_secret.is_empty() {
             return Err(AcsError::Config(
                 "digest CPE authentication needs a CPE secret (FIBREPLANE_CPE_SECRET)".into(),

@@ -85,10 +85,14 @@ pub struct Metrics {
     pub oversized: Counter,
     /// Protocol violations.
     pub violations: Counter,
+    /// Request bodies whose Content-Length counted characters instead of bytes, read as meant.
+    pub bodies_reframed: Counter,
     /// Informs refused because the device was already in a session.
     pub concurrent_session_refused: Counter,
     /// Stale sessions closed because their CPE came back with a fresh Inform.
     pub sessions_taken_over: Counter,
+    /// Discoveries that fell back to a more careful mode (a fault, a truncated list).
+    pub discovery_fallbacks: Counter,
     /// Tasks completed.
     pub tasks_done: Counter,
     /// Task faults recorded.
@@ -140,7 +144,7 @@ impl Metrics {
     }
 
     /// Every counter with its name (after `fibreplane_acs_`, before `_total`) and help text.
-    fn counters(&self) -> [(&'static str, &'static str, &Counter); 18] {
+    fn counters(&self) -> [(&'static str, &'static str, &Counter); 20] {
         [
             (
                 "informs",
@@ -193,6 +197,11 @@ impl Metrics {
                 &self.violations,
             ),
             (
+                "bodies_reframed",
+                "CWMP request bodies whose Content-Length counted characters instead of bytes, read by characters",
+                &self.bodies_reframed,
+            ),
+            (
                 "concurrent_session_refused",
                 "Informs refused because the device was already in a session",
                 &self.concurrent_session_refused,
@@ -201,6 +210,11 @@ impl Metrics {
                 "sessions_taken_over",
                 "Stale sessions closed because their CPE came back with a fresh Inform",
                 &self.sessions_taken_over,
+            ),
+            (
+                "discovery_fallbacks",
+                "Tree discoveries that fell back to a more careful mode (fault or truncated list)",
+                &self.discovery_fallbacks,
             ),
             ("tasks_done", "Tasks completed", &self.tasks_done),
             ("task_faults", "Task faults recorded", &self.task_faults),

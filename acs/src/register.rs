@@ -43,7 +43,10 @@ pub(crate) async fn register(
     };
     let bootstrap = inform.has_event(inform::BOOTSTRAP);
     let (update, revision) = write_inform(acs, device, previous, inform).await?;
-    let first_jobs = first_jobs(acs, device, &update, bootstrap);
+    let mut first_jobs = first_jobs(acs, device, &update);
+    if let Some(job) = discovery(acs, device, &update, bootstrap).await? {
+        first_jobs.push(job);
+    }
     let reply = machine.accept_inform(now);
     let new_device = update.new_device;
     let session = Session::new(
@@ -65,9 +68,8 @@ pub(crate) async fn register(
     })
 }
 
-/// What the session does before the queued tasks: give the CPE connection-request credentials
-/// the ACS knows, and learn the whole tree of a new or bootstrapped device.
-fn first_jobs(acs: &Acs, device: &DeviceId, update: &InformUpdate, bootstrap: bool) -> Vec<Job> {
+/// What the session does first: give the CPE connection-request credentials the ACS knows.
+fn first_jobs(acs: &Acs, device: &DeviceId, update: &InformUpdate) -> Vec<Job> {
     let mut jobs = Vec::new();
     let root = root_of(&update.meta);
     if acs.config.manage_cr_credentials && update.meta.cr_password.is_empty() {
@@ -75,10 +77,64 @@ fn first_jobs(acs: &Acs, device: &DeviceId, update: &InformUpdate, bootstrap: bo
         let password = hex::encode(rand::random::<[u8; 12]>());
         jobs.push(Job::cr_credentials(root, username, password));
     }
-    if acs.config.refresh_on_bootstrap && (update.new_device || bootstrap) {
-        jobs.push(Job::refresh(root));
-    }
     jobs
+}
+
+/// Whether the session learns the device's whole tree, and how (`discovery.rs`): a new or
+/// bootstrapped device is discovered, and so is one whose last attempt never finished (it went
+/// silent, dropped the connection or restarted mid-discovery) — that attempt counts as a
+/// failure of its mode. The unfinished attempt is one small inline read per Inform.
+async fn discovery(
+    acs: &Acs,
+    device: &DeviceId,
+    update: &InformUpdate,
+    bootstrap: bool,
+) -> Result<Option<Job>, AcsError> {
+    use crate::discovery::{self, Decision};
+    if !acs.config.refresh_on_bootstrap {
+        return Ok(None);
+    }
+    let unfinished = acs
+        .store
+        .doc(discovery::ATTEMPTS, device.as_str())
+        .await?
+        .and_then(|b| discovery::parse_attempt(&b));
+    if unfinished.is_none() && !(update.new_device || bootstrap) {
+        return Ok(None);
+    }
+    let faulted = acs
+        .store
+        .faults(Some(device))
+        .await?
+        .iter()
+        .any(|f| f.channel == discovery::CHANNEL);
+    let key = discovery::profile_key(&update.meta);
+    let profile = acs
+        .store
+        .doc(discovery::PROFILES, &key)
+        .await?
+        .and_then(|b| discovery::parse_profile(&b));
+    let now_ms = acs.clock_ms();
+    let root = root_of(&update.meta);
+    match discovery::decide(
+        device,
+        &update.meta,
+        root,
+        faulted,
+        profile,
+        unfinished,
+        now_ms,
+    ) {
+        Decision::Skip => Ok(None),
+        Decision::GiveUp(ops) => {
+            acs.writer.apply(ops).await?;
+            Ok(None)
+        }
+        Decision::Discover(walker, ops) => {
+            acs.writer.apply(ops).await?;
+            Ok(Some(Job::discover(walker)))
+        }
+    }
 }
 
 fn root_of(meta: &DeviceMeta) -> &str {

@@ -354,7 +354,10 @@ where
         .timer(TokioTimer::new())
         .header_read_timeout(acs.config.header_timeout)
         .keep_alive(true)
-        .serve_connection(TokioIo::new(stream), svc);
+        .serve_connection(
+            TokioIo::new(crate::reframe::Reframed::new(stream, acs.clone())),
+            svc,
+        );
     tokio::pin!(conn);
     let idle = acs.config.idle_timeout.as_millis() as u64;
     let mut closing = false;

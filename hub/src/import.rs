@@ -46,6 +46,10 @@ struct GenieacsArgs {
     /// `virtualParameters` collection export.
     #[arg(long)]
     virtual_parameters: Option<PathBuf>,
+    /// `config` collection export: the `cwmp.*` settings the ACS applies when it opens (those
+    /// with one value for every device; the log says which it left out, and why).
+    #[arg(long)]
+    config: Option<PathBuf>,
     /// Directory of file contents named by their GenieACS file name (as `mongofiles get` writes
     /// them); metadata comes from --files-meta when given.
     #[arg(long)]
@@ -80,6 +84,7 @@ pub(crate) async fn run(args: ImportArgs) -> anyhow::Result<()> {
         (&a.presets, "presets"),
         (&a.provisions, "provisions"),
         (&a.virtual_parameters, "virtual_parameters"),
+        (&a.config, acs::genie::config::COLLECTION),
     ] {
         if let Some(path) = path {
             let (n, bad) = documents(&acs, path, collection).await?;

@@ -34,8 +34,16 @@ pub async fn render(hub: &Hub) -> Result<String, std::fmt::Error> {
         .await
         .inspect_err(|e| tracing::warn!(error = %e, "store count failed; device gauge left out"))
         .ok();
+    let profiles = hub
+        .acs
+        .store()
+        .docs(acs::discovery::PROFILES)
+        .await
+        .inspect_err(|e| tracing::warn!(error = %e, "discovery profiles unreadable; left out"))
+        .unwrap_or_default();
     let mut registry = Registry::default();
     acs(&mut registry, hub, devices);
+    discovery(&mut registry, &profiles);
     hub.metrics.register(&mut registry);
     events(&mut registry, &hub.bus.stats);
     bridge(&mut registry, hub);
@@ -65,6 +73,33 @@ fn acs(registry: &mut Registry, hub: &Hub, devices: Option<u64>) {
             ConstGauge::new(devices),
         );
     }
+}
+
+/// What discovery learnt per model (`OUI-ProductClass-SoftwareVersion`): the mode its devices
+/// are discovered with (1 on that mode's series) and the failed attempts seen.
+fn discovery(registry: &mut Registry, profiles: &[(String, Vec<u8>)]) {
+    let mode = Family::<[(&'static str, String); 2], Gauge>::default();
+    let failures = Family::<Named, Gauge>::default();
+    for (model, body) in profiles {
+        let Some(p) = acs::discovery::parse_profile(body) else {
+            continue;
+        };
+        mode.get_or_create(&[("model", model.clone()), ("mode", p.mode.name().to_owned())])
+            .set(1);
+        failures
+            .get_or_create(&[("model", model.clone())])
+            .set(i64::from(p.failures));
+    }
+    registry.register(
+        "fibreplane_acs_discovery_mode",
+        "The tree discovery mode each model's devices start with (fast, leaves, walk)",
+        mode,
+    );
+    registry.register(
+        "fibreplane_acs_discovery_failures",
+        "Failed tree discovery attempts seen on each model's devices",
+        failures,
+    );
 }
 
 impl HubMetrics {

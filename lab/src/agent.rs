@@ -18,6 +18,7 @@ use crate::client::Transport;
 use crate::error::SimError;
 use crate::fleet::Shared;
 use crate::model::CpeModel;
+use crate::quirk::Misbehaviour;
 use crate::report::SessionReport;
 use crate::respond::{FollowUp, answer, header_id};
 
@@ -377,7 +378,21 @@ async fn exchanges(
             }
             CpeEvent::Request(req) => {
                 report.acs_requests.push(req.name().to_owned());
-                let resp = answer(&mut cpe.lock().model, req, follow);
+                let quirk =
+                    crate::quirk::intercept(shared.discovery_quirk, &cpe.lock().model, &req);
+                let resp = match quirk {
+                    None => answer(&mut cpe.lock().model, req, follow),
+                    Some(Misbehaviour::Answer(body)) => *body,
+                    Some(Misbehaviour::Silent) => {
+                        tokio::time::sleep(shared.session_timeout).await;
+                        return Err(SimError::Timeout);
+                    }
+                    Some(Misbehaviour::Drop) => return Err(SimError::Dropped),
+                    Some(Misbehaviour::Restart) => {
+                        follow.push(FollowUp::Restart);
+                        return Err(SimError::Dropped);
+                    }
+                };
                 if let Body::Fault(f) = &resp {
                     report.faults.push(f.code);
                 }

@@ -44,4 +44,7 @@ pub enum SimError {
     /// The fleet is shutting down.
     #[error("shutting down")]
     ShuttingDown,
+    /// The CPE dropped the connection itself (a discovery quirk).
+    #[error("the CPE dropped the connection")]
+    Dropped,
 }

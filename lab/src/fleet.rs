@@ -63,6 +63,8 @@ pub struct SimConfig {
     /// Whether CPEs keep a finished diagnostic to themselves (results written, but no
     /// `8 DIAGNOSTICS COMPLETE` session), as some firmware does: exercises an ACS's fallback.
     pub drop_diagnostics_complete: bool,
+    /// How the CPEs fail a request for a large subtree, if they do (see `quirk.rs`).
+    pub discovery_quirk: Option<crate::DiscoveryQuirk>,
 }
 
 impl Default for SimConfig {
@@ -86,6 +88,7 @@ impl Default for SimConfig {
             preemptive_digest: false,
             diag_echo_port: 7,
             drop_diagnostics_complete: false,
+            discovery_quirk: None,
         }
     }
 }
@@ -108,6 +111,7 @@ pub(crate) struct Shared {
     pub(crate) preemptive_digest: bool,
     pub(crate) diag: crate::diag::RunOptions,
     pub(crate) drop_diagnostics_complete: bool,
+    pub(crate) discovery_quirk: Option<crate::DiscoveryQuirk>,
     pub(crate) permits: Semaphore,
     pub(crate) stats: Mutex<Stats>,
     pub(crate) cpes: Vec<Arc<Cpe>>,
@@ -187,6 +191,7 @@ impl Fleet {
                 transfer_limit: config.session_timeout * 4,
             },
             drop_diagnostics_complete: config.drop_diagnostics_complete,
+            discovery_quirk: config.discovery_quirk,
             permits: Semaphore::new(config.concurrency.max(1)),
             stats: Mutex::new(Stats::default()),
             cpes,

@@ -25,6 +25,8 @@ pub(crate) enum FollowUp {
         delay_seconds: u32,
         command_key: String,
     },
+    /// Crash and restart, then inform `1 BOOT` (a discovery quirk).
+    Restart,
     /// Run the diagnostics test requested on `object`, then inform `8 DIAGNOSTICS COMPLETE`;
     /// `generation` tells whether a later write superseded it.
     Diagnostic { object: String, generation: u64 },

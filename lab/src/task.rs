@@ -152,6 +152,7 @@ async fn perform(shared: &Arc<Shared>, cpe: &Arc<Cpe>, f: FollowUp) {
             };
             add_event(&mut cpe.lock().pending_events, ev);
         }
+        FollowUp::Restart => reboot(shared, cpe).await,
         FollowUp::FactoryReset => {
             reboot(shared, cpe).await;
             let mut st = cpe.lock();

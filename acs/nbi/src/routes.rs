@@ -235,6 +235,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("HEAD", "/virtual_parameters"),
     ("GET", "/files"),
     ("HEAD", "/files"),
+    ("GET", "/discovery"),
+    ("HEAD", "/discovery"),
     ("PUT", "/presets/{name}"),
     ("DELETE", "/presets/{name}"),
     ("PUT", "/objects/{name}"),
@@ -275,7 +277,7 @@ fn declared_length(headers: &http::HeaderMap) -> Option<u64> {
 }
 
 fn known_collection(c: &str) -> bool {
-    matches!(c, "devices" | "tasks" | "faults") || CONFIG_COLLECTIONS.contains(&c)
+    matches!(c, "devices" | "tasks" | "faults" | find::DISCOVERY) || CONFIG_COLLECTIONS.contains(&c)
 }
 
 fn device_id(id: &str) -> Option<DeviceId> {

@@ -87,6 +87,7 @@ fn side_effect(acs: &Acs, device: &DeviceId, effect: Effect) {
                 Counted::TaskFault => &acs.metrics.task_faults,
                 Counted::Violation => &acs.metrics.violations,
                 Counted::Expired => &acs.metrics.sessions_expired,
+                Counted::DiscoveryFallback => &acs.metrics.discovery_fallbacks,
             };
             counter.inc();
         }

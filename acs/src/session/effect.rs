@@ -119,6 +119,8 @@ pub(crate) enum Counted {
     Violation,
     /// The session expired.
     Expired,
+    /// Discovery fell back to a more careful mode.
+    DiscoveryFallback,
 }
 
 /// What the server sends back for one POST.

@@ -637,8 +637,10 @@ impl Session {
         let fresh = self.fresh_tasks.take().unwrap_or_default();
         let task = |id: u64| fresh.iter().find(|t| t.id == id).cloned();
         let task_ids = job.task_ids().to_vec();
-        let answer =
-            answer.and_then(|body| job.apply(body, now.ms, &mut self.meta, self.tree.as_ref()));
+        let answer = match answer {
+            Err(fault) => job.discovery_fault(&fault, now.ms).ok_or(fault),
+            Ok(body) => job.apply(body, now.ms, &mut self.meta, self.tree.as_ref()),
+        };
         match answer {
             Ok(mut applied) => {
                 if let (Some(channel), Some((paths, status))) =
@@ -657,6 +659,11 @@ impl Session {
                     self.outbox.ops.push(op);
                 }
                 self.outbox.meta_dirty |= applied.meta_changed;
+                if applied.fell_back {
+                    self.effects
+                        .push_back(Effect::Count(Counted::DiscoveryFallback));
+                }
+                self.push_fault_ops(std::mem::take(&mut applied.ops));
                 if !applied.done {
                     // More RPCs to go; waiters hear only when the job is over.
                     self.current = Some(job);

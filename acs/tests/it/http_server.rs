@@ -314,6 +314,94 @@ async fn an_empty_post_without_a_session_is_told_there_is_nothing_to_do() {
     assert_eq!(c.post(Vec::new(), &[]).await.status, 204);
 }
 
+/// Sends raw bytes on a connection and reads one response: its status, headers and body.
+async fn raw_exchange(
+    stream: &mut tokio::io::BufReader<tokio::net::TcpStream>,
+    request: &[u8],
+) -> (u16, String, Vec<u8>) {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+    stream.get_mut().write_all(request).await.unwrap();
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        stream.read_line(&mut line).await.unwrap();
+        if line == "\r\n" || line.is_empty() {
+            break;
+        }
+        head.push_str(&line);
+    }
+    let status = head[9..12].parse().unwrap();
+    let length = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse::<usize>().unwrap())
+        })
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    stream.read_exact(&mut body).await.unwrap();
+    (status, head, body)
+}
+
+#[tokio::test]
+async fn a_body_whose_length_counted_characters_is_read_whole_and_the_session_goes_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = AcsConfig {
+        cpe_auth: CpeAuthMode::None,
+        ..harness::quiet(tmp.path())
+    };
+    let t = harness::start_in(tmp, cfg).await;
+    let mut env =
+        cwmp::parse_envelope(&inform("GRACA1", &["1 BOOT"]), &cwmp::Limits::default()).unwrap();
+    let cwmp::Body::Inform(inf) = &mut env.body else {
+        unreachable!("an Inform")
+    };
+    let ssid = "Device.WiFi.SSID.1.SSID";
+    inf.parameters.push(cwmp::ParameterValue::new(
+        ssid,
+        "Graça — café",
+        cwmp::XsdType::String,
+    ));
+    let body = String::from_utf8(cwmp::to_bytes(&env)).unwrap();
+    // The firmware counts characters: the header is short by the width of `ç`, `—` and `é`.
+    let chars = body.chars().count();
+    assert_eq!(body.len() - chars, 4);
+    let mut wire = format!(
+        "POST / HTTP/1.1\r\nHost: acs\r\nContent-Type: text/xml\r\nContent-Length: {chars}\r\n\r\n"
+    )
+    .into_bytes();
+    wire.extend_from_slice(body.as_bytes());
+    let stream = tokio::net::TcpStream::connect(t.addr).await.unwrap();
+    let mut stream = tokio::io::BufReader::new(stream);
+    let (status, head, reply) = raw_exchange(&mut stream, &wire).await;
+    assert_eq!(status, 200, "{head}{}", String::from_utf8_lossy(&reply));
+    let cookie = head
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .and_then(|c| c.split(';').next())
+        .expect("a session cookie")
+        .to_owned();
+    // The stray bytes were not taken for a request: the session ends on this connection.
+    let end =
+        format!("POST / HTTP/1.1\r\nHost: acs\r\nCookie: {cookie}\r\nContent-Length: 0\r\n\r\n");
+    let (status, head, _) = raw_exchange(&mut stream, end.as_bytes()).await;
+    assert_eq!(status, 204, "{head}");
+    assert_eq!(t.acs.metrics.bodies_reframed.get(), 1);
+    assert_eq!(t.acs.metrics.parse_errors.get(), 0);
+    let tree = t
+        .acs
+        .store()
+        .get_tree(&harness::device("GRACA1"))
+        .await
+        .unwrap();
+    let got = tree
+        .get(ssid)
+        .and_then(|p| p.value.as_ref())
+        .map(|v| v.text().into_owned());
+    assert_eq!(got.as_deref(), Some("Graça — café"));
+}
+
 fn hostile_bodies() -> impl Strategy<Value = Vec<u8>> {
     let base = inform("FUZZ1", &["2 PERIODIC"]);
     prop_oneof![

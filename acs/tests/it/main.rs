@@ -4,8 +4,10 @@
 mod bookkeeping;
 mod diagnostics;
 mod digest;
+mod discovery;
 mod e2e;
 mod failing_store;
+mod genie_config;
 mod harness;
 mod http_server;
 mod presets;

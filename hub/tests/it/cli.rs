@@ -279,6 +279,12 @@ fn a_genieacs_export_imports_idempotently_and_the_nbi_returns_it_as_genieacs_did
         "[{\"_id\":\"inform\",\"weight\":0,\"configurations\":[]}]",
     )
     .unwrap();
+    let config = dir.path().join("config.json");
+    std::fs::write(
+        &config,
+        "{\"_id\":\"cwmp.deviceOnlineThreshold\",\"value\":\"6000\"}\n",
+    )
+    .unwrap();
     let store = dir.path().join("store");
     for _ in 0..2 {
         let out = Command::new(env!("CARGO_BIN_EXE_fibreplane"))
@@ -288,6 +294,8 @@ fn a_genieacs_export_imports_idempotently_and_the_nbi_returns_it_as_genieacs_did
             .arg(&export)
             .arg("--presets")
             .arg(&presets)
+            .arg("--config")
+            .arg(&config)
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
@@ -299,6 +307,7 @@ fn a_genieacs_export_imports_idempotently_and_the_nbi_returns_it_as_genieacs_did
         let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
         assert_eq!(report["devices"], 2);
         assert_eq!(report["presets"], 1);
+        assert_eq!(report["config"], 1);
         assert_eq!(report["failed"], 0);
     }
     let (mut child, nbi) = acs_with_nbi(&store);

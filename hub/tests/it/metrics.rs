@@ -71,6 +71,15 @@ async fn a_scrape_passes_promtool_with_escaped_labels_and_filled_histograms() {
         assert!(n >= 1.0, "{series} = {n} in\n{text}");
     }
     assert!(sample(&text, "fibreplane_acs_session_duration_seconds_count") >= 2.0);
+    // The lab's CPEs answer the fast discovery: their model is remembered with it.
+    let mode = text
+        .lines()
+        .find(|l| l.starts_with("fibreplane_acs_discovery_mode{"))
+        .unwrap_or_else(|| panic!("a discovery profile in\n{text}"));
+    assert!(
+        mode.contains("mode=\"fast\"") && mode.ends_with(" 1"),
+        "{mode}"
+    );
     // Names the proof harness and the other tests read are kept.
     for name in [
         "fibreplane_acs_informs_total ",

@@ -13,6 +13,10 @@ use bytes::Bytes;
 use http::{HeaderValue, StatusCode};
 use std::collections::HashMap;
 
+/// The NBI collection listing discovery profiles (`GET /discovery/`): one document per model,
+/// `OUI-ProductClass-SoftwareVersion`, with the mode its devices are discovered with.
+pub(super) const DISCOVERY: &str = "discovery";
+
 /// Devices read per store page while scanning.
 const SCAN_PAGE: usize = 512;
 
@@ -56,6 +60,7 @@ pub(super) async fn list(
     let collection = match coll {
         "devices" => Collection::Devices,
         "tasks" | "faults" => Collection::TasksOrFaults,
+        DISCOVERY => Collection::Raw,
         c if CONFIG_COLLECTIONS.contains(&c) => Collection::Raw,
         _ => return not_found(),
     };
@@ -84,6 +89,22 @@ pub(super) async fn list(
                 rt.block_on(acs.store().faults(None))?
                     .iter()
                     .map(doc::fault),
+                &spec,
+            )),
+            // What discovery learnt works per model (read only: the ACS keeps it).
+            DISCOVERY => Matches::Docs(match_docs(
+                rt.block_on(acs.store().docs(acs::discovery::PROFILES))?
+                    .iter()
+                    .filter_map(|(name, bytes)| {
+                        let p = acs::discovery::parse_profile(bytes)?;
+                        let json = serde_json::json!({
+                            "_id": name,
+                            "mode": p.mode.name(),
+                            "failures": p.failures,
+                            "updated": acs::genie::date::iso(p.updated_ms),
+                        });
+                        Some(Node::from_json(&json))
+                    }),
                 &spec,
             )),
             other => Matches::Docs(match_docs(

@@ -12,9 +12,6 @@ use http::StatusCode;
 use std::collections::HashMap;
 use std::time::Duration;
 
-/// GenieACS's default wait for a session to start after a connection request
-/// (`cwmp.deviceOnlineThreshold`).
-const DEFAULT_ONLINE_WAIT: Duration = Duration::from_millis(4000);
 /// GenieACS's wait for that session to end.
 const SESSION_WAIT: Duration = Duration::from_secs(120);
 
@@ -32,14 +29,15 @@ fn cr_message(e: &acs::CrError) -> String {
 
 /// How long `POST /devices/{id}/tasks?connection_request` waits for the device's session to
 /// start after the connection request, from the `timeout` query parameter: that is the only wait
-/// it bounds, as in GenieACS (the session, once started, is then given up to two minutes, and a
-/// task without `connection_request` waits for nothing). GenieACS reads it with JavaScript's
+/// it bounds, as in GenieACS (before it, a session already in progress is given up to 30 s to
+/// end; the session, once started, is then given up to two minutes; and a task without
+/// `connection_request` waits for nothing). GenieACS reads it with JavaScript's
 /// `parseInt` and falls back to `cwmp.deviceOnlineThreshold` when that gives 0 or nothing, so
-/// `3000ms` means 3 s, and `0`, `abc` or an absent value mean 4 s; a negative value waits for
-/// nothing.
-fn online_wait(timeout: Option<&str>) -> Duration {
+/// `3000ms` means 3 s, and `0`, `abc` or an absent value mean the threshold (4 s unless
+/// configured, or imported from GenieACS's config); a negative value waits for nothing.
+fn online_wait(timeout: Option<&str>, threshold: Duration) -> Duration {
     match timeout.and_then(js_parse_int) {
-        None | Some(0) => DEFAULT_ONLINE_WAIT,
+        None | Some(0) => threshold,
         Some(ms) => Duration::from_millis(u64::try_from(ms).unwrap_or(0)),
     }
 }
@@ -71,7 +69,10 @@ pub(super) async fn post_task(
     body: &Bytes,
 ) -> Response {
     let cr = params.contains_key("connection_request");
-    let online_wait = online_wait(params.get("timeout").map(String::as_str));
+    let online_wait = online_wait(
+        params.get("timeout").map(String::as_str),
+        ctx.acs.device_online_threshold(),
+    );
     let has_body = !body.iter().all(u8::is_ascii_whitespace);
     if !has_body && !cr {
         return text(StatusCode::BAD_REQUEST, "");
@@ -144,16 +145,21 @@ pub(super) async fn post_task(
     };
     // Subscribe before the connection request so the session's start cannot be missed.
     let mut events = acs.subscribe();
-    match acs.write(vec![Op::PutTask(task.clone())]).await.as_deref() {
-        Ok(
-            [
-                Outcome::Done {
-                    task_id: Some(tid), ..
-                },
-            ],
-        ) => task.id = *tid,
-        Ok(_) => return internal("task id not assigned"),
-        Err(e) => return internal(e),
+    // A device in session now is given up to 30 s to finish before its task is queued and the
+    // connection request sent, as GenieACS waits on the session lock; if it is still in session
+    // then, the task is queued for a later session and no connection request goes out.
+    if cr && acs.in_session(&device) && !session_ends_within(acs, &mut events, &device).await {
+        return match insert(acs, &mut task).await {
+            Ok(()) => json(
+                StatusCode::ACCEPTED,
+                Some("Task queued but not processed"),
+                &doc::task(&task),
+            ),
+            Err(r) => r,
+        };
+    }
+    if let Err(r) = insert(acs, &mut task).await {
+        return r;
     }
     if !cr {
         return json(StatusCode::ACCEPTED, None, &doc::task(&task));
@@ -196,6 +202,37 @@ pub(super) async fn post_task(
             json(StatusCode::ACCEPTED, Some(queued), &doc::task(&task))
         }
         Err(e) => internal(e),
+    }
+}
+
+/// How long a task POST with `connection_request` waits for a session in progress to end.
+const SESSION_IN_PROGRESS_WAIT: Duration = Duration::from_secs(30);
+
+/// Whether the device's session in progress ends within [`SESSION_IN_PROGRESS_WAIT`].
+async fn session_ends_within(
+    acs: &acs::Acs,
+    events: &mut tokio::sync::broadcast::Receiver<DeviceEvent>,
+    device: &DeviceId,
+) -> bool {
+    let ended = tokio::time::timeout(SESSION_IN_PROGRESS_WAIT, session_end(events, device));
+    ended.await.is_ok() || !acs.in_session(device)
+}
+
+/// Stores a new task, setting its id.
+async fn insert(acs: &acs::Acs, task: &mut TaskRecord) -> Result<(), Response> {
+    match acs.write(vec![Op::PutTask(task.clone())]).await.as_deref() {
+        Ok(
+            [
+                Outcome::Done {
+                    task_id: Some(tid), ..
+                },
+            ],
+        ) => {
+            task.id = *tid;
+            Ok(())
+        }
+        Ok(_) => Err(internal("task id not assigned")),
+        Err(e) => Err(internal(e)),
     }
 }
 
@@ -299,7 +336,7 @@ mod tests {
 
     #[test]
     fn timeout_reads_as_genieacs_reads_it() {
-        let ms = |t: Option<&str>| online_wait(t).as_millis();
+        let ms = |t: Option<&str>| online_wait(t, Duration::from_millis(4000)).as_millis();
         assert_eq!(ms(None), 4000);
         assert_eq!(ms(Some("1500")), 1500);
         assert_eq!(

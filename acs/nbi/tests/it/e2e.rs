@@ -136,6 +136,55 @@ async fn a_failing_set_shows_in_faults_and_can_be_retried_or_deleted() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_for_a_device_in_session_waits_for_that_session_to_end_before_its_connection_request()
+ {
+    let t = harness::start().await;
+    let (fleet, id) = registered_cpe(&t).await;
+    let held = harness::HeldSession::open(&t, &fleet.serial(0)).await;
+    let sessions = fleet.sessions(0);
+    let post = {
+        let (nbi, target) = (
+            t.nbi,
+            format!(
+                "/devices/{}/tasks?connection_request&timeout=5000",
+                enc(&id)
+            ),
+        );
+        let auth = format!("Bearer {}", harness::TOKEN);
+        tokio::spawn(async move {
+            let body =
+                r#"{"name":"getParameterValues","parameterNames":["Device.DeviceInfo.UpTime"]}"#;
+            harness::raw(
+                nbi,
+                "POST",
+                &target,
+                Some(body),
+                &[("Authorization", auth.as_str())],
+            )
+            .await
+        })
+    };
+    // While the session lasts, nothing is queued and no connection request goes out.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert!(
+        !post.is_finished(),
+        "the POST waits for the session in progress"
+    );
+    assert_eq!(
+        fleet.sessions(0),
+        sessions,
+        "no connection request during the session"
+    );
+    assert!(call(&t, "GET", "/tasks/", None).await.list().is_empty());
+    held.end().await;
+    // Then the task is queued, the CPE is called, and its session does the task.
+    let r = post.await.unwrap();
+    assert_eq!((r.status, r.reason.as_str()), (200, "OK"), "{}", r.body);
+    assert_eq!(fleet.sessions(0), sessions + 1);
+    assert!(call(&t, "GET", "/tasks/", None).await.list().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_accepted_connection_request_without_a_session_gives_202_queued() {
     let t = harness::start().await;
     // A CPE that accepts connection requests but never informs.
@@ -203,4 +252,48 @@ async fn a_preset_put_through_the_nbi_changes_the_ssid_at_the_next_inform() {
         json!("Client-4821")
     );
     assert_eq!(call(&t, "GET", "/faults/", None).await.body, "[\n\n]");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_discovery_learnt_per_model_is_listed() {
+    let t = harness::start().await;
+    // What the ACS writes when a model's CPEs need their leaves read by name.
+    let profile = acs::discovery::Profile {
+        mode: acs::discovery::Mode::Leaves,
+        failures: 2,
+        updated_ms: 1_700_000_000_000,
+    };
+    for (name, p) in [
+        ("1C61B4-Device2-1.0", &profile),
+        (
+            "00259E-HG8245-V3",
+            &acs::discovery::Profile {
+                mode: acs::discovery::Mode::Fast,
+                ..profile.clone()
+            },
+        ),
+    ] {
+        t.acs
+            .write(vec![acs::store::Op::PutDoc {
+                collection: acs::discovery::PROFILES.to_owned(),
+                name: name.to_owned(),
+                body: serde_json::to_vec(p).unwrap(),
+            }])
+            .await
+            .unwrap();
+    }
+    let q = enc(r#"{"mode":"leaves"}"#);
+    let docs = call(&t, "GET", &format!("/discovery/?query={q}"), None)
+        .await
+        .list();
+    assert_eq!(docs.len(), 1, "{docs:?}");
+    assert_eq!(docs[0]["_id"], json!("1C61B4-Device2-1.0"));
+    assert_eq!(docs[0]["failures"], json!(2));
+    assert_eq!(docs[0]["updated"], json!("2023-11-14T22:13:20.000Z"));
+    assert_eq!(call(&t, "GET", "/discovery/", None).await.list().len(), 2);
+    // Read only: the ACS keeps it.
+    assert_eq!(
+        call(&t, "PUT", "/discovery/x", Some("{}")).await.status,
+        404
+    );
 }

@@ -251,3 +251,101 @@ pub(crate) fn qs(params: &serde_json::Value) -> String {
         format!("?{}", parts.join("&"))
     }
 }
+
+/// A CWMP session opened by hand for a device of the lab fleet, held open until `end`: what a
+/// CPE in the middle of a long session looks like to the NBI.
+pub(crate) struct HeldSession {
+    stream: tokio::io::BufReader<tokio::net::TcpStream>,
+    cookie: String,
+}
+
+impl HeldSession {
+    /// Informs as device `serial` of the default lab model, with Digest as the ACS asks.
+    pub(crate) async fn open(t: &TestNbi, serial: &str) -> Self {
+        let model = fibreplane_lab::SimConfig::default().model;
+        let inform = cwmp::Inform {
+            device_id: cwmp::DeviceIdStruct {
+                manufacturer: "TP-Link".into(),
+                oui: model.oui().into(),
+                product_class: model.product_class().into(),
+                serial_number: serial.into(),
+            },
+            events: vec![cwmp::EventStruct::new("2 PERIODIC")],
+            max_envelopes: 1,
+            current_time: "2026-12-07T10:00:00Z".into(),
+            retry_count: 0,
+            parameters: Vec::new(),
+        };
+        let body = cwmp::to_bytes(&cwmp::Envelope::new(
+            cwmp::CwmpVersion::V1_0,
+            "1",
+            cwmp::Body::Inform(inform),
+        ));
+        let stream = tokio::net::TcpStream::connect(t.cwmp)
+            .await
+            .expect("connect");
+        let mut s = Self {
+            stream: tokio::io::BufReader::new(stream),
+            cookie: String::new(),
+        };
+        let (status, head) = s.post(&body, None).await;
+        assert_eq!(status, 401, "{head}");
+        let www = header_in(&head, "www-authenticate").expect("a Digest challenge");
+        let ch = cwmp::auth::parse_challenge(www).expect("digest challenge");
+        let user = cwmp::device_id(model.oui(), model.product_class(), serial);
+        let pw = acs::derive_password(&Secret::new(SECRET), &user);
+        let auth = cwmp::auth::answer_digest(&ch, "POST", "/", &user, &pw, "0a4f113b", 1);
+        let (status, head) = s.post(&body, Some(&auth)).await;
+        assert_eq!(status, 200, "{head}");
+        s.cookie = header_in(&head, "set-cookie")
+            .and_then(|c| c.split(';').next())
+            .expect("a session cookie")
+            .to_owned();
+        s
+    }
+
+    /// Ends the session with an empty POST; the ACS answers 204.
+    pub(crate) async fn end(mut self) {
+        let (status, head) = self.post(&[], None).await;
+        assert_eq!(status, 204, "{head}");
+    }
+
+    async fn post(&mut self, body: &[u8], auth: Option<&str>) -> (u16, String) {
+        use tokio::io::AsyncBufReadExt;
+        let mut req = format!(
+            "POST / HTTP/1.1\r\nHost: acs\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        if !self.cookie.is_empty() {
+            req.push_str(&format!("Cookie: {}\r\n", self.cookie));
+        }
+        if let Some(a) = auth {
+            req.push_str(&format!("Authorization: {a}\r\n"));
+        }
+        req.push_str("\r\n");
+        let mut wire = req.into_bytes();
+        wire.extend_from_slice(body);
+        self.stream.get_mut().write_all(&wire).await.unwrap();
+        let mut head = String::new();
+        loop {
+            let mut line = String::new();
+            self.stream.read_line(&mut line).await.unwrap();
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            head.push_str(&line.replace("\r\n", "\n"));
+        }
+        let length = header_in(&head, "content-length").map_or(0, |v| v.parse::<usize>().unwrap());
+        let mut rest = vec![0; length];
+        self.stream.read_exact(&mut rest).await.unwrap();
+        (head[9..12].parse().unwrap(), head)
+    }
+}
+
+/// The value of header `name` in a response head, its name matched in any case.
+fn header_in<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}

@@ -490,6 +490,8 @@ pub(crate) fn rows() -> Vec<Row> {
         ),
         row(Nbi, "GET", "/files", "/files/", NbiAuth, 200),
         row(Nbi, "HEAD", "/files", "/files/", NbiAuth, 200),
+        row(Nbi, "GET", "/discovery", "/discovery/", NbiAuth, 200),
+        row(Nbi, "HEAD", "/discovery", "/discovery/", NbiAuth, 200),
         with_body(
             row(
                 Nbi,
