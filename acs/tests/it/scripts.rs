@@ -9,7 +9,9 @@ async fn put_doc(t: &harness::TestAcs, collection: &str, name: &str, script: &st
         .write(vec![acs::store::Op::PutDoc {
             collection: collection.into(),
             name: name.into(),
-            body: json!({"_id": name, "script": script}).to_string().into_bytes(),
+            body: json!({"_id": name, "script": script})
+                .to_string()
+                .into_bytes(),
         }])
         .await
         .unwrap();
@@ -52,12 +54,22 @@ async fn a_script_provision_and_a_virtual_parameter_run_in_a_cpe_session() {
     )
     .await;
     f.inform(0, &["2 PERIODIC"]).await.expect("session");
-    let serial = f.device_id(0).rsplit('-').next().unwrap_or_default().to_owned();
+    let serial = f
+        .device_id(0)
+        .rsplit('-')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
     let want = format!("Fibre-{}", &serial[serial.len() - 4..]);
-    assert_eq!(f.param(0, "Device.WiFi.SSID.1.SSID").as_deref(), Some(want.as_str()));
+    assert_eq!(
+        f.param(0, "Device.WiFi.SSID.1.SSID").as_deref(),
+        Some(want.as_str())
+    );
     let model = f.param(0, "Device.DeviceInfo.ModelName").expect("model");
     let tree = t.acs.store().get_tree(&dev).await.expect("tree");
-    let vp = tree.get("VirtualParameters.Model").expect("virtual parameter stored");
+    let vp = tree
+        .get("VirtualParameters.Model")
+        .expect("virtual parameter stored");
     assert_eq!(
         vp.value.as_ref().map(|v| v.text().into_owned()),
         Some(format!("model:{model}"))
@@ -70,7 +82,11 @@ async fn a_script_provision_and_a_virtual_parameter_run_in_a_cpe_session() {
         .await
         .unwrap()
         .expect("summary");
-    let shown: Vec<_> = summary.virtual_parameters.iter().map(|f| f.value.clone()).collect();
+    let shown: Vec<_> = summary
+        .virtual_parameters
+        .iter()
+        .map(|f| f.value.clone())
+        .collect();
     assert_eq!(shown, vec![("Model".to_owned(), format!("model:{model}"))]);
 
     // The next session finds everything in place: nothing is written again.
