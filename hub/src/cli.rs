@@ -98,6 +98,9 @@ struct AcsArgs {
     /// Do not discover the whole tree of new devices.
     #[arg(long)]
     no_bootstrap_refresh: bool,
+    /// GenieACS's `EXT_DIR`: the extensions scripts call with `ext()` (run with Node.js).
+    #[arg(long)]
+    ext_dir: Option<PathBuf>,
     /// Address the GenieACS-compatible NBI binds (GenieACS uses 7557); no NBI without it.
     #[arg(long)]
     nbi_listen: Option<SocketAddr>,
@@ -179,6 +182,7 @@ async fn run_acs(a: AcsArgs) -> anyhow::Result<()> {
         retry_after_secs: a.retry_after,
         session_timeout: Duration::from_secs(a.session_timeout),
         refresh_on_bootstrap: !a.no_bootstrap_refresh,
+        ext_dir: a.ext_dir,
         ..AcsConfig::default()
     };
     let tls = config.tls.as_ref().map(acs::server::load_tls).transpose()?;

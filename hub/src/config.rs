@@ -103,6 +103,8 @@ pub struct AcsSection {
     pub cwmp_threads: usize,
     /// Discover a new device's whole tree.
     pub bootstrap_refresh: bool,
+    /// GenieACS's `EXT_DIR`: the extensions scripts call with `ext()` (needs Node.js).
+    pub ext_dir: Option<PathBuf>,
 }
 
 impl Default for AcsSection {
@@ -115,6 +117,7 @@ impl Default for AcsSection {
             session_timeout_secs: 30,
             cwmp_threads: 0,
             bootstrap_refresh: true,
+            ext_dir: None,
         }
     }
 }

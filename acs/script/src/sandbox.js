@@ -260,6 +260,82 @@
     return { value: out };
   }
 
+  // Number#toString with a radix other than 10, as V8 (and so GenieACS) prints it: scripts
+  // make passwords with `Math.random().toString(36)`, and QuickJS rounds the last digit
+  // differently. V8's rule: emit fraction digits while they still distinguish the value from
+  // its neighbours (half the gap to the next double), round half to even with carry, and
+  // print integer digits that a double cannot hold as zeros.
+  const realToString = Number.prototype.toString;
+  const CHARS = "0123456789abcdefghijklmnopqrstuvwxyz";
+  const bits = new Float64Array(1);
+  const raw = new BigUint64Array(bits.buffer);
+  function nextUp(x) {
+    bits[0] = x;
+    raw[0] += 1n;
+    return bits[0];
+  }
+  function radixString(value, radix) {
+    const negative = value < 0;
+    if (negative) value = -value;
+    let integer = Math.floor(value);
+    let fraction = value - integer;
+    let delta = Math.max(nextUp(0), 0.5 * (nextUp(value) - value));
+    const digits = [];
+    if (fraction >= delta) {
+      do {
+        fraction *= radix;
+        delta *= radix;
+        const digit = Math.floor(fraction);
+        digits.push(digit);
+        fraction -= digit;
+        if (fraction > 0.5 || (fraction === 0.5 && (digit & 1))) {
+          if (fraction + delta > 1) {
+            let i = digits.length - 1;
+            for (;;) {
+              if (i < 0) {
+                integer += 1;
+                digits.length = 0;
+                break;
+              }
+              if (digits[i] + 1 < radix) {
+                digits[i] += 1;
+                digits.length = i + 1;
+                break;
+              }
+              i -= 1;
+            }
+            break;
+          }
+        }
+      } while (fraction >= delta);
+    }
+    let head = "";
+    while (integer / radix >= 9007199254740992) {
+      integer /= radix;
+      head = "0" + head;
+    }
+    do {
+      const remainder = integer % radix;
+      head = CHARS[Math.trunc(remainder)] + head;
+      integer = (integer - remainder) / radix;
+    } while (integer > 0);
+    let out = negative ? "-" + head : head;
+    if (digits.length) out += "." + digits.map((d) => CHARS[d]).join("");
+    return out;
+  }
+  defineProperty(Number.prototype, "toString", {
+    value: function toString(radix) {
+      const x = Number.prototype.valueOf.call(this);
+      if (radix === undefined || !isFinite(x)) return realToString.call(x, radix);
+      const r = Math.trunc(+radix);
+      if (r === 10 || !(r >= 2 && r <= 36)) return realToString.call(x, radix);
+      return radixString(x, r);
+    },
+    writable: true,
+    configurable: true,
+    enumerable: false,
+  });
+
   const globals = { declare: declare, clear: clear, commit: commit, ext: ext, log: log, Date: SandboxDate };
   for (const name of keysOf(globals)) {
     defineProperty(globalThis, name, { value: globals[name], writable: false, configurable: false, enumerable: false });

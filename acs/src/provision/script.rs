@@ -641,11 +641,166 @@ pub fn virtual_nodes(
     out
 }
 
-/// `Date.now("<cron>")`: the last time at or before `at` that the cron expression fired,
-/// looked up with the ACS's own cron (`genie::schedule`) over the last year.
+/// `Date.now("<cron>")`: when the cron expression last fired at or before `at`, as GenieACS's
+/// cron library (later.js) answers it — which, when the seconds field is `*` (a five-field
+/// expression gets one), is the start of the last matching minute, except for an expression
+/// of nothing but `*`, which fires every second. Computed with the ACS's own cron
+/// (`genie::schedule`), looking back a year.
 fn cron_last_fire(expr: &str, at: f64) -> Option<f64> {
+    let mut fields: Vec<&str> = expr.split_whitespace().collect();
+    if fields.len() == 5 {
+        fields.insert(0, "*");
+    }
     let schedule =
-        crate::genie::schedule::Schedule::parse(&format!("{} {}", 366 * 86_400, expr.trim()))
+        crate::genie::schedule::Schedule::parse(&format!("{} {}", 366 * 86_400, fields.join(" ")))
             .ok()?;
-    schedule.last_fire(at as i64).map(|t| t as f64)
+    let last = schedule.last_fire(at as i64)?;
+    let every_second = fields.iter().all(|f| *f == "*");
+    let last = if fields.first() == Some(&"*") && !every_second {
+        last - last.rem_euclid(60_000)
+    } else {
+        last
+    };
+    Some(last as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use acs_store::{DeviceId, Identity};
+
+    fn tree() -> ParamTree {
+        let mut t = ParamTree::new();
+        t.insert("Device", Param::object(Some(false), 5));
+        t.insert("Device.WiFi", Param::object(Some(false), 5));
+        t.insert("Device.WiFi.SSID", Param::object(Some(false), 5));
+        for i in ["1", "2"] {
+            t.insert(format!("Device.WiFi.SSID.{i}"), Param::object(Some(true), 5));
+            t.insert(
+                format!("Device.WiFi.SSID.{i}.SSID"),
+                Param::leaf(Some(Value::String(format!("net{i}"))), Some(true), 7),
+            );
+        }
+        t.insert(
+            "Device.ManagementServer.PeriodicInformInterval",
+            Param::leaf(Some(Value::UnsignedInt(300)), Some(true), 7),
+        );
+        t
+    }
+
+    fn meta() -> DeviceMeta {
+        let mut m = DeviceMeta::new(
+            DeviceId::parse("0C8063-XX230v-SIM0001").expect("id"),
+            Identity {
+                serial_number: "SIM0001".into(),
+                ..Identity::default()
+            },
+        );
+        m.tags.insert("vip".into());
+        m
+    }
+
+    #[test]
+    fn the_view_answers_patterns_and_pseudo_parameters() {
+        let v = TreeView::new(tree(), &meta());
+        let ssids = v.matches("Device.WiFi.SSID.*.SSID").expect("pattern");
+        assert_eq!(ssids.len(), 2);
+        assert_eq!(ssids[1].value, Some((json!("net2"), "xsd:string".into())));
+        assert_eq!(ssids[0].writable, Some(true));
+        let alias = v.matches("Device.WiFi.SSID.[SSID:net2]").expect("alias");
+        assert_eq!(alias.iter().map(|n| n.path.as_str()).collect::<Vec<_>>(), ["Device.WiFi.SSID.2"]);
+        let interval = v.matches("Device.ManagementServer.PeriodicInformInterval").expect("leaf");
+        assert_eq!(interval[0].value, Some((json!(300), "xsd:unsignedInt".into())));
+        let serial = v.matches("DeviceID.SerialNumber").expect("pseudo");
+        assert_eq!(serial[0].value, Some((json!("SIM0001"), "xsd:string".into())));
+        assert_eq!(v.matches("DeviceID.*").expect("pseudo").len(), 5);
+        assert_eq!(v.matches("Tags.vip").expect("tag")[0].value, Some((json!(true), "xsd:boolean".into())));
+        assert!(v.matches("Device..X").is_err());
+    }
+
+    fn decl(path: &str, get: &[(&str, f64)], set: &[(&str, Json)]) -> script::Declaration {
+        script::Declaration {
+            path: path.into(),
+            path_get: 1.0,
+            path_set: None,
+            attr_get: get.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect(),
+            attr_set: set.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect(),
+            defer: false,
+        }
+    }
+
+    #[test]
+    fn declarations_become_the_planners_with_genieacs_types() {
+        let t = tree();
+        let d = decl(
+            "Device.ManagementServer.PeriodicInformInterval",
+            &[("value", 1_000.0)],
+            &[("value", json!([600]))],
+        );
+        let p = to_planner(&d, false, &t).expect("planned");
+        assert_eq!(p.path_fresh_ms, Some(1));
+        assert_eq!(p.value_fresh_ms, Some(1_000));
+        // The node's own type wins over the JSON value's.
+        assert_eq!(p.value, Some(("600".into(), "unsignedInt".into())));
+        let typed = decl("Device.X", &[], &[("value", json!(["5", "xsd:int"]))]);
+        assert_eq!(to_planner(&typed, false, &t).and_then(|p| p.value), Some(("5".into(), "int".into())));
+        let date = decl("Device.T", &[], &[("value", json!([0, "xsd:dateTime"]))]);
+        assert_eq!(
+            to_planner(&date, false, &t).and_then(|p| p.value),
+            Some(("1970-01-01T00:00:00.000Z".into(), "dateTime".into()))
+        );
+        let reboot = decl("Reboot", &[], &[("value", json!([1_700_000_000_000u64]))]);
+        assert_eq!(
+            to_planner(&reboot, false, &t).and_then(|p| p.value),
+            Some(("1700000000000".into(), "dateTime".into()))
+        );
+        let mut inst = decl("Device.WiFi.SSID.*", &[], &[]);
+        inst.path_set = Some(script::InstanceCount { min: Some(1), max: None });
+        assert_eq!(to_planner(&inst, false, &t).and_then(|p| p.instances), Some((1, usize::MAX)));
+        // A deferred declaration only reads; pseudo-parameters never reach the planner.
+        let deferred = to_planner(&d, true, &t).expect("planned");
+        assert_eq!((deferred.value, deferred.value_fresh_ms), (None, Some(1_000)));
+        for p in ["DeviceID.ID", "Tags.vip", "VirtualParameters.X", "Events.Inform"] {
+            assert!(to_planner(&decl(p, &[("value", 1.0)], &[]), false, &t).is_none(), "{p}");
+        }
+    }
+
+    #[test]
+    fn a_computed_virtual_parameter_is_typed_and_keeps_its_writability() {
+        let mut t = ParamTree::new();
+        let v = VirtualValue {
+            writable: Some(true),
+            value: Some((json!(42), "xsd:int".into())),
+        };
+        write_virtual(&mut t, "N", &v, 99);
+        assert!(t.get(VIRTUAL).is_some_and(|o| o.object));
+        let n = t.get("VirtualParameters.N").expect("leaf");
+        assert_eq!((n.value.clone(), n.writable, n.timestamp_ms), (Some(Value::Int(42)), Some(true), 99));
+        // A later result without `writable` keeps the one known.
+        let v = VirtualValue { writable: None, value: Some((json!("x"), "xsd:string".into())) };
+        write_virtual(&mut t, "N", &v, 100);
+        assert_eq!(t.get("VirtualParameters.N").and_then(|n| n.writable), Some(true));
+    }
+
+    #[test]
+    fn cron_dates_are_the_ones_genieacs_gives() {
+        // Printed by Node.js 20 with @breejs/later 4 through GenieACS's `parseCron` and
+        // `cron()` at 2023-11-14T22:13:20Z.
+        let t = 1_700_000_000_000.0;
+        let iso = |e: &str| cron_last_fire(e, t).map(|ms| crate::genie::date::iso(ms as i64));
+        for (expr, want) in [
+            ("0 * * * *", "2023-11-14T22:00:00.000Z"),
+            ("* * * * *", "2023-11-14T22:13:20.000Z"),
+            ("*/5 * * * *", "2023-11-14T22:10:00.000Z"),
+            ("13 22 * * *", "2023-11-14T22:13:00.000Z"),
+            ("10-20 * * * *", "2023-11-14T22:13:00.000Z"),
+            ("0 0 * * *", "2023-11-14T00:00:00.000Z"),
+            ("15 * * * * *", "2023-11-14T22:13:15.000Z"),
+            ("* 13 22 * * *", "2023-11-14T22:13:00.000Z"),
+            ("0 0 1 1 *", "2023-01-01T00:00:00.000Z"),
+        ] {
+            assert_eq!(iso(expr).as_deref(), Some(want), "{expr}");
+        }
+        assert_eq!(cron_last_fire("not a cron", t), None);
+    }
 }
