@@ -80,6 +80,21 @@ pub struct SessionCache {
 }
 
 impl SessionCache {
+    /// Bytes the cache holds (keys and JSON text; what a session keeps between runs).
+    pub fn bytes(&self) -> usize {
+        let reads: usize = self
+            .reads
+            .iter()
+            .map(|((_, k), v)| 8 + k.len() + v.len())
+            .sum();
+        let ext: usize = self
+            .extensions
+            .iter()
+            .map(|(k, v)| k.len() + v.to_string().len())
+            .sum();
+        reads + ext
+    }
+
     /// Forgets everything: a new provisioning cycle (GenieACS collapses its revisions).
     pub fn reset(&mut self) {
         self.reads.clear();

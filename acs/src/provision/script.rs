@@ -675,7 +675,10 @@ mod tests {
         t.insert("Device.WiFi", Param::object(Some(false), 5));
         t.insert("Device.WiFi.SSID", Param::object(Some(false), 5));
         for i in ["1", "2"] {
-            t.insert(format!("Device.WiFi.SSID.{i}"), Param::object(Some(true), 5));
+            t.insert(
+                format!("Device.WiFi.SSID.{i}"),
+                Param::object(Some(true), 5),
+            );
             t.insert(
                 format!("Device.WiFi.SSID.{i}.SSID"),
                 Param::leaf(Some(Value::String(format!("net{i}"))), Some(true), 7),
@@ -708,13 +711,27 @@ mod tests {
         assert_eq!(ssids[1].value, Some((json!("net2"), "xsd:string".into())));
         assert_eq!(ssids[0].writable, Some(true));
         let alias = v.matches("Device.WiFi.SSID.[SSID:net2]").expect("alias");
-        assert_eq!(alias.iter().map(|n| n.path.as_str()).collect::<Vec<_>>(), ["Device.WiFi.SSID.2"]);
-        let interval = v.matches("Device.ManagementServer.PeriodicInformInterval").expect("leaf");
-        assert_eq!(interval[0].value, Some((json!(300), "xsd:unsignedInt".into())));
+        assert_eq!(
+            alias.iter().map(|n| n.path.as_str()).collect::<Vec<_>>(),
+            ["Device.WiFi.SSID.2"]
+        );
+        let interval = v
+            .matches("Device.ManagementServer.PeriodicInformInterval")
+            .expect("leaf");
+        assert_eq!(
+            interval[0].value,
+            Some((json!(300), "xsd:unsignedInt".into()))
+        );
         let serial = v.matches("DeviceID.SerialNumber").expect("pseudo");
-        assert_eq!(serial[0].value, Some((json!("SIM0001"), "xsd:string".into())));
+        assert_eq!(
+            serial[0].value,
+            Some((json!("SIM0001"), "xsd:string".into()))
+        );
         assert_eq!(v.matches("DeviceID.*").expect("pseudo").len(), 5);
-        assert_eq!(v.matches("Tags.vip").expect("tag")[0].value, Some((json!(true), "xsd:boolean".into())));
+        assert_eq!(
+            v.matches("Tags.vip").expect("tag")[0].value,
+            Some((json!(true), "xsd:boolean".into()))
+        );
         assert!(v.matches("Device..X").is_err());
     }
 
@@ -724,7 +741,10 @@ mod tests {
             path_get: 1.0,
             path_set: None,
             attr_get: get.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect(),
-            attr_set: set.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect(),
+            attr_set: set
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect(),
             defer: false,
         }
     }
@@ -743,7 +763,10 @@ mod tests {
         // The node's own type wins over the JSON value's.
         assert_eq!(p.value, Some(("600".into(), "unsignedInt".into())));
         let typed = decl("Device.X", &[], &[("value", json!(["5", "xsd:int"]))]);
-        assert_eq!(to_planner(&typed, false, &t).and_then(|p| p.value), Some(("5".into(), "int".into())));
+        assert_eq!(
+            to_planner(&typed, false, &t).and_then(|p| p.value),
+            Some(("5".into(), "int".into()))
+        );
         let date = decl("Device.T", &[], &[("value", json!([0, "xsd:dateTime"]))]);
         assert_eq!(
             to_planner(&date, false, &t).and_then(|p| p.value),
@@ -755,13 +778,30 @@ mod tests {
             Some(("1700000000000".into(), "dateTime".into()))
         );
         let mut inst = decl("Device.WiFi.SSID.*", &[], &[]);
-        inst.path_set = Some(script::InstanceCount { min: Some(1), max: None });
-        assert_eq!(to_planner(&inst, false, &t).and_then(|p| p.instances), Some((1, usize::MAX)));
+        inst.path_set = Some(script::InstanceCount {
+            min: Some(1),
+            max: None,
+        });
+        assert_eq!(
+            to_planner(&inst, false, &t).and_then(|p| p.instances),
+            Some((1, usize::MAX))
+        );
         // A deferred declaration only reads; pseudo-parameters never reach the planner.
         let deferred = to_planner(&d, true, &t).expect("planned");
-        assert_eq!((deferred.value, deferred.value_fresh_ms), (None, Some(1_000)));
-        for p in ["DeviceID.ID", "Tags.vip", "VirtualParameters.X", "Events.Inform"] {
-            assert!(to_planner(&decl(p, &[("value", 1.0)], &[]), false, &t).is_none(), "{p}");
+        assert_eq!(
+            (deferred.value, deferred.value_fresh_ms),
+            (None, Some(1_000))
+        );
+        for p in [
+            "DeviceID.ID",
+            "Tags.vip",
+            "VirtualParameters.X",
+            "Events.Inform",
+        ] {
+            assert!(
+                to_planner(&decl(p, &[("value", 1.0)], &[]), false, &t).is_none(),
+                "{p}"
+            );
         }
     }
 
@@ -775,11 +815,20 @@ mod tests {
         write_virtual(&mut t, "N", &v, 99);
         assert!(t.get(VIRTUAL).is_some_and(|o| o.object));
         let n = t.get("VirtualParameters.N").expect("leaf");
-        assert_eq!((n.value.clone(), n.writable, n.timestamp_ms), (Some(Value::Int(42)), Some(true), 99));
+        assert_eq!(
+            (n.value.clone(), n.writable, n.timestamp_ms),
+            (Some(Value::Int(42)), Some(true), 99)
+        );
         // A later result without `writable` keeps the one known.
-        let v = VirtualValue { writable: None, value: Some((json!("x"), "xsd:string".into())) };
+        let v = VirtualValue {
+            writable: None,
+            value: Some((json!("x"), "xsd:string".into())),
+        };
         write_virtual(&mut t, "N", &v, 100);
-        assert_eq!(t.get("VirtualParameters.N").and_then(|n| n.writable), Some(true));
+        assert_eq!(
+            t.get("VirtualParameters.N").and_then(|n| n.writable),
+            Some(true)
+        );
     }
 
     #[test]

@@ -295,7 +295,9 @@ impl Session {
             })
         };
         let tree = self.tree.as_ref().unwrap_or(&empty);
-        let doc = crate::genie::doc::device(&self.meta, tree);
+        // The device document is built only for a legacy query precondition that reads it:
+        // for a big tree it costs more than the rest of a periodic session.
+        let mut doc: Option<crate::genie::doc::Node> = None;
         let facts = Facts {
             meta: &self.meta,
             tree,
@@ -310,7 +312,9 @@ impl Session {
         for p in applicable {
             let holds = match &p.precondition {
                 None => true,
-                Some(Precondition::Query(q)) => q.matches(&doc),
+                Some(Precondition::Query(q)) => q.matches(
+                    doc.get_or_insert_with(|| crate::genie::doc::device(&self.meta, tree)),
+                ),
                 Some(Precondition::Expr(e)) => e.eval(&facts).truthy(),
             };
             if !holds || waiting(&p.channel) {

@@ -75,6 +75,26 @@ fn deep_recursion_is_a_range_error_not_a_crash() {
     );
 }
 
+/// The memory a concurrent session costs: the engine is one per worker thread, so a session
+/// holds only its cache between runs. The bench figure in benches/README.md is this test's.
+#[test]
+fn a_session_costs_far_less_than_a_mebibyte() {
+    let mut r = Runner::new();
+    let src = r#"
+        const id = declare("DeviceID.ID", {value: 1}).value[0];
+        for (const s of declare("Device.WiFi.SSID.*.SSID", {value: 1})) log(s.value[0]);
+        declare("Device.ManagementServer.PeriodicInformInterval", {value: Date.now(3600000)}, {value: 300});
+        declare("VirtualParameters.X", {value: Date.now()});
+    "#;
+    let (out, _) = r.settle(src);
+    assert_eq!(out.end, End::Completed(None));
+    let session = r.cache.bytes() + size_of::<script::SessionCache>();
+    let engine = r.engine.heap_bytes() as usize;
+    eprintln!("engine heap {engine} B per worker thread; session cache {session} B");
+    assert!(session < 16 << 10, "session cache {session}");
+    assert!(engine < 1 << 20, "engine heap {engine}");
+}
+
 #[test]
 fn an_engine_stays_small() {
     let mut r = Runner::new();
