@@ -35,6 +35,20 @@ pub struct TlsFiles {
     pub key: PathBuf,
 }
 
+/// How connection requests to `https://` ConnectionRequestURLs check the CPE's certificate.
+/// CPE certificates are usually self-signed; the default still verifies them, against the
+/// system's roots and `ca_file`, and skipping verification is a deliberate, logged choice.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CrTls {
+    /// A PEM file of the CAs that signed the fleet's CPE certificates, trusted beside the
+    /// system's roots.
+    pub ca_file: Option<PathBuf>,
+    /// Accept any CPE certificate. The channel is still encrypted and the CPE must hold its
+    /// certificate's key, but anyone on the path could pose as the CPE; the ACS logs a warning
+    /// at start-up and at the first such request.
+    pub skip_verify: bool,
+}
+
 /// Everything the ACS needs to run.
 #[derive(Debug, Clone)]
 pub struct AcsConfig {
@@ -77,10 +91,16 @@ pub struct AcsConfig {
     /// How long the NBI waits for a device's session to start after a connection request when
     /// the request names no `timeout` (GenieACS's `cwmp.deviceOnlineThreshold`).
     pub device_online_threshold: Duration,
+    /// Certificate checks of connection requests over HTTPS.
+    pub cr_tls: CrTls,
     /// First retry delay of a faulted task; doubled on every further fault.
     pub task_retry_base: Duration,
     /// Faults after which a task stops being retried and is reported faulted for good.
     pub task_max_attempts: u32,
+    /// How long after a Download (Upload, ScheduleDownload, ChangeDUState) the CPE accepted
+    /// for later its task waits for the completion before it faults `timeout`: GenieACS's
+    /// `cwmp.downloadTimeout`, 3600 s by default. Checked at the device's next session.
+    pub download_timeout: Duration,
     /// Whether the ACS sets connection-request credentials on devices that have none it knows.
     pub manage_cr_credentials: bool,
     /// Whether a new or bootstrapping device's whole tree is discovered (GPN + GPV of the root).
@@ -120,8 +140,10 @@ impl Default for AcsConfig {
             retry_after_secs: (1, 180),
             cr_timeout: Duration::from_secs(3),
             device_online_threshold: Duration::from_secs(4),
+            cr_tls: CrTls::default(),
             task_retry_base: Duration::from_secs(300),
             task_max_attempts: 5,
+            download_timeout: Duration::from_secs(3600),
             manage_cr_credentials: true,
             refresh_on_bootstrap: true,
             file_server_url: None,

@@ -113,7 +113,10 @@ impl<'a> View<'a> {
 
     /// The root object exists, so the tree was discovered rather than only informed.
     pub(crate) fn discovered(&self, model: DataModel) -> bool {
-        self.tree.get(model.root()).is_some_and(|p| p.object)
+        // Listed, not only known from an Inform's parameter paths (timestamp 0).
+        self.tree
+            .get(model.root())
+            .is_some_and(|p| p.object && p.timestamp_ms > 0)
     }
 }
 

@@ -95,8 +95,9 @@ pub fn profile_key(meta: &DeviceMeta) -> String {
 /// What registration does about discovery, decided from the store's documents.
 #[derive(Debug)]
 pub(crate) enum Decision {
-    /// Discover with this walker, after writing these ops (the attempt record first of all).
-    Discover(Box<Walker>, Vec<Op>),
+    /// Discover with this walker; its start ops (the attempt record, any profile change) are
+    /// made durable with the session's write before its first RPC.
+    Discover(Box<Walker>),
     /// Too many failed attempts: record the fault (these ops) and do not discover.
     GiveUp(Vec<Op>),
     /// A `discovery` fault stands: the device is not discovered until it is deleted.
@@ -134,8 +135,9 @@ pub(crate) fn decide(
         None => (profile.as_ref().map_or(Mode::Fast, |p| p.mode), 0),
     };
     ops.push(attempt_op(device, Attempt { mode, failed }));
-    let walker = Walker::new(device, root, key, mode, failed, profile);
-    Decision::Discover(Box::new(walker), ops)
+    let mut walker = Walker::new(device, root, key, mode, failed, profile);
+    walker.start_ops = ops;
+    Decision::Discover(Box::new(walker))
 }
 
 /// Records a failed attempt in the model's profile: its devices start with `next` or a more
@@ -256,6 +258,8 @@ pub(crate) struct Walker {
     /// Leaves not read yet (fallback modes), from the end.
     unread: Vec<String>,
     got: Vec<(String, Param)>,
+    /// Writes due before the first RPC.
+    start_ops: Vec<Op>,
     /// Where the next value read is expected in `leaves` (CPEs answer in listing order).
     cursor: usize,
     /// Names listed so far, in a walk (whose listings may overlap).
@@ -285,6 +289,7 @@ impl Walker {
             leaves: Vec::new(),
             unread: Vec::new(),
             got: Vec::new(),
+            start_ops: Vec::new(),
             cursor: 0,
             seen: HashSet::new(),
             truncated: false,
@@ -306,6 +311,11 @@ impl Walker {
             path: root,
             next_level: mode == Mode::Walk,
         };
+    }
+
+    /// The writes due before the first RPC (once).
+    pub(crate) fn take_start_ops(&mut self) -> Vec<Op> {
+        std::mem::take(&mut self.start_ops)
     }
 
     /// The RPC to send.

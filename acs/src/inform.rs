@@ -111,9 +111,25 @@ pub(crate) fn apply_inform(
         expect,
     });
     if !changed.is_empty() {
-        let set = changed
-            .into_iter()
-            .map(|(n, v)| {
+        // On a first contact or a bootstrap the tree holds nothing of the model: the objects
+        // above the Inform's parameters are recorded too (writability unknown, never listed), as
+        // GenieACS records them. Later Informs leave objects alone (they may have been listed).
+        let mut ancestors: Vec<String> = Vec::new();
+        if new_device || inform.has_event(BOOTSTRAP) {
+            for (n, _) in &changed {
+                let mut at = 0;
+                while let Some(dot) = n[at..].find('.') {
+                    let object = &n[..at + dot];
+                    if !ancestors.iter().any(|a| a == object) {
+                        ancestors.push(object.to_owned());
+                    }
+                    at += dot + 1;
+                }
+            }
+        }
+        let objects = ancestors.into_iter().map(|n| (n, Param::object(None, 0)));
+        let set = objects
+            .chain(changed.into_iter().map(|(n, v)| {
                 let param = Param {
                     object: false,
                     writable: None,
@@ -122,7 +138,7 @@ pub(crate) fn apply_inform(
                     attributes: None,
                 };
                 (n, param)
-            })
+            }))
             .collect();
         ops.push(Op::UpdateTree {
             id: id.clone(),

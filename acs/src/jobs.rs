@@ -75,8 +75,16 @@ enum Work {
     },
     FactoryReset,
     Download(cwmp::Download),
+    /// One of the rest of the RPC set (`rpcs.rs`).
+    Rpc(crate::rpcs::RpcWork),
     /// Whole-tree discovery, with its fallbacks (`discovery.rs`).
     Discover(Box<crate::discovery::Walker>),
+    /// A planner's GetParameterNames: the names under `path` (objects and leaves with their
+    /// `writable`), values kept where known and read only where declarations ask, as GenieACS
+    /// does.
+    Names {
+        path: String,
+    },
 }
 
 /// One unit of work in a session.
@@ -155,12 +163,13 @@ impl Job {
                 ids.push(t.id);
                 continue;
             }
-            jobs.push(Self::from_task(t, root));
+            jobs.extend(Self::from_task(t, root));
         }
         jobs
     }
 
-    fn from_task(t: &TaskRecord, root: &str) -> Self {
+    /// The job of one task; `None` only for a kind no job knows (none today).
+    fn from_task(t: &TaskRecord, root: &str) -> Option<Self> {
         let work = match &t.kind {
             TaskKind::GetParameterValues { names } => Work::Gpv(names.clone()),
             TaskKind::SetParameterValues {
@@ -221,11 +230,12 @@ impl Job {
                 target_file_name: target_file_name.clone(),
                 ..cwmp::Download::default()
             }),
+            other => Work::Rpc(crate::rpcs::RpcWork::from_task(other, t.id)?),
         };
-        Self {
+        Some(Self {
             purpose: Purpose::Tasks(vec![t.id]),
             work,
-        }
+        })
     }
 
     /// An internal job that sets the connection-request credentials.
@@ -252,6 +262,15 @@ impl Job {
         }
     }
 
+    /// The Download that serves a CPE's RequestDownload: no task waits for it, and its
+    /// TransferComplete is acknowledged only.
+    pub(crate) fn requested_download(download: cwmp::Download) -> Self {
+        Self {
+            purpose: Purpose::Tasks(Vec::new()),
+            work: Work::Download(download),
+        }
+    }
+
     /// A refresh of a whole subtree (GetParameterNames, then GetParameterValues), as a
     /// `refreshObject` task runs it.
     #[cfg(test)]
@@ -270,6 +289,14 @@ impl Job {
         Self {
             purpose: Purpose::Tasks(Vec::new()),
             work: Work::Discover(walker),
+        }
+    }
+
+    /// Store writes that must be durable before the job's first RPC goes out.
+    pub(crate) fn take_start_ops(&mut self) -> Vec<acs_store::Op> {
+        match &mut self.work {
+            Work::Discover(walker) => walker.take_start_ops(),
+            _ => Vec::new(),
         }
     }
 
@@ -292,9 +319,8 @@ impl Job {
     ) -> Self {
         use crate::provision::Rpc;
         let work = match rpc {
-            Rpc::GetParameterNames { path, .. } => Work::Refresh {
+            Rpc::GetParameterNames { path, .. } => Work::Names {
                 path: path.trim_end_matches('.').to_owned(),
-                names: None,
             },
             Rpc::GetParameterValues { names } => Work::Gpv(names.clone()),
             Rpc::GetParameterAttributes { names } => Work::Gpa(names.clone()),
@@ -436,7 +462,12 @@ impl Job {
             },
             Work::FactoryReset => Body::FactoryReset,
             Work::Download(d) => Body::Download(d.clone()),
+            Work::Rpc(rpc) => rpc.request(),
             Work::Discover(walker) => walker.request(),
+            Work::Names { path } => Body::GetParameterNames {
+                path: object_path(path),
+                next_level: false,
+            },
         }
     }
 
@@ -456,6 +487,11 @@ impl Job {
         match (&mut self.work, answer) {
             (Work::Discover(walker), answer) => {
                 return walker.answer(answer, now_ms, meta).map(progress);
+            }
+            (Work::Names { path }, Body::GetParameterNamesResponse { parameters }) => {
+                let (set, remove) = listed(path, parameters, tree, now_ms);
+                out.set = set;
+                out.remove = remove;
             }
             (Work::Gpv(_), Body::GetParameterValuesResponse { parameters }) => {
                 out.set.reserve(parameters.len());
@@ -676,6 +712,12 @@ impl Job {
                         .push(pseudo_leaf(&format!("{base}.Download"), now_ms));
                 }
             }
+            (Work::Rpc(rpc), answer) => {
+                let applied = rpc.apply(answer, now_ms)?;
+                out.set = applied.set;
+                out.remove = applied.remove;
+                out.awaiting_transfer = applied.awaiting;
+            }
             (_, other) => {
                 return Err(Fault::new(
                     8003,
@@ -688,7 +730,10 @@ impl Job {
 
     /// Whether folding this job's answers needs the device's cached tree.
     pub(crate) fn needs_tree(&self) -> bool {
-        matches!(self.work, Work::Gpv(_) | Work::Gpa(_) | Work::Spa(_))
+        matches!(
+            self.work,
+            Work::Gpv(_) | Work::Gpa(_) | Work::Spa(_) | Work::Names { .. }
+        )
     }
 
     /// For a GetParameterValues job: its names (a 9005 answer is recovered from by splitting).
@@ -722,6 +767,57 @@ impl Job {
             | Purpose::ProvisionDownload { .. } => &[],
         }
     }
+}
+
+/// What a GetParameterNames of `path` changes in the tree: every listed node set (a known leaf
+/// keeps its value and read time, takes the listed `writable`; an object is stamped as listed
+/// now), and every known node under `path` the CPE no longer lists removed.
+fn listed(
+    path: &str,
+    parameters: Vec<cwmp::ParameterInfo>,
+    tree: Option<&ParamTree>,
+    now_ms: i64,
+) -> (Vec<(String, Param)>, Vec<String>) {
+    let mut set = Vec::with_capacity(parameters.len() + 1);
+    if !path.is_empty() {
+        let known = tree.and_then(|t| t.get(path)).and_then(|p| p.writable);
+        set.push((path.to_owned(), Param::object(known, now_ms)));
+    }
+    for p in parameters {
+        let writable = Some(p.writable);
+        if let Some(name) = p.name.strip_suffix('.') {
+            if name == path {
+                // The CPE listed the object itself: its writability is now known.
+                if let Some((_, own)) = set.first_mut() {
+                    own.writable = writable;
+                }
+            } else {
+                set.push((name.to_owned(), Param::object(writable, now_ms)));
+            }
+            continue;
+        }
+        let param = match tree.and_then(|t| t.get(&p.name)) {
+            Some(old) if !old.object => Param {
+                writable,
+                ..old.clone()
+            },
+            _ => Param::leaf(None, writable, 0),
+        };
+        set.push((p.name, param));
+    }
+    let remove = match tree {
+        Some(t) => {
+            let listed: std::collections::HashSet<&str> =
+                set.iter().map(|(n, _)| n.as_str()).collect();
+            t.iter_prefix(path)
+                .map(|(n, _)| n)
+                .filter(|n| !listed.contains(n))
+                .map(str::to_owned)
+                .collect()
+        }
+        None => Vec::new(),
+    };
+    (set, remove)
 }
 
 /// A discovery step as a job's outcome.

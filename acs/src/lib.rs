@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 mod bookkeeping;
+pub mod client_tls;
 pub mod config;
 mod cpe_auth;
 pub mod cr;
@@ -25,14 +26,16 @@ pub mod provision;
 mod reframe;
 mod register;
 mod registry;
+mod rpcs;
 pub mod server;
 mod session;
 pub mod summary;
+mod task_sweep;
 mod tasks;
 mod transfer;
 
 pub use acs_store::{self as store, DeviceId, StoreReader, TaskKind, TaskRecord, TaskStatus};
-pub use config::{AcsConfig, CpeAuthMode, Secret, StoreBackend, TlsFiles};
+pub use config::{AcsConfig, CpeAuthMode, CrTls, Secret, StoreBackend, TlsFiles};
 pub use cpe_auth::derive_password;
 pub use cr::CrError;
 pub use inform::{indexed_mac_path, note_fact};
@@ -158,6 +161,8 @@ pub struct Acs {
     /// Sizes the Retry-After of 503s to the backlog.
     pub(crate) backpressure: overload::Backpressure,
     epoch: (Instant, SystemTime),
+    /// Connection requests, with the TLS settings of `config.cr_tls`.
+    cr: cr::CrClient,
 }
 
 impl Acs {
@@ -211,8 +216,11 @@ impl Acs {
                 .file_server_url
                 .clone()
                 .unwrap_or_else(|| "http://127.0.0.1:7567".into()),
+            download_timeout_ms: i64::try_from(config.download_timeout.as_millis())
+                .unwrap_or(i64::MAX),
         });
         let store = writer.reader();
+        let cr = cr::CrClient::new(&config.cr_tls)?;
         Ok(Arc::new(Self {
             auth: cpe_auth::CpeAuth::new(&config),
             sessions: Registry::default(),
@@ -233,6 +241,7 @@ impl Acs {
             diag_locks: Mutex::new(HashMap::new()),
             backpressure: overload::Backpressure::default(),
             epoch: (Instant::now(), SystemTime::now()),
+            cr,
         }))
     }
 
@@ -426,13 +435,15 @@ impl Acs {
             .ok_or(CrError::UnknownDevice)?;
         let m = meta.value;
         self.metrics.connection_requests.inc();
-        let res = cr::send(
-            &m.connection_request_url,
-            &m.cr_username,
-            &m.cr_password,
-            self.config.cr_timeout,
-        )
-        .await;
+        let res = self
+            .cr
+            .send(
+                &m.connection_request_url,
+                &m.cr_username,
+                &m.cr_password,
+                self.config.cr_timeout,
+            )
+            .await;
         if let Err(e) = &res {
             self.metrics.connection_request_failures.inc();
             tracing::info!(%device, error = %e, "connection request failed");

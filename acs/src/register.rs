@@ -130,10 +130,7 @@ async fn discovery(
             acs.writer.apply(ops).await?;
             Ok(None)
         }
-        Decision::Discover(walker, ops) => {
-            acs.writer.apply(ops).await?;
-            Ok(Some(Job::discover(walker)))
-        }
+        Decision::Discover(walker) => Ok(Some(Job::discover(walker))),
     }
 }
 

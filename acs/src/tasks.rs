@@ -177,10 +177,11 @@ pub(crate) fn channel(id: u64) -> String {
 }
 
 /// The op that finishes a task: done now, or, for a Download the CPE accepted with status 1,
-/// parked until its TransferComplete reports (it must not be sent again meanwhile).
+/// parked until its TransferComplete reports (it must not be sent again meanwhile; see
+/// `task_sweep.rs` for how long it may stay parked).
 pub(crate) fn finish_op(mut task: TaskRecord, awaiting_transfer: bool, now_ms: i64) -> Op {
     if awaiting_transfer {
-        task.not_before_ms = i64::MAX;
+        task.not_before_ms = crate::task_sweep::parked(now_ms);
     } else {
         task.status = TaskStatus::Done {
             finished_ms: now_ms,

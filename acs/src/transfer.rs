@@ -51,7 +51,7 @@ pub(crate) fn task_ops(
     let fault = cwmp::Fault::new(tc.fault.code, tc.fault.string.clone());
     let mut ops = tasks::fault_ops(task, &fault, now_ms, policy);
     if let Op::PutTask(t) = &mut ops[0]
-        && t.not_before_ms == i64::MAX
+        && crate::task_sweep::parked_since(t).is_some()
     {
         t.not_before_ms = now_ms;
     }

@@ -88,8 +88,9 @@ pub enum ModemAccess {
         url: String,
         /// Its bearer token.
         token: acs::Secret,
-        /// The HTTP client.
-        client: reqwest::Client,
+        /// The HTTP(S) client, verifying the bridge's certificate against the system's roots
+        /// and `modem.ca_file`.
+        client: acs::client_tls::HttpsClient,
     },
 }
 

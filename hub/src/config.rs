@@ -60,8 +60,10 @@ impl Default for Config {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ProvisionerSection {
-    /// Base URL of the ERPNext (Frappe) site.
+    /// Base URL of the ERPNext (Frappe) site, `https://` (or `http://`).
     pub erp_url: Option<String>,
+    /// A PEM file of CAs trusted for ERPNext beside the system's roots (a private CA).
+    pub erp_ca_file: Option<PathBuf>,
     /// API key of the integration user (its secret from `erp_api_secret_file` or
     /// `FIBREPLANE_ERP_API_SECRET`).
     pub erp_api_key: String,
@@ -77,6 +79,7 @@ impl Default for ProvisionerSection {
     fn default() -> Self {
         Self {
             erp_url: None,
+            erp_ca_file: None,
             erp_api_key: String::new(),
             erp_api_secret_file: None,
             poll_interval_secs: 30,
@@ -97,6 +100,10 @@ pub struct AcsSection {
     pub cpe_secret_file: Option<PathBuf>,
     /// Concurrent sessions before 503.
     pub max_sessions: usize,
+    /// A PEM file of CAs that signed CPE certificates, for `https://` connection requests.
+    pub cr_tls_ca_file: Option<PathBuf>,
+    /// Accept any CPE certificate on `https://` connection requests (logged at warn).
+    pub cr_tls_skip_verify: bool,
     /// Session timeout, seconds.
     pub session_timeout_secs: u64,
     /// CWMP threads (0: one per two cores).
@@ -105,6 +112,9 @@ pub struct AcsSection {
     pub bootstrap_refresh: bool,
     /// GenieACS's `EXT_DIR`: the extensions scripts call with `ext()` (needs Node.js).
     pub ext_dir: Option<PathBuf>,
+    /// Seconds a transfer the CPE accepted may go unreported before its task faults
+    /// `timeout` (GenieACS's `cwmp.downloadTimeout`).
+    pub download_timeout_secs: u64,
 }
 
 impl Default for AcsSection {
@@ -114,10 +124,13 @@ impl Default for AcsSection {
             cpe_auth: "digest".into(),
             cpe_secret_file: None,
             max_sessions: 2048,
+            cr_tls_ca_file: None,
+            cr_tls_skip_verify: false,
             session_timeout_secs: 30,
             cwmp_threads: 0,
             bootstrap_refresh: true,
             ext_dir: None,
+            download_timeout_secs: 3600,
         }
     }
 }
@@ -189,8 +202,10 @@ pub struct ModemSection {
     /// `in_process` (the bridge runs inside the hub), `remote` (a `fibreplane modem serve` at
     /// `url`) or `off`.
     pub mode: String,
-    /// The remote bridge's URL.
+    /// The remote bridge's URL, `https://` (or `http://`).
     pub url: Option<String>,
+    /// A PEM file of CAs trusted for the remote bridge beside the system's roots.
+    pub ca_file: Option<PathBuf>,
     /// File with the remote bridge's token (else `FIBREPLANE_MODEM_TOKEN`).
     pub token_file: Option<PathBuf>,
     /// `auto` (native, Chromium on a protocol mismatch), `native` or `chromium`.
@@ -204,6 +219,7 @@ impl Default for ModemSection {
         Self {
             mode: "off".into(),
             url: None,
+            ca_file: None,
             token_file: None,
             path: "auto".into(),
             modems: Vec::new(),
@@ -215,8 +231,10 @@ impl Default for ModemSection {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MqttSection {
-    /// `mqtt://host:port`.
+    /// `mqtt://host[:port]` (1883), or `mqtts://host[:port]` (8883) for MQTT over TLS.
     pub url: Option<String>,
+    /// A PEM file of CAs trusted for an `mqtts://` broker beside the system's roots.
+    pub ca_file: Option<PathBuf>,
     /// Topic prefix: events go to `<prefix>/network`, `<prefix>/outages`,
     /// `<prefix>/device/<id>`.
     pub topic_prefix: String,
@@ -233,6 +251,7 @@ impl Default for MqttSection {
     fn default() -> Self {
         Self {
             url: None,
+            ca_file: None,
             topic_prefix: "fibreplane".into(),
             client_id: "fibreplane-hub".into(),
             username: None,
@@ -357,6 +376,15 @@ impl Config {
         if self.modem.mode == "remote" && self.modem.url.is_none() {
             bail!("modem.mode = remote needs modem.url");
         }
+        if self.mqtt.ca_file.is_some()
+            && !self
+                .mqtt
+                .url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("mqtts://"))
+        {
+            bail!("mqtt.ca_file needs an mqtts:// mqtt.url");
+        }
         Ok(())
     }
 }
@@ -425,6 +453,7 @@ mod tests {
             ("store = \"mongo\"", "store"),
             ("[modem]\nmode = \"remote\"", "modem.url"),
             ("[modem]\npath = \"firefox\"", "modem.path"),
+            ("[mqtt]\nca_file = \"/ca.pem\"", "mqtts://"),
         ] {
             let err = format!("{:#}", Config::parse(text, &none).unwrap_err());
             assert!(err.contains(why), "{text}: {err}");

@@ -175,6 +175,9 @@ pub struct MqttConfig {
     pub host: String,
     /// Broker port.
     pub port: u16,
+    /// TLS to the broker (`mqtts://`), verifying it with this configuration; `None` is plain
+    /// TCP.
+    pub tls: Option<Arc<acs::client_tls::rustls::ClientConfig>>,
     /// Topic prefix.
     pub prefix: String,
     /// Client id.
@@ -188,6 +191,7 @@ impl std::fmt::Debug for MqttConfig {
         f.debug_struct("MqttConfig")
             .field("host", &self.host)
             .field("port", &self.port)
+            .field("tls", &self.tls.is_some())
             .field("prefix", &self.prefix)
             .field("client_id", &self.client_id)
             .field(
@@ -199,16 +203,23 @@ impl std::fmt::Debug for MqttConfig {
 }
 
 impl MqttConfig {
-    /// Reads `mqtt://host[:port]`.
-    pub fn from_url(url: &str) -> anyhow::Result<(String, u16)> {
-        let rest = url
-            .strip_prefix("mqtt://")
-            .ok_or_else(|| anyhow::anyhow!("MQTT URL must start with mqtt:// ({url})"))?;
+    /// Reads `mqtt://host[:port]` (port 1883) or `mqtts://host[:port]` (TLS, port 8883):
+    /// the host, the port and whether TLS is wanted.
+    pub fn from_url(url: &str) -> anyhow::Result<(String, u16, bool)> {
+        let (rest, tls, default_port) = if let Some(r) = url.strip_prefix("mqtts://") {
+            (r, true, 8883)
+        } else if let Some(r) = url.strip_prefix("mqtt://") {
+            (r, false, 1883)
+        } else {
+            anyhow::bail!("MQTT URL must start with mqtt:// or mqtts:// ({url})");
+        };
         let rest = rest.trim_end_matches('/');
-        match rest.rsplit_once(':') {
-            Some((h, p)) => Ok((h.trim_matches(['[', ']']).to_owned(), p.parse()?)),
-            None => Ok((rest.to_owned(), 1883)),
-        }
+        // A bracketed IPv6 address holds colons of its own; the port follows its `]`.
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((h, p)) if !p.contains(']') => (h, p.parse()?),
+            _ => (rest, default_port),
+        };
+        Ok((host.trim_matches(['[', ']']).to_owned(), port, tls))
     }
 
     /// The MQTT topic of a bus topic.
@@ -236,6 +247,14 @@ pub async fn run_mqtt(bus: EventBus, config: MqttConfig, shutdown: impl Future<O
     if let Some((user, pass)) = &config.credentials {
         options.set_credentials(user, pass.expose());
     }
+    if let Some(tls) = &config.tls {
+        options.set_transport(rumqttc::Transport::tls_with_config(
+            rumqttc::TlsConfiguration::Rustls(Arc::clone(tls)),
+        ));
+    }
+    // The last failure logged at warn: a broker that cannot be reached (a refused certificate,
+    // say) is said once, not every half second, and said again when the reason changes.
+    let mut last_warned = String::new();
     let (client, mut eventloop) = rumqttc::AsyncClient::new(options, 1024);
     let ping = format!("{}/hub/ping", config.prefix);
     let pong = format!("{}/hub/pong", config.prefix);
@@ -249,7 +268,13 @@ pub async fn run_mqtt(bus: EventBus, config: MqttConfig, shutdown: impl Future<O
                 Ok(rumqttc::Event::Incoming(rumqttc::Packet::ConnAck(_))) => {
                     stats.mqtt_connects.fetch_add(1, Ordering::Relaxed);
                     stats.mqtt_connected.store(1, Ordering::Relaxed);
-                    tracing::info!(host = %config.host, port = config.port, "MQTT connected");
+                    last_warned.clear();
+                    tracing::info!(
+                        host = %config.host,
+                        port = config.port,
+                        tls = config.tls.is_some(),
+                        "MQTT connected"
+                    );
                     if client.try_subscribe(&ping, rumqttc::QoS::AtLeastOnce).is_err() {
                         tracing::warn!("could not queue the MQTT subscription");
                     }
@@ -263,6 +288,12 @@ pub async fn run_mqtt(bus: EventBus, config: MqttConfig, shutdown: impl Future<O
                     if stats.mqtt_connected.swap(0, Ordering::Relaxed) == 1 {
                         stats.mqtt_disconnects.fetch_add(1, Ordering::Relaxed);
                         tracing::warn!(error = %e, "MQTT connection lost; reconnecting");
+                    } else {
+                        let why = mqtt_failure(&e);
+                        if why != last_warned {
+                            tracing::warn!(host = %config.host, port = config.port, error = %why, "MQTT broker unreachable; retrying");
+                            last_warned = why;
+                        }
                     }
                     tracing::debug!(error = %e, "MQTT connection lost; retrying");
                     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -286,6 +317,15 @@ pub async fn run_mqtt(bus: EventBus, config: MqttConfig, shutdown: impl Future<O
     let _ = client.try_disconnect();
 }
 
+/// A connection failure said plainly: a TLS failure as rustls says it (a certificate no
+/// trusted CA signed: `mqtt.ca_file` is the remedy), anything else as rumqttc does.
+pub fn mqtt_failure(e: &rumqttc::ConnectionError) -> String {
+    match acs::client_tls::tls_failure(e) {
+        Some(tls) => format!("TLS: {tls} (is the broker's CA in mqtt.ca_file?)"),
+        None => e.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,6 +342,7 @@ mod tests {
         let c = MqttConfig {
             host: "h".into(),
             port: 1,
+            tls: None,
             prefix: "fp".into(),
             client_id: "c".into(),
             credentials: None,
@@ -310,9 +351,18 @@ mod tests {
         assert_eq!(c.topic("device:A/B#"), "fp/device/A_B_");
         assert_eq!(
             MqttConfig::from_url("mqtt://127.0.0.1:1884").unwrap(),
-            ("127.0.0.1".into(), 1884)
+            ("127.0.0.1".into(), 1884, false)
         );
         assert_eq!(MqttConfig::from_url("mqtt://broker").unwrap().1, 1883);
+        assert_eq!(
+            MqttConfig::from_url("mqtts://broker").unwrap(),
+            ("broker".into(), 8883, true)
+        );
+        assert_eq!(
+            MqttConfig::from_url("mqtts://[::1]:8884/").unwrap(),
+            ("::1".into(), 8884, true)
+        );
+        assert_eq!(MqttConfig::from_url("mqtts://[::1]").unwrap().1, 8883);
         assert!(MqttConfig::from_url("http://x").is_err());
     }
 }

@@ -22,4 +22,5 @@ mod modem;
 mod olt;
 mod provision;
 pub mod run;
+mod tls_listener;
 pub mod topology;

@@ -2,7 +2,8 @@
 //!
 //! * `modem read --host H --username U --password-env VAR [--path native|chromium|auto] --json`
 //!   reads one modem's diagnostics (the password only ever comes from the environment).
-//! * `modem serve --listen A --allow-list FILE --token-env VAR` runs the hub-facing service API.
+//! * `modem serve --listen A --allow-list FILE --token-env VAR [--tls-cert C --tls-key K]` runs
+//!   the hub-facing service API, over HTTPS with a certificate and key.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -86,6 +87,12 @@ pub(crate) struct ServeArgs {
     /// Read budget, seconds.
     #[arg(long, default_value_t = 30)]
     timeout: u64,
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key); plain HTTP without.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 pub(crate) async fn run(
@@ -177,13 +184,31 @@ async fn serve(
         &allow,
         tokens,
     )?);
+    // A bad certificate or key fails here, before the port is taken.
+    let tls = match (&a.tls_cert, &a.tls_key) {
+        (Some(cert), Some(key)) => Some(
+            acs::server::load_tls(&acs::TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            })
+            .context("--tls-cert/--tls-key")?,
+        ),
+        _ => None,
+    };
     let listener = tokio::net::TcpListener::bind(a.listen)
         .await
         .with_context(|| format!("binding {}", a.listen))?;
     let local = listener.local_addr()?;
-    tracing::info!(api = %local, modems = allow.modems.len(), "modem API listening");
-    println!("{{\"modem_api_listen\":\"{local}\"}}");
-    modem_bridge::service::serve(listener, state, shutdown).await?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(api = %local, scheme, modems = allow.modems.len(), "modem API listening");
+    println!("{{\"modem_api_listen\":\"{local}\",\"scheme\":\"{scheme}\"}}");
+    match tls {
+        Some(acceptor) => {
+            let listener = crate::tls_listener::TlsListener::new(listener, acceptor)?;
+            modem_bridge::service::serve(listener, state, shutdown).await?;
+        }
+        None => modem_bridge::service::serve(listener, state, shutdown).await?,
+    }
     browser.shutdown().await;
     Ok(())
 }

@@ -21,9 +21,12 @@ pub(crate) struct SyncArgs {
     /// Directory of the ACS store (the provisioner keeps its state there too).
     #[arg(long, default_value = "data")]
     data_dir: PathBuf,
-    /// Base URL of the ERPNext (Frappe) site.
+    /// Base URL of the ERPNext (Frappe) site, https:// or http://.
     #[arg(long, default_value = "http://127.0.0.1:8000")]
     erp_url: String,
+    /// A PEM file of CAs trusted for ERPNext beside the system's roots (a private CA).
+    #[arg(long, env = "FIBREPLANE_ERP_CA_FILE")]
+    erp_ca_file: Option<PathBuf>,
     /// API key of the integration user (the secret comes from FIBREPLANE_ERP_API_SECRET).
     #[arg(long, env = "FIBREPLANE_ERP_API_KEY")]
     erp_api_key: String,
@@ -37,13 +40,18 @@ pub(crate) struct SyncArgs {
 }
 
 /// The provisioner's ERPNext settings from the options and the environment.
-pub(crate) fn erp_config(url: &str, key: &str) -> anyhow::Result<ErpConfig> {
+pub(crate) fn erp_config(
+    url: &str,
+    ca_file: Option<PathBuf>,
+    key: &str,
+) -> anyhow::Result<ErpConfig> {
     let secret = std::env::var("FIBREPLANE_ERP_API_SECRET").unwrap_or_default();
     if secret.is_empty() {
         bail!("set FIBREPLANE_ERP_API_SECRET to the ERPNext API secret");
     }
     Ok(ErpConfig {
         base_url: url.to_owned(),
+        ca_file,
         api_key: key.to_owned(),
         api_secret: Secret::new(secret),
         ..ErpConfig::default()
@@ -53,7 +61,7 @@ pub(crate) fn erp_config(url: &str, key: &str) -> anyhow::Result<ErpConfig> {
 pub(crate) async fn run(cmd: ProvisionCommand) -> anyhow::Result<()> {
     let ProvisionCommand::Sync(args) = cmd;
     let mut config = ProvisionerConfig {
-        erp: erp_config(&args.erp_url, &args.erp_api_key)?,
+        erp: erp_config(&args.erp_url, args.erp_ca_file.clone(), &args.erp_api_key)?,
         ..ProvisionerConfig::default()
     };
     config.engine.push_on_change = args.push_now;

@@ -139,6 +139,11 @@ fn acs_config(c: &Config, s: &Secrets) -> anyhow::Result<AcsConfig> {
         session_timeout: Duration::from_secs(c.acs.session_timeout_secs),
         refresh_on_bootstrap: c.acs.bootstrap_refresh,
         ext_dir: c.acs.ext_dir.clone(),
+        download_timeout: Duration::from_secs(c.acs.download_timeout_secs),
+        cr_tls: acs::CrTls {
+            ca_file: c.acs.cr_tls_ca_file.clone(),
+            skip_verify: c.acs.cr_tls_skip_verify,
+        },
         ..AcsConfig::default()
     })
 }
@@ -227,6 +232,7 @@ pub async fn start(c: &Config, s: Secrets, extras: Extras) -> anyhow::Result<Sta
             let mut pc = provisioner::ProvisionerConfig {
                 erp: provisioner::erp::ErpConfig {
                     base_url: url.clone(),
+                    ca_file: c.provisioner.erp_ca_file.clone(),
                     api_key: c.provisioner.erp_api_key.clone(),
                     // Given, or read from the configured file or the environment.
                     api_secret: match s.erp_api_secret.clone() {
@@ -308,10 +314,16 @@ pub async fn start(c: &Config, s: Secrets, extras: Extras) -> anyhow::Result<Sta
     }
     tasks.push(tokio::spawn(Arc::clone(&hub).follow_acs()));
     if let Some(url) = &c.mqtt.url {
-        let (host, port) = MqttConfig::from_url(url)?;
+        let (host, port, tls) = MqttConfig::from_url(url)?;
+        let tls = if tls {
+            Some(acs::client_tls::verified(c.mqtt.ca_file.as_deref()).context("mqtt.ca_file")?)
+        } else {
+            None
+        };
         let config = MqttConfig {
             host,
             port,
+            tls,
             prefix: c.mqtt.topic_prefix.clone(),
             client_id: c.mqtt.client_id.clone(),
             credentials: c.mqtt.username.clone().zip(s.mqtt_password.clone()),
@@ -413,9 +425,9 @@ fn modem_access(c: &Config, s: &Secrets) -> anyhow::Result<Option<ModemAccess>> 
                 .modem_token
                 .clone()
                 .context("modem.mode = remote needs FIBREPLANE_MODEM_TOKEN or modem.token_file")?,
-            client: reqwest::Client::builder()
-                .timeout(Duration::from_secs(60))
-                .build()?,
+            client: acs::client_tls::https_client(
+                acs::client_tls::verified(c.modem.ca_file.as_deref()).context("modem.ca_file")?,
+            ),
         })),
         _ => Ok(None),
     }

@@ -41,6 +41,9 @@ pub(crate) struct Cpe {
     session_lock: tokio::sync::Mutex<()>,
     /// Wakes the CPE's task when new work arrives (CR, follow-up, local change).
     pub(crate) wake: Notify,
+    /// Installed deployment units (ChangeDUState), apart from the state because installing
+    /// one fetches a file.
+    pub(crate) units: Mutex<Vec<crate::transfers::DeploymentUnit>>,
 }
 
 /// The mutable state of a CPE; never held across an await.
@@ -74,6 +77,8 @@ pub(crate) struct CpeState {
     pub(crate) sessions: u64,
     /// The report of the last successful session.
     pub(crate) last_report: Option<SessionReport>,
+    /// The method list of the ACS's last GetRPCMethodsResponse.
+    pub(crate) acs_methods: Option<Vec<String>>,
 }
 
 impl Cpe {
@@ -103,6 +108,7 @@ impl Cpe {
             changed: BTreeSet::new(),
             sessions: 0,
             last_report: None,
+            acs_methods: None,
         };
         Self {
             index,
@@ -110,6 +116,7 @@ impl Cpe {
             state: Mutex::new(state),
             session_lock: tokio::sync::Mutex::new(()),
             wake: Notify::new(),
+            units: Mutex::new(Vec::new()),
         }
     }
 
@@ -271,7 +278,8 @@ pub(crate) async fn run_session(
                 FollowUp::ScheduleInform { delay_seconds, .. } => {
                     now + Duration::from_secs(u64::from(*delay_seconds)).min(MAX_WAIT)
                 }
-                _ => now,
+                // A transfer waits in the queue (cancellable) until its delay has passed.
+                f => now + crate::transfers::start_delay(f).unwrap_or_default(),
             };
             st.timers.push((due, f));
         }
@@ -368,11 +376,19 @@ async fn exchanges(
                 },
                 _ => None,
             };
+            if let Some(env) = &msg {
+                note_acs_message(cpe, report, env);
+            }
             session.receive(now, ans.status, msg)
         };
         acs_turn = false;
         match event {
-            CpeEvent::Send(env) => body = cwmp::to_bytes(&env).into(),
+            CpeEvent::Send(env) => {
+                if !matches!(env.body, Body::Inform(_)) {
+                    report.cpe_requests.push(env.body.name().to_owned());
+                }
+                body = cwmp::to_bytes(&env).into();
+            }
             CpeEvent::SendEmpty => {
                 acs_turn = true;
             }
@@ -381,7 +397,13 @@ async fn exchanges(
                 let quirk =
                     crate::quirk::intercept(shared.discovery_quirk, &cpe.lock().model, &req);
                 let resp = match quirk {
-                    None => answer(&mut cpe.lock().model, req, follow),
+                    None => {
+                        let mut st = cpe.lock();
+                        match crate::transfers::answer(&mut st, &req, follow) {
+                            Some(resp) => resp,
+                            None => answer(&mut st.model, req, follow),
+                        }
+                    }
                     Some(Misbehaviour::Answer(body)) => *body,
                     Some(Misbehaviour::Silent) => {
                         tokio::time::sleep(shared.session_timeout).await;
@@ -409,6 +431,17 @@ async fn exchanges(
         }
     }
     Err(SimError::Timeout)
+}
+
+/// Notes what the report and tests look at in an ACS message: HoldRequests, and the method
+/// list of a GetRPCMethodsResponse.
+fn note_acs_message(cpe: &Cpe, report: &mut SessionReport, env: &Envelope) {
+    if env.header.hold_requests == Some(true) {
+        report.held = true;
+    }
+    if let Body::GetRpcMethodsResponse { methods } = &env.body {
+        cpe.lock().acs_methods = Some(methods.clone());
+    }
 }
 
 #[cfg(test)]

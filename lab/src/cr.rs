@@ -3,7 +3,8 @@
 //! The ACS GETs a CPE's ConnectionRequestURL; the CPE challenges with Digest (qop `auth`, MD5),
 //! checks the answer against the ConnectionRequestUsername/Password in its own model (as the ACS
 //! set them), answers 200 with an empty body and then opens a session with
-//! `6 CONNECTION REQUEST`. A CPE that is in a session or rebooting answers 503.
+//! `6 CONNECTION REQUEST`. A CPE that is in a session or rebooting answers 503. With a TLS
+//! configuration the server speaks HTTPS, as CPEs with a (usually self-signed) certificate do.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
+use tokio_rustls::TlsAcceptor;
 
 use crate::fleet::Shared;
 
@@ -32,9 +34,13 @@ const MAX_CONNECTIONS: usize = 1024;
 /// Nonces a CPE remembers, so that two ACS workers racing a challenge both succeed.
 const NONCES_KEPT: usize = 4;
 
-/// Serves connection requests until `shutdown` flips to true.
+/// How long a TLS client may take over its handshake.
+const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Serves connection requests until `shutdown` flips to true, over TLS when `tls` is set.
 pub(crate) async fn serve(
     listener: TcpListener,
+    tls: Option<TlsAcceptor>,
     shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -53,19 +59,37 @@ pub(crate) async fn serve(
             continue;
         };
         let shared = shared.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |req| {
-                let shared = shared.clone();
-                async move { Ok::<_, Infallible>(handle(&shared, &req)) }
-            });
-            let conn = http1::Builder::new()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(std::time::Duration::from_secs(10))
-                .serve_connection(TokioIo::new(stream), service);
-            let _ = conn.await;
+            match tls {
+                None => serve_conn(stream, shared).await,
+                Some(tls) => {
+                    if let Ok(Ok(stream)) =
+                        tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(stream)).await
+                    {
+                        serve_conn(stream, shared).await;
+                    }
+                }
+            }
             drop(permit);
         });
     }
+}
+
+/// Serves HTTP/1.1 connection requests on one connection, plain or TLS.
+async fn serve_conn<S>(stream: S, shared: Arc<Shared>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req| {
+        let shared = shared.clone();
+        async move { Ok::<_, Infallible>(handle(&shared, &req)) }
+    });
+    let conn = http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(std::time::Duration::from_secs(10))
+        .serve_connection(TokioIo::new(stream), service);
+    let _ = conn.await;
 }
 
 fn empty(status: StatusCode) -> Response<Full<Bytes>> {

@@ -1,5 +1,5 @@
-//! The file transfer behind the Download RPC: an HTTP GET whose outcome becomes the
-//! TransferComplete FaultStruct.
+//! The file transfers behind the Download and Upload RPCs: an HTTP GET or PUT whose outcome
+//! becomes the TransferComplete FaultStruct.
 
 use std::time::Duration;
 
@@ -61,6 +61,37 @@ pub(crate) async fn fetch(url: &str, username: &str, password: &str, timeout: Du
         }
     }
     failed(9012, "File server authentication failure")
+}
+
+/// Sends `body` to `url` with an HTTP PUT (TR-069's upload method; plain HTTP only). The
+/// ACS's upload URLs carry their own token, so no credentials are sent.
+pub(crate) async fn put(url: &str, body: Bytes, timeout: Duration) -> Outcome {
+    let Ok(target) = HttpUrl::parse(url) else {
+        return failed(9013, "Unsupported protocol for file transfer");
+    };
+    let len = body.len();
+    let send = async {
+        let mut sender = connect(&target, Duration::from_secs(10))
+            .await
+            .map_err(|_| 9015u32)?;
+        let req = Request::put(target.path.as_str())
+            .header(HOST, target.authority.as_str())
+            .body(Full::new(body))
+            .map_err(|_| 9011u32)?;
+        sender.ready().await.map_err(|_| 9015u32)?;
+        let resp = sender.send_request(req).await.map_err(|_| 9015u32)?;
+        Ok::<u16, u32>(resp.status().as_u16())
+    };
+    match tokio::time::timeout(timeout, send).await {
+        Err(_) => failed(9011, "Upload failure"),
+        Ok(Err(code)) => failed(code, "Unable to contact file server"),
+        Ok(Ok(200..=299)) => Outcome {
+            fault: FaultStruct::default(),
+            bytes: len,
+        },
+        Ok(Ok(401 | 403)) => failed(9012, "File server authentication failure"),
+        Ok(Ok(_)) => failed(9011, "Upload failure"),
+    }
 }
 
 /// The Authorization header answering the server's challenge.

@@ -41,6 +41,9 @@ pub struct SimConfig {
     pub cr_listen: SocketAddr,
     /// Host (and port) written into ConnectionRequestURL; defaults to the listener's address.
     pub cr_advertise: Option<String>,
+    /// Serve connection requests over TLS with this configuration (`https://` URLs), as CPEs
+    /// with a certificate do; `None` is plain HTTP.
+    pub cr_tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
     /// Most sessions in flight at once across the fleet.
     pub concurrency: usize,
     /// CWMP version the CPEs speak.
@@ -79,6 +82,7 @@ impl Default for SimConfig {
             auth: CpeAuth::None,
             cr_listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             cr_advertise: None,
+            cr_tls: None,
             concurrency: 256,
             version: CwmpVersion::V1_2,
             session_timeout: Duration::from_secs(30),
@@ -158,7 +162,12 @@ impl Fleet {
             };
             SocketAddr::new(ip, local.port()).to_string()
         });
-        let cr_base = format!("http://{host}");
+        let scheme = if config.cr_tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let cr_base = format!("{scheme}://{host}");
         let base = config.model.clone();
         let cpes = (0..config.count)
             .map(|i| {
@@ -199,6 +208,7 @@ impl Fleet {
         let (tx, rx) = watch::channel(false);
         let mut tasks = vec![tokio::spawn(crate::cr::serve(
             listener,
+            config.cr_tls.clone().map(tokio_rustls::TlsAcceptor::from),
             shared.clone(),
             rx.clone(),
         ))];
@@ -256,6 +266,50 @@ impl Fleet {
         let cpe = self.cpe(i)?;
         let extra: Vec<EventStruct> = events.iter().map(|e| EventStruct::new(*e)).collect();
         run_session(&self.shared, cpe, &extra).await
+    }
+
+    /// Queues a request CPE `i` sends the ACS in its next session (after its Inform):
+    /// `GetRPCMethods`, `AutonomousTransferComplete`, `RequestDownload`,
+    /// `AutonomousDUStateChangeComplete`, … as a real CPE would on its own initiative.
+    pub fn queue_request(&self, i: usize, request: cwmp::Body) -> bool {
+        let Ok(cpe) = self.cpe(i) else { return false };
+        cpe.lock().pending_requests.push(request);
+        true
+    }
+
+    /// The method list of the last GetRPCMethodsResponse CPE `i` received from the ACS.
+    pub fn acs_methods(&self, i: usize) -> Option<Vec<String>> {
+        self.cpe(i).ok()?.lock().acs_methods.clone()
+    }
+
+    /// The CPE's requests not yet delivered (TransferComplete, DUStateChangeComplete, …), by
+    /// name.
+    pub fn pending_requests(&self, i: usize) -> Vec<String> {
+        self.cpe(i).map_or_else(
+            |_| Vec::new(),
+            |c| {
+                c.lock()
+                    .pending_requests
+                    .iter()
+                    .map(|b| b.name().to_owned())
+                    .collect()
+            },
+        )
+    }
+
+    /// The deployment units installed on CPE `i` (ChangeDUState), as (UUID, version).
+    pub fn deployment_units(&self, i: usize) -> Vec<(String, String)> {
+        self.cpe(i).map_or_else(
+            |_| Vec::new(),
+            |c| {
+                c.units
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .iter()
+                    .map(|u| (u.uuid.clone(), u.version.clone()))
+                    .collect()
+            },
+        )
     }
 
     /// The unmasked value of a parameter of CPE `i`.

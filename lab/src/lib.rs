@@ -8,6 +8,9 @@
 //!
 //! [`erp`] is `erp-sim`, a Frappe/ERPNext REST stand-in seeded to match the fleet.
 //!
+//! [`tls`] makes a test CA and lets lab peers serve TLS with its certificates (erp-sim over
+//! HTTPS, the fleet's connection-request server with [`SimConfig::cr_tls`]).
+//!
 //! [`xx230v`] is a separate peer: `xx230v-sim`, an emulator of the TP-Link XX230v's web UI for the
 //! modem bridge.
 //!
@@ -30,6 +33,7 @@ mod echo;
 pub mod erp;
 mod error;
 mod fleet;
+pub mod genie_golden;
 mod model;
 mod model_rpc;
 pub mod olt;
@@ -38,6 +42,8 @@ mod report;
 mod respond;
 mod task;
 mod time;
+pub mod tls;
+mod transfers;
 pub mod xx230v;
 
 pub use auth::{CpeAuth, Credential, derive_password};

@@ -14,6 +14,10 @@ pub struct SessionReport {
     pub acs_requests: Vec<String>,
     /// Fault codes the CPE answered with, in order.
     pub faults: Vec<u32>,
+    /// Names of the requests the CPE sent after its Inform (`TransferComplete`, …), in order.
+    pub cpe_requests: Vec<String>,
+    /// Whether an ACS message of the session set HoldRequests.
+    pub held: bool,
     /// Whether the session ended with 204 (rather than an empty 200).
     pub ended_204: bool,
     /// Wall-clock time from the first connect to the end of the session.

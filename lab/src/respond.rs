@@ -6,7 +6,7 @@
 //! SetParameterValues that requests a diagnostics test.
 
 use cwmp::codec::UNKNOWN_TIME;
-use cwmp::{Body, Download};
+use cwmp::{Body, Download, DuOperation, Upload};
 
 use crate::model::CpeModel;
 use crate::model_rpc::fault;
@@ -20,6 +20,17 @@ pub(crate) enum FollowUp {
     FactoryReset,
     /// Fetch the file, then inform `7 TRANSFER COMPLETE` + `M Download` with TransferComplete.
     Download(Box<Download>),
+    /// Send the file, then inform `7 TRANSFER COMPLETE` + `M Upload` with TransferComplete.
+    Upload(Box<Upload>),
+    /// A ScheduleDownload: fetched when its first window opens, reported with
+    /// `M ScheduleDownload`.
+    ScheduledDownload(Box<Download>),
+    /// Install/update/uninstall deployment units, then inform `11 DU STATE CHANGE COMPLETE` +
+    /// `M ChangeDUState` with DUStateChangeComplete.
+    ChangeDuState {
+        operations: Vec<DuOperation>,
+        command_key: String,
+    },
     /// Inform `3 SCHEDULED` + `M ScheduleInform` after the delay.
     ScheduleInform {
         delay_seconds: u32,
@@ -46,6 +57,12 @@ const METHODS: &[&str] = &[
     "FactoryReset",
     "Download",
     "ScheduleInform",
+    "Upload",
+    "ScheduleDownload",
+    "CancelTransfer",
+    "GetQueuedTransfers",
+    "GetAllQueuedTransfers",
+    "ChangeDUState",
 ];
 
 /// Computes the answer to `request`, pushing any after-session work onto `follow`.

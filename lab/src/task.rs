@@ -3,7 +3,7 @@
 //! (reboot, factory reset, download, scheduled inform).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use cwmp::codec::UNKNOWN_TIME;
 use cwmp::{Body, EventStruct, TransferComplete};
@@ -16,9 +16,6 @@ use crate::respond::FollowUp;
 
 /// The event that reports a finished diagnostics test (lost by a reboot).
 const DIAGNOSTICS_COMPLETE: &str = "8 DIAGNOSTICS COMPLETE";
-
-/// Longest Download DelaySeconds honoured; a lab run should not wait days.
-const MAX_DOWNLOAD_DELAY: Duration = Duration::from_secs(3600);
 
 /// What the task does next.
 #[derive(Debug)]
@@ -161,9 +158,51 @@ async fn perform(shared: &Arc<Shared>, cpe: &Arc<Cpe>, f: FollowUp) {
             st.timers.clear();
             st.pending_events = vec![EventStruct::new("0 BOOTSTRAP"), EventStruct::new("1 BOOT")];
         }
+        FollowUp::Upload(u) => {
+            let start_time = crate::time::now_datetime();
+            let content = upload_content(&cpe.lock().model, &u.file_type);
+            let out = crate::download::put(&u.url, content, shared.session_timeout * 4).await;
+            tracing::debug!(cpe = %cpe.device_id, bytes = out.bytes, code = out.fault.code, "upload");
+            transfer_complete(cpe, &u.command_key, "M Upload", out, start_time);
+        }
+        FollowUp::ChangeDuState {
+            operations,
+            command_key,
+        } => {
+            let results = crate::transfers::change_du_state(
+                &cpe.units,
+                &operations,
+                shared.session_timeout * 4,
+            )
+            .await;
+            let mut st = cpe.lock();
+            st.pending_requests.push(Body::DuStateChangeComplete {
+                results,
+                command_key: command_key.clone(),
+            });
+            add_event(
+                &mut st.pending_events,
+                EventStruct::new("11 DU STATE CHANGE COMPLETE"),
+            );
+            let ev = EventStruct {
+                code: "M ChangeDUState".into(),
+                command_key,
+            };
+            add_event(&mut st.pending_events, ev);
+        }
+        FollowUp::ScheduledDownload(d) => {
+            let start_time = crate::time::now_datetime();
+            let out = crate::download::fetch(
+                &d.url,
+                &d.username,
+                &d.password,
+                shared.session_timeout * 4,
+            )
+            .await;
+            transfer_complete(cpe, &d.command_key, "M ScheduleDownload", out, start_time);
+        }
         FollowUp::Download(d) => {
-            let delay = Duration::from_secs(u64::from(d.delay_seconds)).min(MAX_DOWNLOAD_DELAY);
-            tokio::time::sleep(delay).await;
+            // Its DelaySeconds were spent in the transfer queue (see `transfers.rs`).
             let start_time = crate::time::now_datetime();
             let out = crate::download::fetch(
                 &d.url,
@@ -207,6 +246,62 @@ async fn perform(shared: &Arc<Shared>, cpe: &Arc<Cpe>, f: FollowUp) {
         }
     }
     let _ = run_session(shared, cpe, &[]).await;
+}
+
+/// Queues the TransferComplete of a finished transfer with `7 TRANSFER COMPLETE` and its
+/// `M <method>` event.
+fn transfer_complete(
+    cpe: &Cpe,
+    command_key: &str,
+    method_event: &str,
+    out: crate::download::Outcome,
+    start_time: String,
+) {
+    let complete_time = if out.fault.code == 0 {
+        crate::time::now_datetime()
+    } else {
+        UNKNOWN_TIME.to_owned()
+    };
+    let mut st = cpe.lock();
+    st.pending_requests
+        .push(Body::TransferComplete(TransferComplete {
+            command_key: command_key.to_owned(),
+            fault: out.fault,
+            start_time,
+            complete_time,
+        }));
+    add_event(
+        &mut st.pending_events,
+        EventStruct::new("7 TRANSFER COMPLETE"),
+    );
+    let ev = EventStruct {
+        code: method_event.into(),
+        command_key: command_key.to_owned(),
+    };
+    add_event(&mut st.pending_events, ev);
+}
+
+/// What an Upload sends: for a configuration file, the CPE's parameters as `path=value` lines
+/// (as GetParameterValues reads them: secrets read back empty); for anything else, a short log.
+fn upload_content(model: &crate::model::CpeModel, file_type: &str) -> bytes::Bytes {
+    if file_type.starts_with("1 ") {
+        let mut out = String::from("# lab CPE configuration backup\n");
+        for p in model
+            .get_parameter_values(&[String::new()])
+            .unwrap_or_default()
+        {
+            out.push_str(&p.name);
+            out.push('=');
+            out.push_str(&p.value);
+            out.push('\n');
+        }
+        bytes::Bytes::from(out)
+    } else {
+        let now = crate::time::now_datetime();
+        bytes::Bytes::from(format!(
+            "{now} lab-cpe: boot ok\n{now} lab-cpe: cwmp session ok\n"
+        ))
+    }
 }
 
 /// Runs one diagnostics test and, unless a later write superseded it, writes its results and

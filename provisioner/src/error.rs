@@ -25,6 +25,13 @@ pub enum ProvisionError {
     /// ERPNext is unreachable or failing (connection error, timeout, 5xx); retried.
     #[error("ERPNext unavailable: {0}")]
     Unavailable(String),
+    /// ERPNext's TLS certificate was refused (no trusted CA signed it, or it names another
+    /// host), or the configured CA file is unusable: `provisioner.erp_ca_file` is the remedy.
+    #[error("ERPNext over TLS: {0} (is its CA in provisioner.erp_ca_file or --erp-ca-file?)")]
+    Tls(String),
+    /// The provisioner's own configuration cannot work (an unusable CA file).
+    #[error("configuration: {0}")]
+    Config(String),
     /// The device's data model lacks what the settings need.
     #[error("data model: {0}")]
     DataModel(String),

@@ -342,6 +342,164 @@ pub struct AutonomousTransferComplete {
     pub complete_time: String,
 }
 
+/// `TimeWindowStruct` of ScheduleDownload: when, relative to the request, the CPE may transfer.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TimeWindow {
+    /// Seconds after the request at which the window opens.
+    pub window_start: u32,
+    /// Seconds after the request at which the window closes.
+    pub window_end: u32,
+    /// `1 At Any Time`, `2 Immediately`, `3 When Idle` or `4 Confirmation Needed`.
+    pub window_mode: String,
+    /// Text shown to the user when the mode asks for confirmation.
+    pub user_message: String,
+    /// Retries the CPE may make inside the window; -1 leaves it to the CPE.
+    pub max_retries: i32,
+}
+
+/// Arguments of the ScheduleDownload RPC (a Download bound to one or two time windows).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ScheduleDownload {
+    /// Command key echoed in TransferComplete.
+    pub command_key: String,
+    /// TR-069 file type, as for Download.
+    pub file_type: String,
+    /// Where the CPE fetches the file.
+    pub url: String,
+    /// File-server user name (may be empty).
+    pub username: String,
+    /// File-server password (may be empty).
+    pub password: String,
+    /// Size in bytes, 0 if unknown.
+    pub file_size: u64,
+    /// Target file name on the CPE.
+    pub target_file_name: String,
+    /// One or two windows in which the transfer may happen.
+    pub time_windows: Vec<TimeWindow>,
+}
+
+/// `QueuedTransferStruct` of GetQueuedTransfersResponse.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct QueuedTransfer {
+    /// The command key of the Download/ScheduleDownload.
+    pub command_key: String,
+    /// 1 not yet started, 2 in progress, 3 completed (awaiting TransferComplete).
+    pub state: u32,
+}
+
+/// `AllQueuedTransferStruct` of GetAllQueuedTransfersResponse.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AllQueuedTransfer {
+    /// The command key, empty for transfers another party requested.
+    pub command_key: String,
+    /// 1 not yet started, 2 in progress, 3 completed.
+    pub state: u32,
+    /// True for a download, false for an upload.
+    pub is_download: bool,
+    /// TR-069 file type.
+    pub file_type: String,
+    /// Size in bytes.
+    pub file_size: u64,
+    /// Target file name.
+    pub target_file_name: String,
+}
+
+/// One operation of ChangeDUState (`InstallOpStruct`, `UpdateOpStruct`, `UninstallOpStruct`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DuOperation {
+    /// Install a deployment unit from `url`.
+    Install {
+        /// Where the CPE fetches the unit.
+        url: String,
+        /// The unit's UUID (may be empty: the CPE derives one).
+        uuid: String,
+        /// File-server user name.
+        username: String,
+        /// File-server password.
+        password: String,
+        /// The execution environment to install into (empty: the CPE's choice).
+        execution_env_ref: String,
+    },
+    /// Update an installed unit.
+    Update {
+        /// The unit's UUID (empty: every unit).
+        uuid: String,
+        /// The version to update (empty: every version).
+        version: String,
+        /// Where the CPE fetches the new version (empty: the unit's own URL).
+        url: String,
+        /// File-server user name.
+        username: String,
+        /// File-server password.
+        password: String,
+    },
+    /// Uninstall a unit.
+    Uninstall {
+        /// The unit's UUID.
+        uuid: String,
+        /// The version to remove (empty: every version).
+        version: String,
+        /// The execution environment it is installed in.
+        execution_env_ref: String,
+    },
+}
+
+impl DuOperation {
+    /// The operation's element name (`InstallOpStruct`, …).
+    pub fn element(&self) -> &'static str {
+        match self {
+            Self::Install { .. } => "InstallOpStruct",
+            Self::Update { .. } => "UpdateOpStruct",
+            Self::Uninstall { .. } => "UninstallOpStruct",
+        }
+    }
+}
+
+/// `OpResultStruct` of DUStateChangeComplete, and with `operation_performed` set, the
+/// `AutonOpResultStruct` of AutonomousDUStateChangeComplete.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OpResult {
+    /// The unit's UUID.
+    pub uuid: String,
+    /// The unit's path in the CPE's `SoftwareModules.DeploymentUnit` table.
+    pub deployment_unit_ref: String,
+    /// The unit's version.
+    pub version: String,
+    /// `Installed`, `Uninstalled` or `Failed`.
+    pub current_state: String,
+    /// Whether the unit's dependencies were resolved.
+    pub resolved: bool,
+    /// Comma-separated paths of the execution units the unit holds.
+    pub execution_unit_ref_list: String,
+    /// When the operation started (`dateTime` text).
+    pub start_time: String,
+    /// When it completed (`dateTime` text).
+    pub complete_time: String,
+    /// Outcome; code 0 is success.
+    pub fault: FaultStruct,
+    /// `Install`, `Update` or `Uninstall`: only in autonomous results.
+    pub operation_performed: String,
+}
+
+/// `OptionStruct` of GetOptionsResponse: an option a voucher enabled.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OptionInfo {
+    /// The option's name.
+    pub option_name: String,
+    /// The serial number of the voucher that enabled it.
+    pub voucher_sn: String,
+    /// Bit 0 enabled, bit 1 setup (TR-069 A.4.1.2).
+    pub state: u32,
+    /// `0 Disabled`, `1 Enabled with expiration`, `2 Enabled without expiration`.
+    pub mode: String,
+    /// When it was enabled (`dateTime` text).
+    pub start_date: String,
+    /// When it expires (`dateTime` text; empty when it does not).
+    pub expiration_date: String,
+    /// Whether it may be moved to another CPE.
+    pub is_transferable: bool,
+}
+
 /// The Inform RPC.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Inform {
@@ -434,6 +592,34 @@ pub enum Body {
         /// Echoed in `M ScheduleInform`.
         command_key: String,
     },
+    /// ScheduleDownload.
+    ScheduleDownload(ScheduleDownload),
+    /// CancelTransfer.
+    CancelTransfer {
+        /// The command key of the Download/Upload to cancel.
+        command_key: String,
+    },
+    /// GetQueuedTransfers.
+    GetQueuedTransfers,
+    /// GetAllQueuedTransfers.
+    GetAllQueuedTransfers,
+    /// SetVouchers.
+    SetVouchers {
+        /// Signed vouchers, base64 text.
+        vouchers: Vec<String>,
+    },
+    /// GetOptions.
+    GetOptions {
+        /// An option name, or empty for all.
+        option_name: String,
+    },
+    /// ChangeDUState.
+    ChangeDuState {
+        /// The operations, performed in order.
+        operations: Vec<DuOperation>,
+        /// Echoed in DUStateChangeComplete and `M ChangeDUState`.
+        command_key: String,
+    },
 
     // ---- CPE → ACS responses ----
     /// GetRPCMethodsResponse (either direction).
@@ -499,6 +685,29 @@ pub enum Body {
     },
     /// ScheduleInformResponse.
     ScheduleInformResponse,
+    /// ScheduleDownloadResponse.
+    ScheduleDownloadResponse,
+    /// CancelTransferResponse.
+    CancelTransferResponse,
+    /// GetQueuedTransfersResponse.
+    GetQueuedTransfersResponse {
+        /// The transfers the ACS requested that are not yet complete.
+        transfers: Vec<QueuedTransfer>,
+    },
+    /// GetAllQueuedTransfersResponse.
+    GetAllQueuedTransfersResponse {
+        /// Every queued transfer, whoever requested it.
+        transfers: Vec<AllQueuedTransfer>,
+    },
+    /// ChangeDUStateResponse.
+    ChangeDuStateResponse,
+    /// SetVouchersResponse.
+    SetVouchersResponse,
+    /// GetOptionsResponse.
+    GetOptionsResponse {
+        /// The options asked for.
+        options: Vec<OptionInfo>,
+    },
 
     // ---- CPE → ACS requests ----
     /// Inform.
@@ -514,6 +723,29 @@ pub enum Body {
         /// Name/value arguments.
         arguments: Vec<(String, String)>,
     },
+    /// DUStateChangeComplete.
+    DuStateChangeComplete {
+        /// One result per operation of the ChangeDUState.
+        results: Vec<OpResult>,
+        /// The ChangeDUState's command key.
+        command_key: String,
+    },
+    /// AutonomousDUStateChangeComplete.
+    AutonomousDuStateChangeComplete {
+        /// One result per operation, each naming the operation performed.
+        results: Vec<OpResult>,
+    },
+    /// Kicked (deprecated in CWMP 1.4, still in its method set).
+    Kicked {
+        /// The command the web page asked for.
+        command: String,
+        /// The page's referer.
+        referer: String,
+        /// The command's argument.
+        arg: String,
+        /// Where the browser goes next.
+        next: String,
+    },
 
     // ---- ACS → CPE responses ----
     /// InformResponse.
@@ -527,6 +759,15 @@ pub enum Body {
     AutonomousTransferCompleteResponse,
     /// RequestDownloadResponse.
     RequestDownloadResponse,
+    /// DUStateChangeCompleteResponse.
+    DuStateChangeCompleteResponse,
+    /// AutonomousDUStateChangeCompleteResponse.
+    AutonomousDuStateChangeCompleteResponse,
+    /// KickedResponse.
+    KickedResponse {
+        /// Where the browser goes next.
+        next_url: String,
+    },
 
     /// A SOAP Fault with CWMP detail.
     Fault(Fault),
@@ -549,6 +790,13 @@ impl Body {
             Self::Download(_) => "Download",
             Self::Upload(_) => "Upload",
             Self::ScheduleInform { .. } => "ScheduleInform",
+            Self::ScheduleDownload(_) => "ScheduleDownload",
+            Self::CancelTransfer { .. } => "CancelTransfer",
+            Self::GetQueuedTransfers => "GetQueuedTransfers",
+            Self::GetAllQueuedTransfers => "GetAllQueuedTransfers",
+            Self::ChangeDuState { .. } => "ChangeDUState",
+            Self::SetVouchers { .. } => "SetVouchers",
+            Self::GetOptions { .. } => "GetOptions",
             Self::GetRpcMethodsResponse { .. } => "GetRPCMethodsResponse",
             Self::GetParameterNamesResponse { .. } => "GetParameterNamesResponse",
             Self::GetParameterValuesResponse { .. } => "GetParameterValuesResponse",
@@ -562,14 +810,29 @@ impl Body {
             Self::DownloadResponse { .. } => "DownloadResponse",
             Self::UploadResponse { .. } => "UploadResponse",
             Self::ScheduleInformResponse => "ScheduleInformResponse",
+            Self::ScheduleDownloadResponse => "ScheduleDownloadResponse",
+            Self::CancelTransferResponse => "CancelTransferResponse",
+            Self::GetQueuedTransfersResponse { .. } => "GetQueuedTransfersResponse",
+            Self::GetAllQueuedTransfersResponse { .. } => "GetAllQueuedTransfersResponse",
+            Self::ChangeDuStateResponse => "ChangeDUStateResponse",
+            Self::SetVouchersResponse => "SetVouchersResponse",
+            Self::GetOptionsResponse { .. } => "GetOptionsResponse",
             Self::Inform(_) => "Inform",
             Self::TransferComplete(_) => "TransferComplete",
             Self::AutonomousTransferComplete(_) => "AutonomousTransferComplete",
             Self::RequestDownload { .. } => "RequestDownload",
+            Self::DuStateChangeComplete { .. } => "DUStateChangeComplete",
+            Self::AutonomousDuStateChangeComplete { .. } => "AutonomousDUStateChangeComplete",
+            Self::Kicked { .. } => "Kicked",
             Self::InformResponse { .. } => "InformResponse",
             Self::TransferCompleteResponse => "TransferCompleteResponse",
             Self::AutonomousTransferCompleteResponse => "AutonomousTransferCompleteResponse",
             Self::RequestDownloadResponse => "RequestDownloadResponse",
+            Self::DuStateChangeCompleteResponse => "DUStateChangeCompleteResponse",
+            Self::AutonomousDuStateChangeCompleteResponse => {
+                "AutonomousDUStateChangeCompleteResponse"
+            }
+            Self::KickedResponse { .. } => "KickedResponse",
             Self::Fault(_) => "Fault",
         }
     }
@@ -582,6 +845,9 @@ impl Body {
                 | Self::TransferComplete(_)
                 | Self::AutonomousTransferComplete(_)
                 | Self::RequestDownload { .. }
+                | Self::DuStateChangeComplete { .. }
+                | Self::AutonomousDuStateChangeComplete { .. }
+                | Self::Kicked { .. }
                 | Self::GetRpcMethods
         )
     }
@@ -603,6 +869,13 @@ impl Body {
                 | Self::Download(_)
                 | Self::Upload(_)
                 | Self::ScheduleInform { .. }
+                | Self::ScheduleDownload(_)
+                | Self::CancelTransfer { .. }
+                | Self::GetQueuedTransfers
+                | Self::GetAllQueuedTransfers
+                | Self::ChangeDuState { .. }
+                | Self::SetVouchers { .. }
+                | Self::GetOptions { .. }
         )
     }
 }

@@ -142,6 +142,7 @@ pub fn document(
 
 /// The file server: `GET`/`HEAD /<name>` with single byte ranges. Read-only and
 /// unauthenticated, as CPEs fetch firmware with the URL alone; only uploaded files are served.
+/// The one write is a CPE's upload to a slot an `upload` task opened (`uploads.rs`).
 pub fn router(acs: Arc<acs::Acs>, files: FileStore) -> axum::Router {
     axum::Router::new()
         .fallback(serve_file)
@@ -157,6 +158,11 @@ async fn serve_file(
         *r.status_mut() = status;
         r
     };
+    let slot = req.uri().path().strip_prefix(crate::uploads::PREFIX);
+    if let (Some(token), true) = (slot, matches!(*req.method(), Method::PUT | Method::POST)) {
+        let token = token.to_owned();
+        return crate::uploads::receive(&acs, &files, &token, req.into_body()).await;
+    }
     if req.method() != Method::GET && req.method() != Method::HEAD {
         let mut r = plain(StatusCode::METHOD_NOT_ALLOWED, "405 Method Not Allowed");
         r.headers_mut()

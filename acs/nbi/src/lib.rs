@@ -14,9 +14,12 @@ pub mod auth;
 pub mod files;
 pub mod import;
 pub mod listing;
+pub mod ping;
 mod routes;
 pub mod script_check;
 pub mod task_body;
+pub mod task_rpcs;
+pub mod uploads;
 
 use axum::serve::ListenerExt;
 use std::future::Future;

@@ -202,6 +202,11 @@ async fn dispatch(State(ctx): State<Ctx>, req: Request) -> Response {
             _ => not_allowed("POST"),
         },
         ["tasks", _, _] => not_found(),
+        // GenieACS's route admits only host characters; anything else is not this route.
+        ["ping", host] if crate::ping::valid_host(host) => match *m {
+            Method::GET | Method::HEAD => ping(host).await,
+            _ => not_allowed("GET, HEAD"),
+        },
         ["devices", id] if !id.is_empty() => match *m {
             Method::DELETE => config::delete_device(&ctx, id).await,
             _ => not_allowed("DELETE"),
@@ -254,7 +259,32 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/faults/{id}"),
     ("DELETE", "/tasks/{id}"),
     ("POST", "/tasks/{id}/retry"),
+    ("GET", "/ping/{host}"),
+    ("HEAD", "/ping/{host}"),
 ];
+
+/// `/ping/{host}` with GenieACS's answers: 200 and `ping`'s output when an echo came back,
+/// else 500 with the error (`ping.rs`).
+async fn ping(host: &str) -> Response {
+    let failed = |msg: String| {
+        let mut r = text(StatusCode::INTERNAL_SERVER_ERROR, msg);
+        r.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        r
+    };
+    match crate::ping::ping(host).await {
+        Ok(report) if report.received > 0 => {
+            let mut r = respond(StatusCode::OK, None, "text/plain", Body::from(report.text));
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            r
+        }
+        Ok(_) => failed(format!(
+            "Error: Command failed: ping -w 1 -i 0.2 -c 3 -- {host}\n"
+        )),
+        Err(e) => failed(format!("Error: {e}")),
+    }
+}
 
 /// Collections of documents the NBI stores for clients (GenieACS's names).
 const CONFIG_COLLECTIONS: [&str; 5] = [

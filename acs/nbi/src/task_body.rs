@@ -28,6 +28,9 @@ pub struct NewTask {
     pub kind: TaskKind,
     /// Seconds after creation after which the task is dropped, from `expiry`.
     pub expiry_secs: Option<i64>,
+    /// For an `upload` task, the name its file is to have in the file server (`fileName`;
+    /// empty: the caller names it).
+    pub upload_file_name: Option<String>,
 }
 
 fn bad(msg: impl Into<String>) -> TaskError {
@@ -143,8 +146,17 @@ pub fn parse(
                 "provisions tasks need the provisioning engine, which this version lacks",
             ));
         }
-        other => return Err(bad(format!("unknown task name {other:?}"))),
+        other => match crate::task_rpcs::parse(other, t, file_url) {
+            Some(kind) => kind?,
+            None => return Err(bad(format!("unknown task name {other:?}"))),
+        },
     };
+    let upload_file_name = matches!(kind, TaskKind::Upload { .. }).then(|| {
+        t.get("fileName")
+            .and_then(Json::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    });
     let expiry_secs = match t.get("expiry") {
         None | Some(Json::Null) => None,
         Some(v) => Some(
@@ -153,7 +165,11 @@ pub fn parse(
                 .ok_or_else(|| bad("expiry is a number of seconds"))? as i64,
         ),
     };
-    Ok(NewTask { kind, expiry_secs })
+    Ok(NewTask {
+        kind,
+        expiry_secs,
+        upload_file_name,
+    })
 }
 
 fn check_path(p: &str) -> Result<(), TaskError> {

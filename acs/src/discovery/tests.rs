@@ -153,7 +153,11 @@ fn start(profile: Option<Profile>, unfinished: Option<Attempt>) -> Decision {
 
 fn walker(d: Decision) -> (Walker, Vec<Op>) {
     match d {
-        Decision::Discover(w, ops) => (*w, ops),
+        Decision::Discover(mut w) => {
+            let ops = w.take_start_ops();
+            assert!(w.take_start_ops().is_empty(), "start ops are taken once");
+            (*w, ops)
+        }
         other => panic!("{other:?}"),
     }
 }

@@ -13,6 +13,7 @@
 //! | `cwmp.connectionRequestTimeout` | ms | [`AcsConfig::cr_timeout`] |
 //! | `cwmp.retryDelay` | s | [`AcsConfig::task_retry_base`] (faulted tasks and channels) |
 //! | `cwmp.deviceOnlineThreshold` | ms | [`AcsConfig::device_online_threshold`] (the NBI's wait) |
+//! | `cwmp.downloadTimeout` | s | [`AcsConfig::download_timeout`] (unreported transfers fault) |
 //!
 //! Applying is pure: [`apply`] takes the documents and returns what it took and what it left.
 
@@ -65,6 +66,7 @@ pub fn apply(config: &mut AcsConfig, docs: &[(String, Vec<u8>)]) -> Report {
             "cwmp.connectionRequestTimeout" => Some((&mut config.cr_timeout, 1.0)),
             "cwmp.retryDelay" => Some((&mut config.task_retry_base, 1000.0)),
             "cwmp.deviceOnlineThreshold" => Some((&mut config.device_online_threshold, 1.0)),
+            "cwmp.downloadTimeout" => Some((&mut config.download_timeout, 1000.0)),
             _ => None,
         };
         let Some((slot, ms_per_unit)) = target else {
@@ -121,7 +123,7 @@ fn unsupported(key: &str) -> String {
         "cwmp.gpvBatchSize" | "cwmp.gpnNextLevel" | "cwmp.skipRootGpn" => {
             "discovery picks its batches and walk per model by itself (GET /discovery/)"
         }
-        "cwmp.downloadTimeout" | "cwmp.maxCommitIterations" => {
+        "cwmp.maxCommitIterations" => {
             "not yet taken from GenieACS's config: set it in Fibreplane's configuration"
         }
         k if k.starts_with("cwmp.") => "no Fibreplane equivalent",
@@ -149,13 +151,15 @@ mod tests {
                 doc("cwmp.connectionRequestTimeout", "2000"),
                 doc("cwmp.retryDelay", "60 * 2"),
                 doc("cwmp.deviceOnlineThreshold", "'6000'"),
+                doc("cwmp.downloadTimeout", "600"),
             ],
         );
+        assert_eq!(c.download_timeout, Duration::from_secs(600));
         assert_eq!(c.session_timeout, Duration::from_secs(45));
         assert_eq!(c.cr_timeout, Duration::from_millis(2000));
         assert_eq!(c.task_retry_base, Duration::from_secs(120));
         assert_eq!(c.device_online_threshold, Duration::from_secs(6));
-        assert_eq!(r.applied.len(), 4, "{r:?}");
+        assert_eq!(r.applied.len(), 5, "{r:?}");
         assert!(r.ignored.is_empty(), "{r:?}");
     }
 

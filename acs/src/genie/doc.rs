@@ -253,6 +253,7 @@ pub fn task(t: &TaskRecord) -> Node {
             ("fileName".into(), s(url.rsplit('/').next().unwrap_or(url))),
             ("targetFileName".into(), s(target_file_name)),
         ],
+        other => crate::rpcs::task_fields(other).unwrap_or_default(),
     };
     fields.push(("device".into(), s(t.device.as_str())));
     fields.push(("timestamp".into(), Node::Date(t.created_ms)));

@@ -174,6 +174,9 @@ pub enum Configuration {
     },
 }
 
+/// The deepest path a refresh of an object reads (GenieACS's `MAX_DEPTH`).
+const REFRESH_DEPTH: usize = 16;
+
 /// The presets, split so that a session reads only those that can apply to its device.
 ///
 /// A preset whose precondition names device ids (`{"_id": "…"}`, `$in`, or such a conjunct) can
@@ -313,9 +316,13 @@ impl Preset {
                     .map(|t| t.trim_start_matches("xsd:").to_owned()),
                 _ => None,
             };
+            // Without an explicit type the device's decides, as in GenieACS (which converts
+            // an untyped value to the parameter's type when it writes): when the tree does not
+            // know it yet, `~` marks the JSON type as a fallback the planner replaces once the
+            // parameter has been read.
             let ty = explicit
                 .or_else(|| type_of(path))
-                .unwrap_or_else(|| json_type.to_owned());
+                .unwrap_or_else(|| format!("{}{json_type}", provision::UNTYPED));
             let mut d = Declaration::new(path);
             d.value = Some((text, ty));
             Some(d)
@@ -344,18 +351,24 @@ impl Preset {
                 Configuration::Refresh { path, age_secs } => {
                     let fresh = now_ms - age_secs.saturating_mul(1000);
                     let object = tree.get(path).is_some_and(|n| n.object);
-                    let mut d = Declaration::new(if object {
-                        format!("{}.*", path.trim_end_matches('.'))
-                    } else {
-                        path.clone()
-                    });
-                    // Listing an object reads its whole subtree's values too.
                     if object {
-                        d.path_fresh_ms = Some(fresh);
+                        // The object's names and every value below it, at every depth, as
+                        // GenieACS's `refresh` declares them (to its path depth limit).
+                        let base = path.trim_end_matches('.');
+                        let depth = base.split('.').count();
+                        for k in 1..=REFRESH_DEPTH.saturating_sub(depth) {
+                            let mut d = Declaration::new(format!("{base}{}", ".*".repeat(k)));
+                            if k == 1 {
+                                d.path_fresh_ms = Some(fresh);
+                            }
+                            d.value_fresh_ms = Some(fresh);
+                            out.push(d);
+                        }
                     } else {
+                        let mut d = Declaration::new(path.clone());
                         d.value_fresh_ms = Some(fresh);
+                        out.push(d);
                     }
-                    out.push(d);
                 }
                 Configuration::Tag { .. } => {}
                 Configuration::Instances { path, count } => {
@@ -536,7 +549,8 @@ mod tests {
         assert_eq!(decls[0].path, "Device.WiFi.SSID.[SSID:Guest]");
         assert_eq!(decls[0].instances, Some((1, 1)));
         assert_eq!(decls[1].path, "Device.WiFi.SSID.[SSID:Guest].Enable");
-        assert_eq!(decls[1].value, Some(("true".into(), "boolean".into())));
+        // Untyped and not known yet: the device's type will decide, boolean failing that.
+        assert_eq!(decls[1].value, Some(("true".into(), "~boolean".into())));
         assert_eq!(decls[2].instances, Some((0, 0)));
         let missing = p(
             "m",
@@ -641,11 +655,24 @@ mod tests {
         assert_eq!(d[0].value, Some(("300".into(), "unsignedInt".into())));
         assert_eq!(d[1].value_fresh_ms, Some(40_000));
         assert_eq!(
-            (d[2].path.as_str(), d[2].path_fresh_ms),
-            ("A.*", Some(40_000)),
-            "an object is listed again"
+            (d[2].path.as_str(), d[2].path_fresh_ms, d[2].value_fresh_ms),
+            ("A.*", Some(40_000), Some(40_000)),
+            "an object is listed again, and its values read"
         );
-        assert_eq!(d[3].value, Some(("7".into(), "int".into())));
+        // Every depth below it, to GenieACS's limit of 16 segments.
+        let deeper: Vec<&str> = d[3..]
+            .iter()
+            .map(|d| d.path.as_str())
+            .take_while(|p| p.starts_with("A.*"))
+            .collect();
+        assert_eq!(deeper.len(), 14);
+        assert_eq!(deeper[0], "A.*.*");
+        assert!(
+            d[3..17]
+                .iter()
+                .all(|d| d.value_fresh_ms == Some(40_000) && d.path_fresh_ms.is_none())
+        );
+        assert_eq!(d[17].value, Some(("7".into(), "int".into())));
         let order: Vec<String> = sorted(vec![
             p("b", &json!({"weight": 1})),
             p("a", &json!({"weight": 1})),

@@ -34,6 +34,9 @@ pub const REBOOT: &str = "Reboot";
 pub const FACTORY_RESET: &str = "FactoryReset";
 /// The pseudo-object recording Downloads the ACS sent.
 pub const DOWNLOADS: &str = "Downloads";
+/// Prefix of a declared value's type that only stands in until the device's type is known (an
+/// untyped value in GenieACS takes the parameter's type when it is written).
+pub const UNTYPED: char = '~';
 
 /// One declaration about a path pattern (`*` matches any one instance, `[Key:Value,…]` the
 /// instances whose keys hold those values).
@@ -269,10 +272,17 @@ fn discovery_points(tree: &ParamTree, segs: &[Segment]) -> Vec<(String, Option<i
             .filter(|n| n.object && n.timestamp_ms > 0)
             .map(|n| n.timestamp_ms)
     };
+    // A known leaf has no children to list (a pattern deeper than the tree goes past it).
+    let may_have_children = |p: &str| tree.get(p).is_none_or(|n| n.object);
     for (i, seg) in segs.iter().enumerate() {
         match seg {
             Segment::Any | Segment::Alias(_) => {
-                out.extend(lv[i].iter().map(|base| (base.clone(), listed(base))));
+                out.extend(
+                    lv[i]
+                        .iter()
+                        .filter(|base| may_have_children(base))
+                        .map(|base| (base.clone(), listed(base))),
+                );
             }
             Segment::Name(n) => {
                 // A named node the tree does not know may exist: its parent must be listed.
@@ -452,7 +462,14 @@ fn writes(tree: &ParamTree, decls: &[(&Declaration, Vec<Segment>)]) -> Vec<Rpc> 
                 && !param.value.as_ref().is_some_and(|v| same_value(v, want))
                 && !spv.iter().any(|(q, _, _)| q == &p)
             {
-                spv.push((p.clone(), want.clone(), ty.clone()));
+                let ty = match ty.strip_prefix(UNTYPED) {
+                    Some(fallback) => param
+                        .value
+                        .as_ref()
+                        .map_or_else(|| fallback.to_owned(), |v| v.xsd_type().to_owned()),
+                    None => ty.clone(),
+                };
+                spv.push((p.clone(), want.clone(), ty));
             }
             let Some(have) = &param.attributes else {
                 continue;

@@ -130,5 +130,6 @@ async fn perform_read(acs: &Acs, device: &DeviceId, read: Read) -> Result<ReadOu
             };
             ReadOutput::Extension(Box::new((call.key, answer)))
         }
+        Read::Files => ReadOutput::Files(store.docs(crate::FILES).await?),
     })
 }

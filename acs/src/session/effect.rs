@@ -59,6 +59,8 @@ pub(crate) enum Read {
     /// The result of a script's `ext()` call, run by the extension host (not a store read,
     /// but IO the session waits for the same way).
     Extension(script::ExtCall),
+    /// Every file's metadata document (to serve a RequestDownload by file type).
+    Files,
 }
 
 /// What a [`Read`] found.
@@ -85,6 +87,8 @@ pub(crate) enum ReadOutput {
     /// For [`Read::Extension`]: the call's cache key and the extension's answer or fault
     /// (boxed: rare, and larger than the other answers).
     Extension(Box<(String, Result<serde_json::Value, script::Fault>)>),
+    /// For [`Read::Files`]: each file's name and metadata document.
+    Files(Vec<(String, Vec<u8>)>),
 }
 
 /// Something the session wants done. [`Effect::Read`] and [`Effect::Apply`] suspend it until

@@ -14,6 +14,7 @@
 //! it does not have asks for it before changing anything, so it simply runs again once the data
 //! is there.
 
+mod cpe_requests;
 mod driver;
 mod effect;
 mod provisioning;
@@ -49,6 +50,9 @@ pub(crate) struct Policy {
     pub(crate) retry: RetryPolicy,
     /// The file server's base URL, for Downloads that presets declare.
     pub(crate) file_server_url: String,
+    /// How long a transfer may stay unreported before its task faults `timeout`
+    /// (GenieACS's `cwmp.downloadTimeout`).
+    pub(crate) download_timeout_ms: i64,
 }
 
 /// How long a session's device lease lasts: its idle timeout (the CPE's own, if it announced
@@ -135,6 +139,10 @@ pub(crate) struct Session {
     queued: Option<(Option<u64>, Vec<TaskRecord>)>,
     stored_meta: Option<Option<Box<Versioned<DeviceMeta>>>>,
     files: HashMap<String, u64>,
+    /// The file server's documents, read to serve a RequestDownload.
+    file_docs: Option<Vec<(String, Vec<u8>)>>,
+    /// Why the next answer to a CPE request carries HoldRequests (see `cpe_requests.rs`).
+    hold_reason: Option<&'static str>,
     /// The Inform's event codes, for presets (empty when there are none).
     events: Vec<String>,
     provisioning: provisioning::Provisioning,
@@ -203,6 +211,8 @@ impl Session {
             queued: None,
             stored_meta: None,
             files: HashMap::new(),
+            file_docs: None,
+            hold_reason: None,
             events,
             provisioning: provisioning::Provisioning::Pending,
             cycles: 0,
@@ -321,6 +331,7 @@ impl Session {
                 self.files.insert(name, size);
             }
             Ok(ReadOutput::Extension(ext)) => self.provisioning.ext_result(&ext.0, ext.1),
+            Ok(ReadOutput::Files(docs)) => self.file_docs = Some(docs),
             Err(e) => self.fail(&e, "store read failed"),
         }
     }
@@ -498,11 +509,16 @@ impl Session {
                 Target::Unknown => {}
             }
         }
+        self.record_cpe_request(now.ms)?;
         let Stage::CpeRequest(body) = std::mem::replace(&mut self.stage, Stage::Idle) else {
             return Ok(());
         };
         let answer = self.cpe_answer(body);
-        let env = self.machine.respond(now.at, answer);
+        let mut env = self.machine.respond(now.at, answer);
+        if let Some(reason) = self.hold_reason.take() {
+            tracing::debug!(device = %self.device, reason, "holding the CPE's requests");
+            env.header.hold_requests = Some(true);
+        }
         self.stage = Stage::Reply(Reply::Envelope(Box::new(env)));
         Ok(())
     }
@@ -512,29 +528,14 @@ impl Session {
     fn cpe_answer(&self, body: Body) -> Body {
         match body {
             Body::TransferComplete(_) => Body::TransferCompleteResponse,
-            Body::AutonomousTransferComplete(atc) => {
-                tracing::info!(device = %self.device, url = %atc.transfer_url, code = atc.fault.code, "autonomous transfer complete");
-                Body::AutonomousTransferCompleteResponse
-            }
-            Body::RequestDownload { file_type, .. } => {
-                tracing::info!(device = %self.device, %file_type, "CPE requested a download");
-                Body::RequestDownloadResponse
-            }
-            Body::GetRpcMethods => Body::GetRpcMethodsResponse {
-                methods: [
-                    "Inform",
-                    "GetRPCMethods",
-                    "TransferComplete",
-                    "AutonomousTransferComplete",
-                    "RequestDownload",
-                ]
-                .map(String::from)
-                .to_vec(),
-            },
-            other => Body::Fault(Fault::new(
-                8000,
-                format!("method {} not supported", other.name()),
-            )),
+            Body::AutonomousTransferComplete(_) => Body::AutonomousTransferCompleteResponse,
+            Body::RequestDownload { .. } => Body::RequestDownloadResponse,
+            other => cpe_requests::answer(&other).unwrap_or_else(|| {
+                Body::Fault(Fault::new(
+                    8000,
+                    format!("method {} not supported", other.name()),
+                ))
+            }),
         }
     }
 
@@ -553,7 +554,10 @@ impl Session {
                 self.stage = Stage::Reply(reply);
                 return Ok(());
             }
-            if let Some(job) = self.jobs.pop_front() {
+            if let Some(mut job) = self.jobs.pop_front() {
+                // What must be durable before the job's first RPC (a discovery's attempt record)
+                // goes with the write made before that RPC's reply.
+                self.push_fault_ops(job.take_start_ops());
                 self.current = Some(job);
                 continue;
             }
@@ -566,6 +570,7 @@ impl Session {
                         .into_iter()
                         .filter(|t| t.status == TaskStatus::Pending)
                         .collect();
+                    let queued = self.sweep_tasks(queued, now.ms);
                     if queued.is_empty() {
                         self.effects.push_back(Effect::NoTasks(generation));
                     }

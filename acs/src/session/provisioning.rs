@@ -523,7 +523,7 @@ fn decode_tag(encoded: &str) -> String {
 }
 
 /// Where a CPE fetches a file named in a declared Download: the file server's URL for it.
-fn file_url(base: &str, name: &str) -> String {
+pub(super) fn file_url(base: &str, name: &str) -> String {
     format!("{}/{}", base.trim_end_matches('/'), encode_uri(name))
 }
 

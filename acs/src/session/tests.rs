@@ -205,6 +205,7 @@ impl World {
                     base_ms: RETRY_BASE_MS,
                 },
                 file_server_url: "http://files.lab:7567".into(),
+                download_timeout_ms: 3_600_000,
             }),
             42,
             self.now.at,
@@ -290,6 +291,8 @@ impl World {
                 });
                 ReadOutput::Extension(Box::new((call.key, answer)))
             }
+            // No session test serves a RequestDownload; the loopback tests do.
+            Read::Files => ReadOutput::Files(Vec::new()),
         })
     }
 

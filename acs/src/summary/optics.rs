@@ -118,6 +118,51 @@ pub const PROFILES: &[OpticalProfile] = &[
         zero_is_unset: true,
         source: "rilpires/flashman zte-f660.js: 10·log10(v·0.0001)",
     },
+    OpticalProfile {
+        name: "nokia_alu",
+        model: DataModel::Tr098,
+        object: "InternetGatewayDevice.X_ALU_OntOpticalParam",
+        rx: "RXPower",
+        tx: "TXPower",
+        unit: PowerUnit::Dbm,
+        zero_is_unset: false,
+        source: "rilpires/flashman nokia-g2425.js, nokia-g1425ga.js, nokia-g120w-f.js: \
+                 parseFloat, no conversion",
+    },
+    OpticalProfile {
+        name: "fiberhome_gpon",
+        model: DataModel::Tr098,
+        object: "InternetGatewayDevice.WANDevice.{i}.X_FH_GponInterfaceConfig",
+        rx: "RXPower",
+        tx: "TXPower",
+        unit: PowerUnit::Dbm,
+        zero_is_unset: false,
+        source: "rilpires/flashman fiberhome-hg6145f.js, fiberhome-hg6245d.js: parseFloat, \
+                 no conversion",
+    },
+    OpticalProfile {
+        name: "cmcc_gpon",
+        model: DataModel::Tr098,
+        object: "InternetGatewayDevice.WANDevice.{i}.X_CMCC_GponInterfaceConfig",
+        rx: "RXPower",
+        tx: "TXPower",
+        unit: PowerUnit::TenthMicrowatt,
+        zero_is_unset: true,
+        source: "China Mobile firmware (Nokia G-140W-C, G-1426-MA; ZTE F673): rilpires/flashman \
+                 nokia-g140w.js, nokia-g1426ma.js, zte-f673.js: 10·log10(v·0.0001)",
+    },
+    OpticalProfile {
+        name: "ctcom_gpon",
+        model: DataModel::Tr098,
+        object: "InternetGatewayDevice.WANDevice.{i}.X_CT-COM_GponInterfaceConfig",
+        rx: "RXPower",
+        tx: "TXPower",
+        unit: PowerUnit::TenthMicrowatt,
+        zero_is_unset: true,
+        source: "China Telecom firmware (Raisecom HT803G, Cianet GW24AC and other ODM ONTs): \
+                 rilpires/flashman raisecom-ht803g-rev-t.js, cianet-gw24ac.js: \
+                 10·log10(v·0.0001)",
+    },
 ];
 
 /// Optical levels of the ONU.
@@ -204,12 +249,14 @@ pub(super) fn optics(r: &mut Reader<'_>, model: DataModel) -> Option<Optics> {
 /// The objects to refresh when a device's optics are missing: each profile's object up to its
 /// first instance number.
 pub(super) fn candidates(model: DataModel) -> Vec<String> {
-    let mut out: Vec<String> = PROFILES
-        .iter()
-        .filter(|p| p.model == model)
-        .map(|p| p.object.split(".{i}").next().unwrap_or(p.object).to_owned())
-        .collect();
-    out.dedup();
+    let mut out: Vec<String> = Vec::new();
+    for p in PROFILES.iter().filter(|p| p.model == model) {
+        let object = p.object.split(".{i}").next().unwrap_or(p.object);
+        // Several profiles live under the same object (`WANDevice`); it is refreshed once.
+        if !out.iter().any(|o| o == object) {
+            out.push(object.to_owned());
+        }
+    }
     out
 }
 
@@ -238,7 +285,10 @@ mod tests {
         );
         assert_eq!(
             candidates(DataModel::Tr098),
-            ["InternetGatewayDevice.WANDevice"]
+            [
+                "InternetGatewayDevice.WANDevice",
+                "InternetGatewayDevice.X_ALU_OntOpticalParam"
+            ]
         );
     }
 }

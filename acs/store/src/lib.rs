@@ -62,8 +62,8 @@ pub use backend::{Backend, StoreFuture};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::StoreError;
 pub use model::{
-    Attributes, DeviceId, DeviceMeta, FaultRecord, Identity, Param, ParamTree, TaskKind,
-    TaskRecord, TaskStatus, Value, Versioned, normalize_mac,
+    Attributes, DeviceId, DeviceMeta, DuOp, FaultRecord, Identity, Param, ParamTree, TaskKind,
+    TaskRecord, TaskStatus, TransferWindow, Value, Versioned, normalize_mac,
 };
 #[cfg(not(feature = "engine"))]
 use redb_backend::open_redb;

@@ -11,13 +11,17 @@ use std::time::Duration;
 pub(crate) const WAIT: Duration = Duration::from_secs(20);
 
 pub(crate) async fn fleet(url: String, count: usize, secret: &str) -> Fleet {
-    let config = SimConfig {
+    fleet_with(SimConfig {
         acs_url: url,
         count,
         auth: CpeAuth::Digest(Credential::Secret(secret.to_owned())),
         stagger: Duration::ZERO,
         ..SimConfig::default()
-    };
+    })
+    .await
+}
+
+pub(crate) async fn fleet_with(config: SimConfig) -> Fleet {
     Fleet::start(config).await.expect("fleet")
 }
 

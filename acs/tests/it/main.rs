@@ -2,6 +2,7 @@
 //! the lab's cpe-sim agents. One test binary; each module is one concern.
 
 mod bookkeeping;
+mod cr_https;
 mod diagnostics;
 mod digest;
 mod discovery;
@@ -10,6 +11,7 @@ mod failing_store;
 mod genie_config;
 mod harness;
 mod http_server;
+mod optics_vendors;
 mod presets;
 mod props;
 mod scripts;

@@ -17,14 +17,22 @@ pub(crate) const HUAWEI: &str = include_str!("../../testdata/trees/huawei-hg8245
 pub(crate) const ZTE: &str = include_str!("../../testdata/trees/zte-f660.csv");
 pub(crate) const GENERIC: &str = include_str!("../../testdata/trees/generic-tr181-ont.csv");
 
-/// The fixtures, by golden name.
-fn fixtures() -> [(&'static str, &'static str); 4] {
+/// The whole-device fixtures, by golden name.
+fn devices() -> [(&'static str, &'static str); 4] {
     [
         ("tplink-xx230v", fibreplane_schemas::XX230V_CSV),
         ("huawei-hg8245h", HUAWEI),
         ("zte-f660", ZTE),
         ("generic-tr181-ont", GENERIC),
     ]
+}
+
+/// Every fixture with a golden: the whole devices, then the optics-only trees of
+/// `optics_vendors.rs`.
+fn fixtures() -> Vec<(&'static str, &'static str)> {
+    let mut all = devices().to_vec();
+    all.extend(crate::optics_vendors::TREES);
+    all
 }
 
 /// A stored tree as the ACS would hold it after discovering a CPE serving `csv`.
@@ -377,7 +385,7 @@ fn stale_and_missing_sections_say_what_to_refresh() {
 
 #[test]
 fn secrets_never_reach_a_summary() {
-    for (name, csv) in fixtures() {
+    for (name, csv) in devices() {
         let mut t = tree(csv, READ_MS);
         let secret_paths: Vec<String> = t
             .iter()

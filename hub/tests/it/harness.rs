@@ -39,6 +39,9 @@ pub(crate) struct Options {
     pub(crate) locations: Vec<(usize, &'static str)>,
     /// Also poll the lab OLT under this second name (names the scrape must escape).
     pub(crate) olt_alias: Option<&'static str>,
+    /// Read the modems through a remote bridge over HTTPS (a certificate from a test CA),
+    /// trusting that CA (`true`) or only the system's roots (`false`).
+    pub(crate) remote_modem_https: Option<bool>,
 }
 
 /// A directory of fixed links, standing for the provisioner's matched ERPNext records.
@@ -71,6 +74,37 @@ impl hub::app::Directory for FixedDirectory {
 /// The ACS id of lab CPE `i`.
 pub(crate) fn device(i: usize) -> String {
     format!("1C61B4-Device2-FPSIM{i:08}")
+}
+
+/// The remote bridge's bearer token in the tests.
+const BRIDGE_TOKEN: &str = "bridge-token-bridge-token-bridge";
+
+/// Serves the modem bridge over HTTPS for the modems the lab put in `config` and points the
+/// stack at it as a remote bridge; with `trust`, the test CA is its `modem.ca_file`. The server
+/// lives as long as the test's runtime.
+async fn remote_bridge(config: &mut Config, dir: &std::path::Path, trust: bool) {
+    use fibreplane_lab::tls::{TestCa, TlsListener};
+    let ca = TestCa::new("bridge CA").unwrap();
+    let cert = ca.issue(&["127.0.0.1"]).unwrap();
+    let allow = modem_bridge::service::AllowList {
+        modems: config.modem.modems.clone(),
+    };
+    let state = std::sync::Arc::new(
+        modem_bridge::service::ApiState::new(
+            modem_bridge::Bridge::new(Duration::from_secs(30), None).unwrap(),
+            &allow,
+            vec![Secret::new(BRIDGE_TOKEN)],
+        )
+        .unwrap()
+        .with_default_path(modem_bridge::PathChoice::Native),
+    );
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = tcp.local_addr().unwrap();
+    let listener = TlsListener::new(tcp, cert.server_config().unwrap());
+    tokio::spawn(axum::serve(listener, modem_bridge::service::router(state)).into_future());
+    config.modem.mode = "remote".into();
+    config.modem.url = Some(format!("https://{addr}"));
+    config.modem.ca_file = trust.then(|| ca.write_ca(dir, "bridge-ca.pem").unwrap());
 }
 
 pub(crate) async fn start(opts: Options) -> TestStack {
@@ -115,7 +149,11 @@ pub(crate) async fn start(opts: Options) -> TestStack {
         twin.id = alias.into();
         config.olt.push(twin);
     }
+    if let Some(trust) = opts.remote_modem_https {
+        remote_bridge(&mut config, dir.path(), trust).await;
+    }
     let secrets = Secrets {
+        modem_token: opts.remote_modem_https.map(|_| Secret::new(BRIDGE_TOKEN)),
         cpe: Some(Secret::new(CPE_SECRET)),
         hub_token: Some(Secret::new(TOKEN)),
         tech_key: Some(Secret::new(TECH_KEY)),

@@ -4,9 +4,11 @@
 
 mod api;
 mod cli;
+mod cli_tls;
 mod devices;
 mod events;
 mod harness;
 mod logscan;
 mod metrics;
 mod security;
+mod tls;

@@ -15,7 +15,6 @@ use serde_json::{Value as Json, json};
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
-use tokio::net::TcpListener;
 
 /// The erp-sim application.
 pub fn router(sim: Arc<ErpSim>) -> Router {
@@ -31,12 +30,17 @@ pub fn router(sim: Arc<ErpSim>) -> Router {
         .with_state(sim)
 }
 
-/// Serves erp-sim on a pre-bound listener until `shutdown` completes.
-pub async fn serve(
-    listener: TcpListener,
+/// Serves erp-sim on a pre-bound listener until `shutdown` completes: a `TcpListener` for HTTP,
+/// a [`crate::tls::TlsListener`] for HTTPS.
+pub async fn serve<L>(
+    listener: L,
     sim: Arc<ErpSim>,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+) -> std::io::Result<()>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
     axum::serve(listener, router(sim))
         .with_graceful_shutdown(shutdown)
         .await

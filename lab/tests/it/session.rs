@@ -331,12 +331,12 @@ async fn unknown_methods_get_fault_9000_and_the_session_goes_on() {
         "<soap-env:Envelope xmlns:soap-env=\"http://schemas.xmlsoap.org/soap/envelope/\" \
          xmlns:cwmp=\"urn:dslforum-org:cwmp-1-2\"><soap-env:Header><cwmp:ID \
          soap-env:mustUnderstand=\"1\">raw-1</cwmp:ID></soap-env:Header><soap-env:Body>\
-         <cwmp:GetAllQueuedTransfers/></soap-env:Body></soap-env:Envelope>"
+         <cwmp:X_LAB_Frobnicate/></soap-env:Body></soap-env:Envelope>"
             .to_owned(),
     );
     acs.push(Body::GetRpcMethods);
     let r = fleet.inform(0, &[]).await.unwrap();
-    assert_eq!(r.acs_requests, ["GetAllQueuedTransfers", "GetRPCMethods"]);
+    assert_eq!(r.acs_requests, ["X_LAB_Frobnicate", "GetRPCMethods"]);
     assert_eq!(r.faults, [9000]);
     let seen = acs.seen();
     assert!(

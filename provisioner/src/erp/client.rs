@@ -6,14 +6,23 @@ use super::metrics::ErpMetrics;
 use super::wire::{self, Limits, Row};
 use crate::error::ProvisionError;
 use acs::Secret;
+use acs::client_tls::{self, HttpsBody, HttpsClient};
+use bytes::Bytes;
+use http::{Method, header};
+use http_body_util::BodyExt;
 use serde_json::json;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
+use url::Url;
 
 /// How to reach ERPNext.
 #[derive(Debug, Clone)]
 pub struct ErpConfig {
-    /// `http://host:port` of the Frappe site.
+    /// `https://host[:port]` (or `http://`) of the Frappe site.
     pub base_url: String,
+    /// A PEM file of CAs trusted beside the system's roots for an `https://` site (a private
+    /// CA); `None` trusts the system's roots only.
+    pub ca_file: Option<PathBuf>,
     /// API key of the integration user.
     pub api_key: String,
     /// API secret of the integration user.
@@ -34,6 +43,7 @@ impl Default for ErpConfig {
     fn default() -> Self {
         Self {
             base_url: "http://127.0.0.1:8000".into(),
+            ca_file: None,
             api_key: String::new(),
             api_secret: Secret::default(),
             page_size: 500,
@@ -48,20 +58,26 @@ impl Default for ErpConfig {
 /// A Frappe REST client for `Service Equipment`.
 #[derive(Debug)]
 pub struct ErpClient {
-    http: reqwest::Client,
+    http: HttpsClient,
     config: ErpConfig,
     metrics: ErpMetrics,
 }
 
 impl ErpClient {
-    /// Builds the client; the URL must be `http://…`.
+    /// Builds the client; the URL must be `https://…` or `http://…`, and a configured CA file
+    /// must hold certificates.
     pub fn new(config: ErpConfig) -> Result<Self, ProvisionError> {
-        reqwest::Url::parse(&config.base_url)
+        let url = Url::parse(&config.base_url)
             .map_err(|e| ProvisionError::BadRecord(format!("ERPNext URL: {e}")))?;
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .build()
-            .map_err(|e| ProvisionError::Unavailable(e.to_string()))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(ProvisionError::BadRecord(format!(
+                "ERPNext URL must be https:// or http://, not {}://",
+                url.scheme()
+            )));
+        }
+        let tls = client_tls::verified(config.ca_file.as_deref())
+            .map_err(|e| ProvisionError::Config(format!("ERPNext {e}")))?;
+        let http = client_tls::https_client(tls);
         Ok(Self {
             http,
             config,
@@ -85,8 +101,8 @@ impl ErpClient {
         self.metrics.register(registry);
     }
 
-    fn url(&self, name: Option<&str>) -> Result<reqwest::Url, ProvisionError> {
-        let mut url = reqwest::Url::parse(&self.config.base_url)
+    fn url(&self, name: Option<&str>) -> Result<Url, ProvisionError> {
+        let mut url = Url::parse(&self.config.base_url)
             .map_err(|e| ProvisionError::BadRecord(format!("ERPNext URL: {e}")))?;
         {
             let mut seg = url
@@ -101,14 +117,14 @@ impl ErpClient {
         Ok(url)
     }
 
-    fn auth(&self) -> reqwest::header::HeaderValue {
+    fn auth(&self) -> header::HeaderValue {
         let token = format!(
             "token {}:{}",
             self.config.api_key,
             self.config.api_secret.expose()
         );
-        let mut v = reqwest::header::HeaderValue::from_str(&token)
-            .unwrap_or_else(|_| reqwest::header::HeaderValue::from_static("token invalid"));
+        let mut v = header::HeaderValue::from_str(&token)
+            .unwrap_or_else(|_| header::HeaderValue::from_static("token invalid"));
         v.set_sensitive(true);
         v
     }
@@ -117,8 +133,8 @@ impl ErpClient {
     /// of a 2xx answer.
     async fn send(
         &self,
-        method: reqwest::Method,
-        url: reqwest::Url,
+        method: Method,
+        url: Url,
         body: Option<Vec<u8>>,
     ) -> Result<Vec<u8>, ProvisionError> {
         let mut attempt = 0;
@@ -141,8 +157,8 @@ impl ErpClient {
 
     async fn send_once(
         &self,
-        method: reqwest::Method,
-        url: reqwest::Url,
+        method: Method,
+        url: Url,
         body: Option<Vec<u8>>,
     ) -> Result<Vec<u8>, ProvisionError> {
         self.metrics.requests.inc();
@@ -152,29 +168,35 @@ impl ErpClient {
         result
     }
 
-    /// One HTTP exchange: the request, the bounded body, the status mapped to an error class.
+    /// One HTTP exchange within the request timeout: the request, the bounded body, the status
+    /// mapped to an error class.
     async fn exchange(
         &self,
-        method: reqwest::Method,
-        url: reqwest::Url,
+        method: Method,
+        url: Url,
         body: Option<Vec<u8>>,
     ) -> Result<Vec<u8>, ProvisionError> {
-        let mut req = self
-            .http
-            .request(method, url)
-            .header(reqwest::header::AUTHORIZATION, self.auth())
-            .header(reqwest::header::ACCEPT, "application/json");
-        if let Some(b) = body {
-            req = req
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(b);
+        let mut req = http::Request::builder()
+            .method(method)
+            .uri(url.as_str())
+            .header(header::AUTHORIZATION, self.auth())
+            .header(header::ACCEPT, "application/json");
+        if body.is_some() {
+            req = req.header(header::CONTENT_TYPE, "application/json");
         }
-        let resp = req
-            .send()
+        let req = req
+            .body(HttpsBody::new(Bytes::from(body.unwrap_or_default())))
+            .map_err(|e| ProvisionError::BadRecord(format!("ERPNext request: {e}")))?;
+        let max = self.config.limits.max_body;
+        let exchange = async {
+            let resp = self.http.request(req).await.map_err(|e| failure(&e))?;
+            let status = resp.status().as_u16();
+            let bytes = read_bounded(resp, max).await?;
+            Ok::<_, ProvisionError>((status, bytes))
+        };
+        let (status, bytes) = tokio::time::timeout(self.config.timeout, exchange)
             .await
-            .map_err(|e| ProvisionError::Unavailable(without_url(&e)))?;
-        let status = resp.status().as_u16();
-        let bytes = read_bounded(resp, self.config.limits.max_body).await?;
+            .map_err(|_| ProvisionError::Unavailable("timeout".into()))??;
         match status {
             200..=299 => Ok(bytes),
             401 | 403 => Err(ProvisionError::Refused {
@@ -204,7 +226,7 @@ impl ErpClient {
             .append_pair("order_by", "modified asc, name asc")
             .append_pair("limit_start", &start.to_string())
             .append_pair("limit_page_length", &len.to_string());
-        let body = self.send(reqwest::Method::GET, url, None).await?;
+        let body = self.send(Method::GET, url, None).await?;
         wire::parse_list(&body, &self.config.limits)
     }
 
@@ -255,9 +277,7 @@ impl ErpClient {
 
     /// One record by name.
     pub async fn get(&self, name: &str) -> Result<Row, ProvisionError> {
-        let body = self
-            .send(reqwest::Method::GET, self.url(Some(name))?, None)
-            .await?;
+        let body = self.send(Method::GET, self.url(Some(name))?, None).await?;
         wire::parse_doc(&body, &self.config.limits)
     }
 
@@ -269,44 +289,51 @@ impl ErpClient {
         at: &str,
     ) -> Result<(), ProvisionError> {
         let body = wire::outcome_body(status, at);
-        self.send(reqwest::Method::PUT, self.url(Some(name))?, Some(body))
+        self.send(Method::PUT, self.url(Some(name))?, Some(body))
             .await
             .map(drop)
     }
 }
 
-/// A reqwest error without its URL (which is harmless here, but errors should say what failed,
-/// not where the secret-bearing request went).
-fn without_url(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timeout"
-    } else if e.is_connect() {
+/// What a failed exchange means, without its URL (harmless here, but errors should say what
+/// failed, not where the secret-bearing request went). A TLS failure (a certificate no trusted
+/// CA signed, a name mismatch) is its own class: retrying will not help, configuration will.
+fn failure(e: &hyper_util::client::legacy::Error) -> ProvisionError {
+    if let Some(tls) = client_tls::tls_failure(e) {
+        return ProvisionError::Tls(tls);
+    }
+    let kind = if e.is_connect() {
         "connection failed"
     } else {
         "request failed"
     };
-    kind.to_owned()
+    ProvisionError::Unavailable(kind.to_owned())
 }
 
 /// Reads a body, refusing more than `max` bytes.
-async fn read_bounded(mut resp: reqwest::Response, max: usize) -> Result<Vec<u8>, ProvisionError> {
-    if resp.content_length().is_some_and(|n| n as usize > max) {
-        return Err(ProvisionError::BadResponse(format!(
-            "body larger than {max} bytes"
-        )));
+async fn read_bounded(
+    resp: http::Response<hyper::body::Incoming>,
+    max: usize,
+) -> Result<Vec<u8>, ProvisionError> {
+    let too_big = || ProvisionError::BadResponse(format!("body larger than {max} bytes"));
+    let declared = resp
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return Err(too_big());
     }
+    let mut body = resp.into_body();
     let mut out = Vec::new();
-    while let Some(chunk) = resp
-        .chunk()
-        .await
-        .map_err(|e| ProvisionError::Unavailable(without_url(&e)))?
-    {
-        if out.len() + chunk.len() > max {
-            return Err(ProvisionError::BadResponse(format!(
-                "body larger than {max} bytes"
-            )));
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| ProvisionError::Unavailable("request failed".into()))?;
+        if let Ok(chunk) = frame.into_data() {
+            if out.len() + chunk.len() > max {
+                return Err(too_big());
+            }
+            out.extend_from_slice(&chunk);
         }
-        out.extend_from_slice(&chunk);
     }
     Ok(out)
 }

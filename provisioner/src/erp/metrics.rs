@@ -62,7 +62,7 @@ impl ErpMetrics {
         );
         registry.register_with_unit(
             "fibreplane_provisioning_erp_request_duration",
-            "Requests to ERPNext by outcome (ok, unavailable, refused, not_found, bad_response), \
+            "Requests to ERPNext by outcome (ok, unavailable, tls, refused, not_found, bad_response), \
              from sending to the last byte of the answer",
             Unit::Seconds,
             self.latency.clone(),
@@ -75,6 +75,7 @@ fn outcome<T>(result: &Result<T, ProvisionError>) -> &'static str {
     match result {
         Ok(_) => "ok",
         Err(ProvisionError::Unavailable(_)) => "unavailable",
+        Err(ProvisionError::Tls(_)) => "tls",
         Err(ProvisionError::Refused { .. }) => "refused",
         Err(ProvisionError::NotFound(_)) => "not_found",
         Err(_) => "bad_response",

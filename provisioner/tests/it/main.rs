@@ -4,4 +4,5 @@
 mod core;
 mod e2e;
 mod harness;
+mod https;
 mod quarantine;

@@ -89,6 +89,54 @@ fn written_envelopes_take_the_fast_path() {
             parameter_key: "k".into(),
         },
         Body::InformResponse { max_envelopes: 1 },
+        Body::ScheduleDownload(ScheduleDownload {
+            command_key: "sd".into(),
+            time_windows: vec![TimeWindow {
+                window_start: 5,
+                window_end: 60,
+                window_mode: "1 At Any Time".into(),
+                user_message: "<now>".into(),
+                max_retries: -1,
+            }],
+            ..ScheduleDownload::default()
+        }),
+        Body::ChangeDuState {
+            operations: vec![
+                DuOperation::Install {
+                    url: "http://127.0.0.1/a.ipk".into(),
+                    uuid: String::new(),
+                    username: String::new(),
+                    password: String::new(),
+                    execution_env_ref: "Device.SoftwareModules.ExecEnv.1".into(),
+                },
+                DuOperation::Uninstall {
+                    uuid: "u-1".into(),
+                    version: "1.0".into(),
+                    execution_env_ref: String::new(),
+                },
+            ],
+            command_key: "du".into(),
+        },
+        Body::DuStateChangeComplete {
+            results: vec![OpResult {
+                uuid: "u-1".into(),
+                current_state: "Installed".into(),
+                fault: FaultStruct {
+                    code: 9018,
+                    string: "x".into(),
+                },
+                ..OpResult::default()
+            }],
+            command_key: "du".into(),
+        },
+        Body::GetAllQueuedTransfersResponse {
+            transfers: vec![AllQueuedTransfer {
+                command_key: "k".into(),
+                state: 2,
+                is_download: true,
+                ..AllQueuedTransfer::default()
+            }],
+        },
     ] {
         for version in CwmpVersion::ALL {
             let bytes = super::to_bytes(&Envelope::new(version, "id-1", body.clone()));

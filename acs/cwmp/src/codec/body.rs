@@ -74,6 +74,107 @@ impl Doc<'_> {
                 delay_seconds: self.u32(n, "DelaySeconds")?,
                 command_key: self.s(n, "CommandKey"),
             },
+            "ScheduleDownload" => Body::ScheduleDownload(ScheduleDownload {
+                command_key: self.s(n, "CommandKey"),
+                file_type: self.s(n, "FileType"),
+                url: self.s(n, "URL"),
+                username: self.s(n, "Username"),
+                password: self.s(n, "Password"),
+                file_size: self.u64(n, "FileSize")?,
+                target_file_name: self.s(n, "TargetFileName"),
+                time_windows: self.time_windows(n)?,
+            }),
+            "CancelTransfer" => Body::CancelTransfer {
+                command_key: self.s(n, "CommandKey"),
+            },
+            "GetQueuedTransfers" => Body::GetQueuedTransfers,
+            "GetAllQueuedTransfers" => Body::GetAllQueuedTransfers,
+            "ChangeDUState" => Body::ChangeDuState {
+                operations: self.du_operations(n),
+                command_key: self.s(n, "CommandKey"),
+            },
+            "SetVouchers" => Body::SetVouchers {
+                vouchers: match self.child(n, "VoucherList") {
+                    Some(list) => self
+                        .children(list, "base64")
+                        .into_iter()
+                        .map(|c| self.take(c))
+                        .collect(),
+                    None => Vec::new(),
+                },
+            },
+            "GetOptions" => Body::GetOptions {
+                option_name: self.s(n, "OptionName"),
+            },
+            "SetVouchersResponse" => Body::SetVouchersResponse,
+            "GetOptionsResponse" => {
+                let mut options = Vec::new();
+                if let Some(list) = self.child(n, "OptionList") {
+                    for c in self.children(list, "OptionStruct") {
+                        options.push(OptionInfo {
+                            option_name: self.s(c, "OptionName"),
+                            voucher_sn: self.s(c, "VoucherSN"),
+                            state: self.u32(c, "State")?,
+                            mode: self.s(c, "Mode"),
+                            start_date: self.time(c, "StartDate"),
+                            expiration_date: self.time(c, "ExpirationDate"),
+                            is_transferable: self.bool(c, "IsTransferable")?,
+                        });
+                    }
+                }
+                Body::GetOptionsResponse { options }
+            }
+            "Kicked" => Body::Kicked {
+                command: self.s(n, "Command"),
+                referer: self.s(n, "Referer"),
+                arg: self.s(n, "Arg"),
+                next: self.s(n, "Next"),
+            },
+            "KickedResponse" => Body::KickedResponse {
+                next_url: self.s(n, "NextURL"),
+            },
+            "ScheduleDownloadResponse" => Body::ScheduleDownloadResponse,
+            "CancelTransferResponse" => Body::CancelTransferResponse,
+            "ChangeDUStateResponse" => Body::ChangeDuStateResponse,
+            "GetQueuedTransfersResponse" => {
+                let mut transfers = Vec::new();
+                if let Some(list) = self.child(n, "TransferList") {
+                    for c in self.children(list, "QueuedTransferStruct") {
+                        transfers.push(QueuedTransfer {
+                            command_key: self.s(c, "CommandKey"),
+                            state: self.u32(c, "State")?,
+                        });
+                    }
+                }
+                Body::GetQueuedTransfersResponse { transfers }
+            }
+            "GetAllQueuedTransfersResponse" => {
+                let mut transfers = Vec::new();
+                if let Some(list) = self.child(n, "TransferList") {
+                    for c in self.children(list, "AllQueuedTransferStruct") {
+                        transfers.push(AllQueuedTransfer {
+                            command_key: self.s(c, "CommandKey"),
+                            state: self.u32(c, "State")?,
+                            is_download: self.bool(c, "IsDownload")?,
+                            file_type: self.s(c, "FileType"),
+                            file_size: self.u64(c, "FileSize")?,
+                            target_file_name: self.s(c, "TargetFileName"),
+                        });
+                    }
+                }
+                Body::GetAllQueuedTransfersResponse { transfers }
+            }
+            "DUStateChangeComplete" => Body::DuStateChangeComplete {
+                results: self.op_results(n, "OpResultStruct")?,
+                command_key: self.s(n, "CommandKey"),
+            },
+            "AutonomousDUStateChangeComplete" => Body::AutonomousDuStateChangeComplete {
+                results: self.op_results(n, "AutonOpResultStruct")?,
+            },
+            "DUStateChangeCompleteResponse" => Body::DuStateChangeCompleteResponse,
+            "AutonomousDUStateChangeCompleteResponse" => {
+                Body::AutonomousDuStateChangeCompleteResponse
+            }
             "GetRPCMethodsResponse" => Body::GetRpcMethodsResponse {
                 methods: self.strings(n, "MethodList")?,
             },
@@ -193,6 +294,90 @@ impl Doc<'_> {
                 .collect(),
             None => Vec::new(),
         }
+    }
+
+    /// The `TimeWindowList` of a ScheduleDownload (absent reads as no window).
+    fn time_windows(&mut self, n: usize) -> R<Vec<TimeWindow>> {
+        let mut out = Vec::new();
+        if let Some(list) = self.child(n, "TimeWindowList") {
+            for c in self.children(list, "TimeWindowStruct") {
+                out.push(TimeWindow {
+                    window_start: self.u32(c, "WindowStart")?,
+                    window_end: self.u32(c, "WindowEnd")?,
+                    window_mode: self.s(c, "WindowMode"),
+                    user_message: self.s(c, "UserMessage"),
+                    max_retries: self.i32(c, "MaxRetries")?,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The `Operations` of a ChangeDUState, each named by its struct's element, in order.
+    fn du_operations(&mut self, n: usize) -> Vec<DuOperation> {
+        let mut out = Vec::new();
+        let Some(list) = self.child(n, "Operations") else {
+            return out;
+        };
+        let mut c = self.nodes[list].first_child;
+        while c != NONE {
+            let next = self.nodes[c].next_sibling;
+            let op = match self.nodes[c].name {
+                "InstallOpStruct" => Some(DuOperation::Install {
+                    url: self.s(c, "URL"),
+                    uuid: self.s(c, "UUID"),
+                    username: self.s(c, "Username"),
+                    password: self.s(c, "Password"),
+                    execution_env_ref: self.s(c, "ExecutionEnvRef"),
+                }),
+                "UpdateOpStruct" => Some(DuOperation::Update {
+                    uuid: self.s(c, "UUID"),
+                    version: self.s(c, "Version"),
+                    url: self.s(c, "URL"),
+                    username: self.s(c, "Username"),
+                    password: self.s(c, "Password"),
+                }),
+                "UninstallOpStruct" => Some(DuOperation::Uninstall {
+                    uuid: self.s(c, "UUID"),
+                    version: self.s(c, "Version"),
+                    execution_env_ref: self.s(c, "ExecutionEnvRef"),
+                }),
+                _ => None,
+            };
+            out.extend(op);
+            c = next;
+        }
+        out
+    }
+
+    /// The `Results` of a (possibly autonomous) DUStateChangeComplete.
+    fn op_results(&mut self, n: usize, entry: &str) -> R<Vec<OpResult>> {
+        let mut out = Vec::new();
+        let Some(list) = self.child(n, "Results") else {
+            return Ok(out);
+        };
+        for c in self.children(list, entry) {
+            let fault = match self.child(c, "Fault") {
+                Some(f) => FaultStruct {
+                    code: self.u32(f, "FaultCode")?,
+                    string: self.s(f, "FaultString"),
+                },
+                None => FaultStruct::default(),
+            };
+            out.push(OpResult {
+                uuid: self.s(c, "UUID"),
+                deployment_unit_ref: self.s(c, "DeploymentUnitRef"),
+                version: self.s(c, "Version"),
+                current_state: self.s(c, "CurrentState"),
+                resolved: self.bool(c, "Resolved")?,
+                execution_unit_ref_list: self.s(c, "ExecutionUnitRefList"),
+                start_time: self.time(c, "StartTime"),
+                complete_time: self.time(c, "CompleteTime"),
+                fault,
+                operation_performed: self.s(c, "OperationPerformed"),
+            });
+        }
+        Ok(out)
     }
 
     fn inform(&mut self, n: usize) -> R<Inform> {

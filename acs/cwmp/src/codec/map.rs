@@ -102,6 +102,13 @@ impl Doc<'_> {
         }
     }
 
+    pub(super) fn i32(&self, n: usize, name: &'static str) -> R<i32> {
+        match self.trimmed(n, name) {
+            None | Some("") => Ok(0),
+            Some(t) => t.parse().map_err(|_| ParseError::invalid(name, t)),
+        }
+    }
+
     pub(super) fn u64(&self, n: usize, name: &'static str) -> R<u64> {
         match self.trimmed(n, name) {
             None | Some("") => Ok(0),

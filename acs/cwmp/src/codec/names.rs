@@ -4,7 +4,7 @@
 //! mapper never allocates; everything here runs once or more per element, hence the care.
 
 /// Every local name the mapper looks at.
-const NAMES: [&str; 102] = [
+const NAMES: [&str; 163] = [
     "Envelope",
     "Header",
     "Body",
@@ -107,12 +107,73 @@ const NAMES: [&str; 102] = [
     "detail",
     "SetParameterValuesFault",
     "ParameterName",
+    "ScheduleDownload",
+    "CancelTransfer",
+    "GetQueuedTransfers",
+    "GetAllQueuedTransfers",
+    "ChangeDUState",
+    "ScheduleDownloadResponse",
+    "CancelTransferResponse",
+    "GetQueuedTransfersResponse",
+    "GetAllQueuedTransfersResponse",
+    "ChangeDUStateResponse",
+    "DUStateChangeComplete",
+    "AutonomousDUStateChangeComplete",
+    "DUStateChangeCompleteResponse",
+    "AutonomousDUStateChangeCompleteResponse",
+    "TimeWindowList",
+    "TimeWindowStruct",
+    "WindowStart",
+    "WindowEnd",
+    "WindowMode",
+    "UserMessage",
+    "MaxRetries",
+    "TransferList",
+    "QueuedTransferStruct",
+    "AllQueuedTransferStruct",
+    "State",
+    "Operations",
+    "InstallOpStruct",
+    "UpdateOpStruct",
+    "UninstallOpStruct",
+    "UUID",
+    "ExecutionEnvRef",
+    "Version",
+    "Results",
+    "OpResultStruct",
+    "AutonOpResultStruct",
+    "DeploymentUnitRef",
+    "CurrentState",
+    "Resolved",
+    "ExecutionUnitRefList",
+    "OperationPerformed",
+    "SetVouchers",
+    "GetOptions",
+    "SetVouchersResponse",
+    "GetOptionsResponse",
+    "Kicked",
+    "KickedResponse",
+    "VoucherList",
+    "OptionName",
+    "OptionList",
+    "OptionStruct",
+    "VoucherSN",
+    "Mode",
+    "StartDate",
+    "ExpirationDate",
+    "IsTransferable",
+    "Command",
+    "Referer",
+    "Arg",
+    "Next",
+    "NextURL",
+    "base64",
 ];
 
 /// [`NAMES`] bucketed by length at compile time, so interning compares against a handful of
 /// candidates instead of walking a 100-arm string match for every element.
-static BY_LEN: [[&str; 12]; 35] = {
-    let mut t = [[""; 12]; 35];
+static BY_LEN: [[&str; 20]; 40] = {
+    let mut t = [[""; 20]; 40];
     let mut i = 0;
     while i < NAMES.len() {
         let n = NAMES[i];
@@ -183,5 +244,15 @@ pub(super) fn is_list_entry(name: &str) -> bool {
             | "EventStruct"
             | "ArgStruct"
             | "SetParameterValuesFault"
+            | "TimeWindowStruct"
+            | "QueuedTransferStruct"
+            | "AllQueuedTransferStruct"
+            | "InstallOpStruct"
+            | "UpdateOpStruct"
+            | "UninstallOpStruct"
+            | "OpResultStruct"
+            | "AutonOpResultStruct"
+            | "OptionStruct"
+            | "base64"
     )
 }

@@ -281,6 +281,111 @@ impl W<'_> {
                 self.num("DelaySeconds", delay_seconds);
                 self.leaf("CommandKey", command_key);
             }
+            Body::ScheduleDownload(d) => {
+                self.leaf("CommandKey", &d.command_key);
+                self.leaf("FileType", &d.file_type);
+                self.leaf("URL", &d.url);
+                self.leaf("Username", &d.username);
+                self.leaf("Password", &d.password);
+                self.num("FileSize", d.file_size);
+                self.leaf("TargetFileName", &d.target_file_name);
+                let ty = "cwmp:TimeWindowStruct";
+                self.array("TimeWindowList", ty, d.time_windows.len());
+                for w in &d.time_windows {
+                    self.raw("<TimeWindowStruct>");
+                    self.num("WindowStart", w.window_start);
+                    self.num("WindowEnd", w.window_end);
+                    self.leaf("WindowMode", &w.window_mode);
+                    self.leaf("UserMessage", &w.user_message);
+                    self.num("MaxRetries", w.max_retries);
+                    self.raw("</TimeWindowStruct>");
+                }
+                self.close("TimeWindowList");
+            }
+            Body::CancelTransfer { command_key } => self.leaf("CommandKey", command_key),
+            Body::SetVouchers { vouchers } => {
+                self.array("VoucherList", "xsd:base64", vouchers.len());
+                for v in vouchers {
+                    self.leaf("base64", v);
+                }
+                self.close("VoucherList");
+            }
+            Body::GetOptions { option_name } => self.leaf("OptionName", option_name),
+            Body::GetOptionsResponse { options } => {
+                self.array("OptionList", "cwmp:OptionStruct", options.len());
+                for o in options {
+                    self.raw("<OptionStruct>");
+                    self.leaf("OptionName", &o.option_name);
+                    self.leaf("VoucherSN", &o.voucher_sn);
+                    self.num("State", o.state);
+                    self.leaf("Mode", &o.mode);
+                    self.time("StartDate", &o.start_date);
+                    self.time("ExpirationDate", &o.expiration_date);
+                    self.bool("IsTransferable", o.is_transferable);
+                    self.raw("</OptionStruct>");
+                }
+                self.close("OptionList");
+            }
+            Body::Kicked {
+                command,
+                referer,
+                arg,
+                next,
+            } => {
+                self.leaf("Command", command);
+                self.leaf("Referer", referer);
+                self.leaf("Arg", arg);
+                self.leaf("Next", next);
+            }
+            Body::KickedResponse { next_url } => self.leaf("NextURL", next_url),
+            Body::ChangeDuState {
+                operations,
+                command_key,
+            } => {
+                self.array("Operations", "cwmp:OperationStruct", operations.len());
+                for op in operations {
+                    self.du_operation(op);
+                }
+                self.close("Operations");
+                self.leaf("CommandKey", command_key);
+            }
+            Body::GetQueuedTransfersResponse { transfers } => {
+                let ty = "cwmp:QueuedTransferStruct";
+                self.array("TransferList", ty, transfers.len());
+                for t in transfers {
+                    self.raw("<QueuedTransferStruct>");
+                    self.leaf("CommandKey", &t.command_key);
+                    self.num("State", t.state);
+                    self.raw("</QueuedTransferStruct>");
+                }
+                self.close("TransferList");
+            }
+            Body::GetAllQueuedTransfersResponse { transfers } => {
+                let ty = "cwmp:AllQueuedTransferStruct";
+                self.array("TransferList", ty, transfers.len());
+                for t in transfers {
+                    self.raw("<AllQueuedTransferStruct>");
+                    self.leaf("CommandKey", &t.command_key);
+                    self.num("State", t.state);
+                    self.bool("IsDownload", t.is_download);
+                    self.leaf("FileType", &t.file_type);
+                    self.num("FileSize", t.file_size);
+                    self.leaf("TargetFileName", &t.target_file_name);
+                    self.raw("</AllQueuedTransferStruct>");
+                }
+                self.close("TransferList");
+            }
+            Body::DuStateChangeComplete {
+                results,
+                command_key,
+            } => {
+                self.op_results("cwmp:OpResultStruct", "OpResultStruct", results, false);
+                self.leaf("CommandKey", command_key);
+            }
+            Body::AutonomousDuStateChangeComplete { results } => {
+                let (ty, entry) = ("cwmp:AutonOpResultStruct", "AutonOpResultStruct");
+                self.op_results(ty, entry, results, true);
+            }
             Body::GetRpcMethodsResponse { methods } => self.strings("MethodList", methods),
             Body::GetParameterNamesResponse { parameters } => {
                 self.array(
@@ -372,6 +477,74 @@ impl W<'_> {
             // Bodies without arguments (GetRPCMethods, FactoryReset, the empty responses).
             _ => {}
         }
+    }
+
+    fn du_operation(&mut self, op: &DuOperation) {
+        let name = op.element();
+        self.open(name);
+        match op {
+            DuOperation::Install {
+                url,
+                uuid,
+                username,
+                password,
+                execution_env_ref,
+            } => {
+                self.leaf("URL", url);
+                self.leaf("UUID", uuid);
+                self.leaf("Username", username);
+                self.leaf("Password", password);
+                self.leaf("ExecutionEnvRef", execution_env_ref);
+            }
+            DuOperation::Update {
+                uuid,
+                version,
+                url,
+                username,
+                password,
+            } => {
+                self.leaf("UUID", uuid);
+                self.leaf("Version", version);
+                self.leaf("URL", url);
+                self.leaf("Username", username);
+                self.leaf("Password", password);
+            }
+            DuOperation::Uninstall {
+                uuid,
+                version,
+                execution_env_ref,
+            } => {
+                self.leaf("UUID", uuid);
+                self.leaf("Version", version);
+                self.leaf("ExecutionEnvRef", execution_env_ref);
+            }
+        }
+        self.close(name);
+    }
+
+    /// The `Results` array; `autonomous` adds each result's `OperationPerformed`.
+    fn op_results(&mut self, ty: &str, entry: &str, results: &[OpResult], autonomous: bool) {
+        self.array("Results", ty, results.len());
+        for r in results {
+            self.open(entry);
+            self.leaf("UUID", &r.uuid);
+            self.leaf("DeploymentUnitRef", &r.deployment_unit_ref);
+            self.leaf("Version", &r.version);
+            self.leaf("CurrentState", &r.current_state);
+            self.bool("Resolved", r.resolved);
+            self.leaf("ExecutionUnitRefList", &r.execution_unit_ref_list);
+            self.time("StartTime", &r.start_time);
+            self.time("CompleteTime", &r.complete_time);
+            self.raw("<Fault>");
+            self.num("FaultCode", r.fault.code);
+            self.leaf("FaultString", &r.fault.string);
+            self.raw("</Fault>");
+            if autonomous {
+                self.leaf("OperationPerformed", &r.operation_performed);
+            }
+            self.close(entry);
+        }
+        self.close("Results");
     }
 
     fn inform(&mut self, i: &Inform) {

@@ -27,6 +27,16 @@ pub(crate) fn response_name(request: &Body) -> Option<&'static str> {
         Body::TransferComplete(_) => "TransferCompleteResponse",
         Body::AutonomousTransferComplete(_) => "AutonomousTransferCompleteResponse",
         Body::RequestDownload { .. } => "RequestDownloadResponse",
+        Body::ScheduleDownload(_) => "ScheduleDownloadResponse",
+        Body::CancelTransfer { .. } => "CancelTransferResponse",
+        Body::GetQueuedTransfers => "GetQueuedTransfersResponse",
+        Body::GetAllQueuedTransfers => "GetAllQueuedTransfersResponse",
+        Body::ChangeDuState { .. } => "ChangeDUStateResponse",
+        Body::SetVouchers { .. } => "SetVouchersResponse",
+        Body::GetOptions { .. } => "GetOptionsResponse",
+        Body::Kicked { .. } => "KickedResponse",
+        Body::DuStateChangeComplete { .. } => "DUStateChangeCompleteResponse",
+        Body::AutonomousDuStateChangeComplete { .. } => "AutonomousDUStateChangeCompleteResponse",
         _ => return None,
     })
 }

@@ -39,6 +39,73 @@ fn fault_struct() -> impl Strategy<Value = FaultStruct> {
     (any::<u32>(), text()).prop_map(|(code, string)| FaultStruct { code, string })
 }
 
+fn time_window() -> impl Strategy<Value = TimeWindow> {
+    (any::<u32>(), any::<u32>(), text(), text(), any::<i32>()).prop_map(
+        |(window_start, window_end, window_mode, user_message, max_retries)| TimeWindow {
+            window_start,
+            window_end,
+            window_mode,
+            user_message,
+            max_retries,
+        },
+    )
+}
+
+fn du_operation() -> impl Strategy<Value = DuOperation> {
+    prop_oneof![
+        (text(), text(), text(), text(), text()).prop_map(|(url, uuid, username, password, e)| {
+            DuOperation::Install {
+                url,
+                uuid,
+                username,
+                password,
+                execution_env_ref: e,
+            }
+        }),
+        (text(), text(), text(), text(), text()).prop_map(
+            |(uuid, version, url, username, password)| DuOperation::Update {
+                uuid,
+                version,
+                url,
+                username,
+                password,
+            }
+        ),
+        (text(), text(), text()).prop_map(|(uuid, version, e)| DuOperation::Uninstall {
+            uuid,
+            version,
+            execution_env_ref: e,
+        }),
+    ]
+}
+
+/// An operation result; `autonomous` ones name the operation, others leave it empty (their
+/// struct has no such element).
+fn op_result(autonomous: bool) -> impl Strategy<Value = OpResult> {
+    (
+        (text(), text(), text(), text()),
+        any::<bool>(),
+        text(),
+        (text(), text()),
+        fault_struct(),
+        text(),
+    )
+        .prop_map(
+            move |((uuid, du, version, state), resolved, eu, (s, c), fault, op)| OpResult {
+                uuid,
+                deployment_unit_ref: du,
+                version,
+                current_state: state,
+                resolved,
+                execution_unit_ref_list: eu,
+                start_time: s,
+                complete_time: c,
+                fault,
+                operation_performed: if autonomous { op } else { String::new() },
+            },
+        )
+}
+
 fn inform() -> impl Strategy<Value = Inform> {
     (
         (text(), text(), text(), text()),
@@ -147,6 +214,35 @@ fn acs_request() -> impl Strategy<Value = Body> {
             delay_seconds,
             command_key
         }),
+        (
+            (text(), text(), text(), text(), text()),
+            any::<u64>(),
+            text(),
+            vec(time_window(), 0..3)
+        )
+            .prop_map(|((c, f, u, n, p), file_size, t, time_windows)| {
+                Body::ScheduleDownload(ScheduleDownload {
+                    command_key: c,
+                    file_type: f,
+                    url: u,
+                    username: n,
+                    password: p,
+                    file_size,
+                    target_file_name: t,
+                    time_windows,
+                })
+            }),
+        text().prop_map(|command_key| Body::CancelTransfer { command_key }),
+        Just(Body::GetQueuedTransfers),
+        Just(Body::GetAllQueuedTransfers),
+        strings().prop_map(|vouchers| Body::SetVouchers { vouchers }),
+        text().prop_map(|option_name| Body::GetOptions { option_name }),
+        (vec(du_operation(), 0..4), text()).prop_map(|(operations, command_key)| {
+            Body::ChangeDuState {
+                operations,
+                command_key,
+            }
+        }),
     ]
 }
 
@@ -196,6 +292,59 @@ fn cpe_response() -> impl Strategy<Value = Body> {
             }
         }),
         Just(Body::ScheduleInformResponse),
+        Just(Body::ScheduleDownloadResponse),
+        Just(Body::CancelTransferResponse),
+        Just(Body::ChangeDuStateResponse),
+        Just(Body::SetVouchersResponse),
+        vec(
+            (
+                (text(), text(), any::<u32>(), text()),
+                (text(), text(), any::<bool>())
+            )
+                .prop_map(|((option_name, voucher_sn, state, mode), (s, e, t))| {
+                    OptionInfo {
+                        option_name,
+                        voucher_sn,
+                        state,
+                        mode,
+                        start_date: s,
+                        expiration_date: e,
+                        is_transferable: t,
+                    }
+                }),
+            0..3
+        )
+        .prop_map(|options| Body::GetOptionsResponse { options }),
+        vec(
+            (text(), any::<u32>())
+                .prop_map(|(command_key, state)| QueuedTransfer { command_key, state }),
+            0..4
+        )
+        .prop_map(|transfers| Body::GetQueuedTransfersResponse { transfers }),
+        vec(
+            (
+                text(),
+                any::<u32>(),
+                any::<bool>(),
+                text(),
+                any::<u64>(),
+                text()
+            )
+                .prop_map(
+                    |(command_key, state, is_download, file_type, file_size, target_file_name)| {
+                        AllQueuedTransfer {
+                            command_key,
+                            state,
+                            is_download,
+                            file_type,
+                            file_size,
+                            target_file_name,
+                        }
+                    }
+                ),
+            0..4
+        )
+        .prop_map(|transfers| Body::GetAllQueuedTransfersResponse { transfers }),
     ]
 }
 
@@ -241,6 +390,25 @@ fn cpe_request_or_acs_response() -> impl Strategy<Value = Body> {
         Just(Body::TransferCompleteResponse),
         Just(Body::AutonomousTransferCompleteResponse),
         Just(Body::RequestDownloadResponse),
+        (vec(op_result(false), 0..3), text()).prop_map(|(results, command_key)| {
+            Body::DuStateChangeComplete {
+                results,
+                command_key,
+            }
+        }),
+        vec(op_result(true), 0..3)
+            .prop_map(|results| Body::AutonomousDuStateChangeComplete { results }),
+        Just(Body::DuStateChangeCompleteResponse),
+        (text(), text(), text(), text()).prop_map(|(command, referer, arg, next)| {
+            Body::Kicked {
+                command,
+                referer,
+                arg,
+                next,
+            }
+        }),
+        text().prop_map(|next_url| Body::KickedResponse { next_url }),
+        Just(Body::AutonomousDuStateChangeCompleteResponse),
         (
             prop_oneof![Just("Client"), Just("Server")],
             any::<u32>(),

@@ -4,7 +4,7 @@
 use super::{Ctx, device_id, internal, json, respond, text, write_ok};
 use crate::{doc, task_body};
 use acs::{DeviceEvent, DeviceId, TaskOutcome, TaskRecord, TaskStatus};
-use acs_store::{Op, Outcome, ParamTree};
+use acs_store::{Op, Outcome, ParamTree, TaskKind};
 use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
@@ -81,11 +81,11 @@ pub(super) async fn post_task(
         return text(StatusCode::NOT_FOUND, "No such device");
     };
     let acs = &ctx.acs;
-    match acs.device(&device).await {
-        Ok(Some(_)) => {}
+    let meta = match acs.device(&device).await {
+        Ok(Some(m)) => m.value,
         Ok(None) => return text(StatusCode::NOT_FOUND, "No such device"),
         Err(e) => return internal(e),
-    }
+    };
     if !has_body {
         return match acs.connection_request(&device).await {
             Ok(()) => respond(
@@ -131,10 +131,29 @@ pub(super) async fn post_task(
         Err(e) => return text(StatusCode::BAD_REQUEST, e.to_string()),
     };
     let now = acs.now_ms();
+    let mut kind = new.kind;
+    // An upload opens a slot on the file server for its file (`uploads.rs`).
+    let mut slot = None;
+    if let (Some(name), TaskKind::Upload { file_type, url, .. }) =
+        (&new.upload_file_name, &mut kind)
+    {
+        let name = if name.is_empty() {
+            crate::uploads::default_name(device.as_str(), file_type, now)
+        } else {
+            name.clone()
+        };
+        let token = crate::uploads::new_token();
+        *url = format!(
+            "{}{}{token}",
+            fs.as_deref().unwrap_or("").trim_end_matches('/'),
+            crate::uploads::PREFIX
+        );
+        slot = Some(crate::uploads::open_slot(&token, &name, file_type, &meta));
+    }
     let mut task = TaskRecord {
         id: 0,
         device: device.clone(),
-        kind: new.kind,
+        kind,
         created_ms: now,
         status: TaskStatus::Pending,
         attempts: 0,
@@ -149,7 +168,7 @@ pub(super) async fn post_task(
     // connection request sent, as GenieACS waits on the session lock; if it is still in session
     // then, the task is queued for a later session and no connection request goes out.
     if cr && acs.in_session(&device) && !session_ends_within(acs, &mut events, &device).await {
-        return match insert(acs, &mut task).await {
+        return match insert(acs, &mut task, slot.take()).await {
             Ok(()) => json(
                 StatusCode::ACCEPTED,
                 Some("Task queued but not processed"),
@@ -158,7 +177,7 @@ pub(super) async fn post_task(
             Err(r) => r,
         };
     }
-    if let Err(r) = insert(acs, &mut task).await {
+    if let Err(r) = insert(acs, &mut task, slot.take()).await {
         return r;
     }
     if !cr {
@@ -219,13 +238,17 @@ async fn session_ends_within(
 }
 
 /// Stores a new task, setting its id.
-async fn insert(acs: &acs::Acs, task: &mut TaskRecord) -> Result<(), Response> {
-    match acs.write(vec![Op::PutTask(task.clone())]).await.as_deref() {
+/// Writes the task, with the op that opens its upload slot if it has one.
+async fn insert(acs: &acs::Acs, task: &mut TaskRecord, slot: Option<Op>) -> Result<(), Response> {
+    let mut ops = vec![Op::PutTask(task.clone())];
+    ops.extend(slot);
+    match acs.write(ops).await.as_deref() {
         Ok(
             [
                 Outcome::Done {
                     task_id: Some(tid), ..
                 },
+                ..,
             ],
         ) => {
             task.id = *tid;

@@ -81,7 +81,8 @@ async fn the_route_list_names_every_method_the_dispatcher_serves() {
         let target = pattern
             .replace("{name}", "probe")
             .replace("{id}", "1C61B4-Device2-PROBE")
-            .replace("{tag}", "probe");
+            .replace("{tag}", "probe")
+            .replace("{host}", "127.0.0.1");
         for method in ["GET", "HEAD", "PUT", "POST", "DELETE", "PATCH"] {
             let listed = nbi::ROUTES.contains(&(method, pattern));
             let body = matches!(method, "PUT" | "POST").then_some("{}");

@@ -30,6 +30,14 @@ pub(crate) async fn start() -> TestNbi {
 }
 
 pub(crate) async fn start_with(access: nbi::Access) -> TestNbi {
+    start_custom(access, |_| {}).await
+}
+
+/// An NBI over an ACS whose configuration `tweak` adjusts (a short download timeout, …).
+pub(crate) async fn start_custom(
+    access: nbi::Access,
+    tweak: impl FnOnce(&mut AcsConfig),
+) -> TestNbi {
     let dir = tempfile::tempdir().expect("tempdir");
     let fs_l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let fs_addr = fs_l.local_addr().unwrap();
@@ -42,6 +50,8 @@ pub(crate) async fn start_with(access: nbi::Access) -> TestNbi {
         file_server_url: Some(format!("http://{fs_addr}")),
         ..AcsConfig::default()
     };
+    let mut config = config;
+    tweak(&mut config);
     let acs = Acs::open(config).await.expect("open ACS");
     let (stop, rx) = tokio::sync::watch::channel(false);
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {

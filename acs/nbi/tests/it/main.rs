@@ -8,3 +8,4 @@ mod files;
 mod harness;
 mod limits;
 mod query_lang;
+mod rpcs;

@@ -9,7 +9,7 @@ mod tree;
 mod value;
 
 pub use device::{DeviceId, DeviceMeta, Identity, Versioned, normalize_mac};
-pub use task::{FaultRecord, TaskKind, TaskRecord, TaskStatus};
+pub use task::{DuOp, FaultRecord, TaskKind, TaskRecord, TaskStatus, TransferWindow};
 pub(crate) use tree::in_subtree as tree_in_subtree;
 pub use tree::{Attributes, Param, ParamTree};
 pub use value::Value;

@@ -78,6 +78,100 @@ pub enum TaskKind {
         /// Target file name, may be empty.
         target_file_name: String,
     },
+    // The variants below are the rest of the CWMP RPC set; GenieACS has no task for them.
+    // New variants go at the end: records are encoded by variant index.
+    /// Ask the device which RPCs it supports (GetRPCMethods).
+    GetRpcMethods,
+    /// Ask the device to inform again after a delay (ScheduleInform).
+    ScheduleInform {
+        /// Seconds until the Inform.
+        delay_seconds: u32,
+        /// Echoed in `M ScheduleInform`; empty gives `task_<id>`.
+        command_key: String,
+    },
+    /// Ask the device to upload a file (configuration, log) to `url` (Upload).
+    Upload {
+        /// TR-069 file type, e.g. `1 Vendor Configuration File`.
+        file_type: String,
+        /// Where the device PUTs the file.
+        url: String,
+        /// Seconds the device waits before starting.
+        delay_seconds: u32,
+    },
+    /// A Download bound to time windows (ScheduleDownload).
+    ScheduleDownload {
+        /// TR-069 file type.
+        file_type: String,
+        /// Where to fetch it.
+        url: String,
+        /// Size in bytes, 0 if unknown.
+        file_size: u64,
+        /// Target file name, may be empty.
+        target_file_name: String,
+        /// One or two windows in which the transfer may happen.
+        windows: Vec<TransferWindow>,
+    },
+    /// Cancel a Download/Upload the device has not started (CancelTransfer).
+    CancelTransfer {
+        /// The command key of the transfer.
+        command_key: String,
+    },
+    /// Ask the device for its queued transfers the ACS requested (GetQueuedTransfers).
+    GetQueuedTransfers,
+    /// Ask the device for all its queued transfers (GetAllQueuedTransfers).
+    GetAllQueuedTransfers,
+    /// Install, update or uninstall deployment units (ChangeDUState).
+    ChangeDuState {
+        /// The operations, in order.
+        operations: Vec<DuOp>,
+    },
+}
+
+/// A time window of a ScheduleDownload task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferWindow {
+    /// Seconds after the request at which it opens.
+    pub start_secs: u32,
+    /// Seconds after the request at which it closes.
+    pub end_secs: u32,
+    /// TR-069 window mode, e.g. `1 At Any Time`.
+    pub mode: String,
+    /// Text for the user when the mode asks for confirmation.
+    pub user_message: String,
+    /// Retries allowed in the window; -1 leaves it to the device.
+    pub max_retries: i32,
+}
+
+/// One operation of a ChangeDUState task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DuOp {
+    /// Install a unit from `url`.
+    Install {
+        /// Where the device fetches the unit.
+        url: String,
+        /// The unit's UUID, may be empty.
+        uuid: String,
+        /// Execution environment, may be empty.
+        execution_env_ref: String,
+    },
+    /// Update a unit (from `url`, or its own when empty).
+    Update {
+        /// The unit's UUID.
+        uuid: String,
+        /// The version to update, may be empty.
+        version: String,
+        /// Where the device fetches the new version, may be empty.
+        url: String,
+    },
+    /// Uninstall a unit.
+    Uninstall {
+        /// The unit's UUID.
+        uuid: String,
+        /// The version, may be empty.
+        version: String,
+        /// Execution environment, may be empty.
+        execution_env_ref: String,
+    },
 }
 
 impl TaskKind {
@@ -92,6 +186,14 @@ impl TaskKind {
             Self::Reboot => "reboot",
             Self::FactoryReset => "factoryReset",
             Self::Download { .. } => "download",
+            Self::GetRpcMethods => "getRPCMethods",
+            Self::ScheduleInform { .. } => "scheduleInform",
+            Self::Upload { .. } => "upload",
+            Self::ScheduleDownload { .. } => "scheduleDownload",
+            Self::CancelTransfer { .. } => "cancelTransfer",
+            Self::GetQueuedTransfers => "getQueuedTransfers",
+            Self::GetAllQueuedTransfers => "getAllQueuedTransfers",
+            Self::ChangeDuState { .. } => "changeDUState",
         }
     }
 }

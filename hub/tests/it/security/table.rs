@@ -646,9 +646,28 @@ pub(crate) fn rows() -> Vec<Row> {
             NbiAuth,
             404,
         ),
-        // The file server: downloads for anyone (CPEs), no writes for anyone.
+        row(Nbi, "GET", "/ping/{host}", "/ping/127.0.0.1", NbiAuth, 200),
+        row(Nbi, "HEAD", "/ping/{host}", "/ping/127.0.0.1", NbiAuth, 200),
+        // The file server: downloads for anyone (CPEs), no writes for anyone but a CPE's
+        // upload to a slot an `upload` task opened (an unknown token is not found).
         row(Files, "GET", "/{name}", "/sec-file.bin", Open, 200),
         row(Files, "HEAD", "/{name}", "/sec-file.bin", Open, 200),
+        row(
+            Files,
+            "PUT",
+            "/upload/{token}",
+            "/upload/00000000000000000000000000000000",
+            Open,
+            404,
+        ),
+        row(
+            Files,
+            "POST",
+            "/upload/{token}",
+            "/upload/00000000000000000000000000000000",
+            Open,
+            404,
+        ),
         row(Files, "PUT", "/{name}", "/sec-file.bin", NotAllowed, 405),
         row(Files, "POST", "/{name}", "/sec-file.bin", NotAllowed, 405),
         row(Files, "DELETE", "/{name}", "/sec-file.bin", NotAllowed, 405),
