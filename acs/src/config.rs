@@ -121,6 +121,9 @@ pub struct AcsConfig {
     /// Vendors' factory-default ACS credentials by model: a known CPE back with `0 BOOTSTRAP`
     /// and these is adopted again (re-keyed, never trusted with secrets before that).
     pub vendor_defaults: Vec<crate::credentials::VendorDefault>,
+    /// GenieACS's `EXT_DIR`: where the extensions scripts call with `ext()` are (Node.js
+    /// modules, run as child processes); `None`, and `ext()` is a fault.
+    pub ext_dir: Option<PathBuf>,
 }
 
 impl Default for AcsConfig {
@@ -155,6 +158,7 @@ impl Default for AcsConfig {
             diagnostic_polls: 6,
             adoption_window: Duration::from_secs(14 * 86_400),
             vendor_defaults: Vec::new(),
+            ext_dir: None,
         }
     }
 }

@@ -552,6 +552,11 @@ impl Job {
                     meta.cr_username = username.clone();
                     meta.cr_password = password.clone();
                     out.meta_changed = true;
+                } else {
+                    // Credentials a task or a provision (GenieACS's `inform` provision) wrote
+                    // are the ones the CPE now checks: the ACS keeps them, uses them for its
+                    // connection requests, and does not overwrite them with its own.
+                    out.meta_changed |= note_cr_credentials(meta, values);
                 }
                 out.note = Some(format!("status {status}"));
                 out.written = Some((values.iter().map(|p| p.name.clone()).collect(), status));
@@ -901,6 +906,31 @@ fn object_path(path: &str) -> String {
     } else {
         format!("{path}.")
     }
+}
+
+/// Records connection-request credentials a SetParameterValues wrote (an empty password is not
+/// a credential: secured values read back empty). Returns whether the record changed.
+fn note_cr_credentials(meta: &mut DeviceMeta, values: &[ParameterValue]) -> bool {
+    let mut changed = false;
+    for p in values {
+        // `<root>.ManagementServer.<leaf>`, directly under the root object.
+        let Some((head, leaf)) = p.name.rsplit_once('.') else {
+            continue;
+        };
+        if !head.ends_with(".ManagementServer") || head.matches('.').count() != 1 {
+            continue;
+        }
+        let slot = match leaf {
+            "ConnectionRequestUsername" => &mut meta.cr_username,
+            "ConnectionRequestPassword" if !p.value.is_empty() => &mut meta.cr_password,
+            _ => continue,
+        };
+        if *slot != p.value {
+            slot.clone_from(&p.value);
+            changed = true;
+        }
+    }
+    changed
 }
 
 #[cfg(test)]

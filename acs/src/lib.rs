@@ -163,6 +163,8 @@ pub struct Acs {
     pub(crate) inform_log: bookkeeping::InformLog,
     /// Presets, parsed and sorted, loaded on first use and dropped when one is written.
     presets: Mutex<Option<Arc<presets::PresetSet>>>,
+    /// The extension children scripts' `ext()` calls run in (when `ext_dir` is set).
+    pub(crate) extensions: Option<Arc<script::ext::ExtensionHost>>,
     /// The task queue's marks and waiters.
     pub(crate) tasks: TaskQueue,
     /// What sessions need of the configuration.
@@ -241,6 +243,11 @@ impl Acs {
             sessions: Registry::default(),
             inform_log: bookkeeping::InformLog::default(),
             presets: Mutex::new(None),
+            extensions: config.ext_dir.as_ref().map(|dir| {
+                Arc::new(script::ext::ExtensionHost::new(
+                    script::ext::ExtConfig::new(dir),
+                ))
+            }),
             tasks: TaskQueue::with_pending(&store.tasks(None).await?),
             session_policy,
             writer,
@@ -373,7 +380,13 @@ impl Acs {
                 }
             })
             .collect();
-        let p = Arc::new(presets::PresetSet::new(parsed));
+        let scripts = provision::script::Scripts {
+            provisions: presets::scripts(&self.store.docs(presets::PROVISIONS).await?),
+            virtual_parameters: presets::scripts(
+                &self.store.docs(presets::VIRTUAL_PARAMETERS).await?,
+            ),
+        };
+        let p = Arc::new(presets::PresetSet::new(parsed).with_scripts(scripts));
         *self.presets.lock().unwrap_or_else(|e| e.into_inner()) = Some(p.clone());
         Ok(p)
     }
@@ -396,7 +409,8 @@ impl Acs {
             .collect();
         let presets_changed = ops.iter().any(|op| {
             matches!(op, Op::PutDoc { collection, .. } | Op::DeleteDoc { collection, .. }
-                if collection == presets::COLLECTION || collection == presets::OBJECTS)
+                if [presets::COLLECTION, presets::OBJECTS, presets::PROVISIONS,
+                    presets::VIRTUAL_PARAMETERS].contains(&collection.as_str()))
         });
         let out = self.writer.apply(ops).await?;
         if presets_changed {

@@ -106,6 +106,9 @@ struct AcsArgs {
     /// line: a known CPE back with `0 BOOTSTRAP` and these is re-keyed before anything else.
     #[arg(long)]
     vendor_defaults_file: Option<PathBuf>,
+    /// GenieACS's `EXT_DIR`: the extensions scripts call with `ext()` (run with Node.js).
+    #[arg(long)]
+    ext_dir: Option<PathBuf>,
     /// Address the GenieACS-compatible NBI binds (GenieACS uses 7557); no NBI without it.
     #[arg(long)]
     nbi_listen: Option<SocketAddr>,
@@ -189,6 +192,7 @@ async fn run_acs(a: AcsArgs) -> anyhow::Result<()> {
         refresh_on_bootstrap: !a.no_bootstrap_refresh,
         adoption_window: Duration::from_secs(a.adoption_window_days.saturating_mul(86_400)),
         vendor_defaults: crate::config::vendor_defaults(a.vendor_defaults_file.as_ref())?,
+        ext_dir: a.ext_dir,
         ..AcsConfig::default()
     };
     let tls = config.tls.as_ref().map(acs::server::load_tls).transpose()?;

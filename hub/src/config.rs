@@ -110,6 +110,8 @@ pub struct AcsSection {
     pub cwmp_threads: usize,
     /// Discover a new device's whole tree.
     pub bootstrap_refresh: bool,
+    /// GenieACS's `EXT_DIR`: the extensions scripts call with `ext()` (needs Node.js).
+    pub ext_dir: Option<PathBuf>,
     /// Seconds a transfer the CPE accepted may go unreported before its task faults
     /// `timeout` (GenieACS's `cwmp.downloadTimeout`).
     pub download_timeout_secs: u64,
@@ -132,6 +134,7 @@ impl Default for AcsSection {
             session_timeout_secs: 30,
             cwmp_threads: 0,
             bootstrap_refresh: true,
+            ext_dir: None,
             download_timeout_secs: 3600,
             adoption_window_days: 14,
             vendor_defaults_file: None,

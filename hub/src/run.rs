@@ -138,6 +138,7 @@ fn acs_config(c: &Config, s: &Secrets) -> anyhow::Result<AcsConfig> {
         max_sessions: c.acs.max_sessions,
         session_timeout: Duration::from_secs(c.acs.session_timeout_secs),
         refresh_on_bootstrap: c.acs.bootstrap_refresh,
+        ext_dir: c.acs.ext_dir.clone(),
         download_timeout: Duration::from_secs(c.acs.download_timeout_secs),
         adoption_window: Duration::from_secs(c.acs.adoption_window_days.saturating_mul(86_400)),
         vendor_defaults: crate::config::vendor_defaults(c.acs.vendor_defaults_file.as_ref())?,

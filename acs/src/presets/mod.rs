@@ -6,8 +6,8 @@
 //! Supported: the `value`, `age`, `add_tag`, `delete_tag`, `add_object` and `delete_object`
 //! configurations; the built-in provisions `value` (values and the `notification`/`accessList`
 //! attributes), `refresh`, `tag`, `instances`, `reboot`, `reset` and `download`; preconditions
-//! as GenieACS expressions or legacy JSON queries; cron schedules. Custom script provisions
-//! make the preset fail with a fault on its channel that says so, rather than being ignored.
+//! as GenieACS expressions or legacy JSON queries; cron schedules. Custom script provisions are
+//! run by the session from the `provisions` documents (`provision::script`).
 
 mod parse;
 
@@ -23,6 +23,29 @@ use serde_json::Value as Json;
 pub const COLLECTION: &str = "presets";
 /// The store collection of legacy objects that `add_object` configurations name.
 pub const OBJECTS: &str = "objects";
+/// The store collection of provision scripts (`{_id, script}`).
+pub const PROVISIONS: &str = "provisions";
+/// The store collection of virtual-parameter scripts (`{_id, script}`).
+pub const VIRTUAL_PARAMETERS: &str = "virtual_parameters";
+
+/// The scripts of a collection's documents (`{_id, script}`); documents that are not JSON or
+/// have no script are logged and skipped.
+pub fn scripts(
+    docs: &[(String, Vec<u8>)],
+) -> std::collections::HashMap<String, std::sync::Arc<script::Script>> {
+    docs.iter()
+        .filter_map(|(name, bytes)| {
+            let doc: Json = serde_json::from_slice(bytes)
+                .inspect_err(|e| tracing::warn!(script = %name, error = %e, "script document is not JSON; skipped"))
+                .ok()?;
+            let Some(src) = doc.get("script").and_then(Json::as_str) else {
+                tracing::warn!(script = %name, "script document has no script; skipped");
+                return None;
+            };
+            Some((name.clone(), std::sync::Arc::new(script::Script::new(name.clone(), src))))
+        })
+        .collect()
+}
 /// Preset evaluation cycles in one session before `preset_loop` (GenieACS's `MAX_CYCLES`).
 pub const MAX_CYCLES: u32 = 4;
 /// GenieACS's `cwmp.retryDelay`: a faulted channel waits this long, doubled per retry.
@@ -132,6 +155,14 @@ pub enum Configuration {
     Reboot,
     /// Reset to factory defaults (once per session in which the preset applies).
     FactoryReset,
+    /// A custom provision: the script of this name in the `provisions` documents, with these
+    /// arguments (GenieACS's `args`).
+    Script {
+        /// The provision's name.
+        name: String,
+        /// Its arguments.
+        args: Vec<Json>,
+    },
     /// Download a file from the file server, once per file name and type.
     Download {
         /// TR-069 file type.
@@ -154,6 +185,8 @@ const REFRESH_DEPTH: usize = 16;
 /// look at every one (GenieACS evaluates all presets at every Inform, genieacs/genieacs#299).
 #[derive(Debug, Default)]
 pub struct PresetSet {
+    /// The provision and virtual-parameter scripts presets and declarations name.
+    pub scripts: std::sync::Arc<provision::script::Scripts>,
     /// Presets that may apply to any device, in application order.
     global: Vec<Preset>,
     /// Presets that can apply only to the device they are filed under, in application order.
@@ -178,6 +211,12 @@ impl PresetSet {
             }
         }
         set
+    }
+
+    /// The same presets with these scripts.
+    pub fn with_scripts(mut self, scripts: provision::script::Scripts) -> Self {
+        self.scripts = std::sync::Arc::new(scripts);
+        self
     }
 
     /// Whether there are no presets at all.
@@ -215,7 +254,7 @@ pub fn sorted(mut presets: Vec<Preset>) -> Vec<Preset> {
 }
 
 /// A declared value as text and the XSD type its JSON type implies.
-fn json_value(value: &Json) -> Option<(String, &'static str)> {
+pub(crate) fn json_value(value: &Json) -> Option<(String, &'static str)> {
     Some(match value {
         Json::String(s) => (s.clone(), "string"),
         Json::Bool(b) => (b.to_string(), "boolean"),
@@ -377,6 +416,8 @@ impl Preset {
                     "{}.[FileType:{file_type},FileName:{file_name},TargetFileName:{target_file_name}].Download",
                     provision::DOWNLOADS
                 ))),
+                // Scripts declare while they run, in the session (`provision::script::Pass`).
+                Configuration::Script { .. } => {}
             }
         }
         out
@@ -519,15 +560,27 @@ mod tests {
     }
 
     #[test]
+    fn custom_provisions_are_scripts_with_their_arguments() {
+        let preset = p(
+            "p",
+            &json!({"configurations": [{"type": "provision", "name": "inform", "args": ["x", 2]}]}),
+        );
+        assert!(preset.unsupported.is_none(), "{:?}", preset.unsupported);
+        assert_eq!(
+            preset.configurations,
+            vec![Configuration::Script {
+                name: "inform".into(),
+                args: vec![json!("x"), json!(2)],
+            }]
+        );
+    }
+
+    #[test]
     fn unsupported_parts_are_named_not_ignored() {
         for (doc, why) in [
             (
                 json!({"precondition": "Tags.vip IS IS", "configurations": []}),
                 "precondition",
-            ),
-            (
-                json!({"configurations": [{"type": "provision", "name": "inform"}]}),
-                "script engine",
             ),
             (
                 json!({"configurations": [{"type": "frobnicate", "name": "X"}]}),

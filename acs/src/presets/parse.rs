@@ -194,8 +194,8 @@ fn legacy_object(path: &str, doc: &Json, present: bool) -> Result<Configuration,
     })
 }
 
-/// GenieACS's built-in provisions; any other name is a custom script, which this version cannot
-/// run (the preset then records a fault saying so).
+/// GenieACS's built-in provisions; any other name is a custom script provision, run from the
+/// `provisions` documents (`provision::script`).
 fn builtin(name: &str, args: &[Json]) -> Result<Configuration, String> {
     let arg = |i: usize| args.get(i).and_then(text);
     let need = |i: usize, what: &str| arg(i).ok_or_else(|| format!("{name}: missing {what}"));
@@ -267,10 +267,9 @@ fn builtin(name: &str, args: &[Json]) -> Result<Configuration, String> {
             file_name: need(1, "file name")?,
             target_file_name: arg(2).unwrap_or_default(),
         },
-        _ => {
-            return Err(format!(
-                "provision {name:?} needs the script engine, which this version lacks"
-            ));
-        }
+        _ => Configuration::Script {
+            name: name.to_owned(),
+            args: args.to_vec(),
+        },
     })
 }

@@ -119,6 +119,17 @@ async fn perform_read(acs: &Acs, device: &DeviceId, read: Read) -> Result<ReadOu
             let doc = store.doc(crate::FILES, &name).await?;
             ReadOutput::File(name, doc)
         }
+        Read::Extension(call) => {
+            let answer = match &acs.extensions {
+                Some(host) => host.call(&call.args).await,
+                None => Err(script::Fault {
+                    code: "ext".into(),
+                    message: "No extension directory is configured (acs.ext_dir)".into(),
+                    detail: None,
+                }),
+            };
+            ReadOutput::Extension(Box::new((call.key, answer)))
+        }
         Read::Files => ReadOutput::Files(store.docs(crate::FILES).await?),
     })
 }

@@ -56,6 +56,9 @@ pub(crate) enum Read {
     Meta,
     /// The metadata document of a file a declared Download sends.
     File(String),
+    /// The result of a script's `ext()` call, run by the extension host (not a store read,
+    /// but IO the session waits for the same way).
+    Extension(script::ExtCall),
     /// Every file's metadata document (to serve a RequestDownload by file type).
     Files,
 }
@@ -81,6 +84,9 @@ pub(crate) enum ReadOutput {
     Meta(Option<Box<Versioned<DeviceMeta>>>),
     /// For [`Read::File`]: the file's name and its metadata document, if it exists.
     File(String, Option<Vec<u8>>),
+    /// For [`Read::Extension`]: the call's cache key and the extension's answer or fault
+    /// (boxed: rare, and larger than the other answers).
+    Extension(Box<(String, Result<serde_json::Value, script::Fault>)>),
     /// For [`Read::Files`]: each file's name and metadata document.
     Files(Vec<(String, Vec<u8>)>),
 }

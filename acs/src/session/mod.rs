@@ -18,6 +18,7 @@ mod cpe_requests;
 mod driver;
 mod effect;
 mod provisioning;
+mod scripting;
 #[cfg(test)]
 mod tests;
 
@@ -353,6 +354,7 @@ impl Session {
                     .unwrap_or(0);
                 self.files.insert(name, size);
             }
+            Ok(ReadOutput::Extension(ext)) => self.provisioning.ext_result(&ext.0, ext.1),
             Ok(ReadOutput::Files(docs)) => self.file_docs = Some(docs),
             Err(e) => self.fail(&e, "store read failed"),
         }

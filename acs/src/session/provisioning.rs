@@ -8,6 +8,7 @@ use crate::DeviceEvent;
 use crate::genie::expr::{self, Val};
 use crate::jobs::Job;
 use crate::presets::{Configuration, Precondition, Preset};
+use crate::provision::script::{Pass, Settled};
 use crate::provision::{Declaration, Rpc};
 use acs_store::{DeviceMeta, FaultRecord, Op, ParamTree, Value};
 
@@ -27,9 +28,31 @@ pub(super) enum Provisioning {
         channels: Vec<String>,
         /// Only reading what preconditions name, before evaluating them.
         prefetch: bool,
+        /// The cycle's script provisions, replayed until they settle (`scripting.rs`); their
+        /// declarations follow the first `fixed` ones, which the presets made.
+        scripts: Option<Box<Pass>>,
+        /// How many of `decls` the presets made.
+        fixed: usize,
     },
     /// Converged, failed, or nothing to do.
     Done,
+}
+
+impl Provisioning {
+    /// Hands an extension's answer to the scripts that asked for it.
+    pub(super) fn ext_result(
+        &mut self,
+        key: &str,
+        answer: Result<serde_json::Value, script::Fault>,
+    ) {
+        if let Self::Active {
+            scripts: Some(pass),
+            ..
+        } = self
+        {
+            pass.ext_result(key, answer);
+        }
+    }
 }
 
 impl Session {
@@ -55,6 +78,7 @@ impl Session {
             if matches!(self.provisioning, Provisioning::Done) {
                 return Ok(false);
             }
+            self.script_step(now)?;
             let tree = self.tree.as_ref().ok_or(Need(Read::Tree))?;
             let Provisioning::Active {
                 decls,
@@ -63,6 +87,8 @@ impl Session {
                 budget,
                 channels,
                 prefetch,
+                scripts,
+                ..
             } = &mut self.provisioning
             else {
                 return Ok(false);
@@ -86,6 +112,21 @@ impl Session {
                 // What the preconditions read is known now: evaluate them.
                 self.provisioning = Provisioning::Pending;
                 continue;
+            }
+            if batch.is_empty()
+                && let Some(pass) = scripts
+            {
+                // The scripts' declarations are synced: run them one revision further, unless
+                // every one has completed.
+                match pass.advance() {
+                    Ok(Settled::Running) => continue,
+                    Ok(Settled::Done) => {}
+                    Err(message) => {
+                        self.provisioning = Provisioning::Done;
+                        self.record_fault(now, &channel, "too_many_commits", &message);
+                        return Ok(false);
+                    }
+                }
             }
             if batch.is_empty() {
                 // Converged: every channel's old fault goes, as in GenieACS.
@@ -254,7 +295,9 @@ impl Session {
             })
         };
         let tree = self.tree.as_ref().unwrap_or(&empty);
-        let doc = crate::genie::doc::device(&self.meta, tree);
+        // The device document is built only for a legacy query precondition that reads it:
+        // for a big tree it costs more than the rest of a periodic session.
+        let mut doc: Option<crate::genie::doc::Node> = None;
         let facts = Facts {
             meta: &self.meta,
             tree,
@@ -265,10 +308,13 @@ impl Session {
         let mut owners = Vec::new();
         let mut keys: Vec<(String, String)> = Vec::new();
         let mut tags = self.meta.tags.clone();
+        let mut provisions = Vec::new();
         for p in applicable {
             let holds = match &p.precondition {
                 None => true,
-                Some(Precondition::Query(q)) => q.matches(&doc),
+                Some(Precondition::Query(q)) => q.matches(
+                    doc.get_or_insert_with(|| crate::genie::doc::device(&self.meta, tree)),
+                ),
                 Some(Precondition::Expr(e)) => e.eval(&facts).truthy(),
             };
             if !holds || waiting(&p.channel) {
@@ -279,12 +325,20 @@ impl Session {
                 continue;
             }
             for c in &p.configurations {
-                if let Configuration::Tag { tag, add } = c {
-                    if *add {
+                match c {
+                    Configuration::Tag { tag, add } if *add => {
                         tags.insert(tag.clone());
-                    } else {
+                    }
+                    Configuration::Tag { tag, .. } => {
                         tags.remove(tag);
                     }
+                    Configuration::Script { name, args } => {
+                        provisions.push((p.channel.clone(), name.clone(), args.clone()));
+                        if !channels.contains(&p.channel) {
+                            channels.push(p.channel.clone());
+                        }
+                    }
+                    _ => {}
                 }
             }
             if let Some(k) = &p.parameter_key
@@ -310,16 +364,20 @@ impl Session {
         if let Some(c) = channels.first() {
             self.last_channel.clone_from(c);
         }
-        self.provisioning = if decls.is_empty() {
+        let scripts = (!provisions.is_empty())
+            .then(|| Box::new(Pass::new(presets.scripts.clone(), provisions)));
+        self.provisioning = if decls.is_empty() && scripts.is_none() {
             Provisioning::Done
         } else {
             Provisioning::Active {
+                fixed: decls.len(),
                 decls,
                 owners,
                 keys,
                 budget: crate::provision::Budget::default(),
                 channels,
                 prefetch: false,
+                scripts,
             }
         };
         Ok(tags_changed)
@@ -365,12 +423,14 @@ fn prefetch(applicable: &[&Preset], tree: &ParamTree) -> Option<Provisioning> {
         return None;
     }
     Some(Provisioning::Active {
+        fixed: decls.len(),
         decls,
         owners,
         keys: Vec::new(),
         budget: crate::provision::Budget::default(),
         channels,
         prefetch: true,
+        scripts: None,
     })
 }
 

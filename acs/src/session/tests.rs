@@ -112,6 +112,10 @@ struct World {
     fail_write: bool,
     /// The next `PutDevice` conflicts (someone else wrote the record).
     conflict_meta: bool,
+    /// The provision and virtual-parameter scripts presets name.
+    scripts: crate::provision::script::Scripts,
+    /// What extensions answer, by the call's arguments.
+    ext_answers: Vec<(Vec<String>, serde_json::Value)>,
 }
 
 impl World {
@@ -138,6 +142,8 @@ impl World {
             published: Vec::new(),
             notified: Vec::new(),
             unmarked: Vec::new(),
+            scripts: Default::default(),
+            ext_answers: Vec::new(),
             fail_read: false,
             fail_write: false,
             conflict_meta: false,
@@ -183,7 +189,8 @@ impl World {
             AcsEvent::Inform(_)
         ));
         machine.accept_inform(self.now.at);
-        let set = (!presets.is_empty()).then(|| Arc::new(PresetSet::new(presets)));
+        let set = (!presets.is_empty())
+            .then(|| Arc::new(PresetSet::new(presets).with_scripts(self.scripts.clone())));
         Session::new(
             device(),
             machine,
@@ -275,6 +282,15 @@ impl World {
             },
             Read::Meta => ReadOutput::Meta(Some(Box::new(self.meta.clone()))),
             Read::File(name) => ReadOutput::File(name, Some(br#"{"length": 1234}"#.to_vec())),
+            Read::Extension(call) => {
+                let answer = self.ext_answers.iter().find(|(a, _)| *a == call.args);
+                let answer = answer.map(|(_, v)| v.clone()).ok_or_else(|| script::Fault {
+                    code: "ext".into(),
+                    message: "no such extension".into(),
+                    detail: None,
+                });
+                ReadOutput::Extension(Box::new((call.key, answer)))
+            }
             // No session test serves a RequestDownload; the loopback tests do.
             Read::Files => ReadOutput::Files(Vec::new()),
         })
@@ -709,3 +725,5 @@ impl Reply {
         }
     }
 }
+
+mod scripts;

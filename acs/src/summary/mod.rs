@@ -106,6 +106,10 @@ pub struct DeviceSummary {
     pub optics: Option<Optics>,
     /// SIP lines (never their passwords).
     pub voice: Vec<VoiceLine>,
+    /// The GenieACS virtual parameters scripts computed (`VirtualParameters.<name>`), by name,
+    /// as text; left out of the JSON when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub virtual_parameters: Vec<Fact<(String, String)>>,
     /// How fresh each section is.
     pub sections: Vec<SectionState>,
     /// Objects to refresh so that no section is stale or missing (deduplicated, no path below
@@ -141,6 +145,7 @@ pub fn summarize(
         hosts: Vec::new(),
         optics: None,
         voice: Vec::new(),
+        virtual_parameters: virtual_parameters(tree),
         sections: Vec::new(),
         refresh: Vec::new(),
     };
@@ -169,6 +174,23 @@ pub fn summarize(
     s.refresh = fresh::minimal(sections.iter().flat_map(|x| x.refresh.iter().cloned()));
     s.sections = sections;
     s
+}
+
+/// The computed virtual parameters in the tree. None is a password: their scripts decide
+/// what they hold, and GenieACS shows them all alike.
+fn virtual_parameters(tree: &ParamTree) -> Vec<Fact<(String, String)>> {
+    let prefix = format!("{}.", crate::provision::script::VIRTUAL);
+    tree.iter()
+        .filter_map(|(path, p)| {
+            let name = path.strip_prefix(&prefix)?;
+            let value = p.value.as_ref()?.text().into_owned();
+            Some(Fact {
+                value: (name.to_owned(), value),
+                path: path.to_owned(),
+                read_ms: p.timestamp_ms,
+            })
+        })
+        .collect()
 }
 
 /// Reads facts from the tree, remembering when each was read (for the section's freshness).

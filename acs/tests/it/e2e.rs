@@ -440,7 +440,12 @@ async fn presets_that_fail_or_need_what_is_missing_leave_a_fault_on_their_channe
     let faults = t.acs.store().faults(Some(&id(&f, 0))).await.unwrap();
     let by_channel = |c: &str| faults.iter().find(|x| x.channel == c).cloned();
     let script = by_channel("script").expect("script preset fault");
-    assert!(script.message.contains("script engine"), "{script:?}");
+    // No `inform` provision is stored: the preset's channel says so.
+    assert_eq!(
+        (script.code.as_str(), script.message.as_str()),
+        ("script", "Provision 'inform' does not exist"),
+        "{script:?}"
+    );
     // The serial number is read-only in the model: the planner does not write it, so nothing
     // faults on that channel and the session asks nothing more.
     assert!(by_channel("serial").is_none(), "{faults:?}");

@@ -15,6 +15,7 @@ mod http_server;
 mod optics_vendors;
 mod presets;
 mod props;
+mod scripts;
 mod summary;
 mod tasks;
 mod tls;

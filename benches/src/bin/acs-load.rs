@@ -48,6 +48,11 @@ struct Args {
     /// the only comparison the ±15 % run-to-run spread of a shared VM allows.
     #[arg(long)]
     baseline: Option<std::path::PathBuf>,
+    /// Instead of the scenarios above, measure periodic sessions that run one GenieACS script
+    /// provision and one virtual parameter (computed in every session) against the same run
+    /// without scripts, and write that table (`acs-load-scripts` in benches/README.md).
+    #[arg(long)]
+    scripts: bool,
 }
 
 const SECRET: &str = "bench-secret";
@@ -248,6 +253,9 @@ fn main() -> anyhow::Result<()> {
     }
     let bin = procs::bin_dir()?;
     let this = bin.join("fibreplane");
+    if args.scripts {
+        return scripts::run(&args, &bin, &this);
+    }
     let mut runs = Vec::new();
     let mut base_runs = Vec::new();
     for i in 0..args.repeat.max(1) {
@@ -399,4 +407,184 @@ fn write_readme(table: &str, args: &Args) -> anyhow::Result<()> {
     };
     std::fs::write(&path, new)?;
     Ok(())
+}
+
+/// The script scenario: the same periodic sessions with and without GenieACS scripts.
+mod scripts {
+    use super::{Args, cpe_sim, spread, start_acs};
+    use anyhow::{Context, bail};
+    use std::path::Path;
+    use std::process::Command;
+
+    /// A provision of the usual shape: an hourly check of the inform interval and a virtual
+    /// parameter declared fresh as of now, so that its script runs in every session.
+    const PROVISION: &str = r#"
+const hourly = Date.now(3600000);
+declare("Device.ManagementServer.PeriodicInformEnable", {value: hourly}, {value: true});
+declare("Device.DeviceInfo.SoftwareVersion", {value: hourly});
+declare("VirtualParameters.Firmware", {value: Date.now()});
+"#;
+    /// The virtual parameter: reads a parameter the session already knows (no RPC).
+    const VIRTUAL: &str = r#"
+const v = declare("Device.DeviceInfo.SoftwareVersion", {value: Date.now(3600000)});
+return {writable: false, value: ["fw-" + v.value[0], "xsd:string"]};
+"#;
+
+    /// Writes the GenieACS documents and imports them into the store at `dir`.
+    fn import(exe: &Path, dir: &Path) -> anyhow::Result<()> {
+        let docs = dir.join("genieacs");
+        std::fs::create_dir_all(&docs)?;
+        let write = |name: &str, doc: serde_json::Value| {
+            std::fs::write(docs.join(name), format!("{doc}\n"))
+        };
+        write(
+            "presets.json",
+            serde_json::json!({"_id": "bench", "channel": "bench", "weight": 0,
+                "configurations": [{"type": "provision", "name": "bench", "args": []}]}),
+        )?;
+        write(
+            "provisions.json",
+            serde_json::json!({"_id": "bench", "script": PROVISION}),
+        )?;
+        write(
+            "vparams.json",
+            serde_json::json!({"_id": "Firmware", "script": VIRTUAL}),
+        )?;
+        let out = Command::new(exe)
+            .args(["import", "genieacs", "--data-dir"])
+            .arg(dir)
+            .arg("--presets")
+            .arg(docs.join("presets.json"))
+            .arg("--provisions")
+            .arg(docs.join("provisions.json"))
+            .arg("--virtual-parameters")
+            .arg(docs.join("vparams.json"))
+            .output()
+            .context("running fibreplane import")?;
+        if !out.status.success() {
+            bail!("import failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        Ok(())
+    }
+
+    /// One measurement: sessions/s and ACS CPU µs per periodic session.
+    fn measure(
+        args: &Args,
+        bin: &Path,
+        exe: &Path,
+        with_scripts: bool,
+    ) -> anyhow::Result<[f64; 2]> {
+        let dir = tempfile::tempdir()?;
+        if with_scripts {
+            import(exe, dir.path())?;
+        }
+        let acs = start_acs(exe, dir.path(), &["--no-bootstrap-refresh"])?;
+        let (n, c) = (args.periodic_cpes.to_string(), args.concurrency.to_string());
+        // Registration, then one periodic session each so the scripts' first writes are done
+        // before the measurement.
+        for extra in [
+            &[][..],
+            &["--start-event".to_owned(), "2 PERIODIC".to_owned()][..],
+        ] {
+            let mut a = vec![
+                "--count".to_owned(),
+                n.clone(),
+                "--once".into(),
+                "--concurrency".into(),
+                c.clone(),
+            ];
+            a.extend(extra.iter().cloned());
+            cpe_sim(bin, &acs.url, &a)?;
+        }
+        let cpu0 = acs.cpu_micros()?;
+        let secs = args.periodic_secs.to_string();
+        let a: Vec<String> = [
+            "--count",
+            &n,
+            "--interval",
+            "0",
+            "--duration",
+            &secs,
+            "--concurrency",
+            &c,
+            "--start-event",
+            "2 PERIODIC",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        let (per, per_secs) = cpe_sim(bin, &acs.url, &a)?;
+        let cpu = acs.cpu_micros()? - cpu0;
+        acs.stop()?;
+        if per.sessions_failed > 0 {
+            bail!("{} periodic sessions failed", per.sessions_failed);
+        }
+        let rate = per.sessions_ok as f64 / per_secs;
+        let us = cpu as f64 / per.sessions_ok.max(1) as f64;
+        println!(
+            "periodic, scripts {with_scripts}: {} sessions in {per_secs:.1} s = {rate:.0}/s; ACS CPU {us:.0} µs/session",
+            per.sessions_ok
+        );
+        Ok([rate, us])
+    }
+
+    /// Runs both variants, interleaved, and writes the table.
+    pub(super) fn run(args: &Args, bin: &Path, exe: &Path) -> anyhow::Result<()> {
+        let (mut with, mut without) = (Vec::new(), Vec::new());
+        for _ in 0..args.repeat.max(1) {
+            without.push(measure(args, bin, exe, false)?);
+            with.push(measure(args, bin, exe, true)?);
+        }
+        let col = |runs: &[[f64; 2]], i: usize, digits: usize| {
+            let mut v: Vec<f64> = runs.iter().map(|r| r[i]).collect();
+            spread(&mut v, digits)
+        };
+        let median = |runs: &[[f64; 2]], i: usize| {
+            let mut v: Vec<f64> = runs.iter().map(|r| r[i]).collect();
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let cpu = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+            })
+            .unwrap_or_default();
+        let table = format!(
+            "Machine: {} cores, {cpu}. Command: `cargo run -p fibreplane-benches --release --bin acs-load -- --scripts --periodic-cpes {} --periodic-secs {} --concurrency {} --repeat {} --write-readme`\n\n\
+             Median of {} runs (min–max in parentheses), pre-emptive Digest off (challenged), default threads.\n\n\
+             | Figure | Without scripts | With one script provision and one virtual parameter | Ratio | Target |\n|---|---|---|---|---|\n\
+             | Periodic sessions/s | {} | {} | {:.2}× | — |\n\
+             | ACS CPU (user + sys) per periodic session | {} µs | {} µs | {:.2}× | ≤ 2× (GenieACS: 1.15× its 11 ms) |\n",
+            std::thread::available_parallelism().map_or(0, |n| n.get()),
+            args.periodic_cpes,
+            args.periodic_secs,
+            args.concurrency,
+            args.repeat.max(1),
+            args.repeat.max(1),
+            col(&without, 0, 0),
+            col(&with, 0, 0),
+            median(&with, 0) / median(&without, 0).max(1e-9),
+            col(&without, 1, 0),
+            col(&with, 1, 0),
+            median(&with, 1) / median(&without, 1).max(1e-9),
+        );
+        println!("{table}");
+        if args.write_readme {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+            let readme = std::fs::read_to_string(&path)?;
+            let (start, end) = (
+                "<!-- acs-load-scripts:start -->",
+                "<!-- acs-load-scripts:end -->",
+            );
+            let (Some(a), Some(b)) = (readme.find(start), readme.find(end)) else {
+                bail!("README has no {start} … {end} block");
+            };
+            let new = format!("{}{start}\n{table}{}", &readme[..a], &readme[b..]);
+            std::fs::write(&path, new)?;
+        }
+        Ok(())
+    }
 }

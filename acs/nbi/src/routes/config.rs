@@ -47,7 +47,7 @@ pub(super) async fn put_json_doc(ctx: &Ctx, coll: &str, name: &str, body: &[u8])
 
 /// `PUT /provisions/<name>` and `/virtual_parameters/<name>`: the body is JavaScript, stored as
 /// `{_id, script}` after a syntax check (`script_check.rs`); a broken script is a 400
-/// `SyntaxError: …` as in GenieACS. Running scripts needs the script engine, a later issue.
+/// `SyntaxError: …` as in GenieACS. Sessions run the stored scripts (`acs::provision::script`).
 pub(super) async fn put_script(ctx: &Ctx, coll: &str, name: &str, body: &[u8]) -> Response {
     if body.len() > MAX_DOC_BYTES {
         return text(StatusCode::PAYLOAD_TOO_LARGE, "413 Payload Too Large");
