@@ -10,6 +10,7 @@ mod discovery;
 mod e2e;
 mod failing_store;
 mod genie_config;
+mod genieacs_goldens;
 mod harness;
 mod http_server;
 mod optics_vendors;
