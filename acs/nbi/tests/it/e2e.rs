@@ -180,7 +180,12 @@ async fn a_task_for_a_device_in_session_waits_for_that_session_to_end_before_its
     // Then the task is queued, the CPE is called, and its session does the task.
     let r = post.await.unwrap();
     assert_eq!((r.status, r.reason.as_str()), (200, "OK"), "{}", r.body);
-    assert_eq!(fleet.sessions(0), sessions + 1);
+    // The CPE counts its session once the 204 arrives, just after the task is done.
+    assert!(
+        fleet
+            .wait_sessions(0, sessions + 1, Duration::from_secs(10))
+            .await
+    );
     assert!(call(&t, "GET", "/tasks/", None).await.list().is_empty());
 }
 
