@@ -41,13 +41,10 @@ pub fn document(i: usize) -> String {
         sn = leaf(&s(&serial), "string", false),
         sw = leaf(&s("1.1.0 Build 240315"), "string", false),
         up = leaf(&(i % 100_000).to_string(), "unsignedInt", false),
+        // On loopback, where the lab's CPEs inform from: an imported device is adopted, and its
+        // adoption is bound to the host of this URL.
         cr = leaf(
-            &s(&format!(
-                "http://10.{}.{}.{}:7547/",
-                i >> 16 & 255,
-                i >> 8 & 255,
-                i & 255
-            )),
+            &s(&format!("http://127.0.0.1:7547/cr/{i}")),
             "string",
             false
         ),
