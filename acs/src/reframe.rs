@@ -118,14 +118,13 @@ impl Reframer {
         loop {
             match self.state {
                 State::Through => {
-                    let all = self.held.split();
-                    self.ready.extend_from_slice(&all);
+                    let all = self.held.len();
+                    self.release(all);
                     return;
                 }
                 State::Forward(n) => {
                     let take = n.min(self.held.len());
-                    let part = self.held.split_to(take);
-                    self.ready.extend_from_slice(&part);
+                    self.release(take);
                     self.state = if take == n {
                         State::Head
                     } else {
@@ -230,10 +229,14 @@ impl Reframer {
         }
     }
 
-    /// Releases the first `n` held bytes unchanged.
+    /// Releases the first `n` held bytes unchanged (without a copy when nothing else waits).
     fn release(&mut self, n: usize) {
         let part = self.held.split_to(n);
-        self.ready.extend_from_slice(&part);
+        if self.ready.is_empty() {
+            self.ready = part;
+        } else {
+            self.ready.extend_from_slice(&part);
+        }
     }
 
     /// Releases the held request with its Content-Length set to `body_len`.
@@ -420,7 +423,8 @@ impl<S: AsyncRead + Unpin> AsyncRead for Reframed<S> {
                 // The common path after a chunked body: no copy.
                 return Pin::new(&mut this.inner).poll_read(cx, buf);
             }
-            let mut chunk = [0u8; 8192];
+            // Large enough that a registration's ~1 MB answer takes few reads.
+            let mut chunk = [0u8; 64 * 1024];
             let mut rb = ReadBuf::new(&mut chunk);
             if Pin::new(&mut this.inner)
                 .poll_read(cx, &mut rb)?
