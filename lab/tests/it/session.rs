@@ -241,8 +241,15 @@ async fn reboot_factory_reset_and_download_follow_up_in_the_background() {
         codes.contains(&"M Download|missing".to_owned()),
         "{codes:?}"
     );
+    // Both TransferCompletes (the CPE may send other requests of its own in between).
     for _ in 0..200 {
-        if acs.seen().cpe_requests.len() >= 2 {
+        let done = acs
+            .seen()
+            .cpe_requests
+            .iter()
+            .filter(|b| matches!(b, Body::TransferComplete(_)))
+            .count();
+        if done >= 2 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
