@@ -250,8 +250,9 @@ async fn run_acs(a: AcsArgs) -> anyhow::Result<()> {
     tracing::info!(cwmp = %local, tls = tls.is_some(), threads, "ACS listening");
     // One shutdown signal, fanned out to every listener.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let signal = shutdown_signal();
     tokio::spawn(async move {
-        shutdown_signal().await;
+        signal.await;
         let _ = stop_tx.send(true);
     });
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
@@ -303,6 +304,7 @@ async fn run_acs(a: AcsArgs) -> anyhow::Result<()> {
 async fn run_stack(a: RunArgs) -> anyhow::Result<()> {
     let config = crate::config::Config::load(Some(&a.config))?;
     let secrets = crate::run::Secrets::load(&config)?;
+    let signal = shutdown_signal();
     let stack = crate::run::start(&config, secrets, crate::run::Extras::default()).await?;
     let addrs = stack.addrs;
     // Machine-readable line for scripts and tests that listen on port 0.
@@ -315,24 +317,34 @@ async fn run_stack(a: RunArgs) -> anyhow::Result<()> {
             "fs_listen": addrs.fs.map(|a| a.to_string()),
         })
     );
-    shutdown_signal().await;
+    signal.await;
     stack.stop().await;
     Ok(())
 }
 
 /// Resolves on SIGINT or SIGTERM.
-pub(crate) async fn shutdown_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+///
+/// The handlers are installed when this is called, not when the future is first polled: a
+/// caller that prints its address line afterwards can be stopped by a signal sent the moment
+/// the line is read, however late the runtime gets round to polling (a loaded CI machine
+/// otherwise kills the process with the default action before the handler exists).
+pub(crate) fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    use tokio::signal::unix::{SignalKind, signal};
+    let term = signal(SignalKind::terminate());
+    let int = signal(SignalKind::interrupt());
+    async move {
+        let wait = |s: std::io::Result<tokio::signal::unix::Signal>| async move {
+            match s {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        tokio::select! {
+            () = wait(int) => {}
+            () = wait(term) => {}
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = term => {}
     }
 }
 

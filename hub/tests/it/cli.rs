@@ -512,7 +512,8 @@ fn run_starts_every_listener_from_a_config_file_with_environment_overrides() {
         .arg(child.id().to_string())
         .status()
         .unwrap();
-    assert!(child.wait().unwrap().success(), "graceful exit");
+    let status = child.wait().unwrap();
+    assert!(status.success(), "graceful exit, not {status:?}");
 }
 
 #[test]
