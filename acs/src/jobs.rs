@@ -89,6 +89,8 @@ enum Work {
     /// does.
     Names {
         path: String,
+        /// One level only (the planner lists the root so).
+        next_level: bool,
     },
 }
 
@@ -347,8 +349,9 @@ impl Job {
     ) -> Self {
         use crate::provision::Rpc;
         let work = match rpc {
-            Rpc::GetParameterNames { path, .. } => Work::Names {
+            Rpc::GetParameterNames { path, next_level } => Work::Names {
                 path: path.trim_end_matches('.').to_owned(),
+                next_level: *next_level,
             },
             Rpc::GetParameterValues { names } => Work::Gpv(names.clone()),
             Rpc::GetParameterAttributes { names } => Work::Gpa(names.clone()),
@@ -492,9 +495,9 @@ impl Job {
             Work::Download(d) => Body::Download(d.clone()),
             Work::Rpc(rpc) => rpc.request(),
             Work::Discover(walker) => walker.request(),
-            Work::Names { path } => Body::GetParameterNames {
+            Work::Names { path, next_level } => Body::GetParameterNames {
                 path: object_path(path),
-                next_level: false,
+                next_level: *next_level,
             },
         }
     }
@@ -516,8 +519,8 @@ impl Job {
             (Work::Discover(walker), answer) => {
                 return walker.answer(answer, now_ms, meta).map(progress);
             }
-            (Work::Names { path }, Body::GetParameterNamesResponse { parameters }) => {
-                let (set, remove) = listed(path, parameters, tree, now_ms);
+            (Work::Names { path, next_level }, Body::GetParameterNamesResponse { parameters }) => {
+                let (set, remove) = listed(path, *next_level, parameters, tree, now_ms);
                 out.set = set;
                 out.remove = remove;
             }
@@ -810,17 +813,23 @@ impl Job {
 /// What a GetParameterNames of `path` changes in the tree: every listed node set (a known leaf
 /// keeps its value and read time, takes the listed `writable`; an object is stamped as listed
 /// now), and every known node under `path` the CPE no longer lists removed.
+///
+/// With `next_level` only `path` itself is stamped as listed: the objects one level down keep
+/// the time their own children were listed (0, never, for a new one), and only what was one
+/// level down and is no longer listed goes. The root (`""`) is such a listing; its node records
+/// when it was made (GenieACS's device-level `_timestamp`), and the ACS's own top-level nodes
+/// (`VirtualParameters`, `Reboot`, `FactoryReset`, `Downloads`) are not the CPE's to list, so
+/// they stay.
 fn listed(
     path: &str,
+    next_level: bool,
     parameters: Vec<cwmp::ParameterInfo>,
     tree: Option<&ParamTree>,
     now_ms: i64,
 ) -> (Vec<(String, Param)>, Vec<String>) {
     let mut set = Vec::with_capacity(parameters.len() + 1);
-    if !path.is_empty() {
-        let known = tree.and_then(|t| t.get(path)).and_then(|p| p.writable);
-        set.push((path.to_owned(), Param::object(known, now_ms)));
-    }
+    let known = tree.and_then(|t| t.get(path)).and_then(|p| p.writable);
+    set.push((path.to_owned(), Param::object(known, now_ms)));
     for p in parameters {
         let writable = Some(p.writable);
         if let Some(name) = p.name.strip_suffix('.') {
@@ -830,7 +839,14 @@ fn listed(
                     own.writable = writable;
                 }
             } else {
-                set.push((name.to_owned(), Param::object(writable, now_ms)));
+                let listed_ms = if next_level {
+                    tree.and_then(|t| t.get(name))
+                        .filter(|old| old.object)
+                        .map_or(0, |old| old.timestamp_ms)
+                } else {
+                    now_ms
+                };
+                set.push((name.to_owned(), Param::object(writable, listed_ms)));
             }
             continue;
         }
@@ -847,9 +863,21 @@ fn listed(
         Some(t) => {
             let listed: std::collections::HashSet<&str> =
                 set.iter().map(|(n, _)| n.as_str()).collect();
+            let depth = if path.is_empty() {
+                1
+            } else {
+                path.split('.').count() + 1
+            };
+            let acs_own = |n: &str| {
+                path.is_empty()
+                    && (crate::provision::is_pseudo(n)
+                        || n == crate::provision::script::VIRTUAL
+                        || n.starts_with("VirtualParameters."))
+            };
             t.iter_prefix(path)
                 .map(|(n, _)| n)
-                .filter(|n| !listed.contains(n))
+                .filter(|n| !listed.contains(n) && !acs_own(n))
+                .filter(|n| !next_level || n.split('.').count() == depth)
                 .map(str::to_owned)
                 .collect()
         }

@@ -127,6 +127,14 @@ fn push_str(out: &mut String, s: &str) {
 pub fn device(meta: &DeviceMeta, tree: &ParamTree) -> Node {
     let mut doc = Node::Obj(vec![("_id".into(), Node::Str(meta.id.to_string()))]);
     for (path, param) in tree.iter() {
+        if path.is_empty() {
+            // The root's node only records when the root was last listed, which GenieACS keeps
+            // as the document's own `_timestamp`.
+            if param.timestamp_ms > 0 {
+                doc.set("_timestamp", Node::Date(param.timestamp_ms));
+            }
+            continue;
+        }
         let mut node = &mut doc;
         for seg in path.split('.') {
             node = node.child_mut(seg);

@@ -15,6 +15,7 @@
 //! recorded one asks for the action) and `Downloads.<n>.{FileType,FileName,TargetFileName,
 //! Download}` (a declared `Download` time newer than the recorded one asks for a Download).
 
+mod listing;
 pub mod path;
 pub mod script;
 
@@ -272,8 +273,12 @@ fn discovery_points(tree: &ParamTree, segs: &[Segment]) -> Vec<(String, Option<i
             .filter(|n| n.object && n.timestamp_ms > 0)
             .map(|n| n.timestamp_ms)
     };
-    // A known leaf has no children to list (a pattern deeper than the tree goes past it).
-    let may_have_children = |p: &str| tree.get(p).is_none_or(|n| n.object);
+    // A known leaf has no children to list (a pattern deeper than the tree goes past it), and
+    // neither has a node the tree does not know: the listing of its nearest known ancestor,
+    // asked for at the level where the path left the tree, tells whether it exists, as in
+    // GenieACS, where a missing path inherits that listing's time (so `Device.X` on a TR-098
+    // device is settled by a listing of the root, never by listing `Device.`).
+    let may_have_children = |p: &str| p.is_empty() || tree.get(p).is_some_and(|n| n.object);
     for (i, seg) in segs.iter().enumerate() {
         match seg {
             Segment::Any | Segment::Alias(_) => {
@@ -286,7 +291,7 @@ fn discovery_points(tree: &ParamTree, segs: &[Segment]) -> Vec<(String, Option<i
             }
             Segment::Name(n) => {
                 // A named node the tree does not know may exist: its parent must be listed.
-                for base in &lv[i] {
+                for base in lv[i].iter().filter(|base| may_have_children(base)) {
                     if tree.get(&join(base, n)).is_none() {
                         out.push((base.clone(), listed(base)));
                     }
@@ -334,16 +339,33 @@ fn discover(tree: &ParamTree, decls: &[(&Declaration, Vec<Segment>)]) -> Vec<Rpc
             }
         }
     }
-    // Listing a parent lists its whole subtree: a path below another listed one is redundant.
-    let all = gpn.clone();
-    gpn.retain(|p| {
-        !all.iter()
-            .any(|q| q != p && (q.is_empty() || p.starts_with(&format!("{q}."))))
-    });
-    gpn.into_iter()
-        .map(|p| Rpc::GetParameterNames {
+    // Each object is listed one level or whole as GenieACS would list it (`listing.rs`): the
+    // root always one level (what is asked of it is which data-model roots exist), a few named
+    // paths by a walk, a refreshed subtree whole.
+    let patterns: Vec<&[Segment]> = decls.iter().map(|(_, s)| s.as_slice()).collect();
+    let listings: Vec<(String, bool)> = gpn
+        .into_iter()
+        .map(|p| {
+            let one = listing::one_level(&p, &patterns);
+            (p, one)
+        })
+        .collect();
+    // A whole-subtree listing makes listings below it redundant.
+    let whole: Vec<String> = listings
+        .iter()
+        .filter(|(_, one)| !one)
+        .map(|(p, _)| p.clone())
+        .collect();
+    listings
+        .into_iter()
+        .filter(|(p, _)| {
+            !whole
+                .iter()
+                .any(|q| q != p && (q.is_empty() || p.starts_with(&format!("{q}."))))
+        })
+        .map(|(p, next_level)| Rpc::GetParameterNames {
             path: if p.is_empty() { p } else { format!("{p}.") },
-            next_level: true,
+            next_level,
         })
         .collect()
 }
@@ -462,14 +484,19 @@ fn writes(tree: &ParamTree, decls: &[(&Declaration, Vec<Segment>)]) -> Vec<Rpc> 
                 && !param.value.as_ref().is_some_and(|v| same_value(v, want))
                 && !spv.iter().any(|(q, _, _)| q == &p)
             {
-                let ty = match ty.strip_prefix(UNTYPED) {
-                    Some(fallback) => param
-                        .value
-                        .as_ref()
-                        .map_or_else(|| fallback.to_owned(), |v| v.xsd_type().to_owned()),
-                    None => ty.clone(),
+                let (want, ty) = match ty.strip_prefix(UNTYPED) {
+                    Some(fallback) => {
+                        let ty = param
+                            .value
+                            .as_ref()
+                            .map_or_else(|| fallback.to_owned(), |v| v.xsd_type().to_owned());
+                        (untyped_text(want, &ty), ty)
+                    }
+                    None => (want.clone(), ty.clone()),
                 };
-                spv.push((p.clone(), want.clone(), ty));
+                if !param.value.as_ref().is_some_and(|v| same_value(v, &want)) {
+                    spv.push((p.clone(), want, ty));
+                }
             }
             let Some(have) = &param.attributes else {
                 continue;
@@ -488,6 +515,15 @@ fn writes(tree: &ParamTree, decls: &[(&Declaration, Vec<Segment>)]) -> Vec<Rpc> 
         attributes: c.to_vec(),
     });
     spv.chain(spa).collect()
+}
+
+/// An untyped declared value as text of the parameter's type: a number written to a
+/// `dateTime` is milliseconds since 1970, as GenieACS converts it (`sanitizeParameterValue`).
+fn untyped_text(want: &str, ty: &str) -> String {
+    match want.parse::<f64>() {
+        Ok(ms) if ty == "dateTime" && ms.is_finite() => crate::genie::date::iso(ms as i64),
+        _ => want.to_owned(),
+    }
 }
 
 /// Step 5, actions: Downloads, then Reboot, then FactoryReset, each when the recorded action

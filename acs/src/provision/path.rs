@@ -110,7 +110,8 @@ pub fn join(base: &str, seg: &str) -> String {
     }
 }
 
-/// The direct children of an object in the known tree.
+/// The direct children of an object in the known tree (the root, `""`, is nobody's child: its
+/// node only records when the root was listed).
 pub fn children(tree: &ParamTree, object: &str) -> Vec<String> {
     let depth = if object.is_empty() {
         1
@@ -119,7 +120,7 @@ pub fn children(tree: &ParamTree, object: &str) -> Vec<String> {
     };
     tree.iter_prefix(object)
         .map(|(p, _)| p)
-        .filter(|p| p.split('.').count() == depth)
+        .filter(|p| !p.is_empty() && p.split('.').count() == depth)
         .map(str::to_owned)
         .collect()
 }

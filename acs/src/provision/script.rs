@@ -196,10 +196,13 @@ fn planner_value(p: &str, v: &Json, tree: &ParamTree) -> Option<(String, String)
         let first = super::expand(tree, p).into_iter().next()?;
         Some(tree.get(&first)?.value.as_ref()?.xsd_type().to_owned())
     };
+    // Without a type given or known, the value waits for the device's type (the planner reads
+    // the parameter before writing it): GenieACS writes an untyped value in the type the
+    // parameter has when it is written, which its scripts' first run may not know yet.
     let ty = given
         .map(|t| t.trim_start_matches("xsd:").to_owned())
         .or_else(current)
-        .unwrap_or_else(|| json_type.to_owned());
+        .unwrap_or_else(|| format!("{}{json_type}", super::UNTYPED));
     let text = match (&raw, ty.as_str()) {
         (Json::Number(n), "dateTime") => n
             .as_f64()
