@@ -281,13 +281,31 @@ fn discovery_points(tree: &ParamTree, segs: &[Segment]) -> Vec<(String, Option<i
     let may_have_children = |p: &str| p.is_empty() || tree.get(p).is_some_and(|n| n.object);
     for (i, seg) in segs.iter().enumerate() {
         match seg {
-            Segment::Any | Segment::Alias(_) => {
+            Segment::Any => {
                 out.extend(
                     lv[i]
                         .iter()
                         .filter(|base| may_have_children(base))
                         .map(|base| (base.clone(), listed(base))),
                 );
+            }
+            Segment::Alias(pairs) => {
+                // Which instances an alias filter selects depends on their key values, so the
+                // keys must be known as well as the instances (GenieACS declares
+                // `<table>.*.<key>` for each key): an instance whose key the tree lacks is
+                // listed down to it.
+                for base in lv[i].iter().filter(|base| may_have_children(base)) {
+                    out.push((base.clone(), listed(base)));
+                    for instance in children(tree, base) {
+                        for (key, _) in pairs {
+                            if let Some(known) = deepest_known(tree, &instance, key)
+                                && may_have_children(&known)
+                            {
+                                out.push((known.clone(), listed(&known)));
+                            }
+                        }
+                    }
+                }
             }
             Segment::Name(n) => {
                 // A named node the tree does not know may exist: its parent must be listed.
@@ -302,6 +320,56 @@ fn discovery_points(tree: &ParamTree, segs: &[Segment]) -> Vec<(String, Option<i
     out
 }
 
+/// For a relative `key` below `instance` that the tree does not know, the deepest node on the
+/// way to it that it does know (whose listing tells whether the key exists); `None` when the
+/// key is known.
+fn deepest_known(tree: &ParamTree, instance: &str, key: &str) -> Option<String> {
+    let mut known = instance.to_owned();
+    for seg in key.split('.') {
+        let next = join(&known, seg);
+        if tree.get(&next).is_none() {
+            return Some(known);
+        }
+        known = next;
+    }
+    None
+}
+
+/// Step 1b, alias keys: the key values of the instances an alias filter looks at, unknown or
+/// read before the declaration's path time (GenieACS reads them as declared `value`s with the
+/// declaration's path timestamp, at least 1: known at all).
+fn alias_reads(tree: &ParamTree, decls: &[(&Declaration, Vec<Segment>)]) -> Vec<Rpc> {
+    let mut gpv: Vec<String> = Vec::new();
+    for (d, segs) in decls {
+        if !d.asks() && d.path_fresh_ms.is_none() {
+            continue;
+        }
+        let fresh = d.path_fresh_ms.unwrap_or(1).max(1);
+        let lv = levels(tree, segs);
+        for (i, seg) in segs.iter().enumerate() {
+            let Segment::Alias(pairs) = seg else {
+                continue;
+            };
+            for base in &lv[i] {
+                for instance in children(tree, base) {
+                    for (key, _) in pairs {
+                        let p = join(&instance, key);
+                        let stale = tree.get(&p).is_some_and(|n| {
+                            !n.object && (n.value.is_none() || n.timestamp_ms < fresh)
+                        });
+                        if stale && !gpv.contains(&p) {
+                            gpv.push(p);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    gpv.chunks(BATCH)
+        .map(|c| Rpc::GetParameterValues { names: c.to_vec() })
+        .collect()
+}
+
 /// The next batch of RPCs for `decls` given what is known, or an empty batch when the device
 /// already matches every declaration.
 pub fn next_batch(tree: &ParamTree, decls: &[Declaration]) -> Vec<Rpc> {
@@ -310,8 +378,9 @@ pub fn next_batch(tree: &ParamTree, decls: &[Declaration]) -> Vec<Rpc> {
         .filter(|d| !is_pseudo(&d.path))
         .filter_map(|d| Some((d, path::parse(&d.path).ok()?)))
         .collect();
-    let steps: [&dyn Fn() -> Vec<Rpc>; 5] = [
+    let steps: [&dyn Fn() -> Vec<Rpc>; 6] = [
         &|| discover(tree, &parsed),
+        &|| alias_reads(tree, &parsed),
         &|| instances(tree, &parsed),
         &|| reads(tree, &parsed),
         &|| writes(tree, &parsed),
