@@ -194,6 +194,13 @@ fn value(v: &Value) -> Node {
         Value::UnsignedInt(n) => Node::Num(*n as f64),
         Value::Boolean(b) => Node::Bool(*b),
         Value::DateTime(s) => date::parse(s).map_or_else(|| Node::Str(s.clone()), Node::Date),
+        // An int that is not an integer (a virtual parameter's untyped `-19.52`, which GenieACS
+        // types `xsd:int` and keeps as the JavaScript number it is) is still a number.
+        Value::Other { xsd_type, text } if xsd_type == "int" || xsd_type == "unsignedInt" => text
+            .parse::<f64>()
+            .ok()
+            .filter(|n| n.is_finite())
+            .map_or_else(|| Node::Str(text.clone()), Node::Num),
         other => Node::Str(other.text().into_owned()),
     }
 }

@@ -14,6 +14,7 @@ use script::{DeviceView, End, ExtCall, Kind, Limits, Node, SessionCache, Virtual
 use serde_json::{Value as Json, json};
 
 use super::{Declaration, path};
+use path::same_value;
 
 /// The pseudo-object holding virtual parameters.
 pub const VIRTUAL: &str = "VirtualParameters";
@@ -463,7 +464,11 @@ impl Pass {
             }
             // Virtual parameters the scripts declare and the tree does not hold fresh enough
             // start runs of their own, run at once.
-            if !ran || !self.start_virtual(&view.tree) {
+            let settled = self
+                .runs
+                .iter()
+                .all(|r| matches!(r.status, Status::Done(_) | Status::Failed));
+            if !ran || !self.start_virtual(&view.tree, settled) {
                 break;
             }
         }
@@ -508,9 +513,13 @@ impl Pass {
         (view, out)
     }
 
-    /// Starts a run for each virtual parameter a declaration asks for that the tree does not
-    /// hold as asked (missing, older than wanted, or a different value wanted).
-    fn start_virtual(&mut self, tree: &ParamTree) -> bool {
+    /// Starts a run for each virtual parameter a declaration asks for, as GenieACS does: a
+    /// read (its arguments: the declared timestamps the tree does not satisfy, no values, and
+    /// the current attributes) when the tree does not hold it fresh enough, and a write (no
+    /// timestamps, the declared value) when it is known, writable and holds another value. A
+    /// declared value counts only once the declaring scripts have `settled` (it is deferred
+    /// until then), so a writable virtual parameter is written after every script has run.
+    fn start_virtual(&mut self, tree: &ParamTree, settled: bool) -> bool {
         let mut wanted: Vec<(String, String, Json)> = Vec::new();
         for run in &self.runs {
             for d in &run.declarations {
@@ -526,50 +535,59 @@ impl Pass {
                 };
                 for name in names {
                     let current = tree.get(&format!("{VIRTUAL}.{name}"));
-                    let stale = |attr: &str| {
-                        d.attr_get
-                            .get(attr)
-                            .is_some_and(|t| current.is_none_or(|c| (c.timestamp_ms as f64) < *t))
-                    };
-                    let set = if d.defer {
-                        None
-                    } else {
-                        d.attr_set.get("value")
-                    };
-                    let differs = set.is_some_and(|v| {
-                        let want = match v {
-                            Json::Array(a) => a.first().cloned().unwrap_or(Json::Null),
-                            other => other.clone(),
-                        };
-                        let have = current
-                            .and_then(|c| c.value.as_ref())
-                            .map(|v| v.text().into_owned());
-                        crate::presets::json_value(&want).map(|(t, _)| t) != have
-                    });
-                    if !(stale("value") || stale("writable") || differs || current.is_none()) {
-                        continue;
-                    }
-                    let mut declared_ts = serde_json::Map::new();
-                    for (k, t) in &d.attr_get {
-                        declared_ts.insert(k.clone(), json!(t));
-                    }
-                    let mut declared_values = serde_json::Map::new();
-                    if let Some(v) = set {
-                        declared_values.insert("value".into(), v.clone());
-                    }
+                    // What GenieACS keeps of a virtual parameter: `object`, `writable` and
+                    // `value`, each with the time it was computed.
                     let (mut cur_ts, mut cur_values) =
                         (serde_json::Map::new(), serde_json::Map::new());
                     if let Some(c) = current {
-                        cur_ts.insert("value".into(), json!(c.timestamp_ms));
-                        if let Some((j, t)) = node(String::new(), c).value {
-                            cur_values.insert("value".into(), json!([j, t]));
-                        }
+                        cur_ts.insert("object".into(), json!(c.timestamp_ms));
+                        cur_values.insert("object".into(), json!(0));
                         if let Some(w) = c.writable {
                             cur_ts.insert("writable".into(), json!(c.timestamp_ms));
                             cur_values.insert("writable".into(), json!(w));
                         }
+                        if let Some((j, t)) = node(String::new(), c).value {
+                            cur_ts.insert("value".into(), json!(c.timestamp_ms));
+                            cur_values.insert("value".into(), json!([j, t]));
+                        }
                     }
-                    let args = json!([declared_ts, declared_values, cur_ts, cur_values]);
+                    let mut stale = serde_json::Map::new();
+                    for attr in ["value", "writable"] {
+                        if let Some(t) = d.attr_get.get(attr)
+                            && current.is_none_or(|c| (c.timestamp_ms as f64) < *t)
+                        {
+                            stale.insert(attr.into(), json!(t));
+                        }
+                    }
+                    if !stale.is_empty() {
+                        let args = json!([stale, {}, cur_ts, cur_values]);
+                        wanted.push((run.channel.clone(), name, args));
+                        continue;
+                    }
+                    let set = (!d.defer || settled)
+                        .then(|| d.attr_set.get("value"))
+                        .flatten();
+                    let (Some(set), Some(c)) = (set, current) else {
+                        continue;
+                    };
+                    let Some(have) = c.value.as_ref().filter(|_| c.writable == Some(true)) else {
+                        continue;
+                    };
+                    let (want, ty) = match set {
+                        Json::Array(a) => (
+                            a.first().cloned().unwrap_or(Json::Null),
+                            a.get(1).and_then(Json::as_str).map(str::to_owned),
+                        ),
+                        other => (other.clone(), None),
+                    };
+                    let Some((text, _)) = crate::presets::json_value(&want) else {
+                        continue;
+                    };
+                    if same_value(have, &text) {
+                        continue;
+                    }
+                    let ty = ty.unwrap_or_else(|| format!("xsd:{}", have.xsd_type()));
+                    let args = json!([{}, {"value": [want, ty]}, cur_ts, cur_values]);
                     wanted.push((run.channel.clone(), name, args));
                 }
             }
@@ -621,7 +639,8 @@ pub fn virtual_nodes(
 ) -> Vec<(String, Param)> {
     let mut out = Vec::new();
     if tree.get(VIRTUAL).is_none() {
-        out.push((VIRTUAL.to_owned(), Param::object(Some(false), now_ms)));
+        // GenieACS gives the pseudo-object no `writable`.
+        out.push((VIRTUAL.to_owned(), Param::object(None, now_ms)));
     }
     let path = format!("{VIRTUAL}.{name}");
     let old = tree.get(&path);
