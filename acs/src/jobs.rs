@@ -648,8 +648,10 @@ impl Job {
                 Body::GetParameterValuesResponse { parameters },
             ) => {
                 let found: Vec<XsdType> = parameters.iter().map(|p| p.xsd_type.clone()).collect();
+                // A new instance's keys are read and written, never listed: their writability
+                // is not known (GenieACS leaves it out too).
                 for p in parameters {
-                    out.set.push(owned_leaf(p, Some(true), now_ms));
+                    out.set.push(owned_leaf(p, None, now_ms));
                 }
                 *types = Some(found);
                 out.done = false;
@@ -664,7 +666,7 @@ impl Job {
             ) => {
                 for ((k, v), ty) in keys.iter().zip(types.iter()) {
                     let p = ParameterValue::new(format!("{instance}.{k}"), v, ty.clone());
-                    out.set.push(owned_leaf(p, Some(true), now_ms));
+                    out.set.push(owned_leaf(p, None, now_ms));
                 }
             }
             (Work::Gpa(_), Body::GetParameterAttributesResponse { parameters }) => {

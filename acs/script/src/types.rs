@@ -10,11 +10,11 @@ use serde::{Deserialize, Serialize};
 pub struct Node {
     /// The concrete path, e.g. `Device.WiFi.SSID.1.SSID`.
     pub path: String,
-    /// Whether the node is an object (`.object`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Whether the node is an object (`.object`, the number 1 or 0 as GenieACS gives it).
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "flag")]
     pub object: Option<bool>,
-    /// Whether the node is writable (`.writable`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Whether the node is writable (`.writable`, the number 1 or 0 as GenieACS gives it).
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "flag")]
     pub writable: Option<bool>,
     /// The value and its `xsd:` type (`.value` is `[value, type]`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -25,6 +25,15 @@ pub struct Node {
     /// The access list (`.accessList`).
     #[serde(rename = "accessList", skip_serializing_if = "Option::is_none")]
     pub access_list: Option<Vec<String>>,
+}
+
+/// GenieACS keeps `object` and `writable` as the numbers 1 and 0, and scripts see them so
+/// (`${p.writable}` is `1`, not `true`).
+fn flag<S: serde::Serializer>(v: &Option<bool>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(b) => s.serialize_u8(u8::from(*b)),
+        None => s.serialize_none(),
+    }
 }
 
 /// The device as the script may read it. The ACS implements it over its own tree and path

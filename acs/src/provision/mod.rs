@@ -407,6 +407,17 @@ fn discover(tree: &ParamTree, decls: &[(&Declaration, Vec<Segment>)]) -> Vec<Rpc
                 gpn.push(parent);
             }
         }
+        // A leaf a declaration writes (a value or attributes) must have its writability known,
+        // which only a listing of its parent tells (GenieACS declares `writable` with every
+        // write): a leaf the Inform alone reported is listed first.
+        if d.value.is_some() || d.notification.is_some() || d.access_list.is_some() {
+            for (p, param) in leaves(tree, segs) {
+                let parent = p.rsplit_once('.').map_or("", |(a, _)| a).to_owned();
+                if param.writable.is_none() && !gpn.contains(&parent) {
+                    gpn.push(parent);
+                }
+            }
+        }
     }
     // Each object is listed one level or whole as GenieACS would list it (`listing.rs`): the
     // root always one level (what is asked of it is which data-model roots exist), a few named

@@ -84,10 +84,35 @@ impl DeviceView for TreeView {
                 .cloned()
                 .collect());
         }
-        Ok(path::expand(&self.tree, pattern)
+        let mut found = path::expand(&self.tree, pattern);
+        found.sort_by(|a, b| instance_order(a, b));
+        Ok(found
             .into_iter()
             .filter_map(|p| self.tree.get(&p).map(|param| node(p.clone(), param)))
             .collect())
+    }
+}
+
+/// The order scripts see matched paths in: instance numbers as numbers (`SSID.2` before
+/// `SSID.10`), as GenieACS iterates them, where the tree sorts them as text.
+fn instance_order(a: &str, b: &str) -> std::cmp::Ordering {
+    let mut x = a.split('.');
+    let mut y = b.split('.');
+    loop {
+        match (x.next(), y.next()) {
+            (None, None) => return std::cmp::Ordering::Equal,
+            (None, Some(_)) => return std::cmp::Ordering::Less,
+            (Some(_), None) => return std::cmp::Ordering::Greater,
+            (Some(s), Some(t)) => {
+                let o = match (s.parse::<u64>(), t.parse::<u64>()) {
+                    (Ok(m), Ok(n)) => m.cmp(&n),
+                    _ => s.cmp(t),
+                };
+                if o.is_ne() {
+                    return o;
+                }
+            }
+        }
     }
 }
 
@@ -850,6 +875,33 @@ mod tests {
         assert_eq!(
             t.get("VirtualParameters.N").and_then(|n| n.writable),
             Some(true)
+        );
+    }
+
+    #[test]
+    fn scripts_see_instances_in_numeric_order() {
+        let mut t = tree();
+        for i in ["10", "3"] {
+            t.insert(
+                format!("Device.WiFi.SSID.{i}.SSID"),
+                Param::leaf(Some(Value::String(i.into())), Some(true), 7),
+            );
+        }
+        let v = TreeView::new(t, &meta());
+        let paths: Vec<String> = v
+            .matches("Device.WiFi.SSID.*.SSID")
+            .expect("pattern")
+            .into_iter()
+            .map(|n| n.path)
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                "Device.WiFi.SSID.1.SSID",
+                "Device.WiFi.SSID.2.SSID",
+                "Device.WiFi.SSID.3.SSID",
+                "Device.WiFi.SSID.10.SSID"
+            ]
         );
     }
 

@@ -90,10 +90,10 @@ fn the_returned_object_gives_value_writable_object_path_size_and_instances() {
     assert_eq!(
         got,
         json!({
-            "value": ["home", "xsd:string"], "writable": true, "object": false,
+            "value": ["home", "xsd:string"], "writable": 1, "object": 0,
             "path": "Device.WiFi.SSID.1.SSID", "size": 2, "objSize": 2,
-            "paths": [["Device.WiFi.SSID.1.SSID", "home", true, 1],
-                      ["Device.WiFi.SSID.2.SSID", "guest", true, 1]],
+            "paths": [["Device.WiFi.SSID.1.SSID", "home", 1, 1],
+                      ["Device.WiFi.SSID.2.SSID", "guest", 1, 1]],
         })
     );
 }
