@@ -279,6 +279,8 @@ pub struct StepResult {
     pub ext: Option<ExtCall>,
     /// Virtual parameters computed: (name, value); written into the tree by the session.
     pub virtual_values: Vec<(String, VirtualValue)>,
+    /// Virtual parameters declared and now in the tree without a value yet.
+    pub declared_virtual: Vec<String>,
     /// Tags scripts declared: (tag, present).
     pub tags: Vec<(String, bool)>,
     /// Log lines.
@@ -292,6 +294,9 @@ pub struct Pass {
     scripts: Arc<Scripts>,
     /// Whether the runs must run before the next batch is planned.
     due: bool,
+    /// Virtual parameters declared that the tree did not hold: GenieACS stores such a node at
+    /// once (an object-less leaf, no value yet), so it stays even when its script faults.
+    declared: Vec<String>,
 }
 
 impl std::fmt::Debug for Pass {
@@ -335,6 +340,7 @@ impl Pass {
             commits: 0,
             scripts,
             due: true,
+            declared: Vec::new(),
         }
     }
 
@@ -386,10 +392,12 @@ impl Pass {
             return Err("Too many commit iterations".into());
         }
         for r in &mut self.runs {
+            // A failed script has reported its fault: running it again would only fault again
+            // (and count as a retry that never was).
             let bump = if vparams_live {
                 r.kind == Kind::VirtualParameter && live(r)
             } else {
-                r.kind == Kind::Provision
+                r.kind == Kind::Provision && r.status != Status::Failed
             };
             if bump {
                 r.revision += 1;
@@ -495,6 +503,17 @@ impl Pass {
                 .all(|r| matches!(r.status, Status::Done(_) | Status::Failed));
             if !ran || !self.start_virtual(&view.tree, settled) {
                 break;
+            }
+        }
+        for name in std::mem::take(&mut self.declared) {
+            let path = format!("{VIRTUAL}.{name}");
+            if view.tree.get(&path).is_none() {
+                if view.tree.get(VIRTUAL).is_none() {
+                    view.tree.insert(VIRTUAL, Param::object(None, now_ms));
+                }
+                // Never computed: timestamp 0, so its read is still due.
+                view.tree.insert(path, Param::leaf(None, None, 0));
+                out.declared_virtual.push(name);
             }
         }
         self.due = false;
@@ -618,6 +637,11 @@ impl Pass {
             }
         }
         let mut started = false;
+        for (_, name, _) in &wanted {
+            if tree.get(&format!("{VIRTUAL}.{name}")).is_none() && !self.declared.contains(name) {
+                self.declared.push(name.clone());
+            }
+        }
         for (channel, name, args) in wanted {
             let same =
                 |r: &Run| r.kind == Kind::VirtualParameter && r.name == name && r.args == args;
@@ -626,7 +650,12 @@ impl Pass {
                 .iter()
                 .filter(|r| r.kind == Kind::VirtualParameter)
                 .count();
-            if self.runs.iter().any(same) || vparams >= MAX_VIRTUAL_RUNS {
+            // A virtual parameter whose script failed is not run again in this pass: it would
+            // fault again (its fault is reported once).
+            let failed = |r: &Run| {
+                r.kind == Kind::VirtualParameter && r.name == name && r.status == Status::Failed
+            };
+            if self.runs.iter().any(|r| same(r) || failed(r)) || vparams >= MAX_VIRTUAL_RUNS {
                 continue;
             }
             self.runs.push(Run {

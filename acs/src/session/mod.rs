@@ -158,6 +158,8 @@ pub(crate) struct Session {
     converged: Vec<String>,
     /// Whether what the presets' preconditions read has been fetched in this session.
     prefetched: bool,
+    /// Channels to run again alone in this session (GenieACS's `retryNow`).
+    retry: provisioning::RetryNow,
     /// The session's time (its Inform's), which presets see as "now" for the whole session, as
     /// in GenieACS: an action declared "now" is satisfied once sent, not re-declared later.
     started_ms: i64,
@@ -224,6 +226,7 @@ impl Session {
             written: Vec::new(),
             converged: Vec::new(),
             prefetched: false,
+            retry: provisioning::RetryNow::default(),
             started_ms: meta.last_inform_ms,
             stored_tags: meta.tags.clone(),
             meta,
@@ -832,6 +835,7 @@ impl Session {
 
     /// Records a fault on a preset channel and announces it once it is durable.
     fn channel_fault(&mut self, record: FaultRecord) {
+        self.retry.note_fault(&record);
         self.converged.retain(|c| *c != record.channel);
         self.outbox.events.push(DeviceEvent::ChannelFaulted {
             device: self.device.clone(),

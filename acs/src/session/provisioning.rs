@@ -55,12 +55,55 @@ impl Provisioning {
     }
 }
 
+/// GenieACS's `retryNow`: a channel that faults for the first time in a run of several
+/// channels is run again alone, at once, in the same session (the fault may have been another
+/// channel's doing; GenieACS cannot tell, as it faults every channel of the run). Fibreplane
+/// attributes faults to their own channel, but retries the same way, so a channel's `retries`
+/// after a session are GenieACS's: 1 for a channel that faults again alone, and no fault for
+/// one that then succeeds.
+#[derive(Debug, Default)]
+pub(super) struct RetryNow {
+    /// Channels waiting to run alone.
+    queue: std::collections::VecDeque<String>,
+    /// The channel running alone now.
+    only: Option<String>,
+    /// Whether the presets being run belong to more than one channel.
+    several: bool,
+}
+
+impl RetryNow {
+    /// Queues a channel's first fault of a run of several channels.
+    pub(super) fn note_fault(&mut self, record: &FaultRecord) {
+        if record.retries == 0
+            && self.several
+            && self.only.is_none()
+            && !self.queue.contains(&record.channel)
+        {
+            self.queue.push_back(record.channel.clone());
+        }
+    }
+}
+
 impl Session {
     /// Queues the next provisioning RPCs, if presets still want any; `Ok(false)` when there is
-    /// nothing (left) to do. Presets are evaluated after the queued tasks, and again after every
-    /// cycle that changed the device (their preconditions may now say otherwise), as GenieACS
-    /// does.
+    /// nothing (left) to do, not even a channel to retry alone (`RetryNow`).
     pub(super) fn provision_step(&mut self, now: Now) -> Result<bool, Need> {
+        loop {
+            if self.provision_cycle(now)? {
+                return Ok(true);
+            }
+            let Some(channel) = self.retry.queue.pop_front() else {
+                return Ok(false);
+            };
+            self.retry.only = Some(channel);
+            self.provisioning = Provisioning::Pending;
+        }
+    }
+
+    /// Queues the next RPCs of the presets' cycles; `Ok(false)` when they are over. Presets are
+    /// evaluated after the queued tasks, and again after every cycle that changed the device
+    /// (their preconditions may now say otherwise), as GenieACS does.
+    fn provision_cycle(&mut self, now: Now) -> Result<bool, Need> {
         loop {
             if matches!(self.provisioning, Provisioning::Pending) {
                 if self.events.is_empty() || self.presets.is_none() {
@@ -306,6 +349,8 @@ impl Session {
         };
         let (mut decls, mut channels, mut new_faults) = (Vec::new(), Vec::new(), Vec::new());
         let mut owners = Vec::new();
+        // The channels whose presets run in this cycle.
+        let mut running: Vec<String> = Vec::new();
         let mut keys: Vec<(String, String)> = Vec::new();
         let mut tags = self.meta.tags.clone();
         let mut provisions = Vec::new();
@@ -317,11 +362,27 @@ impl Session {
                 ),
                 Some(Precondition::Expr(e)) => e.eval(&facts).truthy(),
             };
-            if !holds || waiting(&p.channel) {
+            let alone = self.retry.only.as_deref();
+            if alone.is_some_and(|c| c != p.channel) {
                 continue;
             }
+            // A channel retried alone runs despite the fault it just got.
+            if !holds || (waiting(&p.channel) && alone.is_none()) {
+                continue;
+            }
+            if !running.contains(&p.channel) {
+                running.push(p.channel.clone());
+            }
             if let Some(why) = &p.unsupported {
-                new_faults.push((p.channel.clone(), why.clone()));
+                new_faults.push((p.channel.clone(), "preset", why.clone()));
+                continue;
+            }
+            // GenieACS's `refresh` (an `age` configuration too) parses its path and throws on
+            // a trailing dot, which faults the preset's channel as a script error.
+            let dotted = |c: &Configuration| matches!(c, Configuration::Refresh { path, .. } if path.ends_with('.'));
+            if p.configurations.iter().any(dotted) {
+                let why = "Invalid parameter path".to_owned();
+                new_faults.push((p.channel.clone(), "script.Error", why));
                 continue;
             }
             for c in &p.configurations {
@@ -353,8 +414,9 @@ impl Session {
                 channels.push(p.channel.clone());
             }
         }
-        for (channel, why) in new_faults {
-            self.record_fault(now, &channel, "preset", &why);
+        self.retry.several = running.len() > 1;
+        for (channel, code, why) in new_faults {
+            self.record_fault(now, &channel, code, &why);
         }
         let tags_changed = tags != self.meta.tags;
         if tags_changed {

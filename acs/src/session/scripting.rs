@@ -46,7 +46,7 @@ impl Session {
         for line in &result.logs {
             tracing::info!(device = %self.device, "{line}");
         }
-        if !result.virtual_values.is_empty()
+        if !(result.virtual_values.is_empty() && result.declared_virtual.is_empty())
             && let Some(tree) = &self.tree
         {
             // The tree already holds them (the scripts read them at once); the store gets the
@@ -55,7 +55,8 @@ impl Session {
             if let Some(object) = tree.get(VIRTUAL) {
                 set.push((VIRTUAL.to_owned(), object.clone()));
             }
-            for (name, _) in &result.virtual_values {
+            let names = result.virtual_values.iter().map(|(n, _)| n);
+            for name in names.chain(&result.declared_virtual) {
                 let path = format!("{VIRTUAL}.{name}");
                 if let Some(node) = tree.get(&path) {
                     set.push((path, node.clone()));
