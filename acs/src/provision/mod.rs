@@ -409,7 +409,7 @@ fn discover(tree: &ParamTree, decls: &[(&Declaration, Vec<Segment>)]) -> Vec<Rpc
         }
         // A leaf a declaration writes (a value or attributes) must have its writability known,
         // which only a listing of its parent tells (GenieACS declares `writable` with every
-        // write): a leaf the Inform alone reported is listed first.
+        // write): a leaf known only from an Inform or a value read is listed first.
         if d.value.is_some() || d.notification.is_some() || d.access_list.is_some() {
             for (p, param) in leaves(tree, segs) {
                 let parent = p.rsplit_once('.').map_or("", |(a, _)| a).to_owned();

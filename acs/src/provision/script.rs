@@ -912,6 +912,10 @@ mod tests {
         let mut t = tree();
         for i in ["10", "3"] {
             t.insert(
+                format!("Device.WiFi.SSID.{i}"),
+                Param::object(Some(true), 5),
+            );
+            t.insert(
                 format!("Device.WiFi.SSID.{i}.SSID"),
                 Param::leaf(Some(Value::String(i.into())), Some(true), 7),
             );

@@ -191,7 +191,7 @@ fn stale_paths_are_listed_before_anything_else() {
         first,
         vec![Rpc::GetParameterNames {
             path: "Device.WiFi.SSID.".into(),
-            next_level: false
+            next_level: true
         }]
     );
     let rounds = converge(&mut t, &[d]);

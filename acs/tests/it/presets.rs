@@ -224,14 +224,21 @@ async fn a_cpe_fault_is_recorded_on_the_channel_that_declared_what_failed() {
     let s = f.inform(0, &["2 PERIODIC"]).await.expect("session");
     assert_eq!(
         s.acs_requests,
-        ["SetParameterValues", "SetParameterValues"],
-        "one write per channel"
+        [
+            "SetParameterValues",
+            "SetParameterValues",
+            "SetParameterValues"
+        ],
+        "one write per channel, then the faulted channel's again alone (GenieACS's retryNow)"
     );
     assert_eq!(f.param(0, ssid).as_deref(), Some("Fine"));
     let faults = t.acs.store().faults(Some(&id(&f, 0))).await.unwrap();
     let channels: Vec<&str> = faults.iter().map(|x| x.channel.as_str()).collect();
     assert_eq!(channels, ["bad"], "{faults:?}");
-    assert_eq!(faults[0].code, "cwmp.9003");
+    assert_eq!(
+        (faults[0].code.as_str(), faults[0].retries),
+        ("cwmp.9003", 1)
+    );
     assert!(
         faults[0].detail.contains("PeriodicInformInterval: 9007"),
         "{:?}",
