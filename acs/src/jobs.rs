@@ -986,6 +986,23 @@ mod tests {
     }
 
     #[test]
+    fn a_one_level_listing_of_the_root_records_it_and_keeps_the_acs_own_nodes() {
+        let mut tree = ParamTree::new();
+        tree.insert("Device", Param::object(None, 0));
+        tree.insert("VirtualParameters", Param::object(None, 5));
+        tree.insert("Reboot", Param::leaf(None, Some(false), 5));
+        let answer = vec![cwmp::ParameterInfo {
+            name: "Device.".into(),
+            writable: false,
+        }];
+        let (set, remove) = listed("", true, answer, Some(&tree), 9);
+        assert_eq!(set[0], (String::new(), Param::object(None, 9)));
+        // `Device` is known writable now, but its own children are still never listed.
+        assert_eq!(set[1], ("Device".into(), Param::object(Some(false), 0)));
+        assert!(remove.is_empty(), "{remove:?}");
+    }
+
+    #[test]
     fn a_refresh_writes_objects_first_then_values_with_their_writability() {
         let mut job = Job::refresh("Device");
         let mut meta = DeviceMeta::new(

@@ -335,6 +335,25 @@ mod tests {
     }
 
     #[test]
+    fn the_roots_listing_is_the_documents_timestamp_and_a_fractional_int_a_number() {
+        let meta = DeviceMeta::new(
+            acs_store::DeviceId::parse("A-B-C").expect("id"),
+            Default::default(),
+        );
+        let mut tree = ParamTree::new();
+        tree.insert("", acs_store::Param::object(None, 1_000));
+        tree.insert(
+            "VirtualParameters.rx",
+            acs_store::Param::leaf(Some(Value::from_wire("int", "-19.52")), Some(false), 1),
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&device(&meta, &tree).json()).expect("json");
+        assert_eq!(json["_timestamp"], "1970-01-01T00:00:01.000Z");
+        assert!(json.get("").is_none(), "{json}");
+        assert_eq!(json["VirtualParameters"]["rx"]["_value"], -19.52);
+    }
+
+    #[test]
     fn numbers_print_like_javascript() {
         assert_eq!(Node::Num(300.0).json(), "300");
         assert_eq!(Node::Num(-1.5).json(), "-1.5");

@@ -415,3 +415,84 @@ fn listing_a_parent_makes_listing_its_children_redundant() {
         }]
     );
 }
+
+#[test]
+fn a_top_level_name_the_device_lacks_is_settled_by_one_listing_of_the_root() {
+    // A TR-181 device and a script that also declares the TR-098 path.
+    let mut t = tree();
+    let mut d = Declaration::new("InternetGatewayDevice.ManagementServer.URL");
+    d.path_fresh_ms = Some(1);
+    d.value_fresh_ms = Some(1);
+    let first = next_batch(&t, &[d.clone()]);
+    assert_eq!(
+        first,
+        vec![Rpc::GetParameterNames {
+            path: String::new(),
+            next_level: true
+        }]
+    );
+    // The root's node records the listing; nothing below the missing name is listed.
+    t.insert("", obj(100));
+    assert!(next_batch(&t, &[d]).is_empty());
+}
+
+#[test]
+fn an_alias_filters_keys_are_read_before_instances_are_counted() {
+    let mut t = tree();
+    // Instance 2's SSID value is unknown: it may be the one the filter looks for.
+    let mut d = Declaration::new("Device.WiFi.SSID.[SSID:guest]");
+    d.path_fresh_ms = Some(1);
+    d.instances = Some((1, 1));
+    assert_eq!(
+        next_batch(&t, &[d.clone()]),
+        vec![Rpc::GetParameterValues {
+            names: vec!["Device.WiFi.SSID.2.SSID".into()]
+        }]
+    );
+    t.insert("Device.WiFi.SSID.2.SSID", leaf(Some("guest"), true, 20));
+    assert!(next_batch(&t, &[d]).is_empty(), "found, not created");
+}
+
+#[test]
+fn a_write_to_a_leaf_of_unknown_writability_lists_its_parent_first() {
+    let mut t = tree();
+    let mut p = leaf(Some("old"), true, 10);
+    p.writable = None;
+    t.insert("Device.WiFi.SSID.1.SSID", p);
+    let mut d = Declaration::new("Device.WiFi.SSID.1.SSID");
+    d.value = Some(("new".into(), "string".into()));
+    assert_eq!(
+        next_batch(&t, &[d]),
+        vec![Rpc::GetParameterNames {
+            path: "Device.WiFi.SSID.1.".into(),
+            next_level: true
+        }]
+    );
+}
+
+#[test]
+fn an_untyped_number_written_to_a_datetime_is_milliseconds() {
+    let mut t = tree();
+    t.insert(
+        "Device.ManagementServer.PeriodicInformTime",
+        Param {
+            object: false,
+            writable: Some(true),
+            value: Some(Value::DateTime("0001-01-01T00:00:00Z".into())),
+            timestamp_ms: 10,
+            attributes: None,
+        },
+    );
+    let mut d = Declaration::new("Device.ManagementServer.PeriodicInformTime");
+    d.value = Some(("65154513".into(), format!("{UNTYPED}int")));
+    assert_eq!(
+        next_batch(&t, &[d]),
+        vec![Rpc::SetParameterValues {
+            values: vec![(
+                "Device.ManagementServer.PeriodicInformTime".into(),
+                "1970-01-01T18:05:54.513Z".into(),
+                "dateTime".into()
+            )]
+        }]
+    );
+}
