@@ -23,7 +23,7 @@ const UNDISCOVERED_DEPTH: usize = 7;
 /// wildcard or an alias filter, which GenieACS discovers as a wildcard).
 #[derive(Default)]
 struct Trie {
-    children: BTreeMap<String, Trie>,
+    children: BTreeMap<String, Self>,
 }
 
 impl Trie {
