@@ -102,6 +102,11 @@ pub fn device(doc: &Json) -> Result<(DeviceMeta, ParamTree), ImportError> {
         }
         walk(key, node, 1, &mut tree)?;
     }
+    // The document's own `_timestamp` is when GenieACS last listed the root: kept as the tree's
+    // root node, so the planner does not list the root again for what it already knows.
+    if let Some(ts) = d.get("_timestamp").and_then(date_of).filter(|t| *t > 0) {
+        tree.insert("", Param::object(None, ts));
+    }
     // What the ACS keeps beside the tree (indexes, connection-request details) comes from the
     // same parameters as in a session.
     for (path, param) in tree.iter() {
@@ -384,9 +389,17 @@ mod tests {
             "X": {"_object": true, "N": {"_object": false, "_value": {"$numberLong": "12"}, "_type": "xsd:long"}}
         });
         let (meta, tree) = device(&doc).unwrap();
+        assert!(tree.get("").is_none(), "no root listing recorded");
         assert_eq!(meta.last_inform_ms, 1_795_344_783_604);
         assert_eq!(meta.registered_ms, 1_795_344_783_604);
         assert_eq!(tree.get("X.N").unwrap().value, Some(Value::Long(12)));
+        let mut listed = doc.clone();
+        listed["_timestamp"] = serde_json::json!({"$date": "2026-11-22T10:53:03.604Z"});
+        let (_, tree) = device(&listed).unwrap();
+        assert_eq!(
+            tree.get("").map(|n| n.timestamp_ms),
+            Some(1_795_344_783_604)
+        );
     }
 
     proptest! {
