@@ -385,6 +385,7 @@ impl Acs {
             virtual_parameters: presets::scripts(
                 &self.store.docs(presets::VIRTUAL_PARAMETERS).await?,
             ),
+            learned: Arc::default(),
         };
         let p = Arc::new(presets::PresetSet::new(parsed).with_scripts(scripts));
         *self.presets.lock().unwrap_or_else(|e| e.into_inner()) = Some(p.clone());

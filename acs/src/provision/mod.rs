@@ -16,6 +16,7 @@
 //! Download}` (a declared `Download` time newer than the recorded one asks for a Download).
 
 pub mod path;
+pub mod scope;
 pub mod script;
 
 use acs_store::ParamTree;

@@ -30,6 +30,8 @@ pub struct Scripts {
     pub provisions: HashMap<String, Arc<script::Script>>,
     /// Virtual-parameter scripts by name.
     pub virtual_parameters: HashMap<String, Arc<script::Script>>,
+    /// The paths these scripts were seen to read: the scope of the next sessions' tree reads.
+    pub learned: Arc<super::scope::Learned>,
 }
 
 /// The device as a script reads it: the session's tree plus GenieACS's read-only
@@ -39,6 +41,8 @@ pub struct TreeView {
     /// The session's tree (moved in for the run, moved back after).
     pub tree: ParamTree,
     pseudo: Vec<Node>,
+    /// The patterns the scripts read from the tree, in order (pseudo-parameters aside).
+    seen: std::cell::RefCell<Vec<String>>,
 }
 
 impl TreeView {
@@ -68,7 +72,19 @@ impl TreeView {
                 ..Node::default()
             });
         }
-        Self { tree, pseudo }
+        Self {
+            tree,
+            pseudo,
+            seen: std::cell::RefCell::default(),
+        }
+    }
+
+    /// The tree patterns the scripts read since the view was made, and the paths of their
+    /// declarations: what a scoped tree must hold for the run to be the one a whole tree gives.
+    pub fn reads<'a>(&'a self, declared: &'a StepResult) -> Vec<String> {
+        let mut out = self.seen.borrow().clone();
+        out.extend(declared.declarations.iter().map(|(_, d)| d.path.clone()));
+        out
     }
 }
 
@@ -82,6 +98,11 @@ impl DeviceView for TreeView {
                 .filter(|n| path::matches(&segs, &n.path, false))
                 .cloned()
                 .collect());
+        }
+        if let Ok(mut seen) = self.seen.try_borrow_mut()
+            && seen.last().is_none_or(|p| p != pattern)
+        {
+            seen.push(pattern.to_owned());
         }
         Ok(path::expand(&self.tree, pattern)
             .into_iter()
@@ -225,6 +246,7 @@ enum Status {
 }
 
 /// One script of the pass.
+#[derive(Clone)]
 struct Run {
     kind: Kind,
     name: String,
@@ -256,7 +278,9 @@ pub struct StepResult {
     pub logs: Vec<String>,
 }
 
-/// GenieACS's replay of one cycle's scripts.
+/// GenieACS's replay of one cycle's scripts. Cloned to re-run a step whose scoped tree
+/// turned out too small (`session/scripting.rs`).
+#[derive(Clone)]
 pub struct Pass {
     runs: Vec<Run>,
     commits: u32,
@@ -307,6 +331,11 @@ impl Pass {
             scripts,
             due: true,
         }
+    }
+
+    /// What the scripts of this pass were seen to read, in every session.
+    pub fn learned(&self) -> &super::scope::Learned {
+        &self.scripts.learned
     }
 
     /// Whether the scripts must run before the next batch.

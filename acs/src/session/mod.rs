@@ -133,6 +133,9 @@ pub(crate) struct Session {
     /// What reads brought, kept for the session (the tree and faults are kept up to date with
     /// the session's own writes).
     tree: Option<ParamTree>,
+    /// Set when `tree` holds only what this scope selects (provisioning read no more); a step
+    /// that needs more reads the whole tree then (`whole_tree`, `tree_serves`).
+    tree_scope: Option<acs_store::TreeScope>,
     faults: Option<Vec<FaultRecord>>,
     /// Task records read for the step that asked; taken by it.
     fresh_tasks: Option<Vec<TaskRecord>>,
@@ -209,6 +212,7 @@ impl Session {
             tasks_loaded: false,
             marks_checked: false,
             tree: None,
+            tree_scope: None,
             faults: None,
             fresh_tasks: None,
             queued: None,
@@ -338,9 +342,15 @@ impl Session {
         if !matches!(self.waiting, Some(Waiting::Read(_))) {
             return;
         }
-        self.waiting = None;
+        let scope = match self.waiting.take() {
+            Some(Waiting::Read(Read::ScopedTree(scope))) => Some(scope),
+            _ => None,
+        };
         match result {
-            Ok(ReadOutput::Tree(tree)) => self.tree = Some(tree),
+            Ok(ReadOutput::Tree(tree)) => {
+                self.tree = Some(tree);
+                self.tree_scope = scope;
+            }
             Ok(ReadOutput::Faults(faults)) => self.faults = Some(faults),
             Ok(ReadOutput::Tasks(tasks)) => self.fresh_tasks = Some(tasks),
             Ok(ReadOutput::QueuedTasks { generation, tasks }) => {
@@ -507,7 +517,7 @@ impl Session {
                         tracing::warn!(device = %self.device, instance = n, code = tc.fault.code, "declared download failed");
                         self.effects.push_back(Effect::Count(Counted::TaskFault));
                     } else {
-                        let tree = self.tree.as_ref().ok_or(Need(Read::Tree))?;
+                        let tree = self.whole_tree()?;
                         if let Some(op) = transfer::declared_ops(&self.device, n, tc, tree, now.ms)
                         {
                             self.apply_to_tree(&op);
@@ -639,7 +649,7 @@ impl Session {
         match answer {
             // Only a plain GetParameterValues needs the cached tree (for `writable`); a refresh
             // learns it from its own GetParameterNames, so a registration never reads the tree.
-            Ok(_) if job.needs_tree() && self.tree.is_none() => return Some(Read::Tree),
+            Ok(_) if job.needs_tree() && !self.tree_serves(job) => return Some(Read::Tree),
             // A fault on a preset's RPC is recorded with one more retry than the last one, unless
             // it is a 9005 on a read, which is recovered from without a fault.
             Err(fault)
@@ -781,6 +791,29 @@ impl Session {
         }
         tracing::debug!(device = %self.device, names = names.len(), "9005 on a provisioning read; recovering");
         true
+    }
+
+    /// The device's whole tree, read first (again, if only a scope of it was read).
+    fn whole_tree(&self) -> Result<&ParamTree, Need> {
+        match (&self.tree, &self.tree_scope) {
+            (Some(tree), None) => Ok(tree),
+            _ => Err(Need(Read::Tree)),
+        }
+    }
+
+    /// Whether the tree read so far holds what folding `job`'s answer reads: the whole tree
+    /// does; a scoped one only if it covers every path the job reads (a listing or a read of
+    /// parameters outside it would lose their stored values and writability).
+    fn tree_serves(&self, job: &Job) -> bool {
+        match (&self.tree, &self.tree_scope) {
+            (None, _) => false,
+            (Some(_), None) => true,
+            (Some(_), Some(scope)) => job.tree_reads().is_some_and(|paths| {
+                paths
+                    .iter()
+                    .all(|p| crate::provision::scope::covers(scope, p))
+            }),
+        }
     }
 
     /// Keeps the session's copy of the tree in step with a tree write it makes.

@@ -8,7 +8,7 @@ use crate::DeviceEvent;
 use crate::genie::expr::{self, Val};
 use crate::jobs::Job;
 use crate::presets::{Configuration, Precondition, Preset};
-use crate::provision::script::{Pass, Settled};
+use crate::provision::script::{Pass, Scripts, Settled};
 use crate::provision::{Declaration, Rpc};
 use acs_store::{DeviceMeta, FaultRecord, Op, ParamTree, Value};
 
@@ -272,7 +272,7 @@ impl Session {
             None => false,
         } || !p.configurations.is_empty());
         if needs_tree && self.tree.is_none() {
-            return Err(Need(Read::Tree));
+            return Err(Need(self.preset_read(&applicable, &presets.scripts)));
         }
         if self.faults.is_none() {
             return Err(Need(Read::Faults));
@@ -381,6 +381,47 @@ impl Session {
             }
         };
         Ok(tags_changed)
+    }
+
+    /// The tree read the applicable presets need: the nodes their configurations, their
+    /// preconditions and their scripts (as far as earlier runs showed) read, with the root
+    /// object and the virtual parameters; the whole tree for a legacy query precondition or
+    /// scripts that have not run yet. A few nodes instead of a 6,400-parameter tree is most of
+    /// a scripted periodic session's cost (`benches/README.md`, "Scripts in sessions").
+    fn preset_read(&self, applicable: &[&Preset], scripts: &Scripts) -> Read {
+        use crate::provision::scope;
+        let mut s = acs_store::TreeScope::new();
+        s.add(
+            acs_store::scope_segments(self.meta.root.trim_end_matches('.')),
+            false,
+        );
+        scope::add(&mut s, crate::provision::script::VIRTUAL);
+        let empty = ParamTree::default();
+        let mut scripted = false;
+        for p in applicable {
+            match &p.precondition {
+                Some(Precondition::Query(q)) if q.needs_tree() => return Read::Tree,
+                // Every parameter the expression names, wildcards included (the prefetch
+                // leaves those out, the evaluation reads them).
+                Some(Precondition::Expr(e)) => {
+                    for path in e.params() {
+                        scope::add(&mut s, path);
+                    }
+                }
+                _ => {}
+            }
+            scripted |= p
+                .configurations
+                .iter()
+                .any(|c| matches!(c, Configuration::Script { .. }));
+            for d in p.declarations(self.started_ms, &empty) {
+                scope::add(&mut s, &d.path);
+            }
+        }
+        if scripted && !scripts.learned.add_to(&mut s) {
+            return Read::Tree;
+        }
+        Read::ScopedTree(s)
     }
 
     /// Records a fault on a preset channel (GenieACS's `<device>:<channel>` fault); a channel

@@ -270,6 +270,13 @@ impl World {
         }
         Ok(match read {
             Read::Tree => ReadOutput::Tree(self.tree.clone()),
+            Read::ScopedTree(scope) => ReadOutput::Tree(
+                self.tree
+                    .iter()
+                    .filter(|(p, _)| scope.selects(p))
+                    .map(|(p, v)| (p.to_owned(), v.clone()))
+                    .collect(),
+            ),
             Read::Faults => ReadOutput::Faults(self.faults.clone()),
             Read::Tasks => ReadOutput::Tasks(self.tasks.clone()),
             Read::QueuedTasks => ReadOutput::QueuedTasks {
