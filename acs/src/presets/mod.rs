@@ -16,6 +16,7 @@ use crate::genie::query::Query;
 use crate::genie::schedule::Schedule;
 use crate::provision::{self, Declaration};
 use acs_store::ParamTree;
+pub(crate) use parse::builtin;
 pub use parse::parse;
 use serde_json::Value as Json;
 
@@ -217,6 +218,12 @@ impl PresetSet {
     pub fn with_scripts(mut self, scripts: provision::script::Scripts) -> Self {
         self.scripts = std::sync::Arc::new(scripts);
         self
+    }
+
+    /// Whether any provision or virtual-parameter script is stored (a `provisions` task or a
+    /// declaration may run one even when no preset exists).
+    pub fn has_scripts(&self) -> bool {
+        !self.scripts.provisions.is_empty() || !self.scripts.virtual_parameters.is_empty()
     }
 
     /// Whether there are no presets at all.

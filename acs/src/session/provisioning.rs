@@ -230,6 +230,10 @@ impl Session {
     /// After a preset cycle: when it changed the device, evaluates the presets again, up to
     /// GenieACS's four cycles; presets still changing things then fault with `preset_loop`.
     fn next_cycle(&mut self, now: Now) -> bool {
+        // A task's provisions run once; the presets are evaluated after it.
+        if self.running_task() {
+            return false;
+        }
         if !std::mem::take(&mut self.changed) {
             return false;
         }
