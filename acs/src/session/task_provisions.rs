@@ -36,15 +36,22 @@ pub(super) struct TaskRun {
     ended: bool,
 }
 
-/// Whether a task runs on the provisioning engine rather than as a job.
+/// Whether a task runs on the provisioning engine rather than as a job: a `provisions` task,
+/// and a getParameterValues or setParameterValues that names a virtual parameter (its script
+/// answers, not the CPE).
 pub(super) fn needs_engine(kind: &TaskKind) -> bool {
     match kind {
         TaskKind::Provisions { .. } => true,
-        TaskKind::SetParameterValues { values, .. } => values
-            .iter()
-            .any(|(p, _, _)| p.starts_with("VirtualParameters.")),
+        TaskKind::SetParameterValues { values, .. } => values.iter().any(|(p, _, _)| is_virtual(p)),
+        TaskKind::GetParameterValues { names } => names.iter().any(|p| is_virtual(p)),
         _ => false,
     }
+}
+
+/// Whether a path is `VirtualParameters` or below it.
+fn is_virtual(path: &str) -> bool {
+    path.strip_prefix(VIRTUAL)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
 }
 
 /// A task's provisions as preset configurations, with the faults of those that cannot run.
@@ -75,6 +82,15 @@ fn configurations(kind: &TaskKind, scripts: &Scripts) -> (Vec<Configuration>, Ve
                 }
             }
         }
+        // GenieACS reads each name with its `refresh` built-in.
+        TaskKind::GetParameterValues { names } => {
+            for path in names {
+                out.push(Configuration::Refresh {
+                    path: path.clone(),
+                    age_secs: 0,
+                });
+            }
+        }
         TaskKind::SetParameterValues { values, .. } => {
             for (path, text, ty) in values {
                 let ty = format!("xsd:{ty}");
@@ -97,6 +113,28 @@ fn arg_json(a: &ProvisionArg) -> Json {
         ProvisionArg::Bool(b) => Json::Bool(*b),
         ProvisionArg::Number(n) => serde_json::from_str(n).unwrap_or(Json::Null),
         ProvisionArg::Text(t) => Json::String(t.clone()),
+    }
+}
+
+/// A `refresh` of virtual parameters (one, or all for the object) as the declaration GenieACS's
+/// `refresh` built-in makes: `value` wanted as of `fresh_ms`, `writable` known.
+fn virtual_refresh(path: &str, fresh_ms: i64) -> script::Declaration {
+    let path = match path.trim_end_matches('.') {
+        VIRTUAL => format!("{VIRTUAL}.*"),
+        p => p.to_owned(),
+    };
+    script::Declaration {
+        path,
+        path_get: 1.0,
+        path_set: None,
+        attr_get: [
+            ("writable".to_owned(), 1.0),
+            ("value".to_owned(), fresh_ms as f64),
+        ]
+        .into_iter()
+        .collect(),
+        attr_set: Default::default(),
+        defer: true,
     }
 }
 
@@ -176,8 +214,12 @@ impl Session {
         let (mut requests, mut provisions, mut rest) = (Vec::new(), Vec::new(), Vec::new());
         for c in configurations {
             match c {
-                Configuration::Value { path, value } if path.starts_with(VIRTUAL) => {
+                Configuration::Value { path, value } if is_virtual(&path) => {
                     requests.push((channel.clone(), virtual_request(&path, &value)));
+                }
+                Configuration::Refresh { path, age_secs } if is_virtual(&path) => {
+                    let fresh = self.started_ms - age_secs.saturating_mul(1000);
+                    requests.push((channel.clone(), virtual_refresh(&path, fresh)));
                 }
                 Configuration::Script { name, args } => {
                     provisions.push((channel.clone(), name, args));
@@ -312,6 +354,13 @@ mod tests {
         };
         assert!(needs_engine(&spv("VirtualParameters.User")));
         assert!(!needs_engine(&spv("Device.B")));
+        assert!(!needs_engine(&spv("VirtualParametersX.B")));
+        let gpv = |p: &str| TaskKind::GetParameterValues {
+            names: vec!["Device.A".into(), p.into()],
+        };
+        assert!(needs_engine(&gpv("VirtualParameters.")));
+        assert!(needs_engine(&gpv("VirtualParameters.User")));
+        assert!(!needs_engine(&gpv("Device.B")));
         assert!(!needs_engine(&TaskKind::Reboot));
     }
 
@@ -384,6 +433,10 @@ mod tests {
                 },
             ]
         );
+        let all = virtual_refresh("VirtualParameters.", 5_000);
+        assert_eq!(all.path, "VirtualParameters.*");
+        assert_eq!(all.attr_get.get("value"), Some(&5_000.0));
+        assert!(all.attr_set.is_empty());
         let d = virtual_request("VirtualParameters.N", &json!([42, "xsd:int"]));
         assert_eq!(d.attr_set.get("value"), Some(&json!([42, "xsd:int"])));
         assert_eq!(d.attr_get.get("value"), Some(&1.0));

@@ -193,6 +193,22 @@ async fn set_parameter_values_of_a_virtual_parameter_runs_its_script_with_the_va
     assert_eq!(vp["_writable"], json!(true));
     assert!(faults(&t).await.is_empty());
 
+    // A getParameterValues of it runs the script again, which reads the CPE (changed behind
+    // the ACS's back here), as GenieACS refreshes a virtual parameter.
+    assert!(fleet.set_param(0, "Device.WiFi.SSID.2.SSID", "Changed"));
+    let r = task(
+        &t,
+        &id,
+        r#"{"name":"getParameterValues","parameterNames":["VirtualParameters.ssid2"]}"#,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let doc = device(&t, &id, "VirtualParameters.ssid2").await;
+    assert_eq!(
+        doc["VirtualParameters"]["ssid2"]["_value"],
+        json!("Changed")
+    );
+
     // A provision script's declaration sets it the same way.
     put_script(
         &t,
