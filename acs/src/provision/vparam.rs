@@ -13,6 +13,51 @@ use acs_store::{Param, Value};
 use script::Declaration;
 use serde_json::{Map, Value as Json, json};
 
+/// Whether a path is `VirtualParameters` or below it: the scripts' to answer, never the CPE's.
+pub fn is_virtual(path: &str) -> bool {
+    path.strip_prefix(super::script::VIRTUAL)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+}
+
+/// A `value` on a virtual parameter as the declaration GenieACS's `value` built-in makes: read
+/// the value if unknown, then set it (`[value]` or `[value, type]`).
+pub fn value_request(path: &str, value: &Json) -> Declaration {
+    let wanted = match value {
+        Json::Array(_) => value.clone(),
+        other => json!([other]),
+    };
+    Declaration {
+        path: path.to_owned(),
+        path_get: 1.0,
+        path_set: None,
+        attr_get: [("value".to_owned(), 1.0)].into_iter().collect(),
+        attr_set: [("value".to_owned(), wanted)].into_iter().collect(),
+        defer: true,
+    }
+}
+
+/// A `refresh` of virtual parameters (one, or all of them for the object) as the declaration
+/// GenieACS's `refresh` built-in makes: `value` wanted as of `fresh_ms`, `writable` known.
+pub fn refresh_request(path: &str, fresh_ms: i64) -> Declaration {
+    let path = match path.trim_end_matches('.') {
+        super::script::VIRTUAL => format!("{}.*", super::script::VIRTUAL),
+        p => p.to_owned(),
+    };
+    Declaration {
+        path,
+        path_get: 1.0,
+        path_set: None,
+        attr_get: [
+            ("writable".to_owned(), 1.0),
+            ("value".to_owned(), fresh_ms as f64),
+        ]
+        .into_iter()
+        .collect(),
+        attr_set: Default::default(),
+        defer: true,
+    }
+}
+
 /// The arguments of the get run the declaration needs on the stored node `current`, if any.
 pub fn get_args(d: &Declaration, current: Option<&Param>) -> Option<Json> {
     let mut declared = Map::new();
@@ -227,6 +272,19 @@ mod tests {
         let stale = decl(&[("value", 2_000.0), ("notification", 9e12)], None);
         let args = get_args(&stale, Some(&c)).expect("get");
         assert_eq!(args[0], json!({"value": 2_000.0}));
+    }
+
+    #[test]
+    fn values_and_refreshes_become_genieacs_declarations() {
+        assert!(is_virtual("VirtualParameters") && is_virtual("VirtualParameters.X"));
+        assert!(!is_virtual("VirtualParametersX") && !is_virtual("Device.X"));
+        let all = refresh_request("VirtualParameters.", 5_000);
+        assert_eq!(all.path, "VirtualParameters.*");
+        assert_eq!(all.attr_get.get("value"), Some(&5_000.0));
+        assert!(all.attr_set.is_empty());
+        let d = value_request("VirtualParameters.N", &json!(42));
+        assert_eq!(d.attr_set.get("value"), Some(&json!([42])));
+        assert_eq!(d.attr_get.get("value"), Some(&1.0));
     }
 
     #[test]

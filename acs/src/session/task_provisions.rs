@@ -10,7 +10,8 @@
 use super::provisioning::Provisioning;
 use super::{Counted, Effect, Need, Now, Read, Session};
 use crate::presets::{Configuration, Preset};
-use crate::provision::script::{Pass, Scripts, VIRTUAL};
+use crate::provision::script::{Pass, Scripts};
+use crate::provision::vparam::is_virtual;
 use crate::tasks;
 use acs_store::{FaultRecord, Op, ProvisionArg, TaskKind, TaskRecord};
 use serde_json::{Value as Json, json};
@@ -46,12 +47,6 @@ pub(super) fn needs_engine(kind: &TaskKind) -> bool {
         TaskKind::GetParameterValues { names } => names.iter().any(|p| is_virtual(p)),
         _ => false,
     }
-}
-
-/// Whether a path is `VirtualParameters` or below it.
-fn is_virtual(path: &str) -> bool {
-    path.strip_prefix(VIRTUAL)
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
 }
 
 /// A task's provisions as preset configurations, with the faults of those that cannot run.
@@ -116,45 +111,6 @@ fn arg_json(a: &ProvisionArg) -> Json {
     }
 }
 
-/// A `refresh` of virtual parameters (one, or all for the object) as the declaration GenieACS's
-/// `refresh` built-in makes: `value` wanted as of `fresh_ms`, `writable` known.
-fn virtual_refresh(path: &str, fresh_ms: i64) -> script::Declaration {
-    let path = match path.trim_end_matches('.') {
-        VIRTUAL => format!("{VIRTUAL}.*"),
-        p => p.to_owned(),
-    };
-    script::Declaration {
-        path,
-        path_get: 1.0,
-        path_set: None,
-        attr_get: [
-            ("writable".to_owned(), 1.0),
-            ("value".to_owned(), fresh_ms as f64),
-        ]
-        .into_iter()
-        .collect(),
-        attr_set: Default::default(),
-        defer: true,
-    }
-}
-
-/// A `value` on a virtual parameter as the declaration GenieACS's `value` built-in makes: read
-/// the value if unknown, then set it.
-fn virtual_request(path: &str, value: &Json) -> script::Declaration {
-    let wanted = match value {
-        Json::Array(_) => value.clone(),
-        other => json!([other]),
-    };
-    script::Declaration {
-        path: path.to_owned(),
-        path_get: 1.0,
-        path_set: None,
-        attr_get: [("value".to_owned(), 1.0)].into_iter().collect(),
-        attr_set: [("value".to_owned(), wanted)].into_iter().collect(),
-        defer: true,
-    }
-}
-
 impl Session {
     /// Queues the next RPCs of the engine-run tasks; `Ok(false)` once none is left.
     pub(super) fn task_provision_step(&mut self, now: Now) -> Result<bool, Need> {
@@ -214,12 +170,11 @@ impl Session {
         let (mut requests, mut provisions, mut rest) = (Vec::new(), Vec::new(), Vec::new());
         for c in configurations {
             match c {
-                Configuration::Value { path, value } if is_virtual(&path) => {
-                    requests.push((channel.clone(), virtual_request(&path, &value)));
-                }
-                Configuration::Refresh { path, age_secs } if is_virtual(&path) => {
-                    let fresh = self.started_ms - age_secs.saturating_mul(1000);
-                    requests.push((channel.clone(), virtual_refresh(&path, fresh)));
+                c if c.names_virtual() => {
+                    requests.extend(
+                        c.virtual_request(self.started_ms)
+                            .map(|d| (channel.clone(), d)),
+                    );
                 }
                 Configuration::Script { name, args } => {
                     provisions.push((channel.clone(), name, args));
@@ -433,12 +388,5 @@ mod tests {
                 },
             ]
         );
-        let all = virtual_refresh("VirtualParameters.", 5_000);
-        assert_eq!(all.path, "VirtualParameters.*");
-        assert_eq!(all.attr_get.get("value"), Some(&5_000.0));
-        assert!(all.attr_set.is_empty());
-        let d = virtual_request("VirtualParameters.N", &json!([42, "xsd:int"]));
-        assert_eq!(d.attr_set.get("value"), Some(&json!([42, "xsd:int"])));
-        assert_eq!(d.attr_get.get("value"), Some(&1.0));
     }
 }

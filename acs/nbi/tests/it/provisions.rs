@@ -285,3 +285,32 @@ async fn a_virtual_parameter_that_returns_no_value_faults_and_a_read_only_one_is
     assert_eq!(doc["VirtualParameters"]["fixed"]["_value"], json!("fixed"));
     assert_eq!(doc["VirtualParameters"]["fixed"]["_writable"], json!(false));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_preset_value_on_a_virtual_parameter_is_set_through_its_script_once() {
+    let t = harness::start().await;
+    let (fleet, id) = registered_cpe(&t).await;
+    put_script(&t, "virtual_parameters", "ssid2", SSID2).await;
+    let preset = json!({"channel": "guest", "events": {"2 PERIODIC": true}, "configurations": [
+        {"type": "value", "name": "VirtualParameters.ssid2", "value": "From-Preset"}]});
+    let r = call(&t, "PUT", "/presets/guest", Some(&preset.to_string())).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    fleet.inform(0, &["2 PERIODIC"]).await.expect("session");
+    assert_eq!(
+        fleet.param(0, "Device.WiFi.SSID.2.SSID").as_deref(),
+        Some("From-Preset")
+    );
+    let doc = device(&t, &id, "VirtualParameters.ssid2").await;
+    assert_eq!(
+        doc["VirtualParameters"]["ssid2"]["_value"],
+        json!("From-Preset")
+    );
+    assert!(faults(&t).await.is_empty());
+    // In place: the next session writes nothing.
+    let s = fleet.inform(0, &["2 PERIODIC"]).await.expect("session");
+    assert!(
+        !s.acs_requests.iter().any(|r| r == "SetParameterValues"),
+        "{:?}",
+        s.acs_requests
+    );
+}
