@@ -179,8 +179,8 @@ pub(crate) struct Session {
     /// An adopting session: it runs its first job (the credential change) and nothing else, no
     /// task and no preset, so no secret reaches a CPE that has not authenticated.
     adopting: bool,
-    /// Due tasks that run on the provisioning engine (`task_provisions.rs`), and the one
-    /// running.
+    /// Due tasks from the first that runs on the provisioning engine on, in order
+    /// (`task_provisions.rs`), and the engine-run one running.
     script_tasks: VecDeque<TaskRecord>,
     task_run: Option<task_provisions::TaskRun>,
 }
@@ -620,11 +620,17 @@ impl Session {
                     if queued.is_empty() {
                         self.effects.push_back(Effect::NoTasks(generation));
                     }
-                    let (engine, due): (Vec<TaskRecord>, Vec<TaskRecord>) = queued
+                    let mut due: Vec<TaskRecord> = queued
                         .into_iter()
                         .filter(|t| t.not_before_ms <= now.ms)
-                        .partition(|t| task_provisions::needs_engine(&t.kind));
-                    self.script_tasks.extend(engine);
+                        .collect();
+                    // Tasks run in order: from the first that needs the provisioning engine on,
+                    // they wait for it (`task_provisions.rs`).
+                    let engine = due
+                        .iter()
+                        .position(|t| task_provisions::needs_engine(&t.kind))
+                        .unwrap_or(due.len());
+                    self.script_tasks.extend(due.split_off(engine));
                     self.jobs.extend(Job::from_tasks(&due, self.root()));
                     if !self.jobs.is_empty() {
                         continue;

@@ -1,11 +1,12 @@
 //! Tasks that run on the provisioning engine rather than as one RPC: GenieACS's `provisions`
-//! task, and a setParameterValues that names a virtual parameter (GenieACS runs every
-//! setParameterValues as `value` provisions; a virtual parameter needs that, since its script
-//! decides what is written). Such a task runs after the plain tasks and before the presets,
-//! alone on its channel `task_<id>`: its provisions become the planner's declarations and the
-//! script pass's runs, as a preset's configurations do, until they settle. Then the task is done;
-//! a fault on its channel (a script's, the CPE's, a planner limit) is recorded against the task
-//! under the task's retry rules instead of as a preset fault.
+//! task, and a get- or setParameterValues that names a virtual parameter (GenieACS runs those
+//! tasks as `refresh` and `value` provisions; a virtual parameter needs that, since its script
+//! answers and decides what is written). Such a task runs alone on its channel `task_<id>`: its
+//! provisions become the planner's declarations and the script pass's runs, as a preset's
+//! configurations do, until they settle; then the task is done. A fault on its channel (a
+//! script's, the CPE's, a planner limit) is recorded against the task under the task's retry
+//! rules instead of as a preset fault. Tasks keep their queue order (plain ones after it go out
+//! as jobs once it is over), and all of them run before the presets.
 
 use super::provisioning::Provisioning;
 use super::{Counted, Effect, Need, Now, Read, Session};
@@ -116,8 +117,20 @@ impl Session {
     pub(super) fn task_provision_step(&mut self, now: Now) -> Result<bool, Need> {
         loop {
             if self.task_run.is_none() {
-                if self.script_tasks.is_empty() {
+                let Some(next) = self.script_tasks.front() else {
                     return Ok(false);
+                };
+                if !needs_engine(&next.kind) {
+                    // Plain tasks queued after an engine-run one go out as jobs now, in order.
+                    let n = self
+                        .script_tasks
+                        .iter()
+                        .position(|t| needs_engine(&t.kind))
+                        .unwrap_or(self.script_tasks.len());
+                    let plain: Vec<TaskRecord> = self.script_tasks.drain(..n).collect();
+                    let jobs = crate::jobs::Job::from_tasks(&plain, self.root());
+                    self.jobs.extend(jobs);
+                    return Ok(true);
                 }
                 // Declarations are made against the tree: read it before taking the task.
                 if self.tree.is_none() {

@@ -170,3 +170,33 @@ fn an_expired_provisions_task_is_deleted_with_its_fault_and_not_run() {
     assert!(w.faults.is_empty(), "{:?}", w.faults);
     assert_eq!(w.notified, [9]);
 }
+
+#[test]
+fn tasks_keep_their_order_around_an_engine_run_one() {
+    let mut w = World::new();
+    w.tasks.push(uptime_task(1));
+    w.tasks.push(value_task(2));
+    w.tasks.push(task(3, TaskKind::Reboot));
+    w.mark = Some(1);
+    let mut s = w.session(&["2 PERIODIC"], Vec::new(), Vec::new());
+    let gpv = w.post(&mut s, None);
+    assert_eq!(label(&gpv), "GetParameterValues");
+    let spv = w.answer(
+        &mut s,
+        &gpv,
+        gpv_answer(&[("Device.DeviceInfo.UpTime", "9")]),
+    );
+    assert_eq!(spv_item(&spv).1, "Fibre");
+    let reboot = w.answer(&mut s, &spv, Body::SetParameterValuesResponse { status: 0 });
+    assert_eq!(label(&reboot), "Reboot");
+    let end = w.answer(&mut s, &reboot, Body::RebootResponse);
+    assert_eq!(end, Reply::End);
+    assert_eq!(w.notified, [1, 2, 3]);
+    assert!(
+        w.tasks
+            .iter()
+            .all(|t| matches!(t.status, TaskStatus::Done { .. })),
+        "{:?}",
+        w.tasks
+    );
+}
