@@ -270,12 +270,14 @@ impl Session {
         Ok(())
     }
 
-    /// Takes a fault on the running task's channel for the task; `false` for any other channel.
+    /// Takes a fault on the running task's channel for the task, which stops its provisions
+    /// (GenieACS clears a faulted channel's provisions at once); `false` for any other channel.
     pub(super) fn take_task_fault(&mut self, record: &FaultRecord) -> bool {
         match &mut self.task_run {
             Some(run) if record.channel == tasks::channel(run.task.id) => {
                 tracing::warn!(device = %self.device, task = run.task.id, code = %record.code, message = %record.message, "task fault");
                 run.fault = Some(record.clone());
+                self.provisioning = Provisioning::Done;
                 true
             }
             _ => false,

@@ -200,3 +200,42 @@ fn tasks_keep_their_order_around_an_engine_run_one() {
         w.tasks
     );
 }
+
+#[test]
+fn a_script_fault_stops_the_tasks_other_provisions() {
+    let mut w = World::new();
+    w.scripts.provisions.insert(
+        "broken".into(),
+        Arc::new(script::Script::new("broken", r#"throw new Error("boom");"#)),
+    );
+    w.tasks.push(task(
+        12,
+        TaskKind::Provisions {
+            provisions: vec![
+                vec![text("broken")],
+                vec![
+                    text("value"),
+                    text("Device.WiFi.SSID.1.SSID"),
+                    text("Fibre"),
+                ],
+            ],
+        },
+    ));
+    w.mark = Some(1);
+    let mut s = w.session(&["2 PERIODIC"], Vec::new(), Vec::new());
+    // GenieACS clears a faulted channel's provisions: nothing is sent.
+    assert_eq!(w.post(&mut s, None), Reply::End, "{:?}", w.log);
+    let f = w
+        .faults
+        .iter()
+        .find(|f| f.channel == "task_12")
+        .expect("fault");
+    assert_eq!(
+        (f.code.as_str(), f.task_id, f.retries),
+        ("script.Error", Some(12), 0)
+    );
+    assert!(f.message.contains("boom"), "{f:?}");
+    let t = w.tasks.iter().find(|t| t.id == 12).expect("task");
+    assert_eq!((t.attempts, t.not_before_ms), (1, T0_MS + RETRY_BASE_MS));
+    assert!(w.log.contains(&"count:TaskFault".to_owned()), "{:?}", w.log);
+}
