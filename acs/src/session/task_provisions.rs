@@ -1,6 +1,6 @@
 //! Tasks that run on the provisioning engine rather than as one RPC: GenieACS's `provisions`
-//! task, and a get- or setParameterValues that names a virtual parameter (GenieACS runs those
-//! tasks as `refresh` and `value` provisions; a virtual parameter needs that, since its script
+//! task, and a get- or setParameterValues or refreshObject that names a virtual parameter
+//! (GenieACS runs those tasks as `refresh` and `value` provisions; a virtual parameter needs that, since its script
 //! answers and decides what is written). Such a task runs alone on its channel `task_<id>`: its
 //! provisions become the planner's declarations and the script pass's runs, as a preset's
 //! configurations do, until they settle; then the task is done. A fault on its channel (a
@@ -46,6 +46,7 @@ pub(super) fn needs_engine(kind: &TaskKind) -> bool {
         TaskKind::Provisions { .. } => true,
         TaskKind::SetParameterValues { values, .. } => values.iter().any(|(p, _, _)| is_virtual(p)),
         TaskKind::GetParameterValues { names } => names.iter().any(|p| is_virtual(p)),
+        TaskKind::RefreshObject { path } => is_virtual(path),
         _ => false,
     }
 }
@@ -87,6 +88,10 @@ fn configurations(kind: &TaskKind, scripts: &Scripts) -> (Vec<Configuration>, Ve
                 });
             }
         }
+        TaskKind::RefreshObject { path } => out.push(Configuration::Refresh {
+            path: path.clone(),
+            age_secs: 0,
+        }),
         TaskKind::SetParameterValues { values, .. } => {
             for (path, text, ty) in values {
                 let ty = format!("xsd:{ty}");
@@ -331,6 +336,9 @@ mod tests {
         assert!(needs_engine(&gpv("VirtualParameters.")));
         assert!(needs_engine(&gpv("VirtualParameters.User")));
         assert!(!needs_engine(&gpv("Device.B")));
+        let refresh = |p: &str| TaskKind::RefreshObject { path: p.into() };
+        assert!(needs_engine(&refresh("VirtualParameters.")));
+        assert!(!needs_engine(&refresh("Device.WiFi.")));
         assert!(!needs_engine(&TaskKind::Reboot));
     }
 

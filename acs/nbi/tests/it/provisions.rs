@@ -208,6 +208,17 @@ async fn set_parameter_values_of_a_virtual_parameter_runs_its_script_with_the_va
         doc["VirtualParameters"]["ssid2"]["_value"],
         json!("Changed")
     );
+    // So does a refreshObject of the virtual parameters, as GenieACS's UI sends it.
+    assert!(fleet.set_param(0, "Device.WiFi.SSID.2.SSID", "Again"));
+    let r = task(
+        &t,
+        &id,
+        r#"{"name":"refreshObject","objectName":"VirtualParameters"}"#,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let doc = device(&t, &id, "VirtualParameters.ssid2").await;
+    assert_eq!(doc["VirtualParameters"]["ssid2"]["_value"], json!("Again"));
 
     // A provision script's declaration sets it the same way.
     put_script(
