@@ -426,7 +426,7 @@ impl Session {
             scripted |= p
                 .configurations
                 .iter()
-                .any(|c| matches!(c, Configuration::Script { .. }));
+                .any(|c| matches!(c, Configuration::Script { .. }) || c.names_virtual());
             for d in p.declarations(self.started_ms, &empty) {
                 scope::add(&mut s, &d.path);
             }

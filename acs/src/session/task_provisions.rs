@@ -137,8 +137,9 @@ impl Session {
                     self.jobs.extend(jobs);
                     return Ok(true);
                 }
-                // Declarations are made against the tree: read it before taking the task.
-                if self.tree.is_none() {
+                // Declarations are made against the tree: read it (whole: presets may have
+                // read a scope of it only) before taking the task.
+                if self.tree.is_none() || self.tree_scope.is_some() {
                     return Err(Need(Read::Tree));
                 }
                 let Some(task) = self.script_tasks.pop_front() else {
