@@ -745,9 +745,9 @@ async fn start_session(
         .has_subscribers()
         .then(|| inform.events.iter().map(|e| e.code.clone()).collect());
     // Presets look at the Inform's events; they are handed to the session only when some
-    // exist and the Inform has events.
+    // exist (or scripts do, which a queued `provisions` task may run) and the Inform has events.
     let presets = match acs.presets().await {
-        Ok(p) => (!p.is_empty() && !inform.events.is_empty()).then_some(p),
+        Ok(p) => ((!p.is_empty() || p.has_scripts()) && !inform.events.is_empty()).then_some(p),
         Err(e) => {
             tracing::error!(%device, error = %e, "could not read presets");
             return store_unavailable();

@@ -18,6 +18,7 @@
 pub mod path;
 pub mod scope;
 pub mod script;
+pub mod vparam;
 
 use acs_store::ParamTree;
 pub use path::{Segment, expand};

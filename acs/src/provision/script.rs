@@ -287,6 +287,9 @@ pub struct Pass {
     scripts: Arc<Scripts>,
     /// Whether the runs must run before the next batch is planned.
     due: bool,
+    /// Virtual-parameter declarations no script made (a task's `value` provisions or its
+    /// setParameterValues of `VirtualParameters.*`), with their channel.
+    requests: Vec<(String, script::Declaration)>,
 }
 
 impl std::fmt::Debug for Pass {
@@ -330,12 +333,20 @@ impl Pass {
             commits: 0,
             scripts,
             due: true,
+            requests: Vec::new(),
         }
     }
 
     /// What the scripts of this pass were seen to read, in every session.
     pub fn learned(&self) -> &super::scope::Learned {
         &self.scripts.learned
+    }
+
+    /// The same pass with virtual-parameter declarations of its own, handled like those the
+    /// scripts make.
+    pub fn with_requests(mut self, requests: Vec<(String, script::Declaration)>) -> Self {
+        self.requests = requests;
+        self
     }
 
     /// Whether the scripts must run before the next batch.
@@ -410,6 +421,7 @@ impl Pass {
         let mut out = StepResult::default();
         let cron: script::CronFn = Rc::new(cron_last_fire);
         let limits = Limits::default();
+        let mut first_round = true;
         loop {
             let mut ran = false;
             for i in 0..self.runs.len() {
@@ -487,9 +499,10 @@ impl Pass {
                     write_virtual(&mut view.tree, &run.name, v, now_ms);
                 }
             }
-            // Virtual parameters the scripts declare and the tree does not hold fresh enough
-            // start runs of their own, run at once.
-            if !ran || !self.start_virtual(&view.tree) {
+            // Virtual parameters the scripts (or the pass's requests, on its first round)
+            // declare and the tree does not hold as asked start runs of their own, run at once.
+            let first = std::mem::take(&mut first_round) && !self.requests.is_empty();
+            if !(ran || first) || !self.start_virtual(&view.tree) {
                 break;
             }
         }
@@ -535,68 +548,38 @@ impl Pass {
     }
 
     /// Starts a run for each virtual parameter a declaration asks for that the tree does not
-    /// hold as asked (missing, older than wanted, or a different value wanted).
+    /// hold as asked: a get run while `value` or `writable` is missing or older than wanted,
+    /// then a set run for a different value on a writable one (`vparam.rs`, GenieACS's order).
     fn start_virtual(&mut self, tree: &ParamTree) -> bool {
+        // Declared values apply once every provision script of the pass has completed, as
+        // GenieACS clears `defer` only then.
+        let provisions_done = self.runs.iter().all(|r| {
+            r.kind != Kind::Provision || matches!(r.status, Status::Done(_) | Status::Failed)
+        });
         let mut wanted: Vec<(String, String, Json)> = Vec::new();
-        for run in &self.runs {
-            for d in &run.declarations {
-                let Some(rest) = d.path.strip_prefix("VirtualParameters.") else {
-                    continue;
-                };
-                let names: Vec<String> = if rest == "*" {
-                    self.scripts.virtual_parameters.keys().cloned().collect()
-                } else if self.scripts.virtual_parameters.contains_key(rest) {
-                    vec![rest.to_owned()]
-                } else {
-                    continue;
-                };
-                for name in names {
-                    let current = tree.get(&format!("{VIRTUAL}.{name}"));
-                    let stale = |attr: &str| {
-                        d.attr_get
-                            .get(attr)
-                            .is_some_and(|t| current.is_none_or(|c| (c.timestamp_ms as f64) < *t))
-                    };
-                    let set = if d.defer {
-                        None
-                    } else {
-                        d.attr_set.get("value")
-                    };
-                    let differs = set.is_some_and(|v| {
-                        let want = match v {
-                            Json::Array(a) => a.first().cloned().unwrap_or(Json::Null),
-                            other => other.clone(),
-                        };
-                        let have = current
-                            .and_then(|c| c.value.as_ref())
-                            .map(|v| v.text().into_owned());
-                        crate::presets::json_value(&want).map(|(t, _)| t) != have
-                    });
-                    if !(stale("value") || stale("writable") || differs || current.is_none()) {
-                        continue;
-                    }
-                    let mut declared_ts = serde_json::Map::new();
-                    for (k, t) in &d.attr_get {
-                        declared_ts.insert(k.clone(), json!(t));
-                    }
-                    let mut declared_values = serde_json::Map::new();
-                    if let Some(v) = set {
-                        declared_values.insert("value".into(), v.clone());
-                    }
-                    let (mut cur_ts, mut cur_values) =
-                        (serde_json::Map::new(), serde_json::Map::new());
-                    if let Some(c) = current {
-                        cur_ts.insert("value".into(), json!(c.timestamp_ms));
-                        if let Some((j, t)) = node(String::new(), c).value {
-                            cur_values.insert("value".into(), json!([j, t]));
-                        }
-                        if let Some(w) = c.writable {
-                            cur_ts.insert("writable".into(), json!(c.timestamp_ms));
-                            cur_values.insert("writable".into(), json!(w));
-                        }
-                    }
-                    let args = json!([declared_ts, declared_values, cur_ts, cur_values]);
-                    wanted.push((run.channel.clone(), name, args));
+        let declared = self
+            .runs
+            .iter()
+            .flat_map(|r| r.declarations.iter().map(move |d| (&r.channel, d)))
+            .chain(self.requests.iter().map(|(c, d)| (c, d)));
+        for (channel, d) in declared {
+            let Some(rest) = d.path.strip_prefix("VirtualParameters.") else {
+                continue;
+            };
+            let names: Vec<String> = if rest == "*" {
+                self.scripts.virtual_parameters.keys().cloned().collect()
+            } else if self.scripts.virtual_parameters.contains_key(rest) {
+                vec![rest.to_owned()]
+            } else {
+                continue;
+            };
+            for name in names {
+                let current = tree.get(&format!("{VIRTUAL}.{name}"));
+                let deferred = d.defer && !provisions_done;
+                let args = super::vparam::get_args(d, current)
+                    .or_else(|| super::vparam::set_args(d, deferred, current));
+                if let Some(args) = args {
+                    wanted.push((channel.clone(), name, args));
                 }
             }
         }

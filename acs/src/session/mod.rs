@@ -19,6 +19,7 @@ mod driver;
 mod effect;
 mod provisioning;
 mod scripting;
+mod task_provisions;
 #[cfg(test)]
 mod tests;
 
@@ -178,6 +179,10 @@ pub(crate) struct Session {
     /// An adopting session: it runs its first job (the credential change) and nothing else, no
     /// task and no preset, so no secret reaches a CPE that has not authenticated.
     adopting: bool,
+    /// Due tasks from the first that runs on the provisioning engine on, in order
+    /// (`task_provisions.rs`), and the engine-run one running.
+    script_tasks: VecDeque<TaskRecord>,
+    task_run: Option<task_provisions::TaskRun>,
 }
 
 impl Session {
@@ -239,6 +244,8 @@ impl Session {
             meta_attempts: 0,
             effects: VecDeque::new(),
             adopting: false,
+            script_tasks: VecDeque::new(),
+            task_run: None,
         }
     }
 
@@ -613,15 +620,25 @@ impl Session {
                     if queued.is_empty() {
                         self.effects.push_back(Effect::NoTasks(generation));
                     }
-                    let due: Vec<TaskRecord> = queued
+                    let mut due: Vec<TaskRecord> = queued
                         .into_iter()
                         .filter(|t| t.not_before_ms <= now.ms)
                         .collect();
+                    // Tasks run in order: from the first that needs the provisioning engine on,
+                    // they wait for it (`task_provisions.rs`).
+                    let engine = due
+                        .iter()
+                        .position(|t| task_provisions::needs_engine(&t.kind))
+                        .unwrap_or(due.len());
+                    self.script_tasks.extend(due.split_off(engine));
                     self.jobs.extend(Job::from_tasks(&due, self.root()));
                     if !self.jobs.is_empty() {
                         continue;
                     }
                 }
+            }
+            if self.task_provision_step(now)? {
+                continue;
             }
             if self.provision_step(now)? {
                 continue;
@@ -865,6 +882,9 @@ impl Session {
 
     /// Records a fault on a preset channel and announces it once it is durable.
     fn channel_fault(&mut self, record: FaultRecord) {
+        if self.take_task_fault(&record) {
+            return;
+        }
         self.converged.retain(|c| *c != record.channel);
         self.outbox.events.push(DeviceEvent::ChannelFaulted {
             device: self.device.clone(),

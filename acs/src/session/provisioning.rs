@@ -230,6 +230,10 @@ impl Session {
     /// After a preset cycle: when it changed the device, evaluates the presets again, up to
     /// GenieACS's four cycles; presets still changing things then fault with `preset_loop`.
     fn next_cycle(&mut self, now: Now) -> bool {
+        // A task's provisions run once; the presets are evaluated after it.
+        if self.running_task() {
+            return false;
+        }
         if !std::mem::take(&mut self.changed) {
             return false;
         }
@@ -309,6 +313,7 @@ impl Session {
         let mut keys: Vec<(String, String)> = Vec::new();
         let mut tags = self.meta.tags.clone();
         let mut provisions = Vec::new();
+        let mut requests = Vec::new();
         for p in applicable {
             let holds = match &p.precondition {
                 None => true,
@@ -338,7 +343,14 @@ impl Session {
                             channels.push(p.channel.clone());
                         }
                     }
-                    _ => {}
+                    // A virtual parameter's value or refresh is its script's to carry out.
+                    other => {
+                        requests.extend(
+                            other
+                                .virtual_request(now_ms)
+                                .map(|d| (p.channel.clone(), d)),
+                        );
+                    }
                 }
             }
             if let Some(k) = &p.parameter_key
@@ -364,8 +376,9 @@ impl Session {
         if let Some(c) = channels.first() {
             self.last_channel.clone_from(c);
         }
-        let scripts = (!provisions.is_empty())
-            .then(|| Box::new(Pass::new(presets.scripts.clone(), provisions)));
+        let scripts = (!provisions.is_empty() || !requests.is_empty()).then(|| {
+            Box::new(Pass::new(presets.scripts.clone(), provisions).with_requests(requests))
+        });
         self.provisioning = if decls.is_empty() && scripts.is_none() {
             Provisioning::Done
         } else {
@@ -413,7 +426,7 @@ impl Session {
             scripted |= p
                 .configurations
                 .iter()
-                .any(|c| matches!(c, Configuration::Script { .. }));
+                .any(|c| matches!(c, Configuration::Script { .. }) || c.names_virtual());
             for d in p.declarations(self.started_ms, &empty) {
                 scope::add(&mut s, &d.path);
             }

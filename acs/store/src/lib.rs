@@ -62,9 +62,9 @@ pub use backend::{Backend, StoreFuture};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::StoreError;
 pub use model::{
-    Attributes, DeviceId, DeviceMeta, DuOp, FaultRecord, Identity, Param, ParamTree, ScopeSegment,
-    TaskKind, TaskRecord, TaskStatus, TransferWindow, TreeScope, Value, Versioned, normalize_mac,
-    scope_segments,
+    Attributes, DeviceId, DeviceMeta, DuOp, FaultRecord, Identity, Param, ParamTree, ProvisionArg,
+    ScopeSegment, TaskKind, TaskRecord, TaskStatus, TransferWindow, TreeScope, Value, Versioned,
+    normalize_mac, scope_segments,
 };
 #[cfg(not(feature = "engine"))]
 use redb_backend::open_redb;

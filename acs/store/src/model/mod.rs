@@ -11,7 +11,7 @@ mod value;
 
 pub use device::{DeviceId, DeviceMeta, Identity, Versioned, normalize_mac};
 pub use scope::{ScopeSegment, TreeScope, segments as scope_segments};
-pub use task::{DuOp, FaultRecord, TaskKind, TaskRecord, TaskStatus, TransferWindow};
+pub use task::{DuOp, FaultRecord, ProvisionArg, TaskKind, TaskRecord, TaskStatus, TransferWindow};
 pub(crate) use tree::in_subtree as tree_in_subtree;
 pub use tree::{Attributes, Param, ParamTree};
 pub use value::Value;
