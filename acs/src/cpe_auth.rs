@@ -7,6 +7,7 @@
 //! count is advanced only by a correct answer, so a forged request cannot spend a CPE's nonce.
 
 use crate::config::{AcsConfig, CpeAuthMode, Secret};
+use crate::genie::auth::Verdict;
 use cwmp::auth::{Credentials, DigestChallenge};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -222,6 +223,78 @@ impl CpeAuth {
                 } else {
                     (AuthOutcome::Stale, None)
                 }
+            }
+        }
+    }
+
+    /// Checks a request's credentials against an authentication expression (GenieACS's
+    /// `cwmp.auth`): `judge` evaluates it with a check of `AUTH(u, p)` against what the request
+    /// presented, and the request is accepted when it says so. Basic counts only over TLS; a
+    /// Digest answer must be for this realm and target, on a live nonce of ours at a new count,
+    /// and spends that count only when an `AUTH()` call matched it. A request without usable
+    /// credentials is accepted only when the expression is true without them. On refusal, the
+    /// verdict's reason is returned for the log.
+    pub(crate) fn verify_expression(
+        &self,
+        now: Instant,
+        req: AuthRequest<'_>,
+        judge: &dyn Fn(&dyn Fn(&str, &str) -> bool) -> Verdict,
+    ) -> (AuthOutcome, Option<String>) {
+        let creds = req
+            .header
+            .and_then(|h| cwmp::auth::parse_authorization(h).ok())
+            .filter(|c| req.over_tls || !matches!(c, Credentials::Basic { .. }));
+        let refused = |outcome, verdict: Verdict| (outcome, Some(verdict.reason));
+        match creds {
+            None => {
+                let verdict = judge(&|_, _| false);
+                if verdict.accepted {
+                    (AuthOutcome::Ok(String::new()), None)
+                } else {
+                    refused(AuthOutcome::Challenge, verdict)
+                }
+            }
+            Some(Credentials::Basic { username, password }) => {
+                let check = |u: &str, p: &str| {
+                    // Both compared whatever the first gives, so timing says nothing.
+                    let user = fibreplane_types::ct_eq(u.as_bytes(), username.as_bytes());
+                    let pass = fibreplane_types::ct_eq(p.as_bytes(), password.as_bytes());
+                    user & pass
+                };
+                let verdict = judge(&check);
+                if verdict.accepted {
+                    (AuthOutcome::Ok(username), None)
+                } else {
+                    refused(AuthOutcome::Denied, verdict)
+                }
+            }
+            Some(Credentials::Digest(resp)) => {
+                if resp.realm != self.realm || !same_target(&resp.uri, req.target) {
+                    let verdict = Verdict {
+                        accepted: false,
+                        reason: "a Digest answer for another realm or URI".to_owned(),
+                    };
+                    return refused(AuthOutcome::Denied, verdict);
+                }
+                let nc = nonce_count(resp.nc.as_deref());
+                if !self.nonce_usable(now, &resp.nonce, nc, &resp.username) {
+                    return (AuthOutcome::Stale, None);
+                }
+                let matched = std::cell::Cell::new(false);
+                let check = |u: &str, p: &str| {
+                    let hit = u == resp.username && cwmp::auth::verify_digest(&resp, req.method, p);
+                    matched.set(matched.get() | hit);
+                    hit
+                };
+                let verdict = judge(&check);
+                if !verdict.accepted {
+                    return refused(AuthOutcome::Denied, verdict);
+                }
+                // Checked again under the lock, as for a device's own credentials.
+                if matched.get() && !self.spend_nonce(now, &resp.nonce, nc, &resp.username) {
+                    return (AuthOutcome::Stale, None);
+                }
+                (AuthOutcome::Ok(resp.username), None)
             }
         }
     }

@@ -3,9 +3,12 @@
 //! GenieACS keeps its settings as documents `{"_id": "cwmp.sessionTimeout", "value": "30"}`
 //! whose value is an expression in its expression language, evaluated per device. `fibreplane
 //! import genieacs --config` stores them (collection [`COLLECTION`]) and the ACS applies, when it
-//! opens, those that matter to sessions and hold one value for every device: a setting that reads
-//! device parameters cannot become one number, so it is reported and left out, as is any setting
-//! Fibreplane does not have (each with the reason, in the log at start-up).
+//! opens, those that matter to sessions: the authentication expressions `cwmp.auth` and
+//! `cwmp.connectionRequestAuth`, evaluated per device ([`crate::genie::auth`]), and the settings
+//! below when they hold one value for every device. A timing setting that reads device
+//! parameters cannot become one number (the session and the task sweep take one value), so it
+//! is reported and left out, as is any setting Fibreplane does not have (each with the reason,
+//! in the log at start-up).
 //!
 //! | GenieACS key | Unit | Fibreplane |
 //! |---|---|---|
@@ -18,6 +21,7 @@
 //! Applying is pure: [`apply`] takes the documents and returns what it took and what it left.
 
 use crate::AcsConfig;
+use crate::genie::auth::{AuthSetting, AuthSettings, CPE_AUTH, CR_AUTH};
 use crate::genie::expr::{Expr, Facts, Val};
 use std::time::Duration;
 
@@ -25,12 +29,17 @@ use std::time::Duration;
 pub const COLLECTION: &str = "config";
 
 /// What applying the documents did, for the log and the tests.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default, PartialEq)]
 pub struct Report {
     /// Settings applied, with the value used.
     pub applied: Vec<(String, String)>,
     /// Settings left out, with the reason.
     pub ignored: Vec<(String, String)>,
+    /// Authentication settings in force that cannot be evaluated, with the reason: a
+    /// `cwmp.auth` among them refuses every session it decides.
+    pub refusing: Vec<(String, String)>,
+    /// The authentication expressions, for the ACS to evaluate per device.
+    pub auth: AuthSettings,
 }
 
 /// No device: a setting that reads a parameter gets `NULL`, and is then left out.
@@ -51,6 +60,23 @@ pub fn apply(config: &mut AcsConfig, docs: &[(String, Vec<u8>)]) -> Report {
     let mut report = Report::default();
     for (name, body) in docs {
         let key = name.as_str();
+        if key == CPE_AUTH || key == CR_AUTH {
+            let setting = AuthSetting::from_doc(body);
+            match &setting {
+                AuthSetting::Broken(why) => report.refusing.push((key.to_owned(), why.clone())),
+                _ => report.applied.push((
+                    key.to_owned(),
+                    "evaluated per device (the expression is not shown: it may hold passwords)"
+                        .to_owned(),
+                )),
+            }
+            if key == CPE_AUTH {
+                report.auth.cpe = setting;
+            } else {
+                report.auth.cr = setting;
+            }
+            continue;
+        }
         let number = |v: &Val| match v {
             Val::Num(n) if n.is_finite() && *n >= 0.0 => Ok(*n),
             Val::Str(s) => s
@@ -107,7 +133,8 @@ fn setting(body: &[u8]) -> Result<Val, String> {
     let expr = Expr::parse(&src).map_err(|e| format!("expression {src:?}: {}", e.0))?;
     if !expr.params().is_empty() {
         return Err(format!(
-            "expression {src:?} reads device parameters: one value for every device is needed"
+            "expression {src:?} reads device parameters: Fibreplane takes one value of this \
+             setting for every device"
         ));
     }
     Ok(expr.eval(&NoDevice(0)))
@@ -116,10 +143,6 @@ fn setting(body: &[u8]) -> Result<Val, String> {
 /// Why a setting Fibreplane does not take from GenieACS's config is left out.
 fn unsupported(key: &str) -> String {
     match key {
-        "cwmp.auth" | "cwmp.connectionRequestAuth" => {
-            "CPE and connection-request credentials are per device in Fibreplane (derived, \
-             explicit or adopting): import them with the devices"
-        }
         "cwmp.gpvBatchSize" | "cwmp.gpnNextLevel" | "cwmp.skipRootGpn" => {
             "discovery picks its batches and walk per model by itself (GET /discovery/)"
         }
@@ -174,7 +197,6 @@ mod tests {
                     "cwmp.sessionTimeout",
                     "CASE WHEN DeviceID.ProductClass = 'X' THEN 60 ELSE 30 END",
                 ),
-                doc("cwmp.auth", "AUTH(\"u\", \"p\")"),
                 doc("cwmp.gpvBatchSize", "16"),
                 doc("cwmp.retryDelay", "'soon'"),
                 doc("cwmp.connectionRequestTimeout", "0"),
@@ -189,7 +211,6 @@ mod tests {
             reasons,
             [
                 "cwmp.sessionTimeout",
-                "cwmp.auth",
                 "cwmp.gpvBatchSize",
                 "cwmp.retryDelay",
                 "cwmp.connectionRequestTimeout",

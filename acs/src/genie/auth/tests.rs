@@ -1,0 +1,217 @@
+use super::*;
+use acs_store::Param;
+
+fn inform() -> Vec<cwmp::ParameterValue> {
+    vec![cwmp::ParameterValue {
+        name: "Device.DeviceInfo.SoftwareVersion".into(),
+        value: "1.2.3".into(),
+        xsd_type: cwmp::XsdType::String,
+    }]
+}
+
+fn tree() -> ParamTree {
+    let mut t = ParamTree::default();
+    t.insert(
+        "Device.ManagementServer.Username",
+        Param::leaf(Some(Value::String("genie-user".into())), Some(true), 0),
+    );
+    t.insert(
+        "Device.ManagementServer.Password",
+        Param::leaf(Some(Value::String("genie-pass".into())), Some(true), 0),
+    );
+    t.insert(
+        "Device.DeviceInfo.UpTime",
+        Param::leaf(Some(Value::UnsignedInt(77)), Some(false), 0),
+    );
+    t
+}
+
+/// A device as `cwmp.auth` sees it, with or without its stored tree.
+fn device<'a>(
+    params: &'a [cwmp::ParameterValue],
+    tree: Option<&'a ParamTree>,
+    tags: &'a BTreeSet<String>,
+) -> Device<'a> {
+    Device {
+        id: "1C61B4-Device2-X1",
+        manufacturer: "TP-Link",
+        oui: "1C61B4",
+        product_class: "Device2",
+        serial_number: "X1",
+        tags: Some(tags),
+        inform: params,
+        tree,
+        remote_address: Some("127.0.0.1".into()),
+        cr_credentials: None,
+        now_ms: 1_000,
+    }
+}
+
+/// The check of a request that presented `user`/`pass`.
+fn presented<'a>(user: &'a str, pass: &'a str) -> impl Fn(&str, &str) -> bool + 'a {
+    move |u: &str, p: &str| u == user && p == pass
+}
+
+fn judge_src(src: &str, user: &str, pass: &str) -> Verdict {
+    let params = inform();
+    let t = tree();
+    let tags = BTreeSet::from(["vip".to_owned(), "a b".to_owned()]);
+    let d = device(&params, Some(&t), &tags);
+    judge(&parse(src).unwrap(), &d, &presented(user, pass))
+}
+
+#[test]
+fn auth_with_fixed_credentials_and_with_device_parameters() {
+    let fixed = r#"AUTH("fixed-username", "fixed-password")"#;
+    assert!(judge_src(fixed, "fixed-username", "fixed-password").accepted);
+    let wrong = judge_src(fixed, "fixed-username", "nope");
+    assert!(!wrong.accepted);
+    assert!(wrong.reason.contains("match no AUTH()"), "{wrong:?}");
+    let params = "AUTH(Device.ManagementServer.Username, Device.ManagementServer.Password)";
+    assert!(judge_src(params, "genie-user", "genie-pass").accepted);
+    assert!(!judge_src(params, "genie-user", "fixed-password").accepted);
+    // The aliases and DeviceID.* come from the Inform.
+    let by_serial = "AUTH(serialNumber, 'pw-' || LOWER(DeviceID.OUI))";
+    assert!(judge_src(by_serial, "X1", "pw-1c61b4").accepted);
+}
+
+#[test]
+fn booleans_conditions_and_alternatives_decide_as_genieacs() {
+    assert!(judge_src("true", "", "").accepted);
+    assert!(!judge_src("false", "", "").accepted);
+    let src = "DeviceID.ProductClass = 'Other' OR AUTH('a', 'b')";
+    assert!(!judge_src(src, "x", "y").accepted);
+    assert!(judge_src(src, "a", "b").accepted);
+    let src = "CASE WHEN Tags.vip IS NOT NULL THEN AUTH('vip', 'v') ELSE AUTH('a', 'b') END";
+    assert!(judge_src(src, "vip", "v").accepted);
+    assert!(!judge_src(src, "a", "b").accepted);
+    // A tag whose name GenieACS encodes in paths.
+    assert!(judge_src("Tags.a0x20b = TRUE", "", "").accepted);
+    assert!(
+        judge_src(
+            "REMOTE_ADDRESS() = '127.0.0.1' AND AUTH('a', 'b')",
+            "a",
+            "b"
+        )
+        .accepted
+    );
+    assert!(judge_src("Device.DeviceInfo.UpTime > 70 AND AUTH('a', 'b')", "a", "b").accepted);
+    assert!(
+        judge_src(
+            "Device.DeviceInfo.SoftwareVersion LIKE '1.2.%' AND AUTH('a','b')",
+            "a",
+            "b"
+        )
+        .accepted
+    );
+}
+
+#[test]
+fn missing_parameters_refuse_with_the_reason() {
+    let v = judge_src("AUTH(Device.X.User, 'p')", "", "p");
+    assert!(!v.accepted);
+    assert!(v.reason.contains("no value for Device.X.User"), "{v:?}");
+    assert!(v.reason.contains("no string username"), "{v:?}");
+    let v = judge_src("Device.X.Flag = 1", "", "");
+    assert!(!v.accepted);
+    assert!(v.reason.contains("NULL"), "{v:?}");
+}
+
+#[test]
+fn the_tree_is_read_only_for_parameters_beyond_the_inform() {
+    let params = inform();
+    let read = |src: &str| reads_tree(&parse(src).unwrap(), &params);
+    assert!(!read("AUTH(DeviceID.SerialNumber, 'x')"));
+    assert!(!read("AUTH(serialNumber, oui) AND Tags.vip"));
+    assert!(!read(
+        "Device.DeviceInfo.SoftwareVersion = '1' AND AUTH('a', 'b')"
+    ));
+    assert!(read("AUTH(Device.ManagementServer.Username, 'x')"));
+    // Without the tree, a stored parameter is missing.
+    let tags = BTreeSet::new();
+    let d = device(&params, None, &tags);
+    let e =
+        parse("AUTH(Device.ManagementServer.Username, Device.ManagementServer.Password)").unwrap();
+    assert!(!judge(&e, &d, &presented("genie-user", "genie-pass")).accepted);
+}
+
+#[test]
+fn connection_request_credentials_in_the_order_to_try() {
+    let t = tree();
+    let tags = BTreeSet::new();
+    let mut d = device(&[], Some(&t), &tags);
+    d.cr_credentials = Some(("cr-user", "cr-pass"));
+    let pairs = |src: &str| cr_credentials(&parse(src).unwrap(), &d).0;
+    assert_eq!(
+        pairs("AUTH(username, password)"),
+        [("cr-user".into(), "cr-pass".into())]
+    );
+    assert_eq!(
+        pairs("AUTH(serialNumber, 'one') OR AUTH(username, password)"),
+        [
+            ("X1".to_owned(), "one".to_owned()),
+            ("cr-user".to_owned(), "cr-pass".to_owned())
+        ]
+    );
+    assert_eq!(
+        pairs("CASE WHEN productClass = 'Device2' THEN AUTH('a', 'b') ELSE AUTH('c', 'd') END"),
+        [("a".to_owned(), "b".to_owned())]
+    );
+    let (p, missing) = cr_credentials(&parse("AUTH(Device.Nope, 'x')").unwrap(), &d);
+    assert_eq!(p, [(String::new(), "x".to_owned())]);
+    assert_eq!(missing, ["Device.Nope"]);
+    assert!(pairs("true").is_empty());
+}
+
+#[test]
+fn settings_load_and_errors_hide_literals() {
+    let doc = |v: serde_json::Value| serde_json::to_vec(&serde_json::json!({"value": v})).unwrap();
+    assert!(matches!(
+        AuthSetting::from_doc(&doc(serde_json::json!("AUTH('u', 'p')"))),
+        AuthSetting::Ready(_)
+    ));
+    assert!(matches!(
+        AuthSetting::from_doc(&doc(serde_json::json!(true))),
+        AuthSetting::Ready(Expr::Lit(Val::Bool(true)))
+    ));
+    let broken = AuthSetting::from_doc(&doc(serde_json::json!(
+        "AUTH(DeviceID.SerialNumber, EXT('authenticate', 'getPassword', 'secret-pw'))"
+    )));
+    let AuthSetting::Broken(why) = &broken else {
+        panic!("{broken:?}")
+    };
+    assert!(why.contains("unknown function EXT"), "{why}");
+    let trailing = AuthSetting::from_doc(&doc(serde_json::json!("AUTH('u', 'p') 'hunter2'")));
+    let text = format!("{trailing:?}");
+    assert!(!text.contains("hunter2"), "{text}");
+    assert_eq!(
+        format!(
+            "{:?}",
+            AuthSetting::from_doc(&doc(serde_json::json!("AUTH('u', 'pw')")))
+        ),
+        "Ready(***)"
+    );
+    assert!(matches!(
+        AuthSetting::from_doc(b"{}"),
+        AuthSetting::Broken(_)
+    ));
+    assert!(matches!(
+        AuthSetting::from_doc(&doc(serde_json::json!("AUTH('only-one')"))),
+        AuthSetting::Broken(_)
+    ));
+}
+
+proptest::proptest! {
+    #[test]
+    fn any_expression_judges_without_panicking(src in ".{0,60}", user in ".{0,8}") {
+        let params = inform();
+        let t = tree();
+        let tags = BTreeSet::new();
+        let d = device(&params, Some(&t), &tags);
+        if let Ok(e) = parse(&src) {
+            let v = judge(&e, &d, &presented(&user, "p"));
+            proptest::prop_assert!(v.accepted || !v.reason.is_empty());
+            let _ = cr_credentials(&e, &d);
+        }
+    }
+}
