@@ -556,6 +556,84 @@ mod tests {
         ));
     }
 
+    /// A judge for `AUTH('genie', 'pw') OR <anonymous>`, as `genie::auth::judge` would give.
+    fn judge_genie(anonymous: bool) -> impl Fn(&dyn Fn(&str, &str) -> bool) -> Verdict {
+        move |check: &dyn Fn(&str, &str) -> bool| {
+            let accepted = check("genie", "pw") || anonymous;
+            Verdict {
+                accepted,
+                reason: if accepted { String::new() } else { "no".into() },
+            }
+        }
+    }
+
+    #[test]
+    fn an_expression_decides_basic_over_tls_and_digest_on_our_nonces() {
+        let a = auth();
+        let now = Instant::now();
+        let judge = judge_genie(false);
+        let basic = cwmp::auth::basic_header("genie", "pw");
+        assert_eq!(
+            a.verify_expression(now, post(&basic, true), &judge).0,
+            AuthOutcome::Ok("genie".into())
+        );
+        // Basic in clear text is no credentials at all.
+        let (outcome, why) = a.verify_expression(now, post(&basic, false), &judge);
+        assert_eq!(
+            (outcome, why.as_deref()),
+            (AuthOutcome::Challenge, Some("no"))
+        );
+        let wrong = cwmp::auth::basic_header("genie", "nope");
+        assert_eq!(
+            a.verify_expression(now, post(&wrong, true), &judge).0,
+            AuthOutcome::Denied
+        );
+        let ch = nonce_of(&a.challenge(now, false));
+        let good = cwmp::auth::answer_digest(&ch, "POST", "/", "genie", "pw", "c", 1);
+        assert_eq!(
+            a.verify_expression(now, post(&good, false), &judge).0,
+            AuthOutcome::Ok("genie".into())
+        );
+        // The same answer again is a replay; a higher count is fine.
+        assert_eq!(
+            a.verify_expression(now, post(&good, false), &judge).0,
+            AuthOutcome::Stale
+        );
+        let next = cwmp::auth::answer_digest(&ch, "POST", "/", "genie", "pw", "c", 2);
+        assert!(matches!(
+            a.verify_expression(now, post(&next, false), &judge).0,
+            AuthOutcome::Ok(_)
+        ));
+        let bad = cwmp::auth::answer_digest(&ch, "POST", "/", "genie", "nope", "c", 3);
+        assert_eq!(
+            a.verify_expression(now, post(&bad, false), &judge).0,
+            AuthOutcome::Denied
+        );
+        // A nonce this ACS never issued.
+        let mut forged = ch.clone();
+        forged.nonce = "00".repeat(16);
+        let forged = cwmp::auth::answer_digest(&forged, "POST", "/", "genie", "pw", "c", 1);
+        assert_eq!(
+            a.verify_expression(now, post(&forged, false), &judge).0,
+            AuthOutcome::Stale
+        );
+        // Without credentials: only an expression true without them admits.
+        let none = AuthRequest {
+            header: None,
+            method: "POST",
+            target: "/",
+            over_tls: false,
+        };
+        assert_eq!(
+            a.verify_expression(now, none, &judge).0,
+            AuthOutcome::Challenge
+        );
+        assert!(matches!(
+            a.verify_expression(now, none, &judge_genie(true)).0,
+            AuthOutcome::Ok(_)
+        ));
+    }
+
     #[test]
     fn secrets_do_not_print() {
         assert_eq!(

@@ -187,6 +187,30 @@ mod tests {
     }
 
     #[test]
+    fn authentication_expressions_are_taken_per_device_and_broken_ones_refuse() {
+        let mut c = AcsConfig::default();
+        let r = apply(
+            &mut c,
+            &[
+                doc("cwmp.auth", "AUTH(DeviceID.SerialNumber, \"s3cret\")"),
+                doc(
+                    "cwmp.connectionRequestAuth",
+                    "AUTH(username, EXT('x', 'y'))",
+                ),
+            ],
+        );
+        assert_eq!(r.applied.len(), 1, "{r:?}");
+        assert_eq!(r.applied[0].0, "cwmp.auth");
+        assert!(!r.applied[0].1.contains("s3cret"), "{r:?}");
+        assert!(matches!(r.auth.cpe, AuthSetting::Ready(_)));
+        assert_eq!(r.refusing.len(), 1, "{r:?}");
+        assert!(r.refusing[0].1.contains("unknown function EXT"), "{r:?}");
+        assert!(matches!(r.auth.cr, AuthSetting::Broken(_)));
+        assert!(r.ignored.is_empty(), "{r:?}");
+        assert!(!format!("{r:?}").contains("s3cret"));
+    }
+
+    #[test]
     fn what_cannot_be_one_value_or_has_no_equivalent_is_left_out_with_a_reason() {
         let mut c = AcsConfig::default();
         let before = c.session_timeout;
