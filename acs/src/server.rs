@@ -691,6 +691,7 @@ async fn start_session(
         let attempt = Attempt {
             identity: d,
             params: &inform.parameters,
+            events: &inform.events,
             device: &device,
             known: previous.as_ref().map(|p| &p.value),
             request: AuthRequest {

@@ -16,6 +16,8 @@ pub(crate) struct Attempt<'a> {
     pub(crate) identity: &'a cwmp::DeviceIdStruct,
     /// The Inform's parameters (what `cwmp.auth` reads before the stored tree).
     pub(crate) params: &'a [cwmp::ParameterValue],
+    /// The Inform's events (`Events.*` in `cwmp.auth`).
+    pub(crate) events: &'a [cwmp::EventStruct],
     /// Its device id.
     pub(crate) device: &'a DeviceId,
     /// The device's record, when the device is known.

@@ -7,7 +7,7 @@
 //! (Basic: the same username and password; Digest: a response computed with them on a nonce
 //! this ACS issued), and the session is accepted only when the whole expression is true; false,
 //! `NULL` or an expression that cannot be evaluated refuses it (401), as in GenieACS. It reads
-//! `DeviceID.*` from the Inform, the Inform's own parameters, `Tags.*`, the aliases `id`,
+//! `DeviceID.*` from the Inform, the Inform's own parameters, `Tags.*`, `Events.*`, the aliases `id`,
 //! `serialNumber`, `productClass`, `oui`, `remoteAddress` and `REMOTE_ADDRESS()` (the peer's
 //! address), and any other parameter from the stored tree, which is read only when the
 //! expression names such a parameter. In `cwmp.connectionRequestAuth`, each `AUTH(u, p)` the
@@ -25,9 +25,8 @@
 //! Expression sources are never logged: `AUTH("user", "fixed-password")` holds a password.
 
 use crate::genie::expr::{Expr, Facts, Val};
-use acs_store::{ParamTree, Value};
+use acs_store::{DeviceMeta, ParamTree, Value};
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeSet;
 
 /// GenieACS's key of the CPE authentication expression.
 pub const CPE_AUTH: &str = "cwmp.auth";
@@ -124,8 +123,12 @@ pub struct Device<'a> {
     pub product_class: &'a str,
     /// `DeviceID.SerialNumber`, `serialNumber`.
     pub serial_number: &'a str,
-    /// The device's tags (`Tags.<tag>` is true for each).
-    pub tags: Option<&'a BTreeSet<String>>,
+    /// The device's record when it is known: its tags (`Tags.<tag>` is true for each) and the
+    /// times of its last events (`Events.*`).
+    pub meta: Option<&'a DeviceMeta>,
+    /// The events of the Inform being authenticated: `Events.<code>` is the session's time for
+    /// each, as is `Events.Inform` (and `Events.Registered` for a new device).
+    pub events: &'a [cwmp::EventStruct],
     /// Parameters the Inform carried: fresher than the stored tree.
     pub inform: &'a [cwmp::ParameterValue],
     /// The stored tree, when the expression reads beyond the above.
@@ -166,14 +169,40 @@ impl Device<'_> {
             };
         }
         if let Some(tag) = path.strip_prefix("Tags.") {
-            let tags = self.tags?;
+            let tags = &self.meta?.tags;
             return tags.contains(&decode_tag(tag)).then_some(Val::Bool(true));
+        }
+        if let Some(event) = path.strip_prefix("Events.") {
+            return self.event_ms(event).map(|ms| Val::Num(ms as f64));
         }
         if let Some(p) = self.inform.iter().find(|p| p.name == path) {
             let value = Value::from_wire(p.xsd_type.local_name(), &p.value);
             return Some(typed(&value));
         }
         self.tree?.get(path)?.value.as_ref().map(typed)
+    }
+}
+
+impl Device<'_> {
+    /// When the event named by an `Events.<name>` path last happened (ms), if known.
+    fn event_ms(&self, name: &str) -> Option<i64> {
+        let code = decode_tag(name).replace('_', " ");
+        let now = Some(self.now_ms);
+        if self.events.iter().any(|e| e.code == code) {
+            return now;
+        }
+        let meta = self.meta;
+        let stored = match name {
+            // An Inform being authenticated happens now; without one, the last recorded.
+            "Inform" if !self.events.is_empty() || meta.is_none() => now,
+            "Inform" => meta.map(|m| m.last_inform_ms),
+            // A device the store does not know registers with this session.
+            "Registered" => meta.map_or(now, |m| Some(m.registered_ms)),
+            "1_BOOT" => meta.and_then(|m| m.last_boot_ms),
+            "0_BOOTSTRAP" => meta.and_then(|m| m.last_bootstrap_ms),
+            _ => None,
+        };
+        stored.filter(|t| *t > 0)
     }
 }
 
@@ -189,8 +218,9 @@ pub fn reads_tree(expr: &Expr, inform: &[cwmp::ParameterValue]) -> bool {
                 | "remoteAddress"
                 | "username"
                 | "password"
-        ) && !p.starts_with("DeviceID.")
-            && !p.starts_with("Tags.")
+        ) && !["DeviceID.", "Tags.", "Events."]
+            .iter()
+            .any(|prefix| p.starts_with(prefix))
             && !inform.iter().any(|i| i.name == p)
     })
 }

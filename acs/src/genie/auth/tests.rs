@@ -1,5 +1,25 @@
 use super::*;
-use acs_store::Param;
+use acs_store::{DeviceId, Identity, Param};
+use std::sync::LazyLock;
+
+/// A known device tagged `vip` and `a b`, registered at 100 and booted at 500.
+static META: LazyLock<DeviceMeta> = LazyLock::new(|| {
+    let id = DeviceId::parse("1C61B4-Device2-X1").unwrap();
+    let mut m = DeviceMeta::new(
+        id,
+        Identity {
+            manufacturer: "TP-Link".into(),
+            oui: "1C61B4".into(),
+            product_class: "Device2".into(),
+            serial_number: "X1".into(),
+        },
+    );
+    m.tags.insert("vip".into());
+    m.tags.insert("a b".into());
+    m.registered_ms = 100;
+    m.last_boot_ms = Some(500);
+    m
+});
 
 fn inform() -> Vec<cwmp::ParameterValue> {
     vec![cwmp::ParameterValue {
@@ -30,7 +50,7 @@ fn tree() -> ParamTree {
 fn device<'a>(
     params: &'a [cwmp::ParameterValue],
     tree: Option<&'a ParamTree>,
-    tags: &'a BTreeSet<String>,
+    meta: &'a DeviceMeta,
 ) -> Device<'a> {
     Device {
         id: "1C61B4-Device2-X1",
@@ -38,7 +58,8 @@ fn device<'a>(
         oui: "1C61B4",
         product_class: "Device2",
         serial_number: "X1",
-        tags: Some(tags),
+        meta: Some(meta),
+        events: &[],
         inform: params,
         tree,
         remote_address: Some("127.0.0.1".into()),
@@ -55,8 +76,7 @@ fn presented<'a>(user: &'a str, pass: &'a str) -> impl Fn(&str, &str) -> bool + 
 fn judge_src(src: &str, user: &str, pass: &str) -> Verdict {
     let params = inform();
     let t = tree();
-    let tags = BTreeSet::from(["vip".to_owned(), "a b".to_owned()]);
-    let d = device(&params, Some(&t), &tags);
+    let d = device(&params, Some(&t), &META);
     judge(&parse(src).unwrap(), &d, &presented(user, pass))
 }
 
@@ -107,6 +127,26 @@ fn booleans_conditions_and_alternatives_decide_as_genieacs() {
 }
 
 #[test]
+fn events_are_now_for_the_informs_own_and_stored_otherwise() {
+    let params = inform();
+    let events = [cwmp::EventStruct {
+        code: "2 PERIODIC".into(),
+        command_key: String::new(),
+    }];
+    let mut d = device(&params, None, &META);
+    d.events = &events;
+    let at = |path: &str| d.lookup(path);
+    assert_eq!(at("Events.2_PERIODIC"), Some(Val::Num(1_000.0)));
+    assert_eq!(at("Events.Inform"), Some(Val::Num(1_000.0)));
+    assert_eq!(at("Events.1_BOOT"), Some(Val::Num(500.0)));
+    assert_eq!(at("Events.Registered"), Some(Val::Num(100.0)));
+    assert_eq!(at("Events.0_BOOTSTRAP"), None);
+    let e = parse("Events.1_BOOT > NOW() - 1000 AND AUTH('a', 'b')").unwrap();
+    assert!(!reads_tree(&e, &params));
+    assert!(judge(&e, &d, &presented("a", "b")).accepted);
+}
+
+#[test]
 fn missing_parameters_refuse_with_the_reason() {
     let v = judge_src("AUTH(Device.X.User, 'p')", "", "p");
     assert!(!v.accepted);
@@ -128,8 +168,7 @@ fn the_tree_is_read_only_for_parameters_beyond_the_inform() {
     ));
     assert!(read("AUTH(Device.ManagementServer.Username, 'x')"));
     // Without the tree, a stored parameter is missing.
-    let tags = BTreeSet::new();
-    let d = device(&params, None, &tags);
+    let d = device(&params, None, &META);
     let e =
         parse("AUTH(Device.ManagementServer.Username, Device.ManagementServer.Password)").unwrap();
     assert!(!judge(&e, &d, &presented("genie-user", "genie-pass")).accepted);
@@ -138,8 +177,7 @@ fn the_tree_is_read_only_for_parameters_beyond_the_inform() {
 #[test]
 fn connection_request_credentials_in_the_order_to_try() {
     let t = tree();
-    let tags = BTreeSet::new();
-    let mut d = device(&[], Some(&t), &tags);
+    let mut d = device(&[], Some(&t), &META);
     d.cr_credentials = Some(("cr-user", "cr-pass"));
     let pairs = |src: &str| cr_credentials(&parse(src).unwrap(), &d).0;
     assert_eq!(
@@ -206,8 +244,7 @@ proptest::proptest! {
     fn any_expression_judges_without_panicking(src in ".{0,60}", user in ".{0,8}") {
         let params = inform();
         let t = tree();
-        let tags = BTreeSet::new();
-        let d = device(&params, Some(&t), &tags);
+        let d = device(&params, Some(&t), &META);
         if let Ok(e) = parse(&src) {
             let v = judge(&e, &d, &presented(&user, "p"));
             proptest::prop_assert!(v.accepted || !v.reason.is_empty());
