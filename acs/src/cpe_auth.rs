@@ -7,7 +7,7 @@
 //! count is advanced only by a correct answer, so a forged request cannot spend a CPE's nonce.
 
 use crate::config::{AcsConfig, CpeAuthMode, Secret};
-use crate::genie::auth::Verdict;
+use crate::genie::auth::{Judge, Verdict};
 use cwmp::auth::{Credentials, DigestChallenge};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -238,7 +238,7 @@ impl CpeAuth {
         &self,
         now: Instant,
         req: AuthRequest<'_>,
-        judge: &dyn Fn(&dyn Fn(&str, &str) -> bool) -> Verdict,
+        judge: &Judge<'_>,
     ) -> (AuthOutcome, Option<String>) {
         let creds = req
             .header
@@ -376,6 +376,7 @@ pub(crate) fn usernames_for(id: &cwmp::DeviceIdStruct) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::genie::auth::Check;
 
     fn auth() -> CpeAuth {
         let config = AcsConfig {
@@ -557,8 +558,8 @@ mod tests {
     }
 
     /// A judge for `AUTH('genie', 'pw') OR <anonymous>`, as `genie::auth::judge` would give.
-    fn judge_genie(anonymous: bool) -> impl Fn(&dyn Fn(&str, &str) -> bool) -> Verdict {
-        move |check: &dyn Fn(&str, &str) -> bool| {
+    fn judge_genie(anonymous: bool) -> impl Fn(&Check<'_>) -> Verdict {
+        move |check: &Check<'_>| {
             let accepted = check("genie", "pw") || anonymous;
             Verdict {
                 accepted,

@@ -75,7 +75,7 @@ impl Acs {
             cr_credentials: None,
             now_ms: self.clock_ms(),
         };
-        let judge = |check: &dyn Fn(&str, &str) -> bool| auth::judge(expr, &device, check);
+        let judge = |check: &auth::Check<'_>| auth::judge(expr, &device, check);
         match self.auth.verify_expression(a.now, a.request, &judge) {
             (AuthOutcome::Ok(_), _) => {
                 tracing::debug!(device = %a.device, "admitted by cwmp.auth");

@@ -266,7 +266,7 @@ fn decode_tag(encoded: &str) -> String {
 /// What `AUTH()` does in an evaluation.
 enum Mode<'a> {
     /// Checks a request's credentials.
-    Check(&'a dyn Fn(&str, &str) -> bool),
+    Check(&'a Check<'a>),
     /// Collects the pairs a connection request may try; each call is false, so the evaluation
     /// goes on to the next.
     Collect,
@@ -345,6 +345,12 @@ impl Facts for Eval<'_> {
     }
 }
 
+/// Whether the request being judged presented this username and password.
+pub type Check<'a> = dyn Fn(&str, &str) -> bool + 'a;
+
+/// Evaluates `cwmp.auth` for a request, given the [`Check`] of its credentials.
+pub type Judge<'a> = dyn Fn(&Check<'_>) -> Verdict + 'a;
+
 /// The outcome of `cwmp.auth` for one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
@@ -356,7 +362,7 @@ pub struct Verdict {
 
 /// Evaluates `cwmp.auth` for a request whose credentials `check` verifies (`check(u, p)`: did
 /// the request present `u` and `p`?).
-pub fn judge(expr: &Expr, device: &Device<'_>, check: &dyn Fn(&str, &str) -> bool) -> Verdict {
+pub fn judge(expr: &Expr, device: &Device<'_>, check: &Check<'_>) -> Verdict {
     let eval = Eval::new(device, Mode::Check(check));
     let value = expr.eval(&eval);
     if value.truthy() {
