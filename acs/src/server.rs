@@ -690,7 +690,6 @@ async fn start_session(
         let peer = state.lock().unwrap_or_else(|e| e.into_inner()).peer;
         let attempt = Attempt {
             identity: d,
-            params: &inform.parameters,
             events: &inform.events,
             device: &device,
             known: previous.as_ref().map(|p| &p.value),

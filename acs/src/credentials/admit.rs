@@ -14,8 +14,6 @@ use std::time::Instant;
 pub(crate) struct Attempt<'a> {
     /// The Inform's device identity.
     pub(crate) identity: &'a cwmp::DeviceIdStruct,
-    /// The Inform's parameters (what `cwmp.auth` reads before the stored tree).
-    pub(crate) params: &'a [cwmp::ParameterValue],
     /// The Inform's events (`Events.*` in `cwmp.auth`).
     pub(crate) events: &'a [cwmp::EventStruct],
     /// Its device id.

@@ -50,7 +50,7 @@ impl Acs {
         };
         // The tree is read only for an expression that names a stored parameter, once per
         // first request.
-        let tree = if auth::reads_tree(expr, a.params) {
+        let tree = if auth::reads_tree(expr) {
             match self.store.get_tree(a.device).await {
                 Ok(t) => Some(t),
                 Err(e) => {
@@ -69,7 +69,6 @@ impl Acs {
             serial_number: &a.identity.serial_number,
             meta: a.known,
             events: a.events,
-            inform: a.params,
             tree: tree.as_ref(),
             remote_address: a.source.map(|ip| super::canonical(ip).to_string()),
             cr_credentials: None,
@@ -105,7 +104,7 @@ impl Acs {
             }
             AuthSetting::Absent => return Ok(stored),
         };
-        let tree: Option<ParamTree> = if auth::reads_tree(expr, &[]) {
+        let tree: Option<ParamTree> = if auth::reads_tree(expr) {
             Some(
                 self.store
                     .get_tree(&meta.id)
@@ -129,7 +128,6 @@ impl Acs {
             serial_number: &id.serial_number,
             meta: Some(meta),
             events: &[],
-            inform: &[],
             tree: tree.as_ref(),
             remote_address: host,
             cr_credentials: Some((&meta.cr_username, &meta.cr_password)),

@@ -7,10 +7,13 @@
 //! (Basic: the same username and password; Digest: a response computed with them on a nonce
 //! this ACS issued), and the session is accepted only when the whole expression is true; false,
 //! `NULL` or an expression that cannot be evaluated refuses it (401), as in GenieACS. It reads
-//! `DeviceID.*` from the Inform, the Inform's own parameters, `Tags.*`, `Events.*`, the aliases `id`,
-//! `serialNumber`, `productClass`, `oui`, `remoteAddress` and `REMOTE_ADDRESS()` (the peer's
-//! address), and any other parameter from the stored tree, which is read only when the
-//! expression names such a parameter. In `cwmp.connectionRequestAuth`, each `AUTH(u, p)` the
+//! `DeviceID.*` from the Inform (the identity being authenticated), `Tags.*`, `Events.*`, the
+//! aliases `id`, `serialNumber`, `productClass`, `oui`, `remoteAddress` and `REMOTE_ADDRESS()`
+//! (the peer's address), and any other parameter from the stored tree, which is read only when
+//! the expression names such a parameter. Unlike GenieACS, the values of the Inform's own
+//! parameter list are not used: they come from the request being authenticated, and a CPE that
+//! reported `ManagementServer.Password` in its Inform would vouch for itself with it; the
+//! stored values are what the ACS knew before the request. In `cwmp.connectionRequestAuth`, each `AUTH(u, p)` the
 //! evaluation reaches is a pair of credentials to try, in order (GenieACS tries the next one
 //! when the CPE refuses one); `username` and `password` there are the device's
 //! ConnectionRequestUsername and Password and `remoteAddress` the host of its
@@ -129,8 +132,6 @@ pub struct Device<'a> {
     /// The events of the Inform being authenticated: `Events.<code>` is the session's time for
     /// each, as is `Events.Inform` (and `Events.Registered` for a new device).
     pub events: &'a [cwmp::EventStruct],
-    /// Parameters the Inform carried: fresher than the stored tree.
-    pub inform: &'a [cwmp::ParameterValue],
     /// The stored tree, when the expression reads beyond the above.
     pub tree: Option<&'a ParamTree>,
     /// `remoteAddress` and `REMOTE_ADDRESS()`.
@@ -175,10 +176,6 @@ impl Device<'_> {
         if let Some(event) = path.strip_prefix("Events.") {
             return self.event_ms(event).map(|ms| Val::Num(ms as f64));
         }
-        if let Some(p) = self.inform.iter().find(|p| p.name == path) {
-            let value = Value::from_wire(p.xsd_type.local_name(), &p.value);
-            return Some(typed(&value));
-        }
         self.tree?.get(path)?.value.as_ref().map(typed)
     }
 }
@@ -206,9 +203,9 @@ impl Device<'_> {
     }
 }
 
-/// Whether evaluating `expr` for this Inform needs the stored tree: it names a parameter that
-/// is neither an alias, `DeviceID.*`, `Tags.*` nor in the Inform.
-pub fn reads_tree(expr: &Expr, inform: &[cwmp::ParameterValue]) -> bool {
+/// Whether evaluating `expr` needs the stored tree: it names a parameter that is neither an
+/// alias, `DeviceID.*`, `Tags.*` nor `Events.*`.
+pub fn reads_tree(expr: &Expr) -> bool {
     expr.params().into_iter().any(|p| {
         !matches!(
             p,
@@ -221,7 +218,6 @@ pub fn reads_tree(expr: &Expr, inform: &[cwmp::ParameterValue]) -> bool {
         ) && !["DeviceID.", "Tags.", "Events."]
             .iter()
             .any(|prefix| p.starts_with(prefix))
-            && !inform.iter().any(|i| i.name == p)
     })
 }
 

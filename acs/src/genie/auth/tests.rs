@@ -21,14 +21,6 @@ static META: LazyLock<DeviceMeta> = LazyLock::new(|| {
     m
 });
 
-fn inform() -> Vec<cwmp::ParameterValue> {
-    vec![cwmp::ParameterValue {
-        name: "Device.DeviceInfo.SoftwareVersion".into(),
-        value: "1.2.3".into(),
-        xsd_type: cwmp::XsdType::String,
-    }]
-}
-
 fn tree() -> ParamTree {
     let mut t = ParamTree::default();
     t.insert(
@@ -40,6 +32,10 @@ fn tree() -> ParamTree {
         Param::leaf(Some(Value::String("genie-pass".into())), Some(true), 0),
     );
     t.insert(
+        "Device.DeviceInfo.SoftwareVersion",
+        Param::leaf(Some(Value::String("1.2.3".into())), Some(false), 0),
+    );
+    t.insert(
         "Device.DeviceInfo.UpTime",
         Param::leaf(Some(Value::UnsignedInt(77)), Some(false), 0),
     );
@@ -47,11 +43,7 @@ fn tree() -> ParamTree {
 }
 
 /// A device as `cwmp.auth` sees it, with or without its stored tree.
-fn device<'a>(
-    params: &'a [cwmp::ParameterValue],
-    tree: Option<&'a ParamTree>,
-    meta: &'a DeviceMeta,
-) -> Device<'a> {
+fn device<'a>(tree: Option<&'a ParamTree>, meta: &'a DeviceMeta) -> Device<'a> {
     Device {
         id: "1C61B4-Device2-X1",
         manufacturer: "TP-Link",
@@ -60,7 +52,6 @@ fn device<'a>(
         serial_number: "X1",
         meta: Some(meta),
         events: &[],
-        inform: params,
         tree,
         remote_address: Some("127.0.0.1".into()),
         cr_credentials: None,
@@ -74,9 +65,8 @@ fn presented<'a>(user: &'a str, pass: &'a str) -> impl Fn(&str, &str) -> bool + 
 }
 
 fn judge_src(src: &str, user: &str, pass: &str) -> Verdict {
-    let params = inform();
     let t = tree();
-    let d = device(&params, Some(&t), &META);
+    let d = device(Some(&t), &META);
     judge(&parse(src).unwrap(), &d, &presented(user, pass))
 }
 
@@ -128,12 +118,11 @@ fn booleans_conditions_and_alternatives_decide_as_genieacs() {
 
 #[test]
 fn events_are_now_for_the_informs_own_and_stored_otherwise() {
-    let params = inform();
     let events = [cwmp::EventStruct {
         code: "2 PERIODIC".into(),
         command_key: String::new(),
     }];
-    let mut d = device(&params, None, &META);
+    let mut d = device(None, &META);
     d.events = &events;
     let at = |path: &str| d.lookup(path);
     assert_eq!(at("Events.2_PERIODIC"), Some(Val::Num(1_000.0)));
@@ -142,7 +131,7 @@ fn events_are_now_for_the_informs_own_and_stored_otherwise() {
     assert_eq!(at("Events.Registered"), Some(Val::Num(100.0)));
     assert_eq!(at("Events.0_BOOTSTRAP"), None);
     let e = parse("Events.1_BOOT > NOW() - 1000 AND AUTH('a', 'b')").unwrap();
-    assert!(!reads_tree(&e, &params));
+    assert!(!reads_tree(&e));
     assert!(judge(&e, &d, &presented("a", "b")).accepted);
 }
 
@@ -158,17 +147,18 @@ fn missing_parameters_refuse_with_the_reason() {
 }
 
 #[test]
-fn the_tree_is_read_only_for_parameters_beyond_the_inform() {
-    let params = inform();
-    let read = |src: &str| reads_tree(&parse(src).unwrap(), &params);
+fn the_tree_is_read_only_for_stored_parameters() {
+    let read = |src: &str| reads_tree(&parse(src).unwrap());
     assert!(!read("AUTH(DeviceID.SerialNumber, 'x')"));
     assert!(!read("AUTH(serialNumber, oui) AND Tags.vip"));
-    assert!(!read(
+    assert!(!read("Events.1_BOOT IS NOT NULL AND AUTH(id, 'b')"));
+    // A parameter the Inform carries is read stored: the request does not vouch for itself.
+    assert!(read(
         "Device.DeviceInfo.SoftwareVersion = '1' AND AUTH('a', 'b')"
     ));
     assert!(read("AUTH(Device.ManagementServer.Username, 'x')"));
     // Without the tree, a stored parameter is missing.
-    let d = device(&params, None, &META);
+    let d = device(None, &META);
     let e =
         parse("AUTH(Device.ManagementServer.Username, Device.ManagementServer.Password)").unwrap();
     assert!(!judge(&e, &d, &presented("genie-user", "genie-pass")).accepted);
@@ -177,7 +167,7 @@ fn the_tree_is_read_only_for_parameters_beyond_the_inform() {
 #[test]
 fn connection_request_credentials_in_the_order_to_try() {
     let t = tree();
-    let mut d = device(&[], Some(&t), &META);
+    let mut d = device(Some(&t), &META);
     d.cr_credentials = Some(("cr-user", "cr-pass"));
     let pairs = |src: &str| cr_credentials(&parse(src).unwrap(), &d).0;
     assert_eq!(
@@ -242,9 +232,8 @@ fn settings_load_and_errors_hide_literals() {
 proptest::proptest! {
     #[test]
     fn any_expression_judges_without_panicking(src in ".{0,60}", user in ".{0,8}") {
-        let params = inform();
         let t = tree();
-        let d = device(&params, Some(&t), &META);
+        let d = device(Some(&t), &META);
         if let Ok(e) = parse(&src) {
             let v = judge(&e, &d, &presented(&user, "p"));
             proptest::prop_assert!(v.accepted || !v.reason.is_empty());
