@@ -183,6 +183,8 @@ pub struct Acs {
     /// GenieACS's `cwmp.auth` and `cwmp.connectionRequestAuth`, imported
     /// (`credentials/expr.rs` evaluates them).
     pub(crate) genie_auth: genie::auth::AuthSettings,
+    /// GenieACS's timing settings whose expressions read the device.
+    pub(crate) genie_per_device: genie::config::PerDevice,
 }
 
 impl Acs {
@@ -275,6 +277,7 @@ impl Acs {
             epoch: (Instant::now(), SystemTime::now()),
             cr,
             genie_auth: report.auth,
+            genie_per_device: report.per_device,
         });
         acs.count_adoptions().await?;
         Ok(acs)
@@ -473,15 +476,11 @@ impl Acs {
         // GenieACS's `cwmp.connectionRequestAuth` may give several pairs: each is tried in turn
         // while the CPE refuses the one before.
         let mut res = Err(CrError::AuthFailed);
-        for (username, password) in self.cr_credentials(&m).await? {
+        let (pairs, timeout) = self.cr_settings(&m).await?;
+        for (username, password) in pairs {
             res = self
                 .cr
-                .send(
-                    &m.connection_request_url,
-                    &username,
-                    &password,
-                    self.config.cr_timeout,
-                )
+                .send(&m.connection_request_url, &username, &password, timeout)
                 .await;
             if !matches!(res, Err(CrError::AuthFailed)) {
                 break;

@@ -736,10 +736,22 @@ async fn start_session(
         }
         Err(Refused::Full) => return overloaded(acs),
     }
+    // GenieACS's `cwmp.sessionTimeout` may differ per device (`genie/config.rs`).
+    let session_timeout = acs.genie_per_device.session_timeout(
+        &crate::genie::auth::Device::informing(
+            device.as_str(),
+            d,
+            previous.as_ref().map(|p| &p.value),
+            &inform.events,
+            None,
+            acs.clock_ms(),
+        ),
+        acs.config.session_timeout,
+    );
     let mut machine = AcsSession::new(
         now,
         AcsSessionConfig {
-            session_timeout: acs.config.session_timeout,
+            session_timeout,
             ..AcsSessionConfig::default()
         },
     );

@@ -61,19 +61,15 @@ impl Acs {
         } else {
             None
         };
-        let device = Device {
-            id: a.device.as_str(),
-            manufacturer: &a.identity.manufacturer,
-            oui: &a.identity.oui,
-            product_class: &a.identity.product_class,
-            serial_number: &a.identity.serial_number,
-            meta: a.known,
-            events: a.events,
-            tree: tree.as_ref(),
-            remote_address: a.source.map(|ip| super::canonical(ip).to_string()),
-            cr_credentials: None,
-            now_ms: self.clock_ms(),
-        };
+        let mut device = Device::informing(
+            a.device.as_str(),
+            a.identity,
+            a.known,
+            a.events,
+            a.source.map(|ip| super::canonical(ip).to_string()),
+            self.clock_ms(),
+        );
+        device.tree = tree.as_ref();
         let judge = |check: &auth::Check<'_>| auth::judge(expr, &device, check);
         match self.auth.verify_expression(a.now, a.request, &judge) {
             (AuthOutcome::Ok(_), _) => {
@@ -89,22 +85,23 @@ impl Acs {
         }
     }
 
-    /// The connection-request credentials to try for a device, in order: those
-    /// `cwmp.connectionRequestAuth` gives, or else the stored ones.
-    pub(crate) async fn cr_credentials(
+    /// The connection-request credentials to try for a device, in order — those
+    /// `cwmp.connectionRequestAuth` gives, or else the stored ones — and the timeout of each
+    /// attempt (`cwmp.connectionRequestTimeout` when it is evaluated per device). The tree is
+    /// read once, and only when an expression names a stored parameter.
+    pub(crate) async fn cr_settings(
         &self,
         meta: &DeviceMeta,
-    ) -> Result<Vec<(String, String)>, CrError> {
-        let stored = vec![(meta.cr_username.clone(), meta.cr_password.clone())];
-        let expr = match &self.genie_auth.cr {
-            AuthSetting::Ready(e) => e,
-            AuthSetting::Broken(why) => {
-                tracing::warn!(device = %meta.id, why, "cwmp.connectionRequestAuth cannot be evaluated: the stored credentials are used");
-                return Ok(stored);
-            }
-            AuthSetting::Absent => return Ok(stored),
+    ) -> Result<(Vec<(String, String)>, std::time::Duration), CrError> {
+        let cr_expr = match &self.genie_auth.cr {
+            AuthSetting::Ready(e) => Some(e),
+            _ => None,
         };
-        let tree: Option<ParamTree> = if auth::reads_tree(expr) {
+        let needs_tree = [cr_expr, self.genie_per_device.cr_timeout.as_ref()]
+            .into_iter()
+            .flatten()
+            .any(auth::reads_tree);
+        let tree: Option<ParamTree> = if needs_tree {
             Some(
                 self.store
                     .get_tree(&meta.id)
@@ -114,26 +111,25 @@ impl Acs {
         } else {
             None
         };
-        let host = meta
-            .connection_request_url
-            .parse::<hyper::Uri>()
-            .ok()
-            .and_then(|u| u.host().map(|h| h.trim_matches(['[', ']']).to_owned()));
-        let id = &meta.identity;
-        let device = Device {
-            id: meta.id.as_str(),
-            manufacturer: &id.manufacturer,
-            oui: &id.oui,
-            product_class: &id.product_class,
-            serial_number: &id.serial_number,
-            meta: Some(meta),
-            events: &[],
-            tree: tree.as_ref(),
-            remote_address: host,
-            cr_credentials: Some((&meta.cr_username, &meta.cr_password)),
-            now_ms: self.clock_ms(),
+        let device = Device::stored(meta, tree.as_ref(), self.clock_ms());
+        let timeout = self
+            .genie_per_device
+            .cr_timeout(&device, self.config.cr_timeout);
+        Ok((self.cr_credentials(meta, &device), timeout))
+    }
+
+    /// The connection-request credentials to try for a device, in order.
+    fn cr_credentials(&self, meta: &DeviceMeta, device: &Device<'_>) -> Vec<(String, String)> {
+        let stored = vec![(meta.cr_username.clone(), meta.cr_password.clone())];
+        let expr = match &self.genie_auth.cr {
+            AuthSetting::Ready(e) => e,
+            AuthSetting::Broken(why) => {
+                tracing::warn!(device = %meta.id, why, "cwmp.connectionRequestAuth cannot be evaluated: the stored credentials are used");
+                return stored;
+            }
+            AuthSetting::Absent => return stored,
         };
-        let (pairs, missing) = auth::cr_credentials(expr, &device);
+        let (pairs, missing) = auth::cr_credentials(expr, device);
         if !missing.is_empty() {
             tracing::info!(device = %meta.id, missing = missing.join(", "), "cwmp.connectionRequestAuth reads parameters the device lacks");
         }
@@ -141,8 +137,8 @@ impl Acs {
             // As GenieACS: without an `AUTH()` the request carries no credentials worth the
             // name; empty ones are all a CPE without authentication needs.
             tracing::info!(device = %meta.id, "cwmp.connectionRequestAuth gives no AUTH() for this device");
-            return Ok(vec![(String::new(), String::new())]);
+            return vec![(String::new(), String::new())];
         }
-        Ok(pairs)
+        pairs
     }
 }

@@ -143,6 +143,58 @@ pub struct Device<'a> {
     pub now_ms: i64,
 }
 
+impl<'a> Device<'a> {
+    /// A device as a session's first request shows it: the Inform's identity and events, the
+    /// device's record when it is known, the peer's address.
+    pub fn informing(
+        id: &'a str,
+        identity: &'a cwmp::DeviceIdStruct,
+        meta: Option<&'a DeviceMeta>,
+        events: &'a [cwmp::EventStruct],
+        remote_address: Option<String>,
+        now_ms: i64,
+    ) -> Self {
+        Self {
+            id,
+            manufacturer: &identity.manufacturer,
+            oui: &identity.oui,
+            product_class: &identity.product_class,
+            serial_number: &identity.serial_number,
+            meta,
+            events,
+            tree: None,
+            remote_address,
+            cr_credentials: None,
+            now_ms,
+        }
+    }
+
+    /// A known device as the ACS holds it, for a connection request: `username` and `password`
+    /// are its connection-request credentials, `remoteAddress` the host of its
+    /// ConnectionRequestURL.
+    pub fn stored(meta: &'a DeviceMeta, tree: Option<&'a ParamTree>, now_ms: i64) -> Self {
+        let host = meta
+            .connection_request_url
+            .parse::<hyper::Uri>()
+            .ok()
+            .and_then(|u| u.host().map(|h| h.trim_matches(['[', ']']).to_owned()));
+        let id = &meta.identity;
+        Self {
+            id: meta.id.as_str(),
+            manufacturer: &id.manufacturer,
+            oui: &id.oui,
+            product_class: &id.product_class,
+            serial_number: &id.serial_number,
+            meta: Some(meta),
+            events: &[],
+            tree,
+            remote_address: host,
+            cr_credentials: Some((&meta.cr_username, &meta.cr_password)),
+            now_ms,
+        }
+    }
+}
+
 impl Device<'_> {
     /// The value at `path`, `None` when the device has none.
     fn lookup(&self, path: &str) -> Option<Val> {
@@ -393,6 +445,14 @@ pub fn judge(expr: &Expr, device: &Device<'_>, check: &Check<'_>) -> Verdict {
         accepted: false,
         reason,
     }
+}
+
+/// The value of a setting's expression for a device (`AUTH()` is false), and the parameters
+/// it lacked.
+pub fn evaluate(expr: &Expr, device: &Device<'_>) -> (Val, Vec<String>) {
+    let eval = Eval::new(device, Mode::Collect);
+    let value = expr.eval(&eval);
+    (value, eval.missing.into_inner())
 }
 
 /// The credential pairs `cwmp.connectionRequestAuth` gives for a device, in the order to try
