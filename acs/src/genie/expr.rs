@@ -52,7 +52,8 @@ impl Val {
     fn text(&self) -> Option<String> {
         match self {
             Self::Null => None,
-            Self::Bool(b) => Some(b.to_string()),
+            // As GenieACS writes a boolean in text (`'x' || TRUE` is `x1`).
+            Self::Bool(b) => Some(u8::from(*b).to_string()),
             Self::Num(n) => Some(num_text(*n)),
             Self::Str(s) => Some(s.clone()),
         }
