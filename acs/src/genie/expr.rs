@@ -11,8 +11,8 @@
 //! password)` and `REMOTE_ADDRESS()`, which only the [`Facts`] of a request can answer.
 //! Keywords and function names are case-insensitive; an unknown function is a parse error.
 //! Evaluation follows SQL's three-valued logic: a comparison with `NULL` is `NULL`, a division
-//! by zero is `NULL` (as in GenieACS), and a precondition holds only when its value is true in
-//! JavaScript's sense.
+//! by zero is `NULL` and a boolean in text is `1` or `0` (as in GenieACS), and a precondition
+//! holds only when its value is true in JavaScript's sense.
 //!
 //! Parsing is bounded (length, and depth counting both nesting and chained operators, so
 //! evaluation's recursion is bounded too) and never panics on any input.
