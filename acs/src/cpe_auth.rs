@@ -7,6 +7,7 @@
 //! count is advanced only by a correct answer, so a forged request cannot spend a CPE's nonce.
 
 use crate::config::{AcsConfig, CpeAuthMode, Secret};
+use crate::genie::auth::{Judge, Verdict};
 use cwmp::auth::{Credentials, DigestChallenge};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -226,6 +227,78 @@ impl CpeAuth {
         }
     }
 
+    /// Checks a request's credentials against an authentication expression (GenieACS's
+    /// `cwmp.auth`): `judge` evaluates it with a check of `AUTH(u, p)` against what the request
+    /// presented, and the request is accepted when it says so. Basic counts only over TLS; a
+    /// Digest answer must be for this realm and target, on a live nonce of ours at a new count,
+    /// and spends that count only when an `AUTH()` call matched it. A request without usable
+    /// credentials is accepted only when the expression is true without them. On refusal, the
+    /// verdict's reason is returned for the log.
+    pub(crate) fn verify_expression(
+        &self,
+        now: Instant,
+        req: AuthRequest<'_>,
+        judge: &Judge<'_>,
+    ) -> (AuthOutcome, Option<String>) {
+        let creds = req
+            .header
+            .and_then(|h| cwmp::auth::parse_authorization(h).ok())
+            .filter(|c| req.over_tls || !matches!(c, Credentials::Basic { .. }));
+        let refused = |outcome, verdict: Verdict| (outcome, Some(verdict.reason));
+        match creds {
+            None => {
+                let verdict = judge(&|_, _| false);
+                if verdict.accepted {
+                    (AuthOutcome::Ok(String::new()), None)
+                } else {
+                    refused(AuthOutcome::Challenge, verdict)
+                }
+            }
+            Some(Credentials::Basic { username, password }) => {
+                let check = |u: &str, p: &str| {
+                    // Both compared whatever the first gives, so timing says nothing.
+                    let user = fibreplane_types::ct_eq(u.as_bytes(), username.as_bytes());
+                    let pass = fibreplane_types::ct_eq(p.as_bytes(), password.as_bytes());
+                    user & pass
+                };
+                let verdict = judge(&check);
+                if verdict.accepted {
+                    (AuthOutcome::Ok(username), None)
+                } else {
+                    refused(AuthOutcome::Denied, verdict)
+                }
+            }
+            Some(Credentials::Digest(resp)) => {
+                if resp.realm != self.realm || !same_target(&resp.uri, req.target) {
+                    let verdict = Verdict {
+                        accepted: false,
+                        reason: "a Digest answer for another realm or URI".to_owned(),
+                    };
+                    return refused(AuthOutcome::Denied, verdict);
+                }
+                let nc = nonce_count(resp.nc.as_deref());
+                if !self.nonce_usable(now, &resp.nonce, nc, &resp.username) {
+                    return (AuthOutcome::Stale, None);
+                }
+                let matched = std::cell::Cell::new(false);
+                let check = |u: &str, p: &str| {
+                    let hit = u == resp.username && cwmp::auth::verify_digest(&resp, req.method, p);
+                    matched.set(matched.get() | hit);
+                    hit
+                };
+                let verdict = judge(&check);
+                if !verdict.accepted {
+                    return refused(AuthOutcome::Denied, verdict);
+                }
+                // Checked again under the lock, as for a device's own credentials.
+                if matched.get() && !self.spend_nonce(now, &resp.nonce, nc, &resp.username) {
+                    return (AuthOutcome::Stale, None);
+                }
+                (AuthOutcome::Ok(resp.username), None)
+            }
+        }
+    }
+
     /// Whether `nonce` may still be answered with count `nc` by `user` (nothing changes).
     fn nonce_usable(&self, now: Instant, nonce: &str, nc: u32, user: &str) -> bool {
         let mut map = self.nonces.lock().unwrap_or_else(|e| e.into_inner());
@@ -303,6 +376,7 @@ pub(crate) fn usernames_for(id: &cwmp::DeviceIdStruct) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::genie::auth::Check;
 
     fn auth() -> CpeAuth {
         let config = AcsConfig {
@@ -479,6 +553,84 @@ mod tests {
         let again = answer(&ch, "POST", "/", "A-B-ONE", 3);
         assert!(matches!(
             a.verify(now, post(&again, false), &["A-B-ONE".to_owned()], None),
+            AuthOutcome::Ok(_)
+        ));
+    }
+
+    /// A judge for `AUTH('genie', 'pw') OR <anonymous>`, as `genie::auth::judge` would give.
+    fn judge_genie(anonymous: bool) -> impl Fn(&Check<'_>) -> Verdict {
+        move |check: &Check<'_>| {
+            let accepted = check("genie", "pw") || anonymous;
+            Verdict {
+                accepted,
+                reason: if accepted { String::new() } else { "no".into() },
+            }
+        }
+    }
+
+    #[test]
+    fn an_expression_decides_basic_over_tls_and_digest_on_our_nonces() {
+        let a = auth();
+        let now = Instant::now();
+        let judge = judge_genie(false);
+        let basic = cwmp::auth::basic_header("genie", "pw");
+        assert_eq!(
+            a.verify_expression(now, post(&basic, true), &judge).0,
+            AuthOutcome::Ok("genie".into())
+        );
+        // Basic in clear text is no credentials at all.
+        let (outcome, why) = a.verify_expression(now, post(&basic, false), &judge);
+        assert_eq!(
+            (outcome, why.as_deref()),
+            (AuthOutcome::Challenge, Some("no"))
+        );
+        let wrong = cwmp::auth::basic_header("genie", "nope");
+        assert_eq!(
+            a.verify_expression(now, post(&wrong, true), &judge).0,
+            AuthOutcome::Denied
+        );
+        let ch = nonce_of(&a.challenge(now, false));
+        let good = cwmp::auth::answer_digest(&ch, "POST", "/", "genie", "pw", "c", 1);
+        assert_eq!(
+            a.verify_expression(now, post(&good, false), &judge).0,
+            AuthOutcome::Ok("genie".into())
+        );
+        // The same answer again is a replay; a higher count is fine.
+        assert_eq!(
+            a.verify_expression(now, post(&good, false), &judge).0,
+            AuthOutcome::Stale
+        );
+        let next = cwmp::auth::answer_digest(&ch, "POST", "/", "genie", "pw", "c", 2);
+        assert!(matches!(
+            a.verify_expression(now, post(&next, false), &judge).0,
+            AuthOutcome::Ok(_)
+        ));
+        let bad = cwmp::auth::answer_digest(&ch, "POST", "/", "genie", "nope", "c", 3);
+        assert_eq!(
+            a.verify_expression(now, post(&bad, false), &judge).0,
+            AuthOutcome::Denied
+        );
+        // A nonce this ACS never issued.
+        let mut forged = ch.clone();
+        forged.nonce = "00".repeat(16);
+        let forged = cwmp::auth::answer_digest(&forged, "POST", "/", "genie", "pw", "c", 1);
+        assert_eq!(
+            a.verify_expression(now, post(&forged, false), &judge).0,
+            AuthOutcome::Stale
+        );
+        // Without credentials: only an expression true without them admits.
+        let none = AuthRequest {
+            header: None,
+            method: "POST",
+            target: "/",
+            over_tls: false,
+        };
+        assert_eq!(
+            a.verify_expression(now, none, &judge).0,
+            AuthOutcome::Challenge
+        );
+        assert!(matches!(
+            a.verify_expression(now, none, &judge_genie(true)).0,
             AuthOutcome::Ok(_)
         ));
     }

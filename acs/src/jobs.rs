@@ -778,6 +778,16 @@ impl Job {
         )
     }
 
+    /// The paths folding this job's answer reads from the cached tree (each with what lies
+    /// below it), or `None` when that is not known and the whole tree is needed.
+    pub(crate) fn tree_reads(&self) -> Option<Vec<String>> {
+        match &self.work {
+            Work::Gpv(names) => Some(names.clone()),
+            Work::Names { path, .. } => Some(vec![path.clone()]),
+            _ => None,
+        }
+    }
+
     /// For a GetParameterValues job: its names (a 9005 answer is recovered from by splitting).
     pub(crate) fn gpv_names(&self) -> Option<&[String]> {
         match &self.work {

@@ -180,6 +180,11 @@ pub struct Acs {
     epoch: (Instant, SystemTime),
     /// Connection requests, with the TLS settings of `config.cr_tls`.
     pub(crate) cr: cr::CrClient,
+    /// GenieACS's `cwmp.auth` and `cwmp.connectionRequestAuth`, imported
+    /// (`credentials/expr.rs` evaluates them).
+    pub(crate) genie_auth: genie::auth::AuthSettings,
+    /// GenieACS's timing settings whose expressions read the device.
+    pub(crate) genie_per_device: genie::config::PerDevice,
 }
 
 impl Acs {
@@ -217,6 +222,18 @@ impl Acs {
         }
         for (key, why) in &report.ignored {
             tracing::warn!(key, why, "GenieACS setting not applied");
+        }
+        for (key, why) in &report.refusing {
+            tracing::error!(
+                key,
+                why,
+                "GenieACS setting cannot be evaluated: what it decides is refused"
+            );
+        }
+        if report.auth.cpe.is_set() && config.cpe_auth == CpeAuthMode::None {
+            tracing::warn!(
+                "cwmp.auth is imported but CPE authentication is off (cpe_auth = none): it is not evaluated"
+            );
         }
         if config.cpe_auth == CpeAuthMode::Digest && config.cpe_secret.is_empty() {
             return Err(AcsError::Config(
@@ -259,6 +276,8 @@ impl Acs {
             backpressure: overload::Backpressure::default(),
             epoch: (Instant::now(), SystemTime::now()),
             cr,
+            genie_auth: report.auth,
+            genie_per_device: report.per_device,
         });
         acs.count_adoptions().await?;
         Ok(acs)
@@ -385,6 +404,7 @@ impl Acs {
             virtual_parameters: presets::scripts(
                 &self.store.docs(presets::VIRTUAL_PARAMETERS).await?,
             ),
+            learned: Arc::default(),
         };
         let p = Arc::new(presets::PresetSet::new(parsed).with_scripts(scripts));
         *self.presets.lock().unwrap_or_else(|e| e.into_inner()) = Some(p.clone());
@@ -454,15 +474,19 @@ impl Acs {
             .ok_or(CrError::UnknownDevice)?;
         let m = meta.value;
         self.metrics.connection_requests.inc();
-        let res = self
-            .cr
-            .send(
-                &m.connection_request_url,
-                &m.cr_username,
-                &m.cr_password,
-                self.config.cr_timeout,
-            )
-            .await;
+        // GenieACS's `cwmp.connectionRequestAuth` may give several pairs: each is tried in turn
+        // while the CPE refuses the one before.
+        let mut res = Err(CrError::AuthFailed);
+        let (pairs, timeout) = self.cr_settings(&m).await?;
+        for (username, password) in pairs {
+            res = self
+                .cr
+                .send(&m.connection_request_url, &username, &password, timeout)
+                .await;
+            if !matches!(res, Err(CrError::AuthFailed)) {
+                break;
+            }
+        }
         if let Err(e) = &res {
             self.metrics.connection_request_failures.inc();
             tracing::info!(%device, error = %e, "connection request failed");

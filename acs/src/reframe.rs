@@ -180,9 +180,23 @@ impl Reframer {
                 self.state = State::Through;
                 return true;
             }
+            // Room for the rest of the announced body at once (a registration's answer is
+            // ~1 MB, and growing the buffer by doubling copied it over and over), once the
+            // peer has sent a quarter of it: an announced length alone reserves nothing.
+            let rest = declared - have;
+            if rest <= 3 * have.max(64 * 1024) {
+                self.held.reserve(rest);
+            }
             return false;
         }
         let body = &self.held[head_len..head_len + declared];
+        // The usual case, decided without reading the body: it closes the envelope as announced
+        // and nothing follows it that a character count could take (whatever the body holds,
+        // the answer below would be to release it as it is).
+        if have == declared && closes_envelope(body) {
+            self.release(head_len + declared);
+            return true;
+        }
         if body.is_ascii() {
             self.release(head_len + declared);
             return true;

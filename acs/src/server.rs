@@ -482,10 +482,12 @@ async fn handle(
         && !blank
         && !parts.headers.contains_key(header::AUTHORIZATION)
         && !acs.adoption_open()
+        && !acs.expression_may_admit_anonymous()
     {
         // A CPE that sent no credentials gets its challenge before any parsing or store read:
         // every Digest session starts this way, so this path stays cheap. While adoptions are
-        // open the Inform is read first: an adopting device is admitted without a challenge.
+        // open, or an imported `cwmp.auth` may be true without credentials, the Inform is read
+        // first: such a device is admitted without a challenge.
         return unauthorized(acs, state, now, AuthOutcome::Challenge);
     }
     let msg = if blank {
@@ -688,6 +690,7 @@ async fn start_session(
         let peer = state.lock().unwrap_or_else(|e| e.into_inner()).peer;
         let attempt = Attempt {
             identity: d,
+            events: &inform.events,
             device: &device,
             known: previous.as_ref().map(|p| &p.value),
             request: AuthRequest {
@@ -733,10 +736,22 @@ async fn start_session(
         }
         Err(Refused::Full) => return overloaded(acs),
     }
+    // GenieACS's `cwmp.sessionTimeout` may differ per device (`genie/config.rs`).
+    let session_timeout = acs.genie_per_device.session_timeout(
+        &crate::genie::auth::Device::informing(
+            device.as_str(),
+            d,
+            previous.as_ref().map(|p| &p.value),
+            &inform.events,
+            None,
+            acs.clock_ms(),
+        ),
+        acs.config.session_timeout,
+    );
     let mut machine = AcsSession::new(
         now,
         AcsSessionConfig {
-            session_timeout: acs.config.session_timeout,
+            session_timeout,
             ..AcsSessionConfig::default()
         },
     );
@@ -745,9 +760,9 @@ async fn start_session(
         .has_subscribers()
         .then(|| inform.events.iter().map(|e| e.code.clone()).collect());
     // Presets look at the Inform's events; they are handed to the session only when some
-    // exist and the Inform has events.
+    // exist (or scripts do, which a queued `provisions` task may run) and the Inform has events.
     let presets = match acs.presets().await {
-        Ok(p) => (!p.is_empty() && !inform.events.is_empty()).then_some(p),
+        Ok(p) => ((!p.is_empty() || p.has_scripts()) && !inform.events.is_empty()).then_some(p),
         Err(e) => {
             tracing::error!(%device, error = %e, "could not read presets");
             return store_unavailable();

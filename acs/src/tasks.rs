@@ -215,6 +215,35 @@ pub(crate) fn fault_ops(
     [Op::PutTask(task), Op::PutFault(record)]
 }
 
+/// The ops that record a fault the ACS raised on a task's channel (a script's, a planner
+/// limit, or the CPE's on an RPC the task's provisions sent), under the same retry rules as a
+/// CPE fault on a task's own RPC.
+pub(crate) fn record_fault_ops(
+    mut task: TaskRecord,
+    mut record: FaultRecord,
+    now_ms: i64,
+    policy: RetryPolicy,
+) -> [Op; 2] {
+    task.attempts += 1;
+    record.task_id = Some(task.id);
+    record.channel = channel(task.id);
+    record.retries = task.attempts.saturating_sub(1);
+    record.timestamp_ms = now_ms;
+    if task.attempts >= policy.max_attempts {
+        task.status = TaskStatus::Faulted {
+            code: record.code.clone(),
+            message: record.message.clone(),
+            at_ms: now_ms,
+        };
+    } else {
+        task.not_before_ms = now_ms
+            + policy
+                .base_ms
+                .saturating_mul(1 << (task.attempts - 1).min(16));
+    }
+    [Op::PutTask(task), Op::PutFault(record)]
+}
+
 /// The ops for a task whose RPC went out in a session the CPE left without answering (it came
 /// back with a fresh Inform): a failed attempt under the task's retry rules, recorded as a
 /// `session_lost` fault rather than a CPE fault code.

@@ -63,7 +63,9 @@ struct GenieacsArgs {
     #[arg(long)]
     virtual_parameters: Option<PathBuf>,
     /// `config` collection export: the `cwmp.*` settings the ACS applies when it opens (those
-    /// with one value for every device; the log says which it left out, and why).
+    /// with one value for every device, and the authentication expressions `cwmp.auth` and
+    /// `cwmp.connectionRequestAuth`, evaluated per device; settings it leaves out are named with
+    /// the reason, and an authentication expression that cannot be evaluated is refused).
     #[arg(long)]
     config: Option<PathBuf>,
     /// Directory of file contents named by their GenieACS file name (as `mongofiles get` writes
@@ -235,6 +237,30 @@ async fn documents(acs: &Acs, path: &PathBuf, collection: &str) -> anyhow::Resul
             .and_then(|v| v.as_str())
             .map(str::to_owned);
         match (doc, name) {
+            (Ok(d), Some(name)) if collection == acs::genie::config::COLLECTION => {
+                // A setting the ACS cannot take is said now, with the reason; an authentication
+                // expression that cannot be evaluated is not stored (it would refuse every
+                // session it decides).
+                let body = d.to_string().into_bytes();
+                let report = acs::genie::config::apply(
+                    &mut AcsConfig::default(),
+                    &[(name.clone(), body.clone())],
+                );
+                if let Some((key, why)) = report.refusing.first() {
+                    eprintln!("{}: document {}: {key}: {why}", path.display(), i + 1);
+                    bad += 1;
+                    continue;
+                }
+                for (key, why) in &report.ignored {
+                    eprintln!("{}: {key} is stored but not applied: {why}", path.display());
+                }
+                ops.push(Op::PutDoc {
+                    collection: collection.to_owned(),
+                    name,
+                    body,
+                });
+                done += 1;
+            }
             (Ok(d), Some(name)) => {
                 ops.push(Op::PutDoc {
                     collection: collection.to_owned(),

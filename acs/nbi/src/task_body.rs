@@ -3,7 +3,7 @@
 //! GenieACS accepts an invalid task, then throws and sends nothing, and the client hangs
 //! (genieacs-compat note §5); here every problem is a 400 with the reason.
 
-use acs_store::TaskKind;
+use acs_store::{ProvisionArg, TaskKind};
 use serde_json::Value as Json;
 
 /// Most bytes of task JSON accepted.
@@ -141,11 +141,9 @@ pub fn parse(
                     .to_owned(),
             }
         }
-        "provisions" => {
-            return Err(bad(
-                "provisions tasks need the provisioning engine, which this version lacks",
-            ));
-        }
+        "provisions" => TaskKind::Provisions {
+            provisions: provisions(t.get("provisions"))?,
+        },
         other => match crate::task_rpcs::parse(other, t, file_url) {
             Some(kind) => kind?,
             None => return Err(bad(format!("unknown task name {other:?}"))),
@@ -186,6 +184,32 @@ fn check_path(p: &str) -> Result<(), TaskError> {
     } else {
         Err(bad(format!("invalid parameter path {p:?}")))
     }
+}
+
+/// A `provisions` task's list, checked as GenieACS checks it: an array of arrays whose
+/// elements are `null`, booleans, numbers or strings. Names are not looked up here: a script
+/// may be stored after the task is queued, and a name that is neither a script nor a built-in
+/// when the task runs is skipped, as GenieACS skips it.
+fn provisions(v: Option<&Json>) -> Result<Vec<Vec<ProvisionArg>>, TaskError> {
+    let invalid = || bad("provisions needs an array of [name, arg, …] arrays");
+    let list = v.and_then(Json::as_array).ok_or_else(invalid)?;
+    list.iter()
+        .map(|p| {
+            let items = p.as_array().ok_or_else(invalid)?;
+            items
+                .iter()
+                .map(|a| match a {
+                    Json::Null => Ok(ProvisionArg::Null),
+                    Json::Bool(b) => Ok(ProvisionArg::Bool(*b)),
+                    Json::Number(n) => Ok(ProvisionArg::Number(n.to_string())),
+                    Json::String(s) => Ok(ProvisionArg::Text(s.clone())),
+                    _ => Err(bad(
+                        "provision arguments are null, booleans, numbers or strings",
+                    )),
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// `refreshObject`'s `objectName`: a path, or `""` for the whole tree.
@@ -289,6 +313,37 @@ mod tests {
     }
 
     #[test]
+    fn provisions_tasks_keep_their_scalars_as_given() {
+        let t = p(r#"{"name":"provisions","provisions":[["refresh","Device.DeviceInfo",3600],["wifi","x",true,null,1.5],[]]}"#).unwrap();
+        let text = |s: &str| ProvisionArg::Text(s.into());
+        assert_eq!(
+            t.kind,
+            TaskKind::Provisions {
+                provisions: vec![
+                    vec![
+                        text("refresh"),
+                        text("Device.DeviceInfo"),
+                        ProvisionArg::Number("3600".into())
+                    ],
+                    vec![
+                        text("wifi"),
+                        text("x"),
+                        ProvisionArg::Bool(true),
+                        ProvisionArg::Null,
+                        ProvisionArg::Number("1.5".into())
+                    ],
+                    // GenieACS accepts an empty provision and runs nothing for it.
+                    vec![],
+                ]
+            }
+        );
+        assert_eq!(
+            p(r#"{"name":"provisions","provisions":[]}"#).unwrap().kind,
+            TaskKind::Provisions { provisions: vec![] }
+        );
+    }
+
+    #[test]
     fn the_device_type_wins_over_the_json_type() {
         let t = parse(
             br#"{"name":"setParameterValues","parameterValues":[["A.B","300"]]}"#,
@@ -322,6 +377,19 @@ mod tests {
                 "unknown parameter type",
             ),
             (r#"{"name":"download","fileName":"fw.bin"}"#, "file server"),
+            (r#"{"name":"provisions"}"#, "array of [name, arg, …] arrays"),
+            (
+                r#"{"name":"provisions","provisions":["refresh"]}"#,
+                "array of [name, arg, …] arrays",
+            ),
+            (
+                r#"{"name":"provisions","provisions":[["value","A.B",{"x":1}]]}"#,
+                "null, booleans, numbers or strings",
+            ),
+            (
+                r#"{"name":"provisions","provisions":[["value","A.B",[1]]]}"#,
+                "null, booleans, numbers or strings",
+            ),
         ] {
             let e = p(body).unwrap_err().to_string();
             assert!(e.contains(why), "{body}: {e}");

@@ -26,46 +26,54 @@
     return found;
   }
 
-  function unpacker(pattern, rev, nodes) {
-    return function () {
-      if (st.uncommitted) commit();
-      if (st.revision !== rev) {
-        rev = st.revision;
-        nodes = lookup(pattern, rev);
-      }
-      return nodes;
-    };
-  }
+  // What `declare` returns. Its getters live on the prototype (defining them on every wrapper
+  // was a fifth of a short run's CPU); a wrapper holds only its state, under a symbol, so
+  // `Object.keys` and `JSON.stringify` of it show nothing, as GenieACS's show nothing either.
+  const STATE = Symbol("declaration");
 
   function ParameterWrapper(pattern, attrs, rev, nodes) {
-    const unpacked = unpacker(pattern, rev, nodes);
-    for (const name of attrs) {
-      defineProperty(this, name, {
-        get: function () {
-          const u = unpacked();
-          if (!u.length) return undefined;
-          return u[0][name];
-        },
-      });
-    }
-    defineProperty(this, "path", {
-      get: function () {
-        const u = unpacked();
-        return u.length ? u[0].path : undefined;
-      },
-    });
-    defineProperty(this, "size", {
-      get: function () {
-        const u = unpacked();
-        return u.length ? u.length : undefined;
-      },
-    });
-    this[Symbol.iterator] = function* () {
-      const u = unpacked();
-      const at = st.revision;
-      for (const n of u) yield new ParameterWrapper(n.path, attrs, at, [n]);
-    };
+    this[STATE] = { pattern: pattern, attrs: attrs, rev: rev, nodes: nodes };
   }
+
+  // The nodes of a wrapper at the current revision, committing pending declarations first.
+  function unpack(w) {
+    const s = w[STATE];
+    if (st.uncommitted) commit();
+    if (st.revision !== s.rev) {
+      s.rev = st.revision;
+      s.nodes = lookup(s.pattern, s.rev);
+    }
+    return s.nodes;
+  }
+
+  for (const name of ["value", "writable", "object", "notification", "accessList"]) {
+    defineProperty(ParameterWrapper.prototype, name, {
+      get: function () {
+        // Only the attributes the declaration named are there, as GenieACS defines them.
+        if (this[STATE].attrs.indexOf(name) < 0) return undefined;
+        const u = unpack(this);
+        return u.length ? u[0][name] : undefined;
+      },
+    });
+  }
+  defineProperty(ParameterWrapper.prototype, "path", {
+    get: function () {
+      const u = unpack(this);
+      return u.length ? u[0].path : undefined;
+    },
+  });
+  defineProperty(ParameterWrapper.prototype, "size", {
+    get: function () {
+      const u = unpack(this);
+      return u.length ? u.length : undefined;
+    },
+  });
+  ParameterWrapper.prototype[Symbol.iterator] = function* () {
+    const u = unpack(this);
+    const at = st.revision;
+    const attrs = this[STATE].attrs;
+    for (const n of u) yield new ParameterWrapper(n.path, attrs, at, [n]);
+  };
 
   function declare(path, timestamps, values) {
     st.uncommitted = true;
@@ -341,9 +349,12 @@
     defineProperty(globalThis, name, { value: globals[name], writable: false, configurable: false, enumerable: false });
   }
   const baseline = new Set(Object.getOwnPropertyNames(globalThis));
+  // Whether the last run's script may have left globals (swept before the next run).
+  let leftovers = false;
 
-  // One run: `fn` is the compiled script, `input` the JSON of the run's state.
-  return function run(fn, input, matcher) {
+  // One run: `fn` is the compiled script, `input` the JSON of the run's state, `global` whether
+  // the script may have left names on the global object (the Rust side reads its source).
+  return function run(fn, input, matcher, global) {
     const i = parse(input);
     match = matcher;
     st = {
@@ -351,11 +362,16 @@
       uncommitted: false, declarations: [], ext: [], clear: [], logs: [],
       extCounter: i.extCounter, extCache: i.extCache,
     };
-    for (const name of Object.getOwnPropertyNames(globalThis)) {
+    // Names a script assigned on the global object are enumerable, and the built-ins are not:
+    // `keysOf` finds them without walking every global name. A script that names the ways to
+    // define non-enumerable globals (`global`) gets the full sweep after it.
+    const names = leftovers ? Object.getOwnPropertyNames(globalThis) : keysOf(globalThis);
+    for (const name of names) {
       if (!baseline.has(name)) {
         try { delete globalThis[name]; } catch (e) { /* a non-configurable leftover stays */ }
       }
     }
+    leftovers = global;
     Math.random = random;
     globalThis.args = i.args;
     let status = "done";

@@ -14,6 +14,8 @@ use std::time::Instant;
 pub(crate) struct Attempt<'a> {
     /// The Inform's device identity.
     pub(crate) identity: &'a cwmp::DeviceIdStruct,
+    /// The Inform's events (`Events.*` in `cwmp.auth`).
+    pub(crate) events: &'a [cwmp::EventStruct],
     /// Its device id.
     pub(crate) device: &'a DeviceId,
     /// The device's record, when the device is known.
@@ -151,6 +153,12 @@ pub(crate) async fn authenticate(acs: &Acs, a: Attempt<'_>) -> Result<Admission,
                     let fresh = matches!(found, Found::Serial(_));
                     begin(acs, &a, ad, fresh).await
                 }
+                // A device without a record: GenieACS's `cwmp.auth`, when imported, is the
+                // other way in (`expr.rs`).
+                None if matches!(found, Found::None) && acs.expression_decides() => acs
+                    .admit_by_expression(&a, outcome)
+                    .await
+                    .map(|()| Admission::Normal),
                 None => Err(Denial::Challenge(outcome)),
             }
         }

@@ -21,9 +21,12 @@
 //! device. JSON keeps the record self-describing, so later fields need no format migration.
 //!
 //! This file is the model and its pure rules; `admit.rs` applies them to a session's first
-//! request, `manage.rs` is the API (NBI, importer, adoption files, metrics).
+//! request, `expr.rs` adds GenieACS's imported `cwmp.auth` for devices without a record (and
+//! `cwmp.connectionRequestAuth` for connection requests), `manage.rs` is the API (NBI,
+//! importer, adoption files, metrics).
 
 mod admit;
+mod expr;
 mod manage;
 
 pub(crate) use admit::{Admission, Attempt, Denial, authenticate, confirm};

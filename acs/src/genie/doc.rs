@@ -268,6 +268,18 @@ pub fn task(t: &TaskRecord) -> Node {
             ("fileName".into(), s(url.rsplit('/').next().unwrap_or(url))),
             ("targetFileName".into(), s(target_file_name)),
         ],
+        TaskKind::Provisions { provisions } => vec![
+            ("name".into(), s("provisions")),
+            (
+                "provisions".into(),
+                Node::Arr(
+                    provisions
+                        .iter()
+                        .map(|p| Node::Arr(p.iter().map(provision_arg).collect()))
+                        .collect(),
+                ),
+            ),
+        ],
         other => crate::rpcs::task_fields(other).unwrap_or_default(),
     };
     fields.push(("device".into(), s(t.device.as_str())));
@@ -277,6 +289,16 @@ pub fn task(t: &TaskRecord) -> Node {
     }
     fields.push(("_id".into(), s(&task_id(t.id))));
     Node::Obj(fields)
+}
+
+/// One element of a `provisions` task's provision as it was posted.
+fn provision_arg(a: &acs_store::ProvisionArg) -> Node {
+    match a {
+        acs_store::ProvisionArg::Null => Node::Null,
+        acs_store::ProvisionArg::Bool(b) => Node::Bool(*b),
+        acs_store::ProvisionArg::Number(n) => n.parse().map_or(Node::Null, Node::Num),
+        acs_store::ProvisionArg::Text(t) => Node::Str(t.clone()),
+    }
 }
 
 /// A fault document: `_id` is `<device>:<channel>`; CPE faults carry GenieACS's `detail` object.

@@ -16,6 +16,7 @@ use crate::genie::query::Query;
 use crate::genie::schedule::Schedule;
 use crate::provision::{self, Declaration};
 use acs_store::ParamTree;
+pub(crate) use parse::builtin;
 pub use parse::parse;
 use serde_json::Value as Json;
 
@@ -174,6 +175,34 @@ pub enum Configuration {
     },
 }
 
+impl Configuration {
+    /// Whether it is a `value` or refresh of `VirtualParameters.*`, which their scripts answer.
+    pub fn names_virtual(&self) -> bool {
+        match self {
+            Self::Value { path, .. } | Self::Refresh { path, .. } => {
+                provision::vparam::is_virtual(path)
+            }
+            _ => false,
+        }
+    }
+
+    /// A `value` or refresh of a virtual parameter as the script pass's declaration at
+    /// `now_ms`; `None` for any other configuration.
+    pub fn virtual_request(&self, now_ms: i64) -> Option<script::Declaration> {
+        if !self.names_virtual() {
+            return None;
+        }
+        match self {
+            Self::Value { path, value } => Some(provision::vparam::value_request(path, value)),
+            Self::Refresh { path, age_secs } => Some(provision::vparam::refresh_request(
+                path,
+                now_ms - age_secs.saturating_mul(1000),
+            )),
+            _ => None,
+        }
+    }
+}
+
 /// The deepest path a refresh of an object reads (GenieACS's `MAX_DEPTH`).
 const REFRESH_DEPTH: usize = 16;
 
@@ -217,6 +246,12 @@ impl PresetSet {
     pub fn with_scripts(mut self, scripts: provision::script::Scripts) -> Self {
         self.scripts = std::sync::Arc::new(scripts);
         self
+    }
+
+    /// Whether any provision or virtual-parameter script is stored (a `provisions` task or a
+    /// declaration may run one even when no preset exists).
+    pub fn has_scripts(&self) -> bool {
+        !self.scripts.provisions.is_empty() || !self.scripts.virtual_parameters.is_empty()
     }
 
     /// Whether there are no presets at all.
@@ -336,6 +371,10 @@ impl Preset {
         let once = |path: String| at(path, 1);
         let mut out = Vec::new();
         for c in &self.configurations {
+            if c.names_virtual() {
+                // The session's script pass answers these (`virtual_requests`), not the CPE.
+                continue;
+            }
             match c {
                 Configuration::Value { path, value: v } => out.extend(value(path, v)),
                 Configuration::Attribute {

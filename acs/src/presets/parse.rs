@@ -196,7 +196,7 @@ fn legacy_object(path: &str, doc: &Json, present: bool) -> Result<Configuration,
 
 /// GenieACS's built-in provisions; any other name is a custom script provision, run from the
 /// `provisions` documents (`provision::script`).
-fn builtin(name: &str, args: &[Json]) -> Result<Configuration, String> {
+pub(crate) fn builtin(name: &str, args: &[Json]) -> Result<Configuration, String> {
     let arg = |i: usize| args.get(i).and_then(text);
     let need = |i: usize, what: &str| arg(i).ok_or_else(|| format!("{name}: missing {what}"));
     Ok(match name {

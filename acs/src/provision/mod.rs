@@ -17,7 +17,9 @@
 
 mod listing;
 pub mod path;
+pub mod scope;
 pub mod script;
+pub mod vparam;
 
 use acs_store::ParamTree;
 pub use path::{Segment, expand};

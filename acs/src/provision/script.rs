@@ -14,7 +14,6 @@ use script::{DeviceView, End, ExtCall, Kind, Limits, Node, SessionCache, Virtual
 use serde_json::{Value as Json, json};
 
 use super::{Declaration, path};
-use path::same_value;
 
 /// The pseudo-object holding virtual parameters.
 pub const VIRTUAL: &str = "VirtualParameters";
@@ -31,6 +30,8 @@ pub struct Scripts {
     pub provisions: HashMap<String, Arc<script::Script>>,
     /// Virtual-parameter scripts by name.
     pub virtual_parameters: HashMap<String, Arc<script::Script>>,
+    /// The paths these scripts were seen to read: the scope of the next sessions' tree reads.
+    pub learned: Arc<super::scope::Learned>,
 }
 
 /// The device as a script reads it: the session's tree plus GenieACS's read-only
@@ -40,6 +41,8 @@ pub struct TreeView {
     /// The session's tree (moved in for the run, moved back after).
     pub tree: ParamTree,
     pseudo: Vec<Node>,
+    /// The patterns the scripts read from the tree, in order (pseudo-parameters aside).
+    seen: std::cell::RefCell<Vec<String>>,
 }
 
 impl TreeView {
@@ -69,7 +72,19 @@ impl TreeView {
                 ..Node::default()
             });
         }
-        Self { tree, pseudo }
+        Self {
+            tree,
+            pseudo,
+            seen: std::cell::RefCell::default(),
+        }
+    }
+
+    /// The tree patterns the scripts read since the view was made, and the paths of their
+    /// declarations: what a scoped tree must hold for the run to be the one a whole tree gives.
+    pub fn reads<'a>(&'a self, declared: &'a StepResult) -> Vec<String> {
+        let mut out = self.seen.borrow().clone();
+        out.extend(declared.declarations.iter().map(|(_, d)| d.path.clone()));
+        out
     }
 }
 
@@ -83,6 +98,11 @@ impl DeviceView for TreeView {
                 .filter(|n| path::matches(&segs, &n.path, false))
                 .cloned()
                 .collect());
+        }
+        if let Ok(mut seen) = self.seen.try_borrow_mut()
+            && seen.last().is_none_or(|p| p != pattern)
+        {
+            seen.push(pattern.to_owned());
         }
         let mut found = path::expand(&self.tree, pattern);
         found.sort_by(|a, b| instance_order(a, b));
@@ -254,6 +274,7 @@ enum Status {
 }
 
 /// One script of the pass.
+#[derive(Clone)]
 struct Run {
     kind: Kind,
     name: String,
@@ -287,7 +308,9 @@ pub struct StepResult {
     pub logs: Vec<String>,
 }
 
-/// GenieACS's replay of one cycle's scripts.
+/// GenieACS's replay of one cycle's scripts. Cloned to re-run a step whose scoped tree
+/// turned out too small (`session/scripting.rs`).
+#[derive(Clone)]
 pub struct Pass {
     runs: Vec<Run>,
     commits: u32,
@@ -297,6 +320,9 @@ pub struct Pass {
     /// Virtual parameters declared that the tree did not hold: GenieACS stores such a node at
     /// once (an object-less leaf, no value yet), so it stays even when its script faults.
     declared: Vec<String>,
+    /// Virtual-parameter declarations no script made (a task's `value` provisions or its
+    /// setParameterValues of `VirtualParameters.*`), with their channel.
+    requests: Vec<(String, script::Declaration)>,
 }
 
 impl std::fmt::Debug for Pass {
@@ -341,7 +367,20 @@ impl Pass {
             scripts,
             due: true,
             declared: Vec::new(),
+            requests: Vec::new(),
         }
+    }
+
+    /// What the scripts of this pass were seen to read, in every session.
+    pub fn learned(&self) -> &super::scope::Learned {
+        &self.scripts.learned
+    }
+
+    /// The same pass with virtual-parameter declarations of its own, handled like those the
+    /// scripts make.
+    pub fn with_requests(mut self, requests: Vec<(String, script::Declaration)>) -> Self {
+        self.requests = requests;
+        self
     }
 
     /// Whether the scripts must run before the next batch.
@@ -418,6 +457,7 @@ impl Pass {
         let mut out = StepResult::default();
         let cron: script::CronFn = Rc::new(cron_last_fire);
         let limits = Limits::default();
+        let mut first_round = true;
         loop {
             let mut ran = false;
             for i in 0..self.runs.len() {
@@ -495,13 +535,10 @@ impl Pass {
                     write_virtual(&mut view.tree, &run.name, v, now_ms);
                 }
             }
-            // Virtual parameters the scripts declare and the tree does not hold fresh enough
-            // start runs of their own, run at once.
-            let settled = self
-                .runs
-                .iter()
-                .all(|r| matches!(r.status, Status::Done(_) | Status::Failed));
-            if !ran || !self.start_virtual(&view.tree, settled) {
+            // Virtual parameters the scripts (or the pass's requests, on its first round)
+            // declare and the tree does not hold as asked start runs of their own, run at once.
+            let first = std::mem::take(&mut first_round) && !self.requests.is_empty();
+            if !(ran || first) || !self.start_virtual(&view.tree) {
                 break;
             }
         }
@@ -557,82 +594,39 @@ impl Pass {
         (view, out)
     }
 
-    /// Starts a run for each virtual parameter a declaration asks for, as GenieACS does: a
-    /// read (its arguments: the declared timestamps the tree does not satisfy, no values, and
-    /// the current attributes) when the tree does not hold it fresh enough, and a write (no
-    /// timestamps, the declared value) when it is known, writable and holds another value. A
-    /// declared value counts only once the declaring scripts have `settled` (it is deferred
-    /// until then), so a writable virtual parameter is written after every script has run.
-    fn start_virtual(&mut self, tree: &ParamTree, settled: bool) -> bool {
+    /// Starts a run for each virtual parameter a declaration asks for that the tree does not
+    /// hold as asked: a get run while `value` or `writable` is missing or older than wanted,
+    /// then a set run for a different value on a writable one (`vparam.rs`, GenieACS's order).
+    fn start_virtual(&mut self, tree: &ParamTree) -> bool {
+        // Declared values apply once every provision script of the pass has completed, as
+        // GenieACS clears `defer` only then.
+        let provisions_done = self.runs.iter().all(|r| {
+            r.kind != Kind::Provision || matches!(r.status, Status::Done(_) | Status::Failed)
+        });
         let mut wanted: Vec<(String, String, Json)> = Vec::new();
-        for run in &self.runs {
-            for d in &run.declarations {
-                let Some(rest) = d.path.strip_prefix("VirtualParameters.") else {
-                    continue;
-                };
-                let names: Vec<String> = if rest == "*" {
-                    self.scripts.virtual_parameters.keys().cloned().collect()
-                } else if self.scripts.virtual_parameters.contains_key(rest) {
-                    vec![rest.to_owned()]
-                } else {
-                    continue;
-                };
-                for name in names {
-                    let current = tree.get(&format!("{VIRTUAL}.{name}"));
-                    // What GenieACS keeps of a virtual parameter: `object`, `writable` and
-                    // `value`, each with the time it was computed.
-                    let (mut cur_ts, mut cur_values) =
-                        (serde_json::Map::new(), serde_json::Map::new());
-                    if let Some(c) = current {
-                        cur_ts.insert("object".into(), json!(c.timestamp_ms));
-                        cur_values.insert("object".into(), json!(0));
-                        if let Some(w) = c.writable {
-                            cur_ts.insert("writable".into(), json!(c.timestamp_ms));
-                            cur_values.insert("writable".into(), json!(w));
-                        }
-                        if let Some((j, t)) = node(String::new(), c).value {
-                            cur_ts.insert("value".into(), json!(c.timestamp_ms));
-                            cur_values.insert("value".into(), json!([j, t]));
-                        }
-                    }
-                    let mut stale = serde_json::Map::new();
-                    for attr in ["value", "writable"] {
-                        if let Some(t) = d.attr_get.get(attr)
-                            && current.is_none_or(|c| (c.timestamp_ms as f64) < *t)
-                        {
-                            stale.insert(attr.into(), json!(t));
-                        }
-                    }
-                    if !stale.is_empty() {
-                        let args = json!([stale, {}, cur_ts, cur_values]);
-                        wanted.push((run.channel.clone(), name, args));
-                        continue;
-                    }
-                    let set = (!d.defer || settled)
-                        .then(|| d.attr_set.get("value"))
-                        .flatten();
-                    let (Some(set), Some(c)) = (set, current) else {
-                        continue;
-                    };
-                    let Some(have) = c.value.as_ref().filter(|_| c.writable == Some(true)) else {
-                        continue;
-                    };
-                    let (want, ty) = match set {
-                        Json::Array(a) => (
-                            a.first().cloned().unwrap_or(Json::Null),
-                            a.get(1).and_then(Json::as_str).map(str::to_owned),
-                        ),
-                        other => (other.clone(), None),
-                    };
-                    let Some((text, _)) = crate::presets::json_value(&want) else {
-                        continue;
-                    };
-                    if same_value(have, &text) {
-                        continue;
-                    }
-                    let ty = ty.unwrap_or_else(|| format!("xsd:{}", have.xsd_type()));
-                    let args = json!([{}, {"value": [want, ty]}, cur_ts, cur_values]);
-                    wanted.push((run.channel.clone(), name, args));
+        let declared = self
+            .runs
+            .iter()
+            .flat_map(|r| r.declarations.iter().map(move |d| (&r.channel, d)))
+            .chain(self.requests.iter().map(|(c, d)| (c, d)));
+        for (channel, d) in declared {
+            let Some(rest) = d.path.strip_prefix("VirtualParameters.") else {
+                continue;
+            };
+            let names: Vec<String> = if rest == "*" {
+                self.scripts.virtual_parameters.keys().cloned().collect()
+            } else if self.scripts.virtual_parameters.contains_key(rest) {
+                vec![rest.to_owned()]
+            } else {
+                continue;
+            };
+            for name in names {
+                let current = tree.get(&format!("{VIRTUAL}.{name}"));
+                let deferred = d.defer && !provisions_done;
+                let args = super::vparam::get_args(d, current)
+                    .or_else(|| super::vparam::set_args(d, deferred, current));
+                if let Some(args) = args {
+                    wanted.push((channel.clone(), name, args));
                 }
             }
         }

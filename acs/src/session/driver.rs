@@ -102,6 +102,7 @@ async fn perform_read(acs: &Acs, device: &DeviceId, read: Read) -> Result<ReadOu
     let store = &acs.store;
     Ok(match read {
         Read::Tree => ReadOutput::Tree(store.get_tree(device).await?),
+        Read::ScopedTree(scope) => ReadOutput::Tree(store.get_tree_scoped(device, &scope).await?),
         Read::Faults => ReadOutput::Faults(store.faults(Some(device)).await?),
         Read::Tasks => ReadOutput::Tasks(store.tasks(Some(device)).await?),
         Read::QueuedTasks => match acs.tasks.may_have_tasks(device) {

@@ -45,6 +45,9 @@ pub(crate) enum Input {
 pub(crate) enum Read {
     /// The device's parameter tree.
     Tree,
+    /// The nodes of the device's tree a scope selects: what provisioning reads when it knows
+    /// what its presets and scripts need (`provision::scope`).
+    ScopedTree(acs_store::TreeScope),
     /// The device's faults (every channel).
     Faults,
     /// The device's task records, fresh (to finish or fault the tasks of a job).
@@ -66,7 +69,7 @@ pub(crate) enum Read {
 /// What a [`Read`] found.
 #[derive(Debug)]
 pub(crate) enum ReadOutput {
-    /// For [`Read::Tree`].
+    /// For [`Read::Tree`] and [`Read::ScopedTree`].
     Tree(ParamTree),
     /// For [`Read::Faults`].
     Faults(Vec<FaultRecord>),

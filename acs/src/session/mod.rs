@@ -19,6 +19,7 @@ mod driver;
 mod effect;
 mod provisioning;
 mod scripting;
+mod task_provisions;
 #[cfg(test)]
 mod tests;
 
@@ -133,6 +134,9 @@ pub(crate) struct Session {
     /// What reads brought, kept for the session (the tree and faults are kept up to date with
     /// the session's own writes).
     tree: Option<ParamTree>,
+    /// Set when `tree` holds only what this scope selects (provisioning read no more); a step
+    /// that needs more reads the whole tree then (`whole_tree`, `tree_serves`).
+    tree_scope: Option<acs_store::TreeScope>,
     faults: Option<Vec<FaultRecord>>,
     /// Task records read for the step that asked; taken by it.
     fresh_tasks: Option<Vec<TaskRecord>>,
@@ -177,6 +181,10 @@ pub(crate) struct Session {
     /// An adopting session: it runs its first job (the credential change) and nothing else, no
     /// task and no preset, so no secret reaches a CPE that has not authenticated.
     adopting: bool,
+    /// Due tasks from the first that runs on the provisioning engine on, in order
+    /// (`task_provisions.rs`), and the engine-run one running.
+    script_tasks: VecDeque<TaskRecord>,
+    task_run: Option<task_provisions::TaskRun>,
 }
 
 impl Session {
@@ -211,6 +219,7 @@ impl Session {
             tasks_loaded: false,
             marks_checked: false,
             tree: None,
+            tree_scope: None,
             faults: None,
             fresh_tasks: None,
             queued: None,
@@ -238,6 +247,8 @@ impl Session {
             meta_attempts: 0,
             effects: VecDeque::new(),
             adopting: false,
+            script_tasks: VecDeque::new(),
+            task_run: None,
         }
     }
 
@@ -341,9 +352,15 @@ impl Session {
         if !matches!(self.waiting, Some(Waiting::Read(_))) {
             return;
         }
-        self.waiting = None;
+        let scope = match self.waiting.take() {
+            Some(Waiting::Read(Read::ScopedTree(scope))) => Some(scope),
+            _ => None,
+        };
         match result {
-            Ok(ReadOutput::Tree(tree)) => self.tree = Some(tree),
+            Ok(ReadOutput::Tree(tree)) => {
+                self.tree = Some(tree);
+                self.tree_scope = scope;
+            }
             Ok(ReadOutput::Faults(faults)) => self.faults = Some(faults),
             Ok(ReadOutput::Tasks(tasks)) => self.fresh_tasks = Some(tasks),
             Ok(ReadOutput::QueuedTasks { generation, tasks }) => {
@@ -510,7 +527,7 @@ impl Session {
                         tracing::warn!(device = %self.device, instance = n, code = tc.fault.code, "declared download failed");
                         self.effects.push_back(Effect::Count(Counted::TaskFault));
                     } else {
-                        let tree = self.tree.as_ref().ok_or(Need(Read::Tree))?;
+                        let tree = self.whole_tree()?;
                         if let Some(op) = transfer::declared_ops(&self.device, n, tc, tree, now.ms)
                         {
                             self.apply_to_tree(&op);
@@ -606,15 +623,25 @@ impl Session {
                     if queued.is_empty() {
                         self.effects.push_back(Effect::NoTasks(generation));
                     }
-                    let due: Vec<TaskRecord> = queued
+                    let mut due: Vec<TaskRecord> = queued
                         .into_iter()
                         .filter(|t| t.not_before_ms <= now.ms)
                         .collect();
+                    // Tasks run in order: from the first that needs the provisioning engine on,
+                    // they wait for it (`task_provisions.rs`).
+                    let engine = due
+                        .iter()
+                        .position(|t| task_provisions::needs_engine(&t.kind))
+                        .unwrap_or(due.len());
+                    self.script_tasks.extend(due.split_off(engine));
                     self.jobs.extend(Job::from_tasks(&due, self.root()));
                     if !self.jobs.is_empty() {
                         continue;
                     }
                 }
+            }
+            if self.task_provision_step(now)? {
+                continue;
             }
             if self.provision_step(now)? {
                 continue;
@@ -642,7 +669,7 @@ impl Session {
         match answer {
             // Only a plain GetParameterValues needs the cached tree (for `writable`); a refresh
             // learns it from its own GetParameterNames, so a registration never reads the tree.
-            Ok(_) if job.needs_tree() && self.tree.is_none() => return Some(Read::Tree),
+            Ok(_) if job.needs_tree() && !self.tree_serves(job) => return Some(Read::Tree),
             // A fault on a preset's RPC is recorded with one more retry than the last one, unless
             // it is a 9005 on a read, which is recovered from without a fault.
             Err(fault)
@@ -786,6 +813,29 @@ impl Session {
         true
     }
 
+    /// The device's whole tree, read first (again, if only a scope of it was read).
+    fn whole_tree(&self) -> Result<&ParamTree, Need> {
+        match (&self.tree, &self.tree_scope) {
+            (Some(tree), None) => Ok(tree),
+            _ => Err(Need(Read::Tree)),
+        }
+    }
+
+    /// Whether the tree read so far holds what folding `job`'s answer reads: the whole tree
+    /// does; a scoped one only if it covers every path the job reads (a listing or a read of
+    /// parameters outside it would lose their stored values and writability).
+    fn tree_serves(&self, job: &Job) -> bool {
+        match (&self.tree, &self.tree_scope) {
+            (None, _) => false,
+            (Some(_), None) => true,
+            (Some(_), Some(scope)) => job.tree_reads().is_some_and(|paths| {
+                paths
+                    .iter()
+                    .all(|p| crate::provision::scope::covers(scope, p))
+            }),
+        }
+    }
+
     /// Keeps the session's copy of the tree in step with a tree write it makes.
     fn apply_to_tree(&mut self, op: &Op) {
         if let (
@@ -835,6 +885,9 @@ impl Session {
 
     /// Records a fault on a preset channel and announces it once it is durable.
     fn channel_fault(&mut self, record: FaultRecord) {
+        if self.take_task_fault(&record) {
+            return;
+        }
         self.retry.note_fault(&record);
         self.converged.retain(|c| *c != record.channel);
         self.outbox.events.push(DeviceEvent::ChannelFaulted {

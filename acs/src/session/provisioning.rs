@@ -8,7 +8,7 @@ use crate::DeviceEvent;
 use crate::genie::expr::{self, Val};
 use crate::jobs::Job;
 use crate::presets::{Configuration, Precondition, Preset};
-use crate::provision::script::{Pass, Settled};
+use crate::provision::script::{Pass, Scripts, Settled};
 use crate::provision::{Declaration, Rpc};
 use acs_store::{DeviceMeta, FaultRecord, Op, ParamTree, Value};
 
@@ -273,6 +273,10 @@ impl Session {
     /// After a preset cycle: when it changed the device, evaluates the presets again, up to
     /// GenieACS's four cycles; presets still changing things then fault with `preset_loop`.
     fn next_cycle(&mut self, now: Now) -> bool {
+        // A task's provisions run once; the presets are evaluated after it.
+        if self.running_task() {
+            return false;
+        }
         if !std::mem::take(&mut self.changed) {
             return false;
         }
@@ -315,7 +319,7 @@ impl Session {
             None => false,
         } || !p.configurations.is_empty());
         if needs_tree && self.tree.is_none() {
-            return Err(Need(Read::Tree));
+            return Err(Need(self.preset_read(&applicable, &presets.scripts)));
         }
         if self.faults.is_none() {
             return Err(Need(Read::Faults));
@@ -354,6 +358,7 @@ impl Session {
         let mut keys: Vec<(String, String)> = Vec::new();
         let mut tags = self.meta.tags.clone();
         let mut provisions = Vec::new();
+        let mut requests = Vec::new();
         for p in applicable {
             let holds = match &p.precondition {
                 None => true,
@@ -399,7 +404,14 @@ impl Session {
                             channels.push(p.channel.clone());
                         }
                     }
-                    _ => {}
+                    // A virtual parameter's value or refresh is its script's to carry out.
+                    other => {
+                        requests.extend(
+                            other
+                                .virtual_request(now_ms)
+                                .map(|d| (p.channel.clone(), d)),
+                        );
+                    }
                 }
             }
             if let Some(k) = &p.parameter_key
@@ -426,8 +438,9 @@ impl Session {
         if let Some(c) = channels.first() {
             self.last_channel.clone_from(c);
         }
-        let scripts = (!provisions.is_empty())
-            .then(|| Box::new(Pass::new(presets.scripts.clone(), provisions)));
+        let scripts = (!provisions.is_empty() || !requests.is_empty()).then(|| {
+            Box::new(Pass::new(presets.scripts.clone(), provisions).with_requests(requests))
+        });
         self.provisioning = if decls.is_empty() && scripts.is_none() {
             Provisioning::Done
         } else {
@@ -443,6 +456,47 @@ impl Session {
             }
         };
         Ok(tags_changed)
+    }
+
+    /// The tree read the applicable presets need: the nodes their configurations, their
+    /// preconditions and their scripts (as far as earlier runs showed) read, with the root
+    /// object and the virtual parameters; the whole tree for a legacy query precondition or
+    /// scripts that have not run yet. A few nodes instead of a 6,400-parameter tree is most of
+    /// a scripted periodic session's cost (`benches/README.md`, "Scripts in sessions").
+    fn preset_read(&self, applicable: &[&Preset], scripts: &Scripts) -> Read {
+        use crate::provision::scope;
+        let mut s = acs_store::TreeScope::new();
+        s.add(
+            acs_store::scope_segments(self.meta.root.trim_end_matches('.')),
+            false,
+        );
+        scope::add(&mut s, crate::provision::script::VIRTUAL);
+        let empty = ParamTree::default();
+        let mut scripted = false;
+        for p in applicable {
+            match &p.precondition {
+                Some(Precondition::Query(q)) if q.needs_tree() => return Read::Tree,
+                // Every parameter the expression names, wildcards included (the prefetch
+                // leaves those out, the evaluation reads them).
+                Some(Precondition::Expr(e)) => {
+                    for path in e.params() {
+                        scope::add(&mut s, path);
+                    }
+                }
+                _ => {}
+            }
+            scripted |= p
+                .configurations
+                .iter()
+                .any(|c| matches!(c, Configuration::Script { .. }) || c.names_virtual());
+            for d in p.declarations(self.started_ms, &empty) {
+                scope::add(&mut s, &d.path);
+            }
+        }
+        if scripted && !scripts.learned.add_to(&mut s) {
+            return Read::Tree;
+        }
+        Read::ScopedTree(s)
     }
 
     /// Records a fault on a preset channel (GenieACS's `<device>:<channel>` fault); a channel

@@ -32,8 +32,26 @@ impl Session {
             self.tree = Some(tree);
             return Ok(());
         };
+        // Over a scoped tree the step may read outside the scope (a script's first run in
+        // this process, or a branch not taken before): it is then taken back and run again
+        // over the whole tree, which gives the same result as running there at once (a run
+        // depends only on the device, the session clock and its arguments).
+        let before = self.tree_scope.is_some().then(|| pass.clone());
         let view = TreeView::new(tree, &self.meta);
         let (view, result) = pass.step(view, &self.meta, self.started_ms);
+        let reads = view.reads(&result);
+        pass.learned().record(reads.iter().map(String::as_str));
+        if let (Some(scope), Some(before)) = (&self.tree_scope, before)
+            && !reads
+                .iter()
+                .all(|p| crate::provision::scope::covers(scope, p))
+        {
+            tracing::debug!(device = %self.device, "scripts read outside their scope; re-run over the whole tree");
+            **pass = *before;
+            self.tree = None;
+            self.tree_scope = None;
+            return Err(Need(Read::Tree));
+        }
         self.tree = Some(view.tree);
         decls.truncate(*fixed);
         owners.truncate(*fixed);

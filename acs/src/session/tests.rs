@@ -189,7 +189,10 @@ impl World {
             AcsEvent::Inform(_)
         ));
         machine.accept_inform(self.now.at);
-        let set = (!presets.is_empty())
+        // As the server does: presets go to the session when some exist or scripts do.
+        let scripts =
+            !self.scripts.provisions.is_empty() || !self.scripts.virtual_parameters.is_empty();
+        let set = (!presets.is_empty() || scripts)
             .then(|| Arc::new(PresetSet::new(presets).with_scripts(self.scripts.clone())));
         Session::new(
             device(),
@@ -270,6 +273,13 @@ impl World {
         }
         Ok(match read {
             Read::Tree => ReadOutput::Tree(self.tree.clone()),
+            Read::ScopedTree(scope) => ReadOutput::Tree(
+                self.tree
+                    .iter()
+                    .filter(|(p, _)| scope.selects(p))
+                    .map(|(p, v)| (p.to_owned(), v.clone()))
+                    .collect(),
+            ),
             Read::Faults => ReadOutput::Faults(self.faults.clone()),
             Read::Tasks => ReadOutput::Tasks(self.tasks.clone()),
             Read::QueuedTasks => ReadOutput::QueuedTasks {
@@ -727,3 +737,4 @@ impl Reply {
 }
 
 mod scripts;
+mod task_provisions;

@@ -11,7 +11,9 @@ use std::sync::Arc;
 use crate::backend::Backend;
 use crate::clock::{Clock, SystemClock};
 use crate::embedded::Embedded;
-use crate::model::{DeviceId, DeviceMeta, FaultRecord, ParamTree, TaskRecord, Versioned};
+use crate::model::{
+    DeviceId, DeviceMeta, FaultRecord, ParamTree, TaskRecord, TreeScope, Versioned,
+};
 use crate::store::{Index, Op, Outcome};
 use crate::{EngineKind, StoreError, engine_at};
 
@@ -65,6 +67,16 @@ impl StoreReader {
     /// A device's parameter tree; empty if it has none.
     pub async fn get_tree(&self, id: &DeviceId) -> Result<ParamTree, StoreError> {
         self.backend.get_tree(id).await
+    }
+
+    /// The nodes of a device's tree that `scope` selects: what a reader of a few parameters
+    /// needs, without decoding the whole tree.
+    pub async fn get_tree_scoped(
+        &self,
+        id: &DeviceId,
+        scope: &TreeScope,
+    ) -> Result<ParamTree, StoreError> {
+        self.backend.get_tree_scoped(id, scope).await
     }
 
     /// Devices whose `index` contains `key`, in id order. MAC keys are normalised first.

@@ -4,7 +4,9 @@ use std::future::Future;
 use std::pin::Pin;
 
 use crate::StoreError;
-use crate::model::{DeviceId, DeviceMeta, FaultRecord, ParamTree, TaskRecord, Versioned};
+use crate::model::{
+    DeviceId, DeviceMeta, FaultRecord, ParamTree, TaskRecord, TreeScope, Versioned,
+};
 use crate::store::{Index, Op, Outcome};
 
 /// The future every [`Backend`] call returns: boxed so the trait stays object-safe (the ACS holds
@@ -27,6 +29,12 @@ pub trait Backend: Send + Sync + 'static {
     fn get<'a>(&'a self, id: &'a DeviceId) -> StoreFuture<'a, Option<Versioned<DeviceMeta>>>;
     /// A device's parameter tree; empty if it has none.
     fn get_tree<'a>(&'a self, id: &'a DeviceId) -> StoreFuture<'a, ParamTree>;
+    /// The nodes of a device's tree that `scope` selects (see [`TreeScope`]).
+    fn get_tree_scoped<'a>(
+        &'a self,
+        id: &'a DeviceId,
+        scope: &'a TreeScope,
+    ) -> StoreFuture<'a, ParamTree>;
     /// Devices whose `index` contains `key`, in id order. MAC keys are normalised first.
     fn scan_index<'a>(&'a self, index: Index, key: &'a str) -> StoreFuture<'a, Vec<DeviceId>>;
     /// Devices whose last Inform may lie between `from_ms` and `to_ms` (inclusive, either open),

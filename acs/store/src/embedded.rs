@@ -19,7 +19,9 @@ use crate::StoreError;
 use crate::backend::{Backend, StoreFuture};
 use crate::clock::Clock;
 use crate::group_commit::GroupCommit;
-use crate::model::{DeviceId, DeviceMeta, FaultRecord, ParamTree, TaskRecord, Versioned};
+use crate::model::{
+    DeviceId, DeviceMeta, FaultRecord, ParamTree, TaskRecord, TreeScope, Versioned,
+};
 use crate::store::{DeviceStore, Index, Op, Outcome};
 
 /// An embedded engine, its writer thread and the clock its leases are measured by.
@@ -61,6 +63,14 @@ impl Backend for Embedded {
 
     fn get_tree<'a>(&'a self, id: &'a DeviceId) -> StoreFuture<'a, ParamTree> {
         done(self.store.get_tree(id))
+    }
+
+    fn get_tree_scoped<'a>(
+        &'a self,
+        id: &'a DeviceId,
+        scope: &'a TreeScope,
+    ) -> StoreFuture<'a, ParamTree> {
+        done(self.store.get_tree_scoped(id, scope))
     }
 
     fn scan_index<'a>(&'a self, index: Index, key: &'a str) -> StoreFuture<'a, Vec<DeviceId>> {

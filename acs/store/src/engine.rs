@@ -15,7 +15,7 @@ use crate::keys::{self, Key, KeyReader};
 use crate::kv::{Kv, KvRead, KvWrite};
 use crate::lease::Leases;
 use crate::model::{
-    DeviceId, DeviceMeta, FaultRecord, ParamTree, TaskRecord, Versioned, normalize_mac,
+    DeviceId, DeviceMeta, FaultRecord, ParamTree, TaskRecord, TreeScope, Versioned, normalize_mac,
 };
 use crate::store::{DeviceStore, Expect, Index, Op, Outcome};
 use crate::{StoreError, codec};
@@ -160,6 +160,11 @@ impl<K: Kv> DeviceStore for Engine<K> {
 
     fn get_tree(&self, id: &DeviceId) -> Result<ParamTree, StoreError> {
         self.kv.read(|r| tree::read(r, &self.dict, id))
+    }
+
+    fn get_tree_scoped(&self, id: &DeviceId, scope: &TreeScope) -> Result<ParamTree, StoreError> {
+        self.kv
+            .read(|r| tree::read_scoped(r, &self.dict, id, scope))
     }
 
     fn apply(&self, ops: Vec<Op>) -> Result<Vec<Outcome>, StoreError> {

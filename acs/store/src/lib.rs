@@ -62,8 +62,9 @@ pub use backend::{Backend, StoreFuture};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::StoreError;
 pub use model::{
-    Attributes, DeviceId, DeviceMeta, DuOp, FaultRecord, Identity, Param, ParamTree, TaskKind,
-    TaskRecord, TaskStatus, TransferWindow, Value, Versioned, normalize_mac,
+    Attributes, DeviceId, DeviceMeta, DuOp, FaultRecord, Identity, Param, ParamTree, ProvisionArg,
+    ScopeSegment, TaskKind, TaskRecord, TaskStatus, TransferWindow, TreeScope, Value, Versioned,
+    normalize_mac, scope_segments,
 };
 #[cfg(not(feature = "engine"))]
 use redb_backend::open_redb;
@@ -126,6 +127,13 @@ macro_rules! delegate_device_store {
                 id: &$crate::DeviceId,
             ) -> Result<$crate::ParamTree, $crate::StoreError> {
                 self.engine.get_tree(id)
+            }
+            fn get_tree_scoped(
+                &self,
+                id: &$crate::DeviceId,
+                scope: &$crate::TreeScope,
+            ) -> Result<$crate::ParamTree, $crate::StoreError> {
+                self.engine.get_tree_scoped(id, scope)
             }
             fn apply(
                 &self,

@@ -1,7 +1,9 @@
 //! The domain-level storage trait and the operations it applies.
 
 use crate::StoreError;
-use crate::model::{DeviceId, DeviceMeta, FaultRecord, Param, ParamTree, TaskRecord, Versioned};
+use crate::model::{
+    DeviceId, DeviceMeta, FaultRecord, Param, ParamTree, TaskRecord, TreeScope, Versioned,
+};
 
 /// The synchronous interface of the embedded engines, which their [`crate::Backend`] adapter
 /// is built on.
@@ -16,6 +18,16 @@ pub trait DeviceStore: Send + Sync + 'static {
     fn get(&self, id: &DeviceId) -> Result<Option<Versioned<DeviceMeta>>, StoreError>;
     /// A device's parameter tree; empty if it has none.
     fn get_tree(&self, id: &DeviceId) -> Result<ParamTree, StoreError>;
+    /// The nodes of a device's tree that `scope` selects. The default reads the whole tree and
+    /// keeps them; the engines read only the chunks that hold them.
+    fn get_tree_scoped(&self, id: &DeviceId, scope: &TreeScope) -> Result<ParamTree, StoreError> {
+        Ok(self
+            .get_tree(id)?
+            .iter()
+            .filter(|(path, _)| scope.selects(path))
+            .map(|(path, p)| (path.to_owned(), p.clone()))
+            .collect())
+    }
     /// Applies every op in ONE durable transaction (fsync'd before returning). CAS failures do
     /// not abort the batch: that op is skipped and reported as [`Outcome::Conflict`].
     fn apply(&self, ops: Vec<Op>) -> Result<Vec<Outcome>, StoreError>;

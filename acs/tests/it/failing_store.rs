@@ -64,6 +64,13 @@ impl Backend for Flaky {
     fn get_tree<'a>(&'a self, id: &'a DeviceId) -> StoreFuture<'a, ParamTree> {
         read!(self, self.reader.get_tree(id))
     }
+    fn get_tree_scoped<'a>(
+        &'a self,
+        id: &'a DeviceId,
+        scope: &'a acs::store::TreeScope,
+    ) -> StoreFuture<'a, ParamTree> {
+        read!(self, self.reader.get_tree_scoped(id, scope))
+    }
     fn scan_index<'a>(&'a self, index: Index, key: &'a str) -> StoreFuture<'a, Vec<DeviceId>> {
         read!(self, self.reader.scan_index(index, key))
     }

@@ -9,6 +9,7 @@ mod digest;
 mod discovery;
 mod e2e;
 mod failing_store;
+mod genie_auth;
 mod genie_config;
 mod genieacs_goldens;
 mod harness;

@@ -288,7 +288,11 @@ fn a_genieacs_export_imports_idempotently_and_the_nbi_returns_it_as_genieacs_did
     let config = dir.path().join("config.json");
     std::fs::write(
         &config,
-        "{\"_id\":\"cwmp.deviceOnlineThreshold\",\"value\":\"6000\"}\n",
+        concat!(
+            "{\"_id\":\"cwmp.deviceOnlineThreshold\",\"value\":\"6000\"}\n",
+            "{\"_id\":\"cwmp.auth\",\"value\":\"AUTH(DeviceID.SerialNumber, \\\"pw\\\")\"}\n",
+            "{\"_id\":\"cwmp.connectionRequestAuth\",\"value\":\"AUTH(username, password)\"}\n",
+        ),
     )
     .unwrap();
     let store = dir.path().join("store");
@@ -313,7 +317,7 @@ fn a_genieacs_export_imports_idempotently_and_the_nbi_returns_it_as_genieacs_did
         let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
         assert_eq!(report["devices"], 2);
         assert_eq!(report["presets"], 1);
-        assert_eq!(report["config"], 1);
+        assert_eq!(report["config"], 3);
         assert_eq!(report["failed"], 0);
     }
     let (mut child, nbi) = acs_with_nbi(&store);
@@ -380,6 +384,45 @@ fn an_adoption_file_is_imported_and_a_bad_line_is_named() {
     assert!(
         err.contains("line 1") && err.contains("not an address"),
         "{err}"
+    );
+}
+
+#[test]
+fn a_config_import_names_what_is_left_out_and_refuses_an_auth_expression_it_cannot_evaluate() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.json");
+    std::fs::write(
+        &config,
+        concat!(
+            "{\"_id\":\"cwmp.auth\",\"value\":\"AUTH(serialNumber, EXT('a', 'b', 'hunter2'))\"}\n",
+            "{\"_id\":\"cwmp.gpvBatchSize\",\"value\":\"16\"}\n",
+            "{\"_id\":\"cwmp.connectionRequestAuth\",\"value\":\"AUTH(username, password)\"}\n",
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_fibreplane"))
+        .args(["import", "genieacs", "--data-dir"])
+        .arg(dir.path().join("store"))
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("document 1: cwmp.auth") && err.contains("unknown function EXT"),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2"), "literals are not echoed: {err}");
+    assert!(
+        err.contains("cwmp.gpvBatchSize is stored but not applied"),
+        "{err}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
+    assert_eq!(
+        (report["config"].as_u64(), report["failed"].as_u64()),
+        (Some(2), Some(1))
     );
 }
 

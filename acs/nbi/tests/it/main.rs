@@ -8,5 +8,6 @@ mod e2e;
 mod files;
 mod harness;
 mod limits;
+mod provisions;
 mod query_lang;
 mod rpcs;

@@ -278,5 +278,17 @@ fn globals_a_script_leaves_do_not_reach_the_next_run_and_builtins_stay() {
         0,
     );
     assert_eq!(logged(&out), vec!["undefined function object"]);
+    // A non-enumerable global is swept too, and so is one assigned through the global object
+    // reached by computed names (no name of the sandbox's list in the source).
+    r.run(
+        "Object.defineProperty(globalThis, 'hidden', {value: 1, enumerable: false, configurable: true});",
+        0,
+    );
+    let out = r.run("log(typeof hidden);", 0);
+    assert_eq!(logged(&out), vec!["undefined"]);
+    let c = "'con' + 'struc' + 'tor'";
+    r.run(&format!("[][{c}][{c}]('return this')().sneaky = 1;"), 0);
+    let out = r.run("log(typeof sneaky);", 0);
+    assert_eq!(logged(&out), vec!["undefined"]);
     assert_eq!(DEVICE.len(), 20);
 }

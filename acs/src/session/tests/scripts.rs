@@ -15,6 +15,7 @@ fn scripts(
     crate::provision::script::Scripts {
         provisions: map(provisions),
         virtual_parameters: map(vparams),
+        learned: Arc::default(),
     }
 }
 
@@ -300,4 +301,90 @@ fn scripts_that_never_settle_fault_with_too_many_commits() {
         .find(|f| f.channel == "spin")
         .expect("fault");
     assert_eq!(f.code, "too_many_commits");
+}
+
+/// The labels of the tree reads in the log since `from`.
+fn tree_reads(w: &World, from: usize) -> Vec<&str> {
+    w.log[from..]
+        .iter()
+        .filter(|l| l.starts_with("read:Tree") || l.starts_with("read:ScopedTree"))
+        .map(|l| {
+            if l.starts_with("read:Tree") {
+                "whole"
+            } else {
+                "scoped"
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn a_scripted_device_is_read_in_the_scope_its_scripts_were_seen_to_read() {
+    let mut w = World::new();
+    w.tree.insert("Device.WiFi.SSID.1.Enable", leaf("on", true));
+    for i in 0..50 {
+        w.tree
+            .insert(format!("Device.Hosts.Host.{i}.HostName"), leaf("h", false));
+    }
+    // A branch taken only when the uptime is high reads a parameter the first runs never did.
+    w.scripts = scripts(
+        &[(
+            "ssid",
+            r#"
+const up = declare("Device.DeviceInfo.UpTime", {value: 1}).value[0];
+let name = "net-" + up;
+if (up > 100) name += "-" + declare("Device.WiFi.SSID.1.Enable", {value: 1}).value[0];
+declare("Device.WiFi.SSID.1.SSID", null, {value: name});
+"#,
+        )],
+        &[],
+    );
+    let preset = || vec![provision_preset("ssid", "ssid")];
+    // First run in this process: nothing is known of the script, the whole tree is read.
+    let mut s = w.session(&["2 PERIODIC"], preset(), Vec::new());
+    let rpc = w.post(&mut s, None);
+    assert_eq!(
+        w.answer(&mut s, &rpc, Body::SetParameterValuesResponse { status: 0 }),
+        Reply::End
+    );
+    assert_eq!(tree_reads(&w, 0), ["whole"]);
+    assert_eq!(
+        w.tree
+            .get("Device.WiFi.SSID.1.SSID")
+            .and_then(|p| p.value.clone()),
+        Some(Value::String("net-5".into()))
+    );
+    // Next session: only what the script read, which settles it without an RPC.
+    w.advance(Duration::from_secs(60));
+    let mark = w.log.len();
+    let mut s = w.session(&["2 PERIODIC"], preset(), Vec::new());
+    assert_eq!(w.post(&mut s, None), Reply::End);
+    assert_eq!(tree_reads(&w, mark), ["scoped"]);
+    // The branch not taken before reads outside the scope: the step is taken back and run
+    // over the whole tree, with the value the whole tree holds.
+    w.tree
+        .insert("Device.DeviceInfo.UpTime", leaf("500", false));
+    w.advance(Duration::from_secs(60));
+    let mark = w.log.len();
+    let mut s = w.session(&["2 PERIODIC"], preset(), Vec::new());
+    let rpc = w.post(&mut s, None);
+    let Reply::Envelope(env) = &rpc else {
+        panic!("{rpc:?}")
+    };
+    let Body::SetParameterValues { parameters, .. } = &env.body else {
+        panic!("{:?}", env.body)
+    };
+    assert_eq!(parameters[0].value, "net-500-on");
+    assert_eq!(tree_reads(&w, mark), ["scoped", "whole"]);
+    assert_eq!(
+        w.answer(&mut s, &rpc, Body::SetParameterValuesResponse { status: 0 }),
+        Reply::End
+    );
+    // And the scope has learned it.
+    w.advance(Duration::from_secs(60));
+    let mark = w.log.len();
+    let mut s = w.session(&["2 PERIODIC"], preset(), Vec::new());
+    assert_eq!(w.post(&mut s, None), Reply::End);
+    assert_eq!(tree_reads(&w, mark), ["scoped"]);
+    assert!(w.faults.is_empty(), "{:?}", w.faults);
 }

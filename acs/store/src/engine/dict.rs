@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use crate::StoreError;
 use crate::keys::{self, Key};
 use crate::kv::{KvRead, KvWrite};
+use crate::model::TreeScope;
 
 /// A hash map with [`FxHasher`], for short string keys hashed millions of times per second.
 pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
@@ -88,7 +89,17 @@ impl ModelDict {
 #[derive(Debug, Default)]
 pub(crate) struct Dict {
     models: Mutex<FxMap<String, Arc<ModelDict>>>,
+    /// The ids scoped reads select, by model and scope key, each with the number of the model's
+    /// ids it was computed over (the dictionary only grows, so a selection only needs extending).
+    selections: Mutex<FxMap<(String, String), Selection>>,
 }
+
+/// The ids a scope selects among a model's first `.0` ids.
+type Selection = (u32, Arc<IdSet>);
+
+/// Most cached selections; past it the cache starts again (a fleet has a few models and a few
+/// sets of scripts, so this is only reached when the scripts keep changing).
+const MAX_SELECTIONS: usize = 4096;
 
 impl Dict {
     /// Starts the dictionary side of a write transaction.
@@ -135,6 +146,42 @@ impl Dict {
         let cached = models.entry(model.to_owned()).or_default();
         Arc::make_mut(cached).extend(first, loaded);
         Ok(cached.clone())
+    }
+
+    /// The ids of `names` (a snapshot of `model`) that `scope` selects.
+    pub(crate) fn selection(
+        &self,
+        model: &str,
+        names: &ModelDict,
+        scope: &TreeScope,
+    ) -> Arc<IdSet> {
+        let key = (model.to_owned(), scope.key());
+        let cached = self
+            .selections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+            .cloned();
+        let (from, mut set) = match cached {
+            Some((upto, set)) if upto >= names.len() => return set,
+            Some((upto, set)) => (upto, IdSet::clone(&set)),
+            None => (0, IdSet::default()),
+        };
+        for id in from..names.len() {
+            if names.path(id).is_some_and(|p| scope.selects(p)) {
+                set.insert(id);
+            }
+        }
+        let set = Arc::new(set);
+        let mut cache = self
+            .selections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if cache.len() >= MAX_SELECTIONS {
+            cache.clear();
+        }
+        cache.insert(key, (names.len(), set.clone()));
+        set
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, FxMap<String, Arc<ModelDict>>> {
@@ -293,7 +340,7 @@ impl Names {
 }
 
 /// A set of path ids.
-#[derive(Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct IdSet(Vec<u64>);
 
 impl IdSet {

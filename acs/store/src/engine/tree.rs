@@ -16,7 +16,7 @@ use crate::StoreError;
 use crate::codec::chunk::{ChunkWriter, chunk_model, decode_raw};
 use crate::keys::{self, Key};
 use crate::kv::{KvRead, KvWrite};
-use crate::model::{DeviceId, Param, ParamTree};
+use crate::model::{DeviceId, Param, ParamTree, TreeScope};
 
 use super::dict::{Dict, DictTxn, IdSet, ModelDict, stored_len};
 
@@ -51,6 +51,55 @@ pub(crate) fn read(r: &dyn KvRead, dict: &Dict, id: &DeviceId) -> Result<ParamTr
         for e in entries {
             let path = names.path(e.id).ok_or_else(|| missing(model, e.id))?;
             tree.insert(path, e.param()?);
+        }
+    }
+    Ok(tree)
+}
+
+/// Reads the nodes of a device's tree that `scope` selects.
+///
+/// Only the chunks holding a selected id are decoded, and only the selected entries become
+/// nodes: for a script reading a few parameters of a 6,400-parameter device this is a few
+/// chunks instead of the whole tree (the ids a scope selects are computed once per model and
+/// scope, see `Dict::selection`).
+pub(crate) fn read_scoped(
+    r: &dyn KvRead,
+    dict: &Dict,
+    id: &DeviceId,
+    scope: &TreeScope,
+) -> Result<ParamTree, StoreError> {
+    let prefix = Key::new(keys::TREE).dev(id);
+    let chunks = r.range(prefix.bytes(), &prefix.prefix_end(), usize::MAX)?;
+    let mut tree = ParamTree::new();
+    let mut models: Vec<(String, Arc<ModelDict>, Arc<IdSet>)> = Vec::new();
+    let firsts = chunks
+        .iter()
+        .map(|(k, _)| first_id(k, &prefix))
+        .collect::<Result<Vec<u32>, _>>()?;
+    for (i, (_, bytes)) in chunks.iter().enumerate() {
+        let model = chunk_model(bytes)?;
+        let pos = match models.iter().position(|(m, _, _)| m == model) {
+            Some(pos) => pos,
+            None => {
+                let names = dict.snapshot(r, model, stored_len(r, model)?)?;
+                let selected = dict.selection(model, &names, scope);
+                models.push((model.to_owned(), names, selected));
+                models.len() - 1
+            }
+        };
+        let (_, names, selected) = &models[pos];
+        // A chunk holds the ids from its key up to the next chunk's key.
+        let lo = u64::from(firsts[i]);
+        let hi = firsts.get(i + 1).map_or(u64::MAX, |&n| u64::from(n));
+        if !selected.any_in(lo, hi) {
+            continue;
+        }
+        let (_, entries) = decode_raw(bytes)?;
+        for e in entries {
+            if selected.contains(e.id) {
+                let path = names.path(e.id).ok_or_else(|| missing(model, e.id))?;
+                tree.insert(path, e.param()?);
+            }
         }
     }
     Ok(tree)

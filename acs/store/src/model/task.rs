@@ -125,6 +125,26 @@ pub enum TaskKind {
         /// The operations, in order.
         operations: Vec<DuOp>,
     },
+    /// GenieACS's `provisions` task: provisions (built-in or script, each a name and its
+    /// arguments) run on the task's channel until they settle.
+    Provisions {
+        /// `[name, args…]` per provision, as the NBI received them.
+        provisions: Vec<Vec<ProvisionArg>>,
+    },
+}
+
+/// One element of a `provisions` task's provision: GenieACS accepts `null`, booleans, numbers
+/// and strings (the first is the provision's name).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProvisionArg {
+    /// `null`.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// A number, as its JSON text (kept exact, and comparable).
+    Number(String),
+    /// A string.
+    Text(String),
 }
 
 /// A time window of a ScheduleDownload task.
@@ -194,6 +214,7 @@ impl TaskKind {
             Self::GetQueuedTransfers => "getQueuedTransfers",
             Self::GetAllQueuedTransfers => "getAllQueuedTransfers",
             Self::ChangeDuState { .. } => "changeDUState",
+            Self::Provisions { .. } => "provisions",
         }
     }
 }

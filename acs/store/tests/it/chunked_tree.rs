@@ -56,6 +56,45 @@ fn step(s: &Store, want: &mut ParamTree, set: Vec<(String, Param)>, remove: &[&s
     let got = s.get_tree(&id("big")).unwrap();
     assert_eq!(got.len(), want.len(), "{what}: node count");
     assert!(got == *want, "{what}: trees differ");
+    // Scoped reads skip chunks and select by id; they must see exactly what a full read sees.
+    for scope in scopes() {
+        let selected: ParamTree = want
+            .iter()
+            .filter(|(p, _)| scope.selects(p))
+            .map(|(p, v)| (p.to_owned(), v.clone()))
+            .collect();
+        let got = s.get_tree_scoped(&id("big"), &scope).unwrap();
+        assert!(
+            got == selected,
+            "{what}: scoped read of {:?} differs",
+            scope.key()
+        );
+    }
+}
+
+/// Scopes of the kinds sessions use: a few leaves, instances by wildcard, a subtree, nothing
+/// that exists.
+fn scopes() -> Vec<acs_store::TreeScope> {
+    let mut out = Vec::new();
+    for patterns in [
+        &[
+            ("Device.DeviceInfo.UpTime", false),
+            ("Device.DeviceInfo.SerialNumber", false),
+        ][..],
+        &[
+            ("Device.WiFi.SSID.*.SSID", false),
+            ("Device.IP.Interface.*", true),
+        ][..],
+        &[("Device.Hosts", true), ("VirtualParameters", true)][..],
+        &[("Device.Nothing.Here", false)][..],
+    ] {
+        let mut s = acs_store::TreeScope::new();
+        for (p, sub) in patterns {
+            s.add_dotted(p, *sub);
+        }
+        out.push(s);
+    }
+    out
 }
 
 fn partial_updates_of_a_large_tree(h: &Harness) {

@@ -33,6 +33,13 @@ impl Backend for Recorder {
     fn get_tree<'a>(&'a self, id: &'a DeviceId) -> StoreFuture<'a, ParamTree> {
         self.answer(format!("get_tree {id}"), ParamTree::default())
     }
+    fn get_tree_scoped<'a>(
+        &'a self,
+        id: &'a DeviceId,
+        _: &'a acs_store::TreeScope,
+    ) -> StoreFuture<'a, ParamTree> {
+        self.answer(format!("get_tree_scoped {id}"), ParamTree::default())
+    }
     fn scan_index<'a>(&'a self, _: Index, key: &'a str) -> StoreFuture<'a, Vec<DeviceId>> {
         self.answer(format!("scan_index {key}"), Vec::new())
     }

@@ -173,6 +173,23 @@ impl Model {
                 self.trees.get(d).cloned().unwrap_or_default(),
                 "tree {d}"
             );
+            // A scoped read is the whole tree's selected nodes, whatever the edits were.
+            let mut scope = acs_store::TreeScope::new();
+            scope.add_dotted("Device.A.Y.*", false);
+            scope.add_dotted("Device.B", true);
+            let want: ParamTree = self
+                .trees
+                .get(d)
+                .into_iter()
+                .flat_map(ParamTree::iter)
+                .filter(|(p, _)| scope.selects(p))
+                .map(|(p, v)| (p.to_owned(), v.clone()))
+                .collect();
+            assert_eq!(
+                s.get_tree_scoped(&id(d), &scope).unwrap(),
+                want,
+                "scoped tree {d}"
+            );
             let want: Vec<_> = self
                 .tasks
                 .values()

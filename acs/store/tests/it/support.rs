@@ -73,6 +73,13 @@ impl Store {
     pub(crate) fn get_tree(&self, id: &DeviceId) -> Result<ParamTree, StoreError> {
         self.rt.block_on(self.reader.get_tree(id))
     }
+    pub(crate) fn get_tree_scoped(
+        &self,
+        id: &DeviceId,
+        scope: &acs_store::TreeScope,
+    ) -> Result<ParamTree, StoreError> {
+        self.rt.block_on(self.reader.get_tree_scoped(id, scope))
+    }
     pub(crate) fn apply(&self, ops: Vec<Op>) -> Result<Vec<Outcome>, StoreError> {
         self.rt.block_on(self.writer.apply(ops))
     }
