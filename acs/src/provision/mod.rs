@@ -15,6 +15,7 @@
 //! recorded one asks for the action) and `Downloads.<n>.{FileType,FileName,TargetFileName,
 //! Download}` (a declared `Download` time newer than the recorded one asks for a Download).
 
+pub mod clear;
 mod listing;
 pub mod path;
 pub mod scope;

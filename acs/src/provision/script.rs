@@ -79,6 +79,13 @@ impl TreeView {
         }
     }
 
+    /// Records a pattern the pass reads outside the scripts' own reads (a `clear()`).
+    fn note_read(&self, pattern: &str) {
+        if let Ok(mut seen) = self.seen.try_borrow_mut() {
+            seen.push(pattern.to_owned());
+        }
+    }
+
     /// The tree patterns the scripts read since the view was made, and the paths of their
     /// declarations: what a scoped tree must hold for the run to be the one a whole tree gives.
     pub fn reads<'a>(&'a self, declared: &'a StepResult) -> Vec<String> {
@@ -306,6 +313,8 @@ pub struct StepResult {
     pub tags: Vec<(String, bool)>,
     /// Log lines.
     pub logs: Vec<String>,
+    /// What the scripts' `clear()` calls forgot, already applied to the view's tree.
+    pub cleared: Vec<super::clear::Cleared>,
 }
 
 /// GenieACS's replay of one cycle's scripts. Cloned to re-run a step whose scoped tree
@@ -512,6 +521,23 @@ impl Pass {
                 };
                 out.logs
                     .extend(outcome.logs.iter().map(|l| l.message.clone()));
+                // A run's clears take effect at once, before the runs and the planning that
+                // follow, as GenieACS applies them after the run; a faulted run's do not.
+                if !matches!(outcome.end, End::Fault(_)) {
+                    for c in &outcome.clears {
+                        view.note_read(&c.path);
+                        let cleared = super::clear::clear(
+                            &view.tree,
+                            &c.path,
+                            c.timestamp as i64,
+                            c.attributes.as_ref(),
+                        );
+                        cleared.apply_to(&mut view.tree);
+                        if !cleared.is_empty() {
+                            out.cleared.push(cleared);
+                        }
+                    }
+                }
                 run.declarations = outcome.declarations;
                 run.status = match outcome.end {
                     End::Completed(v) => Status::Done(v),

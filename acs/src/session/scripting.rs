@@ -38,7 +38,7 @@ impl Session {
         // depends only on the device, the session clock and its arguments).
         let before = self.tree_scope.is_some().then(|| pass.clone());
         let view = TreeView::new(tree, &self.meta);
-        let (view, result) = pass.step(view, &self.meta, self.started_ms);
+        let (view, mut result) = pass.step(view, &self.meta, self.started_ms);
         let reads = view.reads(&result);
         pass.learned().record(reads.iter().map(String::as_str));
         if let (Some(scope), Some(before)) = (&self.tree_scope, before)
@@ -63,6 +63,14 @@ impl Session {
         channels.retain(|c| !result.faults.iter().any(|f| f.0 == *c));
         for line in &result.logs {
             tracing::info!(device = %self.device, "{line}");
+        }
+        // What `clear()` forgot is gone from the session's tree already; the store follows.
+        for cleared in result.cleared.drain(..) {
+            self.outbox.ops.push(Op::UpdateTree {
+                id: self.device.clone(),
+                set: cleared.set,
+                remove_subtrees: cleared.remove,
+            });
         }
         if !(result.virtual_values.is_empty() && result.declared_virtual.is_empty())
             && let Some(tree) = &self.tree

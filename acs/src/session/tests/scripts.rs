@@ -388,3 +388,46 @@ declare("Device.WiFi.SSID.1.SSID", null, {value: name});
     assert_eq!(tree_reads(&w, mark), ["scoped"]);
     assert!(w.faults.is_empty(), "{:?}", w.faults);
 }
+
+#[test]
+fn clear_forgets_the_tree_so_declarations_read_it_again() {
+    let script = |clear: bool| {
+        let c = if clear {
+            r#"clear("Device", Date.now());"#
+        } else {
+            ""
+        };
+        format!(r#"{c} declare("Device.DeviceInfo.UpTime", {{value: 1}});"#)
+    };
+    // Without the clear, what the tree holds satisfies the declaration.
+    let mut w = World::new();
+    w.scripts = scripts(&[("c", &script(false))], &[]);
+    let mut s = w.session(
+        &["2 PERIODIC"],
+        vec![provision_preset("c", "c")],
+        Vec::new(),
+    );
+    assert_eq!(w.post(&mut s, None), Reply::End);
+    // With it, the device is learnt again from its root, and the store forgets what it held.
+    let mut w = World::new();
+    w.scripts = scripts(&[("c", &script(true))], &[]);
+    let mut s = w.session(
+        &["2 PERIODIC"],
+        vec![provision_preset("c", "c")],
+        Vec::new(),
+    );
+    let rpc = w.post(&mut s, None);
+    let Reply::Envelope(env) = &rpc else {
+        panic!("{rpc:?}")
+    };
+    assert!(
+        matches!(&env.body, Body::GetParameterNames { .. }),
+        "{:?}",
+        env.body
+    );
+    assert!(w.applied.iter().flatten().any(|op| matches!(
+        op,
+        Op::UpdateTree { remove_subtrees, .. } if remove_subtrees.iter().any(|p| p == "Device")
+    )));
+    assert!(w.tree.get("Device.DeviceInfo.UpTime").is_none());
+}
