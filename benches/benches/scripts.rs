@@ -7,10 +7,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use acs::provision::script::{Pass, Scripts, Settled, TreeView};
-use acs::store::{
-    DeviceMeta, EngineKind, Expect, Identity, Op, Param, ParamTree, TreeScope, Value,
-};
+use acs::store::TreeScope;
 use criterion::{Criterion, criterion_group, criterion_main};
+use fibreplane_benches::stored::{StoredDevice, xx230v_tree};
 
 /// The same provision and virtual parameter as `acs-load --scripts`.
 const PROVISION: &str = r#"
@@ -24,51 +23,11 @@ const v = declare("Device.DeviceInfo.SoftwareVersion", {value: Date.now(3600000)
 return {writable: false, value: ["fw-" + v.value[0], "xsd:string"]};
 "#;
 
-fn xx230v_tree() -> ParamTree {
-    let model = fibreplane_schemas::DataModel::from_csv(fibreplane_schemas::XX230V_CSV).unwrap();
-    model
-        .params
-        .into_iter()
-        .map(|p| {
-            let param = if p.object {
-                Param::object(Some(p.writable), 1)
-            } else {
-                Param::leaf(
-                    Some(Value::from_wire(&p.xsd_type, &p.value)),
-                    Some(p.writable),
-                    1,
-                )
-            };
-            (p.path, param)
-        })
-        .collect()
-}
-
 fn bench(c: &mut Criterion) {
-    let tree = xx230v_tree();
-    let dir = tempfile::tempdir().unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    let writer = acs::store::open(EngineKind::Redb, &dir.path().join("s.redb")).unwrap();
-    let store = writer.reader();
-    let id = acs::DeviceId::parse("1C61B4-Device2-BENCH0001").unwrap();
-    let mut meta = DeviceMeta::new(id.clone(), Identity::default());
-    meta.identity.oui = "1C61B4".into();
-    meta.identity.product_class = "Device2".into();
-    meta.root = "Device".into();
-    rt.block_on(writer.apply(vec![
-        Op::PutDevice {
-            meta: meta.clone(),
-            expect: Expect::Absent,
-        },
-        Op::UpdateTree {
-            id: id.clone(),
-            set: tree.iter().map(|(p, v)| (p.to_owned(), v.clone())).collect(),
-            remove_subtrees: Vec::new(),
-        },
-    ]))
-    .unwrap();
+    let tree = xx230v_tree().unwrap();
+    let d = StoredDevice::new(&tree).unwrap();
+    let (rt, store, meta) = (&d.rt, &d.store, &d.meta);
+    let id = &meta.id;
     let mut scope = TreeScope::new();
     for p in [
         "Device.ManagementServer.PeriodicInformEnable",
@@ -79,12 +38,12 @@ fn bench(c: &mut Criterion) {
     }
     scope.add_dotted("Device", false);
     c.bench_function("scripts/get_tree whole (XX230v, 6.4k params)", |b| {
-        b.iter(|| rt.block_on(store.get_tree(&id)).unwrap())
+        b.iter(|| rt.block_on(store.get_tree(id)).unwrap())
     });
     c.bench_function("scripts/get_tree_scoped (the bench scripts' scope)", |b| {
-        b.iter(|| rt.block_on(store.get_tree_scoped(&id, &scope)).unwrap())
+        b.iter(|| rt.block_on(store.get_tree_scoped(id, &scope)).unwrap())
     });
-    let scoped = rt.block_on(store.get_tree_scoped(&id, &scope)).unwrap();
+    let scoped = rt.block_on(store.get_tree_scoped(id, &scope)).unwrap();
     let script =
         |name: &str, source: &str| (name.to_owned(), Arc::new(script::Script::new(name, source)));
     let scripts = Arc::new(Scripts {
@@ -102,10 +61,10 @@ fn bench(c: &mut Criterion) {
             );
             // As a session runs it: step, and while the scripts have not settled (the virtual
             // parameter commits once: it reads what it declared), the next revision.
-            let mut view = TreeView::new(scoped.clone(), &meta);
+            let mut view = TreeView::new(scoped.clone(), meta);
             let mut runs = 0;
             loop {
-                let (v, out) = pass.step(view, &meta, now);
+                let (v, out) = pass.step(view, meta, now);
                 assert!(out.faults.is_empty(), "{:?}", out.faults);
                 view = v;
                 runs += 1;

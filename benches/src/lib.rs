@@ -11,4 +11,5 @@ pub mod proof;
 pub mod readme;
 pub mod rng;
 pub mod seed;
+pub mod stored;
 pub mod table;
